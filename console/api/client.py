@@ -1,0 +1,441 @@
+"""The async HyperTrack Orders client. Knows nothing of Textual.
+
+One pooled ``httpx.AsyncClient`` is injected (or built here around an injectable transport, the
+way httpx's own ``MockTransport`` is meant to be used). Rules the client enforces:
+
+- HTTPS with certificate verification, except plain HTTP to a loopback host (the sandbox);
+  redirects are never followed; proxies from the environment are ignored (``trust_env=False``).
+- Responses are read with a size cap and parsed with ``model_validate_json`` (no RecursionError
+  on deep nesting, finite numbers only).
+- Per-order paths come only from :func:`console.api.handles.order_path`, and the final raw path
+  of every request is checked against it before sending.
+- GETs are retried with capped, jittered backoff that honours ``Retry-After``. A POST is never
+  re-sent here: an outcome in doubt is raised as :class:`OutcomeInDoubt`, :class:`ServerError`
+  or :class:`MalformedResponse` (all with ``may_have_applied``) for the caller to settle with a GET.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import random
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import ValidationError
+
+from console.api import errors as E
+from console.api.credentials import BasicAuth, Credentials
+from console.api.handles import order_path
+from console.api.models import (
+    FILTERABLE_STATUSES,
+    ORDER_TYPES,
+    Order,
+    OrderPage,
+    OrderRef,
+    parse_error_body,
+    parse_order,
+    parse_order_page,
+)
+from console.api.retry import Backoff, parse_retry_after
+from console.api.sanitize import sanitize
+
+DEFAULT_BASE_URL = "https://v3.api.hypertrack.com"
+DEFAULT_PAGE_LIMIT = 100
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+MAX_PAGES = 100_000
+REQUEST_ID_HEADERS = ("apigw-requestid", "x-request-id", "x-amzn-requestid")
+# Never hold a GET longer than this on a server's Retry-After; beyond it the error is raised.
+MAX_GET_RETRY_AFTER = 30.0
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=10.0)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def is_loopback_host(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: str) -> str:
+    """Return the base URL without a trailing slash, or raise InvalidRequest.
+
+    Non-loopback hosts must use HTTPS: the secret grants full access to the account.
+    """
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise E.InvalidRequest(f"the base URL must be http(s)://host, not {sanitize(base_url)!r}")
+    if parts.username or parts.password:
+        raise E.InvalidRequest("the base URL must not carry credentials")
+    if parts.query or parts.fragment:
+        raise E.InvalidRequest("the base URL must not have a query or fragment")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise E.InvalidRequest(
+            f"plain http is only allowed for loopback hosts; use https://{sanitize(parts.netloc)}"
+        )
+    return base_url.rstrip("/")
+
+
+class OrdersClient:
+    """Typed access to the four Orders operations the console uses."""
+
+    def __init__(
+        self,
+        credentials: Credentials | None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        http: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        max_connections: int = 20,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        get_backoff: Backoff = Backoff(),
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.base_url = check_base_url(base_url)
+        self._base_path = urlsplit(self.base_url).path
+        self.account_id = credentials.account_id if credentials else None
+        self._auth = BasicAuth(credentials) if credentials else None
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=False,
+            trust_env=False,
+            verify=True,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            headers={"Accept": "application/json", "User-Agent": "dispatch-console"},
+        )
+        self.max_response_bytes = max_response_bytes
+        self.get_backoff = get_backoff
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+
+    def __repr__(self) -> str:
+        return f"OrdersClient(base_url={self.base_url!r}, account_id={self.account_id!r})"
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> "OrdersClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------------ operations
+
+    async def iter_pages(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        ops_group_handle: str | None = None,
+        search_term: str | None = None,
+        worker_handle: str | None = None,
+        risk_status: str | None = None,
+        limit: int | None = DEFAULT_PAGE_LIMIT,
+        sort_direction: str | None = None,
+    ) -> AsyncIterator[OrderPage]:
+        """Yield every page of ``GET /orders/``, following ``pagination_token`` to the end."""
+        params = list_params(
+            status=status, ops_group_handle=ops_group_handle, search_term=search_term,
+            worker_handle=worker_handle, risk_status=risk_status, limit=limit,
+            sort_direction=sort_direction,
+        )
+        token: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            page_params = dict(params)
+            if token is not None:
+                page_params["pagination_token"] = token
+            body, response = await self._get("/orders/", page_params)
+            try:
+                page = parse_order_page(body)
+            except ValidationError as exc:
+                raise E.MalformedResponse(
+                    f"the order list is not valid: {exc.error_count()} problem(s)",
+                    status_code=response.status_code, request_id=_request_id(response),
+                ) from None
+            yield page
+            token = page.pagination_token
+            if not token:
+                return
+            if token in seen:
+                raise E.MalformedResponse("the server repeated a pagination token (a loop)")
+            seen.add(token)
+        raise E.MalformedResponse(f"more than {MAX_PAGES} pages: stopped")
+
+    async def list_orders(self, **filters: Any) -> list[Order]:
+        """Every order matching the filters, all pages."""
+        orders: list[Order] = []
+        async for page in self.iter_pages(**filters):
+            orders.extend(page.orders)
+        return orders
+
+    async def get_order(self, handle: str, *, fulfillment_attempt: int | None = None) -> Order:
+        """``GET /orders/{order_handle}``: the full order with timeline and polyline."""
+        params = _action_params(None, None, fulfillment_attempt)
+        body, response = await self._get(order_path(handle), params)
+        return self._parse_order_for(handle, body, response)
+
+    async def complete_order(
+        self,
+        handle: str,
+        *,
+        type: str | None = None,
+        type_index: int | None = None,
+        fulfillment_attempt: int | None = None,
+    ) -> Order:
+        """``POST /orders/{order_handle}/complete``. Sent exactly once; never retried here."""
+        return await self._action(handle, "complete", "completed", type, type_index, fulfillment_attempt)
+
+    async def cancel_order(
+        self,
+        handle: str,
+        *,
+        type: str | None = None,
+        type_index: int | None = None,
+        fulfillment_attempt: int | None = None,
+    ) -> Order:
+        """``POST /orders/{order_handle}/cancel``. Sent exactly once; never retried here."""
+        return await self._action(handle, "cancel", "cancelled", type, type_index, fulfillment_attempt)
+
+    async def complete(self, ref: OrderRef) -> Order:
+        return await self.complete_order(ref.order_handle, **ref.action_params())
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _action(
+        self, handle: str, action: str, expected_status: str,
+        type: str | None, type_index: int | None, fulfillment_attempt: int | None,
+    ) -> Order:
+        path = order_path(handle, action)
+        params = _action_params(type, type_index, fulfillment_attempt)
+        body, response = await self._request("POST", path, params, json_body={})
+        order = self._parse_order_for(handle, body, response)
+        if order.status != expected_status:
+            raise E.MalformedResponse(
+                f"the server answered {action} with status {order.status!r}, not {expected_status!r}",
+                status_code=response.status_code, request_id=_request_id(response),
+            )
+        return order
+
+    def _parse_order_for(self, handle: str, body: bytes, response: httpx.Response) -> Order:
+        try:
+            order = parse_order(body)
+        except ValidationError as exc:
+            raise E.MalformedResponse(
+                f"the response is not a valid order ({exc.error_count()} problem(s))",
+                status_code=response.status_code, request_id=_request_id(response),
+            ) from None
+        except (ValueError, RecursionError):
+            raise E.MalformedResponse(
+                "the response is not valid JSON", status_code=response.status_code,
+                request_id=_request_id(response),
+            ) from None
+        if order.order_handle != handle:
+            raise E.MalformedResponse(
+                f"the server answered for order {sanitize(order.order_handle)!r}, "
+                f"not the one requested ({sanitize(handle)!r})",
+                status_code=response.status_code, request_id=_request_id(response),
+            )
+        return order
+
+    async def _get(self, path: str, params: dict[str, Any]) -> tuple[bytes, httpx.Response]:
+        """A GET with retries: GETs are safe to repeat."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._request("GET", path, params)
+            except E.CertificateError:
+                raise
+            except (E.RequestNotSent, E.OutcomeInDoubt, E.RateLimited, E.ServerError) as exc:
+                if attempt >= self.get_backoff.max_attempts:
+                    raise
+                delay = self.get_backoff.delay(attempt, self._rng)
+                retry_after = getattr(exc, "retry_after", None)
+                if retry_after is not None:
+                    if retry_after > MAX_GET_RETRY_AFTER:
+                        raise
+                    delay = max(delay, retry_after)
+                await self._sleep(delay)
+
+    async def _request(
+        self, method: str, path: str, params: dict[str, Any], json_body: Any = None
+    ) -> tuple[bytes, httpx.Response]:
+        request = self._http.build_request(
+            method, self.base_url + path, params=params or None,
+            json=json_body if method == "POST" else None,
+        )
+        expected = (self._base_path + path).encode("ascii")
+        if request.url.raw_path.split(b"?", 1)[0] != expected:
+            # Defence in depth: order_path already made this impossible.
+            raise E.InvalidRequest("refusing to send: the request path is not the one built")
+        try:
+            response = await self._http.send(request, auth=self._auth, stream=True, follow_redirects=False)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            if _is_certificate_error(exc):
+                raise E.CertificateError(
+                    "the server's TLS certificate was refused; nothing was sent",
+                    method=method, path=path,
+                ) from None
+            raise E.RequestNotSent(f"could not connect: {_short(exc)}", method=method, path=path) from None
+        except httpx.PoolTimeout:
+            raise E.RequestNotSent("no free connection in time", method=method, path=path) from None
+        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
+            raise E.RequestNotSent(f"request not sent: {_short(exc)}", method=method, path=path) from None
+        except httpx.TimeoutException as exc:
+            raise E.OutcomeInDoubt(f"timed out waiting for the server ({type(exc).__name__})", method=method, path=path) from None
+        except httpx.TransportError as exc:
+            raise E.OutcomeInDoubt(f"connection lost: {_short(exc)}", method=method, path=path) from None
+        try:
+            body = await self._read_capped(response, method, path)
+        finally:
+            await response.aclose()
+        if 200 <= response.status_code < 300:
+            return body, response
+        raise self._status_error(response, body, method, path)
+
+    async def _read_capped(self, response: httpx.Response, method: str, path: str) -> bytes:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_response_bytes:
+            raise E.ResponseTooLarge(
+                f"the response is {int(declared)} bytes, over the {self.max_response_bytes}-byte cap",
+                status_code=response.status_code, request_id=_request_id(response),
+            )
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            # iter_bytes decodes gzip as it goes, so the cap also bounds a gzip bomb.
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    raise E.ResponseTooLarge(
+                        f"the response is over the {self.max_response_bytes}-byte cap",
+                        status_code=response.status_code, request_id=_request_id(response),
+                    )
+                chunks.append(chunk)
+        except httpx.TimeoutException:
+            raise E.OutcomeInDoubt("timed out reading the response", method=method, path=path) from None
+        except httpx.TransportError as exc:
+            raise E.OutcomeInDoubt(f"the response was cut off: {_short(exc)}", method=method, path=path) from None
+        return b"".join(chunks)
+
+    def _status_error(self, response: httpx.Response, body: bytes, method: str, path: str) -> E.APIStatusError:
+        status = response.status_code
+        message, detail = parse_error_body(body)
+        if not message:
+            message = response.reason_phrase or ""
+        kwargs = dict(detail=detail, request_id=_request_id(response), method=method, path=path)
+        if status in (401, 403):
+            return E.AuthenticationError(status, message, **kwargs)
+        if status == 404:
+            return E.NotFoundError(status, message, **kwargs)
+        if status == 409:
+            return E.ConflictError(status, message, **kwargs)
+        if status == 422:
+            return E.ValidationFailed(status, message, **kwargs)
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        if status == 429:
+            return E.RateLimited(status, message, retry_after=retry_after, **kwargs)
+        if 500 <= status < 600:
+            return E.ServerError(status, message, retry_after=retry_after, **kwargs)
+        if 300 <= status < 400:
+            message = f"redirect to {sanitize(response.headers.get('location', '?'))} not followed"
+        return E.UnexpectedStatus(status, message, **kwargs)
+
+
+# ---------------------------------------------------------------------- parameters
+
+
+def list_params(
+    *,
+    status: str | Iterable[str] | None = None,
+    ops_group_handle: str | None = None,
+    search_term: str | None = None,
+    worker_handle: str | None = None,
+    risk_status: str | None = None,
+    limit: int | None = None,
+    sort_direction: str | None = None,
+) -> dict[str, Any]:
+    """Validate and build the query of ``GET /orders/``; bad values raise InvalidRequest."""
+    params: dict[str, Any] = {}
+    if status is not None:
+        items = [s.strip() for s in (status.split(",") if isinstance(status, str) else status)]
+        items = [s for s in items if s]
+        unknown = [s for s in items if s not in FILTERABLE_STATUSES]
+        if unknown:
+            raise E.InvalidRequest(
+                f"unknown status {sanitize(unknown[0])!r}; one of: {', '.join(FILTERABLE_STATUSES)}"
+            )
+        if items:
+            params["status"] = ",".join(items)
+    for name, value in (
+        ("ops_group_handle", ops_group_handle), ("search_term", search_term),
+        ("worker_handle", worker_handle), ("risk_status", risk_status),
+    ):
+        if value is not None:
+            if not isinstance(value, str):
+                raise E.InvalidRequest(f"{name} must be text")
+            params[name] = value
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise E.InvalidRequest("limit must be a positive whole number")
+        params["limit"] = limit
+    if sort_direction is not None:
+        if sort_direction not in ("asc", "desc"):
+            raise E.InvalidRequest("sort_direction must be 'asc' or 'desc'")
+        params["sort_direction"] = sort_direction
+    return params
+
+
+def _action_params(type: str | None, type_index: int | None, fulfillment_attempt: int | None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if type is not None:
+        if type not in ORDER_TYPES:
+            raise E.InvalidRequest(f"type must be 'pick' or 'drop', not {sanitize(str(type))!r}")
+        params["type"] = type
+    for name, value in (("type_index", type_index), ("fulfillment_attempt", fulfillment_attempt)):
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise E.InvalidRequest(f"{name} must be a whole number >= 0")
+            params[name] = value
+    return params
+
+
+def _request_id(response: httpx.Response) -> str | None:
+    for name in REQUEST_ID_HEADERS:
+        value = response.headers.get(name)
+        if value:
+            return value[:128]
+    return None
+
+
+def _is_certificate_error(exc: BaseException) -> bool:
+    seen = 0
+    cur: BaseException | None = exc
+    while cur is not None and seen < 10:
+        if isinstance(cur, ssl.SSLCertVerificationError):
+            return True
+        if "CERTIFICATE_VERIFY_FAILED" in str(cur):
+            return True
+        cur = cur.__cause__ or cur.__context__
+        seen += 1
+    return False
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return sanitize(text[:200])

@@ -1,0 +1,593 @@
+"""Pydantic models of the HyperTrack Orders API, faithful to ../shared/reference.
+
+Rules that hold for every model here:
+- Only ``order_handle`` and ``status`` are required on an order; every other field may be missing
+  or null, and unknown fields are kept (``model_extra``), never an error.
+- Every display string is sanitized (see :mod:`console.api.sanitize`) at this boundary. The one
+  exception is ``order_handle``, which is kept byte-exact because it addresses the order: show it
+  through :attr:`Order.display_handle`.
+- Numbers must be finite (``NaN``/``Infinity`` are rejected), timestamps are parsed leniently.
+- Timeline events are typed by their ``type``; an unknown type becomes :class:`UnknownEvent`,
+  which keeps the whole raw event.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+
+from console.api.sanitize import sanitize
+from console.api.timestamps import parse_timestamp
+
+SafeStr = Annotated[str, AfterValidator(sanitize)]
+Timestamp = Annotated[datetime | None, BeforeValidator(parse_timestamp)]
+Number = int | float
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False, populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- enums and identity
+
+
+class OrderStatus(str, enum.Enum):
+    UNPLANNED = "unplanned"
+    PLANNED = "planned"
+    ASSIGNED = "assigned"
+    DISPATCHED = "dispatched"
+    ONGOING = "ongoing"
+    DISABLED = "disabled"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    SUMMARIZING = "summarizing"
+
+
+#: Statuses the list filter accepts (``dispatched`` and ``summarizing`` cannot be filtered).
+FILTERABLE_STATUSES = (
+    "completed", "cancelled", "rescheduled", "disabled", "ongoing", "unplanned", "assigned", "planned",
+)
+#: The "open" orders a supervisor watches.
+OPEN_STATUSES = ("unplanned", "planned", "assigned", "ongoing", "disabled")
+TERMINAL_STATUSES = frozenset({"completed", "cancelled"})
+ORDER_TYPES = ("pick", "drop")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRef:
+    """The identity of one order leg and attempt: what an action addresses."""
+
+    order_handle: str
+    type: str | None = None
+    type_index: int | None = None
+    fulfillment_attempt: int | None = None
+
+    def action_params(self) -> dict[str, Any]:
+        return {
+            k: v
+            for k, v in (
+                ("type", self.type),
+                ("type_index", self.type_index),
+                ("fulfillment_attempt", self.fulfillment_attempt),
+            )
+            if v is not None
+        }
+
+    def describe(self) -> str:
+        text = sanitize(self.order_handle)
+        extras = []
+        if self.type is not None:
+            extras.append(f"{self.type}#{self.type_index if self.type_index is not None else 0}")
+        if self.fulfillment_attempt:
+            extras.append(f"attempt {self.fulfillment_attempt}")
+        return f"{text} ({', '.join(extras)})" if extras else text
+
+
+# --------------------------------------------------------------------------- risks
+
+
+class RiskLevel(enum.IntEnum):
+    """Ordered so that ``max()`` gives the worst."""
+
+    UNKNOWN = 0
+    GREEN = 1
+    YELLOW = 2
+    RED = 3
+
+    @classmethod
+    def parse(cls, value: Any) -> "RiskLevel":
+        if isinstance(value, str):
+            return _RISK_LEVELS.get(value.strip().lower(), cls.UNKNOWN)
+        if isinstance(value, dict):  # webhook shape: {"intensity_label": "red", ...}
+            return cls.parse(value.get("intensity_label"))
+        return cls.UNKNOWN
+
+
+_RISK_LEVELS = {"green": RiskLevel.GREEN, "yellow": RiskLevel.YELLOW, "red": RiskLevel.RED}
+
+#: The eight risk keys, in the order the console shows them, with a one-letter code and words.
+RISK_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("delayed_from_scheduled_at", "S", "expected to be late against the scheduled time"),
+    ("delayed_from_initial_eta", "E", "later than the first ETA given"),
+    ("is_offline", "O", "the device stopped sending locations"),
+    ("deviating_from_expected_route", "R", "off the expected route"),
+    ("moving_away_from_destination", "A", "moving away from the destination"),
+    ("moving_too_slow", "T", "moving too slowly to arrive on time"),
+    ("in_low_battery", "B", "battery may run out before the order is done"),
+    ("in_outage", "U", "in a location outage"),
+)
+RISK_KEY_NAMES = tuple(k for k, _, _ in RISK_KEYS)
+
+
+def _coerce_risks(value: Any) -> dict[str, Any]:
+    # Risks are untyped in the list schema; anything that is not an object becomes "no risks"
+    # rather than hiding the whole order.
+    if not isinstance(value, dict):
+        return {}
+    return {sanitize(str(k)): v for k, v in value.items()}
+
+
+Risks = Annotated[dict[str, Any], BeforeValidator(_coerce_risks)]
+
+
+def risk_level(risks: dict[str, Any] | None, key: str) -> RiskLevel:
+    if not risks:
+        return RiskLevel.UNKNOWN
+    return RiskLevel.parse(risks.get(key))
+
+
+def worst_risk(risks: dict[str, Any] | None) -> RiskLevel:
+    if not risks:
+        return RiskLevel.UNKNOWN
+    return max((RiskLevel.parse(v) for v in risks.values()), default=RiskLevel.UNKNOWN)
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+class Geometry(ApiModel):
+    """A GeoJSON geometry. Points are ``[lon, lat]`` (longitude first), maybe with a 3rd value."""
+
+    type: SafeStr
+    coordinates: Any = None
+
+    @cached_property
+    def lon_lat(self) -> tuple[float, float] | None:
+        """The position of a Point, or None for other shapes or bad coordinates."""
+        return _lon_lat(self.coordinates) if self.type == "Point" else None
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x and abs(x) != float("inf")
+
+
+def _lon_lat(coords: Any) -> tuple[float, float] | None:
+    if isinstance(coords, (list, tuple)) and len(coords) >= 2 and _finite(coords[0]) and _finite(coords[1]):
+        lon, lat = float(coords[0]), float(coords[1])
+        if -180 <= lon <= 180 and -90 <= lat <= 90:
+            return lon, lat
+    return None
+
+
+class TrackPoint(ApiModel):
+    """One polyline point: ``[lon, lat]`` or ``[lon, lat, altitude, recorded_at]``."""
+
+    lon: float
+    lat: float
+    altitude: float | None = None
+    recorded_at: Timestamp = None
+
+    @classmethod
+    def _from_list(cls, value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            if len(value) < 2:
+                raise ValueError("a polyline point needs longitude and latitude")
+            return {
+                "lon": value[0],
+                "lat": value[1],
+                "altitude": value[2] if len(value) > 2 else None,
+                "recorded_at": value[3] if len(value) > 3 else None,
+            }
+        return value
+
+    @field_validator("lon")
+    @classmethod
+    def _lon_range(cls, v: float) -> float:
+        if not -180 <= v <= 180:
+            raise ValueError("longitude out of range")
+        return v
+
+    @field_validator("lat")
+    @classmethod
+    def _lat_range(cls, v: float) -> float:
+        if not -90 <= v <= 90:
+            raise ValueError("latitude out of range")
+        return v
+
+
+TrackPointIn = Annotated[TrackPoint, BeforeValidator(TrackPoint._from_list)]
+
+
+class Polyline(ApiModel):
+    type: SafeStr = "LineString"
+    coordinates: list[TrackPointIn] = Field(default_factory=list)
+
+
+class Region(ApiModel):
+    country: SafeStr | None = None
+    city: SafeStr | None = None
+    state: SafeStr | None = None
+
+
+class Destination(ApiModel):
+    geometry: Geometry | None = None
+    address: SafeStr | None = None
+    radius: Number | None = None
+    place_handle: SafeStr | None = None
+    geofence_id: SafeStr | None = None
+    place_id: SafeStr | None = None
+
+
+class WorkerLocation(ApiModel):
+    geometry: Geometry | None = None
+    bearing: Number | None = None
+    accuracy: Number | None = None
+    speed: Number | None = None
+    recorded_at: Timestamp = None
+
+
+class Estimate(ApiModel):
+    start_by: Timestamp = None
+    start_at: Timestamp = None
+    arrive_at: Timestamp = None
+    initial_arrive_at: Timestamp = None
+    distance: Number | None = None
+    duration: Number | None = None
+    current_worker_location: WorkerLocation | None = None
+
+
+# --------------------------------------------------------------------------- timeline
+
+
+class EventLocation(ApiModel):
+    geometry: Geometry | None = None
+    recorded_at: Timestamp = None
+
+
+class TimelineEvent(ApiModel):
+    """Base of every timeline event; ``TYPE`` names the wire type a subclass stands for."""
+
+    TYPE: ClassVar[str] = ""
+    type: SafeStr
+    recorded_at: Timestamp = None
+
+
+class _OrderEvent(TimelineEvent):
+    order_handle: SafeStr | None = None
+    route_handle: SafeStr | None = None
+    fulfillment_attempt: int | None = None
+
+
+class OrderCreated(TimelineEvent):
+    TYPE = "order_created"
+    order_handle: SafeStr | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class OrderPlanned(_OrderEvent):
+    TYPE = "order_planned"
+
+
+class OrderAssigned(TimelineEvent):
+    TYPE = "order_assigned"
+    order_handle: SafeStr | None = None
+    driver_handle: SafeStr | None = None
+    fulfillment_attempt: int | None = None
+
+
+class OrderStarted(_OrderEvent):
+    TYPE = "order_started"
+    order_type: SafeStr | None = None
+
+
+class _ActivityEvent(TimelineEvent):
+    driver_handle: SafeStr | None = None
+    activity: SafeStr | None = None
+    location: EventLocation | None = None
+
+
+class DriverActivityStarted(_ActivityEvent):
+    TYPE = "driver_activity_started"
+    address: SafeStr | None = None
+
+
+class DriverActivityEnded(_ActivityEvent):
+    TYPE = "driver_activity_ended"
+    distance: Number | None = None
+    duration: Number | None = None
+    steps: int | None = None
+
+
+class _PlaceEvent(TimelineEvent):
+    location: EventLocation | None = None
+    duration: Number | None = None
+    distance: Number | None = None
+    order_handle: SafeStr | None = None
+    order_id: SafeStr | None = None
+    order_type: SafeStr | None = None
+    fulfillment_attempt: int | None = None
+    address: SafeStr | None = None
+
+
+class OrderGeofenceEntered(_PlaceEvent):
+    TYPE = "order_geofence_entered"
+
+
+class OrderGeofenceExited(_PlaceEvent):
+    TYPE = "order_geofence_exited"
+
+
+class OrderServiceStarted(_PlaceEvent):
+    TYPE = "order_service_started"
+
+
+class OrderServiceEnded(_PlaceEvent):
+    TYPE = "order_service_ended"
+
+
+class OrderDisabled(_OrderEvent):
+    TYPE = "order_disabled"
+
+
+class OrderCancelled(_OrderEvent):
+    TYPE = "order_cancelled"
+    cancellation_source: Any = None
+
+
+class OrderCompleted(_OrderEvent):
+    TYPE = "order_completed"
+    order_type: SafeStr | None = None
+    deviation_from_destination: Number | None = None
+    completed_at_destination: bool | None = None
+
+
+class UnknownEvent(TimelineEvent):
+    """An event type the console does not know (custom events, schema-only types).
+
+    Kept whole in ``raw`` so it can be shown generically; never dropped.
+    """
+
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+
+EVENT_TYPES: dict[str, type[TimelineEvent]] = {
+    cls.TYPE: cls
+    for cls in (
+        OrderCreated, OrderPlanned, OrderAssigned, OrderStarted, DriverActivityStarted,
+        DriverActivityEnded, OrderGeofenceEntered, OrderGeofenceExited, OrderServiceStarted,
+        OrderServiceEnded, OrderDisabled, OrderCancelled, OrderCompleted,
+    )
+}
+
+
+def parse_event(item: Any) -> TimelineEvent:
+    """Type one raw timeline event; anything unexpected becomes an :class:`UnknownEvent`."""
+    if isinstance(item, TimelineEvent):
+        return item
+    if not isinstance(item, dict):
+        return UnknownEvent(type="(malformed event)", raw={"value": sanitize(repr(item)[:200])})
+    kind = item.get("type")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is not None:
+        try:
+            return cls.model_validate(item)
+        except ValidationError:
+            pass  # a known type with an unexpected shape is still shown, generically
+    return UnknownEvent(
+        type=kind if isinstance(kind, str) else "(event without a type)",
+        recorded_at=item.get("recorded_at") if isinstance(item.get("recorded_at"), str) else None,
+        raw={k: v for k, v in item.items() if k not in ("type", "recorded_at")},
+    )
+
+
+def _parse_timeline(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        return []
+    return [parse_event(item) for item in value]
+
+
+Timeline = Annotated[list[TimelineEvent] | None, BeforeValidator(_parse_timeline)]
+
+
+# --------------------------------------------------------------------------- the order
+
+
+class Order(ApiModel):
+    """An order as the list, detail and action responses return it."""
+
+    order_handle: StrictStr  # byte-exact: it addresses the order
+    status: SafeStr
+    fulfillment_attempt: int | None = None
+    type: SafeStr | None = None
+    type_index: int | None = None
+
+    ops_group_handle: SafeStr | None = None
+    worker_handle: SafeStr | None = None
+    driver_handle: SafeStr | None = None
+    worker_name: SafeStr | None = None
+    driver_name: SafeStr | None = None
+    device_id: SafeStr | None = None
+    route_handle: SafeStr | None = None
+    plan_id: SafeStr | None = None
+    plan_mode: SafeStr | None = None
+    planning_failure_reason: SafeStr | None = None
+    track_mode: SafeStr | None = None
+    priority: SafeStr | None = None
+    place_handle: SafeStr | None = None
+    product_type: list[SafeStr] | None = None
+    capacity_used: Number | None = None
+    expected_service_time: Number | None = None
+    actual_service_time: Number | None = None
+    tracked_service_time: Number | None = None
+    metadata: dict[str, Any] | None = None
+    region: Region | None = None
+    share_url: SafeStr | None = None
+    embed_url: SafeStr | None = None
+    timezone: SafeStr | None = None
+
+    created_at: Timestamp = None
+    planned_at: Timestamp = None
+    assigned_at: Timestamp = None
+    started_at: Timestamp = None
+    scheduled_after: Timestamp = None
+    scheduled_at: Timestamp = None
+    arrived_at: Timestamp = None
+    exited_at: Timestamp = None
+    service_started_at: Timestamp = None
+    service_ended_at: Timestamp = None
+    completed_at: Timestamp = None
+    cancelled_at: Timestamp = None
+    disabled_at: Timestamp = None
+    enabled_at: Timestamp = None
+    rescheduled_marked_at: Timestamp = None
+
+    risk_status: bool | None = None
+    risks: Risks | None = None
+    destination: Destination | None = None
+    estimate: Estimate | None = None
+
+    distance: Number | None = None
+    duration: Number | None = None
+    tracking_rate: Number | None = None
+    polyline: Polyline | None = None
+    start_location: Geometry | None = None
+    end_location: Geometry | None = None
+    visited_destination: bool | None = None
+    completed_at_destination: bool | None = None
+    cancelled_at_destination: bool | None = None
+    deviation_from_destination: Number | None = None
+    timeline: Timeline = None
+
+    @property
+    def ref(self) -> OrderRef:
+        return OrderRef(self.order_handle, self.type, self.type_index, self.fulfillment_attempt)
+
+    @property
+    def display_handle(self) -> str:
+        return sanitize(self.order_handle)
+
+    @property
+    def worker(self) -> str | None:
+        return self.worker_handle or self.driver_handle
+
+    @property
+    def worst_risk(self) -> RiskLevel:
+        return worst_risk(self.risks)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+# --------------------------------------------------------------------------- pages and errors
+
+
+class OrderPage(ApiModel):
+    """One page of ``GET /orders/``. ``skipped`` lists orders that could not be read."""
+
+    orders: list[Order] = Field(default_factory=list)
+    pagination_token: StrictStr | None = None  # opaque and sent back as is: not sanitized
+    skipped: list[str] = Field(default_factory=list, exclude=True)
+
+
+class HTTPErrorBody(ApiModel):
+    message: SafeStr | None = None
+    detail: Any = None
+
+
+class ValidationErrorBody(ApiModel):
+    message: SafeStr | None = None
+    detail: dict[str, Any] | None = None
+
+
+class ErrorBody(ApiModel):
+    """The ``Error`` shape some non-order endpoints use."""
+
+    code: SafeStr | None = None
+    title: SafeStr | None = None
+    detail: Any = None
+
+
+_PAGE_ADAPTER = TypeAdapter(OrderPage)
+_ORDER_ADAPTER = TypeAdapter(Order)
+
+
+def parse_order(body: bytes | str) -> Order:
+    """Parse one order from JSON bytes; raises pydantic's ValidationError (never RecursionError)."""
+    return _ORDER_ADAPTER.validate_json(body)
+
+
+def parse_order_page(body: bytes | str) -> OrderPage:
+    """Parse a list page; one malformed order is skipped (and reported), not fatal for the page.
+
+    The fast path validates the whole page at once; only a page with a bad order pays for the
+    per-order pass.
+    """
+    try:
+        return _PAGE_ADAPTER.validate_json(body)
+    except ValidationError:
+        pass
+    raw = _RAW_PAGE_ADAPTER.validate_json(body)  # raises ValidationError if not even a page
+    page = OrderPage(pagination_token=raw.pagination_token)
+    for index, item in enumerate(raw.orders or []):
+        try:
+            page.orders.append(_ORDER_ADAPTER.validate_python(item))
+        except ValidationError as exc:
+            handle = item.get("order_handle") if isinstance(item, dict) else None
+            label = sanitize(handle) if isinstance(handle, str) else f"item {index}"
+            page.skipped.append(f"{label}: {exc.error_count()} invalid field(s)")
+    return page
+
+
+class _RawPage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    orders: list[Any] | None = None
+    pagination_token: StrictStr | None = None
+
+
+_RAW_PAGE_ADAPTER = TypeAdapter(_RawPage)
+
+
+def parse_error_body(body: bytes) -> tuple[str, Any]:
+    """The ``message`` and ``detail`` of an error body of any of the three shapes, or of none.
+
+    Never raises: an HTML page, an empty body or garbage gives an empty message.
+    """
+    if not body:
+        return "", None
+    try:
+        parsed = HTTPErrorBody.model_validate_json(body)
+    except (ValidationError, ValueError):
+        return "", None
+    message = parsed.message or ""
+    extra = parsed.model_extra or {}
+    if not message and isinstance(extra.get("title"), str):
+        message = sanitize(extra["title"])
+    return message, parsed.detail
