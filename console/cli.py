@@ -1,0 +1,182 @@
+"""``dispatch-console``: the console (default), the sandbox server, and the headless commands.
+
+Secrets are never read from the command line: there is no option for one, and an argument that
+looks like one is refused before anything runs (it would show up in ``ps`` and shell history).
+Heavy imports (Textual, the sandbox server, SQLite) happen inside the command that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from console import __version__
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+_SECRET_FLAGS = ("--secret", "--secret-key", "--secret_key", "--password", "--token", "--api-key")
+
+
+def _common_connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection")
+    group.add_argument("--base-url", help="HyperTrack API base URL (default: $HYPERTRACK_BASE_URL, "
+                       "the profile's, or https://v3.api.hypertrack.com)")
+    group.add_argument("--sandbox", action="store_true",
+                       help="use the embedded sandbox even when credentials are set")
+    group.add_argument("--profile", help="a profile from the config file ($DISPATCH_CONSOLE_CONFIG)")
+    group.add_argument("--sandbox-orders", type=int, default=500, metavar="N",
+                       help="orders in the embedded sandbox fleet (default 500)")
+    group.add_argument("--sandbox-seed", type=int, default=7, metavar="SEED",
+                       help="seed of the embedded sandbox fleet (default 7)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dispatch-console",
+        description="Watch and complete HyperTrack orders from the terminal. Credentials come from "
+        "HYPERTRACK_ACCOUNT_ID and HYPERTRACK_SECRET_KEY; without them the embedded sandbox is used.",
+    )
+    parser.add_argument("--version", action="version", version=f"dispatch-console {__version__}")
+    _common_connection_options(parser)
+    ui = parser.add_argument_group("console")
+    ui.add_argument("--ops-group", help="show only this ops group")
+    ui.add_argument("--refresh", type=float, metavar="SECONDS", help="refresh interval (default 10)")
+    ui.add_argument("--read-only", action="store_true", help="disable every write action")
+    ui.add_argument("--ascii", action="store_true", help="ASCII-only drawing, for terminals without Unicode")
+    ui.add_argument("--concurrency", type=int, metavar="N", help="bulk completion concurrency (1-16, default 4)")
+
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sandbox = sub.add_parser("sandbox", help="serve the simulated HyperTrack Orders API over HTTP")
+    from console.sandbox.server import add_sandbox_arguments
+
+    add_sandbox_arguments(sandbox)
+
+    from console.bulk import headless
+
+    complete = sub.add_parser("complete", help="complete orders without the UI")
+    _common_connection_options(complete)
+    headless.add_complete_arguments(complete)
+    orders = sub.add_parser("orders", help="list orders without the UI")
+    _common_connection_options(orders)
+    headless.add_orders_arguments(orders)
+    journal = sub.add_parser("journal", help="show the bulk-completion journal")
+    headless.add_journal_arguments(journal)
+    return parser
+
+
+def _refuse_secret_arguments(argv: Sequence[str]) -> str | None:
+    secret = os.environ.get("HYPERTRACK_SECRET_KEY")
+    for arg in argv:
+        name = arg.split("=", 1)[0]
+        if name in _SECRET_FLAGS:
+            return (f"{name}: secrets are not accepted on the command line (they show in ps and shell "
+                    "history); set HYPERTRACK_SECRET_KEY in the environment instead")
+        if secret and len(secret) >= 8 and secret in arg:
+            return ("an argument contains the secret key; secrets are not accepted on the command "
+                    "line. Remove it and rely on HYPERTRACK_SECRET_KEY.")
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    problem = _refuse_secret_arguments(argv)
+    if problem:
+        print(f"dispatch-console: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "sandbox":
+            from console.sandbox.server import run_sandbox_command
+
+            return run_sandbox_command(args)
+        if args.command in ("complete", "orders"):
+            from console.bulk import headless
+
+            factory = _client_factory(args)
+            run = headless.run_complete if args.command == "complete" else headless.run_orders
+            return run(args, client_factory=factory)
+        if args.command == "journal":
+            from console.bulk import headless
+
+            return headless.run_journal(args)
+        return _run_console(args)
+    except _UsageProblem as exc:
+        print(f"dispatch-console: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+class _UsageProblem(Exception):
+    pass
+
+
+def _load_profile(args: argparse.Namespace):
+    from console.config import ConfigError, load_config
+
+    try:
+        return load_config().profile(getattr(args, "profile", None))
+    except ConfigError as exc:
+        raise _UsageProblem(str(exc)) from None
+
+
+def _target(args: argparse.Namespace, profile):
+    from console.api.errors import InvalidRequest
+    from console.connection import ConnectionProblem, resolve_target
+
+    try:
+        return resolve_target(
+            base_url=args.base_url, force_sandbox=args.sandbox, profile=profile,
+            sandbox_seed=args.sandbox_seed, sandbox_orders=args.sandbox_orders,
+        )
+    except (ConnectionProblem, InvalidRequest) as exc:
+        raise _UsageProblem(str(exc)) from None
+
+
+def _client_factory(args: argparse.Namespace):
+    """A callable that builds the client (and keeps the embedded sandbox alive beside it)."""
+    profile = _load_profile(args)
+    target = _target(args, profile)
+
+    def factory():
+        from console.connection import build_client
+
+        client, _sandbox = build_client(target)
+        return client
+
+    factory.target = target  # the headless commands record the account id in the journal
+    factory.profile = profile
+    return factory
+
+
+def _run_console(args: argparse.Namespace) -> int:
+    profile = _load_profile(args)
+    target = _target(args, profile)
+    if args.refresh is not None and not (1 <= args.refresh <= 3600):
+        raise _UsageProblem("--refresh must be between 1 and 3600 seconds")
+    concurrency = args.concurrency or (profile.bulk_concurrency if profile else None) or 4
+    if not 1 <= concurrency <= 16:
+        raise _UsageProblem("--concurrency must be between 1 and 16")
+
+    from console.connection import build_client
+    from console.settings import Settings
+    from console.ui.app import DispatchApp
+
+    client, _sandbox = build_client(target)
+    settings = Settings(
+        base_url=target.base_url,
+        account_id=target.account_id,
+        ops_group=args.ops_group or (profile.ops_group if profile else None),
+        refresh_seconds=args.refresh or (profile.refresh if profile and profile.refresh else 10.0),
+        read_only=args.read_only or bool(profile and profile.read_only),
+        ascii=args.ascii,
+        bulk_concurrency=concurrency,
+        theme=(profile.theme if profile and profile.theme else None),
+        profile=profile.name if profile else None,
+    )
+    app = DispatchApp(client=client, settings=settings, sandbox=target.sandbox)
+    app.run()
+    return app.return_code or 0

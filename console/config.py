@@ -1,0 +1,259 @@
+"""Configuration profiles: a TOML file in the platform config directory.
+
+::
+
+    default_profile = "day"
+
+    [profiles.day]
+    account_id = "3f1c..."
+    base_url = "https://v3.api.hypertrack.com"
+    ops_group = "oak-depot"
+    refresh = 10
+    bulk_concurrency = 4
+    theme = "textual-dark"
+    read_only = false
+
+    [profiles.audit]
+    account_id = "3f1c..."
+    read_only = true
+
+The secret is never required here: it comes from ``HYPERTRACK_SECRET_KEY`` (or the system
+keyring, when the optional ``keyring`` package is installed). A profile *may* hold
+``secret_key`` only if the file is mode 0600 and owned by the user; otherwise the file is refused.
+
+Every problem is reported once, naming the file, the line and the key (:class:`ConfigError`).
+No Textual imports: the CLI reads the config before any UI exists.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from console.api.sanitize import sanitize
+
+CONFIG_ENV = "DISPATCH_CONSOLE_CONFIG"
+APP_NAME = "dispatch-console"
+MAX_CONCURRENCY = 16
+
+
+class ConfigError(Exception):
+    """A config problem, already phrased for the supervisor: file, line, key, what to do."""
+
+    def __init__(self, path: Path, message: str, *, line: int | None = None, key: str | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.key = key
+        where = str(path)
+        if line is not None:
+            where += f", line {line}"
+        if key:
+            where += f", key '{sanitize(key)}'"
+        super().__init__(f"config error in {where}: {sanitize(message)}")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    account_id: str | None = None
+    base_url: str | None = None
+    ops_group: str | None = None
+    refresh: float | None = None
+    bulk_concurrency: int | None = None
+    theme: str | None = None
+    read_only: bool = False
+    secret_key: SecretStr | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    profiles: dict[str, Profile]
+    default_profile: str | None = None
+
+    def profile(self, name: str | None) -> Profile | None:
+        """The named profile, the default one, or None when there is no config at all."""
+        chosen = name or self.default_profile
+        if chosen is None:
+            return None
+        if chosen not in self.profiles:
+            known = ", ".join(sorted(self.profiles)) or "none"
+            raise ConfigError(
+                self.path or Path("(no config file)"),
+                f"no profile named '{sanitize(chosen)}' (profiles: {known})",
+            )
+        return self.profiles[chosen]
+
+
+def default_config_path() -> Path:
+    override = os.environ.get(CONFIG_ENV)
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME)) / "config.toml"
+
+
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "account_id": str,
+    "base_url": str,
+    "ops_group": str,
+    "refresh": (int, float),
+    "bulk_concurrency": int,
+    "theme": str,
+    "read_only": bool,
+    "secret_key": str,
+}
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read and check the config file. A missing file is an empty config, not an error
+    (unless it was named explicitly by the environment variable)."""
+    explicit = path is not None or bool(os.environ.get(CONFIG_ENV))
+    path = path or default_config_path()
+    try:
+        raw_bytes = path.read_bytes()
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(path, "the file does not exist") from None
+        return Config(path=None, profiles={})
+    except OSError as exc:
+        raise ConfigError(path, f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, f"not UTF-8 text (byte {exc.start})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = _line_from_toml_error(str(exc))
+        raise ConfigError(path, f"not valid TOML: {str(exc).split(' (at')[0]}", line=line) from None
+
+    locate = _Locator(text)
+    unknown_top = [k for k in data if k not in ("default_profile", "profiles")]
+    if unknown_top:
+        key = unknown_top[0]
+        raise ConfigError(path, "unknown setting (expected 'default_profile' or [profiles.NAME])",
+                          line=locate.key(None, key), key=key)
+    default = data.get("default_profile")
+    if default is not None and not isinstance(default, str):
+        raise ConfigError(path, "must be a profile name in quotes", line=locate.key(None, "default_profile"),
+                          key="default_profile")
+    profiles_raw = data.get("profiles", {})
+    if not isinstance(profiles_raw, dict):
+        raise ConfigError(path, "must be a table of profiles", line=locate.key(None, "profiles"), key="profiles")
+
+    profiles: dict[str, Profile] = {}
+    holds_secret = False
+    for name, body in profiles_raw.items():
+        section = f"profiles.{name}"
+        if not isinstance(body, dict):
+            raise ConfigError(path, "a profile must be a table", line=locate.section(section), key=section)
+        values: dict[str, Any] = {}
+        for key, value in body.items():
+            full = f"{section}.{key}"
+            if key not in _FIELDS:
+                raise ConfigError(path, f"unknown key (known: {', '.join(_FIELDS)})",
+                                  line=locate.key(section, key), key=full)
+            expected = _FIELDS[key]
+            if isinstance(value, bool) and expected is not bool:
+                ok = False
+            else:
+                ok = isinstance(value, expected)
+            if not ok:
+                kind = {str: "text in quotes", bool: "true or false", int: "a whole number"}.get(
+                    expected if isinstance(expected, type) else float, "a number")
+                raise ConfigError(path, f"must be {kind}", line=locate.key(section, key), key=full)
+            values[key] = value
+        problem = _check_values(values)
+        if problem:
+            key, message = problem
+            raise ConfigError(path, message, line=locate.key(section, key), key=f"{section}.{key}")
+        if "secret_key" in values:
+            holds_secret = True
+            values["secret_key"] = SecretStr(values["secret_key"])
+        profiles[name] = Profile(name=name, **values)
+    if default is not None and default not in profiles:
+        raise ConfigError(path, f"names a profile that does not exist ('{sanitize(default)}')",
+                          line=locate.key(None, "default_profile"), key="default_profile")
+    if holds_secret:
+        check_private_file(path)
+    return Config(path=path, profiles=profiles, default_profile=default)
+
+
+def _check_values(values: dict[str, Any]) -> tuple[str, str] | None:
+    refresh = values.get("refresh")
+    if refresh is not None and not (1 <= refresh <= 3600):
+        return "refresh", "must be between 1 and 3600 seconds"
+    concurrency = values.get("bulk_concurrency")
+    if concurrency is not None and not (1 <= concurrency <= MAX_CONCURRENCY):
+        return "bulk_concurrency", f"must be between 1 and {MAX_CONCURRENCY}"
+    base_url = values.get("base_url")
+    if base_url is not None:
+        from console.api.client import check_base_url
+        from console.api.errors import InvalidRequest
+
+        try:
+            check_base_url(base_url)
+        except InvalidRequest as exc:
+            return "base_url", exc.message
+    return None
+
+
+def check_private_file(path: Path) -> None:
+    """Refuse a secret-holding file that others could read or that someone else owns."""
+    st = path.stat()
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        raise ConfigError(path, "holds a secret but is owned by another user; refusing to use it")
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        raise ConfigError(
+            path,
+            f"holds a secret but is readable by others (mode {stat.S_IMODE(st.st_mode):o}); "
+            f"run: chmod 600 {path}",
+        )
+
+
+def _line_from_toml_error(message: str) -> int | None:
+    m = re.search(r"line (\d+)", message)
+    return int(m.group(1)) if m else None
+
+
+class _Locator:
+    """Finds the line of a key in the TOML text, for messages (tomllib keeps no positions)."""
+
+    _SECTION = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$")
+    _KEY = re.compile(r'^\s*("?)([A-Za-z0-9_\-.]+)\1\s*=')
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+
+    def section(self, name: str) -> int | None:
+        for number, line in enumerate(self.lines, 1):
+            m = self._SECTION.match(line)
+            if m and m.group(1).replace('"', "") == name:
+                return number
+        return None
+
+    def key(self, section: str | None, key: str) -> int | None:
+        current: str | None = None
+        for number, line in enumerate(self.lines, 1):
+            m = self._SECTION.match(line)
+            if m:
+                current = m.group(1).replace('"', "")
+                continue
+            k = self._KEY.match(line)
+            if not k:
+                continue
+            if current == section and k.group(2) == key:
+                return number
+            # dotted form at top level: profiles.day.refresh = 5
+            if current is None and section and k.group(2) == f"{section}.{key}":
+                return number
+        return None
