@@ -36,9 +36,11 @@ def validate_handle(handle: object) -> str:
         )
     if has_unsafe_characters(handle):
         raise InvalidHandle(handle, "the order handle contains control or invisible characters")
+    # Decode until nothing changes: a server or proxy that decodes any number of times must not
+    # see "." or ".." either. Each decoding that changes the text shortens it, so this ends
+    # within len(handle) rounds (a fixed round count let "%2525252e%2525252e" through).
     decoded = handle
-    # Decode repeatedly: a server or proxy that decodes twice must not see "." or ".." either.
-    for _ in range(4):
+    while True:
         if decoded in (".", ".."):
             raise InvalidHandle(handle, "'.' and '..' are not order handles")
         nxt = unquote(decoded)
