@@ -65,6 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     headless.add_orders_arguments(orders)
     journal = sub.add_parser("journal", help="show the bulk-completion journal")
     headless.add_journal_arguments(journal)
+
+    secret = sub.add_parser(
+        "secret", help="store a profile's secret key (read from the terminal, never from arguments)",
+        description="Reads the secret key from the terminal (or one line of standard input) and stores "
+        "it in the system keyring; with --to-file, in the config file at mode 0600 instead.",
+    )
+    secret.add_argument("--profile", required=True, help="the profile whose account id the secret belongs to")
+    secret.add_argument("--to-file", action="store_true",
+                        help="store it in the config file (mode 0600) instead of the keyring")
     return parser
 
 
@@ -100,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             factory = _client_factory(args)
             run = headless.run_complete if args.command == "complete" else headless.run_orders
             return run(args, client_factory=factory)
+        if args.command == "secret":
+            return _store_secret(args)
         if args.command == "journal":
             from console.bulk import headless
 
@@ -180,3 +191,48 @@ def _run_console(args: argparse.Namespace) -> int:
     app = DispatchApp(client=client, settings=settings, sandbox=target.sandbox)
     app.run()
     return app.return_code or 0
+
+
+def _store_secret(args: argparse.Namespace) -> int:
+    import getpass
+
+    from pydantic import SecretStr
+
+    from console.config import ConfigError, default_config_path, load_config, store_secret_in_file
+    from console.connection import KEYRING_SERVICE
+
+    path = default_config_path()
+    try:
+        config = load_config()
+        profile = config.profiles.get(args.profile)
+    except ConfigError as exc:
+        raise _UsageProblem(str(exc)) from None
+    if sys.stdin.isatty():
+        value = getpass.getpass(f"Secret key for profile {args.profile}: ")
+    else:
+        value = sys.stdin.readline().rstrip("\r\n")
+    if not value:
+        raise _UsageProblem("no secret key was given")
+    secret = SecretStr(value)
+    del value
+    if not args.to_file:
+        account = profile.account_id if profile else None
+        if not account:
+            raise _UsageProblem(f"profile {args.profile!r} has no account_id in {path}; add it first")
+        try:
+            import keyring
+
+            keyring.set_password(KEYRING_SERVICE, account, secret.get_secret_value())
+        except Exception as exc:  # no keyring package, or no backend on a headless box
+            raise _UsageProblem(
+                f"the system keyring is not available here ({type(exc).__name__}); "
+                "use --to-file to store the secret in the config file at mode 0600"
+            ) from None
+        print(f"stored the secret for account {account} in the system keyring", file=sys.stderr)
+        return EXIT_OK
+    try:
+        store_secret_in_file(path, args.profile, secret)
+    except ConfigError as exc:
+        raise _UsageProblem(str(exc)) from None
+    print(f"stored the secret in {path} (mode 0600)", file=sys.stderr)
+    return EXIT_OK

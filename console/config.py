@@ -257,3 +257,52 @@ class _Locator:
             if current is None and section and k.group(2) == f"{section}.{key}":
                 return number
         return None
+
+
+def store_secret_in_file(path: Path, profile: str, secret: SecretStr) -> None:
+    """Write ``secret_key`` into a profile of the config file, at mode 0600.
+
+    Only called when the supervisor explicitly asks for a file (no keyring on this machine).
+    The file is created 0600 (even under a permissive umask) and an existing file is made 0600
+    before the secret is written into it.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_\-]+", profile):
+        raise ConfigError(path, f"profile names may use letters, digits, '-' and '_' only: {profile!r}")
+    value = secret.get_secret_value()
+    if any(c in value for c in '"\\\n\r') or not value.isprintable():
+        raise ConfigError(path, "the secret contains characters that cannot be stored in the file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "r+", encoding="utf-8") as handle:
+            fd = -1
+            lines = handle.read().splitlines()
+            header = f"[profiles.{profile}]"
+            out: list[str] = []
+            in_section = False
+            written = False
+            for line in lines:
+                stripped = line.strip()
+                if stripped.startswith("["):
+                    if in_section and not written:
+                        out.append(f'secret_key = "{value}"')
+                        written = True
+                    in_section = stripped == header
+                if in_section and re.match(r"\s*secret_key\s*=", line):
+                    continue  # replaced below
+                out.append(line)
+                if stripped == header and not written:
+                    out.append(f'secret_key = "{value}"')
+                    written = True
+            if not written:
+                out.extend(["", header, f'secret_key = "{value}"'])
+            handle.seek(0)
+            handle.truncate()
+            handle.write("\n".join(out) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    finally:
+        if fd != -1:
+            os.close(fd)
+    load_config(path)  # re-check: the file must still be a valid config

@@ -115,3 +115,33 @@ def test_a_secret_in_a_file_owned_by_someone_else_is_refused(tmp_path):
     os.chown(path, 12345, -1)
     with pytest.raises(ConfigError, match="owned by another user"):
         load_config(path)
+
+
+def test_storing_a_secret_creates_a_private_file_even_with_umask_000(tmp_path):
+    from pydantic import SecretStr
+
+    from console.config import store_secret_in_file
+
+    path = tmp_path / "sub" / "config.toml"
+    old = os.umask(0)
+    try:
+        store_secret_in_file(path, "day", SecretStr("first-secret"))
+    finally:
+        os.umask(old)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+    assert load_config(path).profile("day").secret_key.get_secret_value() == "first-secret"
+
+
+def test_storing_a_secret_keeps_the_other_settings_and_replaces_the_old_secret(tmp_path):
+    from pydantic import SecretStr
+
+    from console.config import store_secret_in_file
+
+    path = write(tmp_path, '[profiles.day]\nops_group = "g"\nsecret_key = "old"\n\n[profiles.night]\nrefresh = 5\n',
+                 mode=0o644)
+    store_secret_in_file(path, "day", SecretStr("new-secret"))
+    config = load_config(path)
+    assert config.profile("day").secret_key.get_secret_value() == "new-secret"
+    assert config.profile("day").ops_group == "g" and config.profile("night").refresh == 5
+    assert path.read_text().count("secret_key") == 1
+    assert path.stat().st_mode & 0o777 == 0o600
