@@ -14,6 +14,7 @@ Rules that hold for every model here:
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -25,22 +26,82 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     StrictStr,
     TypeAdapter,
     ValidationError,
     field_validator,
+    model_validator,
 )
+from pydantic_core import from_json
 
-from console.api.sanitize import sanitize
+from console.api.sanitize import has_unsafe_characters, sanitize
 from console.api.timestamps import parse_timestamp
+
+#: Free-form JSON deeper than this is refused. The JSON parser already stops at ~200 levels;
+#: this bound also protects values built in Python (no RecursionError in :func:`clean_json`).
+MAX_JSON_DEPTH = 100
+
+
+def clean_json(value: Any, _depth: int = 0) -> Any:
+    """Sanitize every key and string of a free-form JSON value; refuse NaN/Infinity.
+
+    Metadata, risk values, unknown fields and error details are shown to the supervisor as they
+    are, so their strings must be as safe as any typed field. Raises ValueError (which pydantic
+    turns into a ValidationError) for non-finite numbers or excessive nesting.
+    """
+    if _depth > MAX_JSON_DEPTH:
+        raise ValueError(f"nested more than {MAX_JSON_DEPTH} levels deep")
+    kind = type(value)
+    if kind is str:
+        return sanitize(value)
+    if kind is dict:
+        # Flat objects of short strings (risks, most metadata) are the common case: keep the
+        # per-item work to one regex search, since 50k orders pass through here.
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str or has_unsafe_characters(key):
+                key = sanitize(str(key))
+            item_kind = type(item)
+            if item_kind is str:
+                if has_unsafe_characters(item):
+                    item = sanitize(item)
+            elif item_kind is not int and item_kind is not bool and item is not None:
+                item = clean_json(item, _depth + 1)
+            out[key] = item
+        return out
+    if kind is float or isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("numbers must be finite (NaN and Infinity are not JSON)")
+        return value
+    if kind is list or isinstance(value, (list, tuple)):
+        return [clean_json(v, _depth + 1) for v in value]
+    if isinstance(value, dict):
+        return clean_json(dict(value), _depth)
+    if isinstance(value, str):
+        return sanitize(value)
+    return value  # None, bool, int, or an already-validated model
+
 
 SafeStr = Annotated[str, AfterValidator(sanitize)]
 Timestamp = Annotated[datetime | None, BeforeValidator(parse_timestamp)]
 Number = int | float
+#: Any JSON value, with its strings sanitized and its numbers finite.
+FreeJson = Annotated[Any, AfterValidator(clean_json)]
+#: A free-form JSON object (metadata), likewise cleaned.
+JsonObject = Annotated[dict[str, Any], AfterValidator(clean_json)]
 
 
 class ApiModel(BaseModel):
     model_config = ConfigDict(extra="allow", allow_inf_nan=False, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _clean_extra(self) -> "ApiModel":
+        # Unknown fields are kept (the API grows), but they may be shown too: clean them.
+        extra = self.__pydantic_extra__
+        if extra:
+            self.__pydantic_extra__ = {sanitize(k): clean_json(v) for k, v in extra.items()}
+        return self
 
 
 # --------------------------------------------------------------------------- enums and identity
@@ -139,10 +200,11 @@ def _coerce_risks(value: Any) -> dict[str, Any]:
     # rather than hiding the whole order.
     if not isinstance(value, dict):
         return {}
-    return {sanitize(str(k)): v for k, v in value.items()}
+    return value
 
 
-Risks = Annotated[dict[str, Any], BeforeValidator(_coerce_risks)]
+# Unknown keys and values are kept (sanitized), so a new risk still shows up.
+Risks = Annotated[dict[str, Any], BeforeValidator(_coerce_risks), AfterValidator(clean_json)]
 
 
 def risk_level(risks: dict[str, Any] | None, key: str) -> RiskLevel:
@@ -164,7 +226,7 @@ class Geometry(ApiModel):
     """A GeoJSON geometry. Points are ``[lon, lat]`` (longitude first), maybe with a 3rd value."""
 
     type: SafeStr
-    coordinates: Any = None
+    coordinates: FreeJson = None
 
     @cached_property
     def lon_lat(self) -> tuple[float, float] | None:
@@ -286,7 +348,7 @@ class _OrderEvent(TimelineEvent):
 class OrderCreated(TimelineEvent):
     TYPE = "order_created"
     order_handle: SafeStr | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: JsonObject | None = None
 
 
 class OrderPlanned(_OrderEvent):
@@ -356,7 +418,7 @@ class OrderDisabled(_OrderEvent):
 
 class OrderCancelled(_OrderEvent):
     TYPE = "order_cancelled"
-    cancellation_source: Any = None
+    cancellation_source: FreeJson = None
 
 
 class OrderCompleted(_OrderEvent):
@@ -372,7 +434,7 @@ class UnknownEvent(TimelineEvent):
     Kept whole in ``raw`` so it can be shown generically; never dropped.
     """
 
-    raw: dict[str, Any] = Field(default_factory=dict)
+    raw: JsonObject = Field(default_factory=dict)
 
 
 EVENT_TYPES: dict[str, type[TimelineEvent]] = {
@@ -446,7 +508,7 @@ class Order(ApiModel):
     expected_service_time: Number | None = None
     actual_service_time: Number | None = None
     tracked_service_time: Number | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: JsonObject | None = None
     region: Region | None = None
     share_url: SafeStr | None = None
     embed_url: SafeStr | None = None
@@ -514,17 +576,24 @@ class OrderPage(ApiModel):
 
     orders: list[Order] = Field(default_factory=list)
     pagination_token: StrictStr | None = None  # opaque and sent back as is: not sanitized
-    skipped: list[str] = Field(default_factory=list, exclude=True)
+    # Private: filled only by parse_order_page. As a field, a server could have injected
+    # (unsanitized) "skipped" messages of its own.
+    _skipped: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def skipped(self) -> list[str]:
+        """One line per order of this page that could not be read (escaped handle and reason)."""
+        return self._skipped
 
 
 class HTTPErrorBody(ApiModel):
     message: SafeStr | None = None
-    detail: Any = None
+    detail: FreeJson = None
 
 
 class ValidationErrorBody(ApiModel):
     message: SafeStr | None = None
-    detail: dict[str, Any] | None = None
+    detail: JsonObject | None = None
 
 
 class ErrorBody(ApiModel):
@@ -532,7 +601,7 @@ class ErrorBody(ApiModel):
 
     code: SafeStr | None = None
     title: SafeStr | None = None
-    detail: Any = None
+    detail: FreeJson = None
 
 
 _PAGE_ADAPTER = TypeAdapter(OrderPage)
@@ -555,7 +624,8 @@ def parse_order_page(body: bytes | str) -> OrderPage:
     except ValidationError:
         pass
     raw = _RAW_PAGE_ADAPTER.validate_json(body)  # raises ValidationError if not even a page
-    page = OrderPage(pagination_token=raw.pagination_token)
+    # Page-level extras (e.g. "aggregate") are kept, as on the fast path.
+    page = OrderPage.model_validate({**(raw.model_extra or {}), "pagination_token": raw.pagination_token})
     for index, item in enumerate(raw.orders or []):
         try:
             page.orders.append(_ORDER_ADAPTER.validate_python(item))
@@ -567,7 +637,7 @@ def parse_order_page(body: bytes | str) -> OrderPage:
 
 
 class _RawPage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="allow")
     orders: list[Any] | None = None
     pagination_token: StrictStr | None = None
 
@@ -578,16 +648,27 @@ _RAW_PAGE_ADAPTER = TypeAdapter(_RawPage)
 def parse_error_body(body: bytes) -> tuple[str, Any]:
     """The ``message`` and ``detail`` of an error body of any of the three shapes, or of none.
 
-    Never raises: an HTML page, an empty body or garbage gives an empty message.
+    ``{"message", "detail"}`` (HTTPError, ValidationError) or ``{"code", "title", "detail"}``
+    (Error). Never raises: an HTML page, an empty or truncated body, or an unexpected shape gives
+    an empty message; one bad part (a non-string message, a NaN in the detail) loses only itself.
+    Both parts come back sanitized.
     """
     if not body:
         return "", None
     try:
-        parsed = HTTPErrorBody.model_validate_json(body)
-    except (ValidationError, ValueError):
+        data = from_json(body)  # the Rust parser: depth-limited, no RecursionError
+    except ValueError:
         return "", None
-    message = parsed.message or ""
-    extra = parsed.model_extra or {}
-    if not message and isinstance(extra.get("title"), str):
-        message = sanitize(extra["title"])
-    return message, parsed.detail
+    if not isinstance(data, dict):
+        return "", None
+    message = ""
+    for key in ("message", "title", "code"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            message = sanitize(value)
+            break
+    try:
+        detail = clean_json(data.get("detail"))
+    except ValueError:
+        detail = None
+    return message, detail
