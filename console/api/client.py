@@ -20,6 +20,7 @@ import asyncio
 import ipaddress
 import random
 import ssl
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ from pydantic import ValidationError
 
 from console.api import errors as E
 from console.api.credentials import BasicAuth, Credentials
+from console.api.decoding import ACCEPT_ENCODING, BoundedDecoder, UnsupportedEncoding
 from console.api.handles import order_path
 from console.api.models import (
     FILTERABLE_STATUSES,
@@ -46,6 +48,12 @@ from console.api.sanitize import sanitize
 DEFAULT_BASE_URL = "https://v3.api.hypertrack.com"
 DEFAULT_PAGE_LIMIT = 100
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+# An error body is only read for its message: the rest of a large one is not worth memory, and
+# a huge 404/500 page must still be classified by its status.
+MAX_ERROR_BODY_BYTES = 64 * 1024
+# A whole attempt (connect, send, every byte of the answer) gets this long: httpx's read timeout
+# is per chunk, so a server dripping one byte a second would otherwise hold a request forever.
+DEFAULT_ATTEMPT_TIMEOUT = 45.0
 MAX_PAGES = 100_000
 REQUEST_ID_HEADERS = ("apigw-requestid", "x-request-id", "x-amzn-requestid")
 # Never hold a GET longer than this on a server's Retry-After; beyond it the error is raised.
@@ -101,9 +109,11 @@ class OrdersClient:
         get_backoff: Backoff = Backoff(),
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        attempt_timeout: float | None = DEFAULT_ATTEMPT_TIMEOUT,
     ) -> None:
         self.base_url = check_base_url(base_url)
-        self._base_path = urlsplit(self.base_url).path
+        # As httpx will send it (percent-encoded), so the path check below compares like with like.
+        self._base_raw_path = httpx.URL(self.base_url).raw_path.rstrip(b"/")
         self.account_id = credentials.account_id if credentials else None
         self._auth = BasicAuth(credentials) if credentials else None
         self._owns_http = http is None
@@ -114,9 +124,15 @@ class OrdersClient:
             trust_env=False,
             verify=True,
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            headers={"Accept": "application/json", "User-Agent": "dispatch-console"},
+            headers={
+                "Accept": "application/json",
+                "User-Agent": "dispatch-console",
+                # Only what BoundedDecoder can inflate with a memory bound (no br/zstd).
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
         )
         self.max_response_bytes = max_response_bytes
+        self.attempt_timeout = attempt_timeout
         self.get_backoff = get_backoff
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -279,12 +295,29 @@ class OrdersClient:
             method, self.base_url + path, params=params or None,
             json=json_body if method == "POST" else None,
         )
-        expected = (self._base_path + path).encode("ascii")
+        expected = self._base_raw_path + path.encode("ascii")
         if request.url.raw_path.split(b"?", 1)[0] != expected:
             # Defence in depth: order_path already made this impossible.
             raise E.InvalidRequest("refusing to send: the request path is not the one built")
         try:
-            response = await self._http.send(request, auth=self._auth, stream=True, follow_redirects=False)
+            async with asyncio.timeout(self.attempt_timeout):
+                response = await self._send(request, method, path)
+                try:
+                    body = await self._read_capped(response, method, path)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise E.OutcomeInDoubt(
+                f"no complete answer within {self.attempt_timeout:g} s", method=method, path=path
+            ) from None
+        if 200 <= response.status_code < 300:
+            return body, response
+        raise self._status_error(response, body, method, path)
+
+    async def _send(self, request: httpx.Request, method: str, path: str) -> httpx.Response:
+        """Send, mapping every httpx failure onto "not sent" or "in doubt"."""
+        try:
+            return await self._http.send(request, auth=self._auth, stream=True, follow_redirects=False)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             if _is_certificate_error(exc):
                 raise E.CertificateError(
@@ -300,33 +333,65 @@ class OrdersClient:
             raise E.OutcomeInDoubt(f"timed out waiting for the server ({type(exc).__name__})", method=method, path=path) from None
         except httpx.TransportError as exc:
             raise E.OutcomeInDoubt(f"connection lost: {_short(exc)}", method=method, path=path) from None
-        try:
-            body = await self._read_capped(response, method, path)
-        finally:
-            await response.aclose()
-        if 200 <= response.status_code < 300:
-            return body, response
-        raise self._status_error(response, body, method, path)
 
     async def _read_capped(self, response: httpx.Response, method: str, path: str) -> bytes:
+        """The decoded body, never holding more than the cap (plus one chunk) in memory.
+
+        A 2xx over the cap raises ResponseTooLarge. An error body is only cut short: its status
+        matters more than its text.
+        """
+        ok = 200 <= response.status_code < 300
+        cap = self.max_response_bytes if ok else min(self.max_response_bytes, MAX_ERROR_BODY_BYTES)
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_response_bytes:
+        if ok and declared and declared.isdigit() and int(declared) > cap:
             raise E.ResponseTooLarge(
-                f"the response is {int(declared)} bytes, over the {self.max_response_bytes}-byte cap",
+                f"the response is {int(declared)} bytes, over the {cap}-byte cap",
                 status_code=response.status_code, request_id=_request_id(response),
             )
-        chunks: list[bytes] = []
-        size = 0
         try:
-            # iter_bytes decodes gzip as it goes, so the cap also bounds a gzip bomb.
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > self.max_response_bytes:
+            # A response built in memory (httpx.MockTransport with content=...) was already read
+            # and decoded by httpx itself; there is no memory left to save, only the cap to apply.
+            preread: bytes | None = response.content
+        except httpx.ResponseNotRead:
+            preread = None
+        if preread is not None:
+            if len(preread) <= cap:
+                return preread
+            if not ok:
+                return preread[:cap]
+            raise E.ResponseTooLarge(
+                f"the response is over the {cap}-byte cap",
+                status_code=response.status_code, request_id=_request_id(response),
+            )
+        try:
+            decoder = BoundedDecoder(response.headers.get("content-encoding"), cap)
+        except UnsupportedEncoding as exc:
+            if not ok:
+                return b""
+            raise E.MalformedResponse(
+                f"the response is not readable: {sanitize(str(exc))}",
+                status_code=response.status_code, request_id=_request_id(response),
+            ) from None
+        chunks: list[bytes] = []
+        try:
+            # Raw bytes, decoded here with a bound: httpx's decoders inflate without one.
+            async for raw in response.aiter_raw():
+                try:
+                    chunks.append(decoder.feed(raw))
+                except zlib.error:
+                    if not ok:
+                        return b""
+                    raise E.MalformedResponse(
+                        "the compressed response is corrupt",
+                        status_code=response.status_code, request_id=_request_id(response),
+                    ) from None
+                if decoder.over_limit:
+                    if not ok:
+                        return b"".join(chunks)[:cap]
                     raise E.ResponseTooLarge(
-                        f"the response is over the {self.max_response_bytes}-byte cap",
+                        f"the response is over the {cap}-byte cap",
                         status_code=response.status_code, request_id=_request_id(response),
                     )
-                chunks.append(chunk)
         except httpx.TimeoutException:
             raise E.OutcomeInDoubt("timed out reading the response", method=method, path=path) from None
         except httpx.TransportError as exc:
