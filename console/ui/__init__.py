@@ -1,0 +1,1 @@
+"""The Textual user interface: widgets get models and callbacks, never HTTP."""
