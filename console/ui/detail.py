@@ -1,0 +1,631 @@
+"""The detail pane: one order's facts, risks, timeline and route, and any error about it.
+
+The app shell owns the data flow (which order is selected, the GET that loads it, the complete
+action) and calls this pane's five methods; the pane knows nothing about HTTP.
+
+Every value from the API is put on screen through :mod:`console.ui.text` (``Text`` objects,
+never markup), so ``[/oops]`` in an address is shown as typed instead of crashing the app.
+Colours come from component classes styled in ``styles/detail.tcss`` with theme variables; every
+coloured fact is also spelled out (a glyph and a word per risk level, ``LATE``, ``inside``), so
+the pane reads the same without colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.reactive import var
+from textual.widget import Widget
+from textual.widgets import Static
+
+from console import geo
+from console.api.models import (
+    RISK_KEYS,
+    DriverActivityEnded,
+    DriverActivityStarted,
+    Order,
+    OrderAssigned,
+    OrderCancelled,
+    OrderCompleted,
+    OrderCreated,
+    OrderDisabled,
+    OrderGeofenceEntered,
+    OrderGeofenceExited,
+    OrderPlanned,
+    OrderServiceEnded,
+    OrderServiceStarted,
+    OrderStarted,
+    RiskLevel,
+    TimelineEvent,
+    UnknownEvent,
+    risk_level,
+)
+from console.ui.text import (
+    MISSING,
+    MISSING_ASCII,
+    finite,
+    format_clock,
+    format_coordinate,
+    format_distance,
+    format_duration,
+    format_speed,
+    relative_time,
+    risk_glyph,
+    risk_word,
+    safe,
+    short_id,
+    text,
+)
+
+
+def _stylesheet() -> Path:
+    # Installed: console/styles (force-included into the wheel); checkout: <repo>/styles.
+    here = Path(__file__).resolve().parent.parent
+    installed = here / "styles" / "detail.tcss"
+    return installed if installed.exists() else here.parent / "styles" / "detail.tcss"
+
+
+#: The pane's stylesheet; an App that mounts the pane adds it to its ``CSS_PATH``.
+DETAIL_CSS_PATH = _stylesheet()
+
+#: How many raw fields an unknown timeline event shows, and how long each value may be.
+UNKNOWN_EVENT_FIELDS = 4
+UNKNOWN_EVENT_VALUE_CHARS = 40
+#: Metadata values longer than this are cut (the pane is a summary, not a JSON viewer).
+METADATA_VALUE_CHARS = 300
+LABEL_WIDTH = 11
+
+
+# --------------------------------------------------------------------------- timeline sentences
+
+
+def event_sentence(event: TimelineEvent, *, ascii: bool = False) -> str:
+    """One readable sentence for a timeline event (safe to show: sanitized, single line)."""
+    ellipsis = "..." if ascii else "…"
+    if isinstance(event, OrderCreated):
+        return "Order created"
+    if isinstance(event, OrderPlanned):
+        return f"Planned into route {short_id(event.route_handle, ellipsis=ellipsis)}" if event.route_handle else "Planned"
+    if isinstance(event, OrderAssigned):
+        return f"Assigned to {safe(event.driver_handle)}" if event.driver_handle else "Assigned"
+    if isinstance(event, OrderStarted):
+        return f"Started ({safe(event.order_type)})" if event.order_type else "Started"
+    if isinstance(event, DriverActivityStarted):
+        return _activity_started(event)
+    if isinstance(event, DriverActivityEnded):
+        return _activity_ended(event)
+    if isinstance(event, OrderGeofenceEntered):
+        return "Entered the destination geofence"
+    if isinstance(event, OrderGeofenceExited):
+        # ``duration`` on an exit is the time since the entry (it matches the two timestamps).
+        stay = finite(event.duration)
+        return "Left the destination geofence" + (f" after {format_duration(stay)}" if stay is not None else "")
+    if isinstance(event, OrderServiceStarted):
+        return "Service started"
+    if isinstance(event, OrderServiceEnded):
+        took = finite(event.duration)
+        return "Service ended" + (f" after {format_duration(took)}" if took is not None else "")
+    if isinstance(event, OrderDisabled):
+        return "Disabled"
+    if isinstance(event, OrderCancelled):
+        source = event.cancellation_source
+        return f"Cancelled (by {safe(source, limit=40, ellipsis=ellipsis)})" if source not in (None, "", {}, []) else "Cancelled"
+    if isinstance(event, OrderCompleted):
+        return _completed(event)
+    return _generic(event, ellipsis)
+
+
+def _activity_started(event: DriverActivityStarted) -> str:
+    activity = (event.activity or "").lower()
+    address = safe(event.address) if event.address else ""
+    if activity == "stop":
+        return f"Stopped at {address}" if address else "Stopped"
+    if activity in ("drive", "walk"):
+        verb = "Started driving" if activity == "drive" else "Started walking"
+        return f"{verb} from {address}" if address else verb
+    name = safe(event.activity) if event.activity else "an activity"
+    return f"Started {name}" + (f" at {address}" if address else "")
+
+
+def _activity_ended(event: DriverActivityEnded) -> str:
+    activity = (event.activity or "").lower()
+    distance, duration = finite(event.distance), finite(event.duration)
+    steps = f", {event.steps} steps" if event.steps else ""
+    if activity in ("drive", "walk"):
+        verb = "Drove" if activity == "drive" else "Walked"
+        parts = [verb]
+        if distance is not None:
+            parts.append(format_distance(distance))
+        if duration is not None:
+            parts.append(f"in {format_duration(duration)}" if distance is not None else f"for {format_duration(duration)}")
+        return " ".join(parts) + steps
+    name = "Stop" if activity == "stop" else (safe(event.activity) or "Activity")
+    sentence = f"{name} ended"
+    if duration is not None:
+        sentence += f" after {format_duration(duration)}"
+    if distance:
+        sentence += f" ({format_distance(distance)})"
+    return sentence + steps
+
+
+def _completed(event: OrderCompleted) -> str:
+    sentence = "Completed"
+    if event.completed_at_destination is True:
+        sentence += " at the destination"
+    elif event.completed_at_destination is False:
+        sentence += " away from the destination"
+    deviation = finite(event.deviation_from_destination)
+    if deviation is not None:
+        sentence += f" ({format_distance(deviation)} off)"
+    return sentence
+
+
+def _generic(event: TimelineEvent, ellipsis: str = "…") -> str:
+    """An event type the console does not know: its type and a few raw fields, never dropped."""
+    if isinstance(event, UnknownEvent):
+        fields = dict(event.raw)
+    else:  # a typed event class added to the models without a sentence here
+        fields = {k: v for k, v in event.model_dump(exclude={"type", "recorded_at"}).items() if v is not None}
+    fields = {k: v for k, v in fields.items() if v not in (None, "", [], {})}
+    shown = [
+        f"{safe(key, limit=UNKNOWN_EVENT_VALUE_CHARS, ellipsis=ellipsis)}"
+        f"={safe(value, limit=UNKNOWN_EVENT_VALUE_CHARS, ellipsis=ellipsis)}"
+        for key, value in list(fields.items())[:UNKNOWN_EVENT_FIELDS]
+    ]
+    more = len(fields) - len(shown)
+    if more > 0:
+        shown.append(f"+{more} more")
+    name = safe(event.type, limit=64, ellipsis=ellipsis) or "(event without a type)"
+    return f"{name}: {', '.join(shown)}" if shown else name
+
+
+def timeline_oldest_first(events: Iterable[TimelineEvent]) -> list[TimelineEvent]:
+    """Events sorted by time, oldest first; an event without a time keeps its place after the
+    event before it (the API sends them in order; the sort only repairs stragglers)."""
+    keyed = []
+    last: datetime | None = None
+    for index, event in enumerate(events):
+        when = event.recorded_at or last
+        last = when
+        keyed.append((when is None, when or datetime.min.replace(tzinfo=timezone.utc), index, event))
+    keyed.sort(key=lambda item: item[:3])
+    return [item[3] for item in keyed]
+
+
+# --------------------------------------------------------------------------- the widgets
+
+
+class TrackDrawing(Widget):
+    """The route drawn in braille (or ASCII) at whatever size the widget gets, with a legend."""
+
+    COMPONENT_CLASSES = {
+        "track--line", "track--start", "track--end", "track--destination", "track--legend",
+    }
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._points: Sequence[Any] = ()
+        self._destination = None
+        self._ascii = False
+
+    def show(self, points: Sequence[Any], destination: Any, *, ascii: bool) -> None:
+        self._points, self._destination, self._ascii = points, destination, ascii
+        self.refresh()
+
+    def render(self) -> RenderableType:
+        width, height = self.content_size
+        rows = geo.braille_track(self._points, self._destination, width, max(0, height - 1), ascii=self._ascii)
+        line_style = self.get_component_rich_style("track--line", partial=True)
+        marks = {
+            geo.MARK_START: self.get_component_rich_style("track--start", partial=True),
+            geo.MARK_END: self.get_component_rich_style("track--end", partial=True),
+            geo.MARK_DESTINATION: self.get_component_rich_style("track--destination", partial=True),
+        }
+        marks[geo.MARK_END_AT_DESTINATION] = marks[geo.MARK_END_AT_DESTINATION_ASCII] = marks[geo.MARK_END]
+        out = Text(no_wrap=True, overflow="crop", end="")
+        for row in rows:
+            for char in row:
+                out.append(char, marks.get(char, line_style))
+            out.append("\n")
+        out.append(geo.track_legend(self._ascii), self.get_component_rich_style("track--legend", partial=True))
+        return out
+
+
+class DetailPane(VerticalScroll):
+    """One order in detail. See the module docstring; the app shell calls the public methods."""
+
+    COMPONENT_CLASSES = {
+        "detail--label",
+        "detail--heading",
+        "detail--handle",
+        "detail--status",
+        "detail--muted",
+        "detail--late",
+        "detail--good",
+        "detail--bad",
+        "detail--error-title",
+        "detail--risk-green",
+        "detail--risk-yellow",
+        "detail--risk-red",
+        "detail--risk-unknown",
+    }
+
+    #: ASCII-only mode: no braille or other non-ASCII glyphs of our own (API text is kept).
+    ascii: var[bool] = var(False, init=False)
+
+    def __init__(
+        self,
+        *,
+        now: Callable[[], datetime] | None = None,
+        ascii: bool = False,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        #: The clock: injectable so that snapshot tests can freeze "3m ago".
+        self.now: Callable[[], datetime] = now or (lambda: datetime.now(timezone.utc))
+        self.set_reactive(DetailPane.ascii, ascii)
+        self.set_class(ascii, "-ascii")  # lets the stylesheet pick ASCII borders
+        self._order: Order | None = None
+        self._full = False
+        self._loading = False
+        self._placeholder = "No order selected"
+        self._error: tuple[str, str, dict[str, Any] | None, str | None] | None = None
+        self._error_handle: str | None = None
+
+    # ------------------------------------------------------------------ composition
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="detail-error", classes="detail-error")
+        yield Static(id="detail-placeholder")
+        yield Static(id="detail-header")
+        yield Static(id="detail-facts", classes="detail-section")
+        yield Static(id="detail-risks", classes="detail-section")
+        yield Static(id="detail-timeline", classes="detail-section")
+        yield Static(id="detail-route", classes="detail-section")
+        yield TrackDrawing(id="detail-track")
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
+        self._render_all()
+
+    def _on_theme_changed(self, _theme: object) -> None:
+        self._render_all()  # the component styles (and so the colours) have changed
+
+    def watch_ascii(self, _old: bool, new: bool) -> None:
+        self.set_class(new, "-ascii")
+        self._render_all()
+
+    # ------------------------------------------------------------------ the app shell's interface
+
+    def show_placeholder(self, message: str) -> None:
+        """Nothing selected (or nothing to select): show ``message`` alone."""
+        self._order, self._full, self._loading = None, False, False
+        self._placeholder = message
+        self._error = self._error_handle = None
+        self._render_all()
+
+    def show_summary(self, order: Order, *, loading: bool) -> None:
+        """The list's summary of ``order`` while ``GET /orders/{h}`` runs (``loading``), or
+        instead of it when that failed."""
+        self._set_order(order, full=False, loading=loading)
+
+    def show_order(self, order: Order) -> None:
+        """The full order from ``GET /orders/{h}`` (or a complete/cancel response)."""
+        self._set_order(order, full=True, loading=False)
+
+    def show_error(
+        self,
+        title: str,
+        message: str,
+        field_errors: dict[str, list[str]] | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        """An API error about the shown order, above it; the order stays on screen.
+
+        The error stays while the same order is shown again (a refresh after a failed complete)
+        and goes when another order is shown or :meth:`clear_error` is called.
+        """
+        self._error = (title, message, field_errors, request_id)
+        self._error_handle = self._order.order_handle if self._order is not None else None
+        self._render_error()
+        self.scroll_home(animate=False)
+
+    def clear_error(self) -> None:
+        self._error = self._error_handle = None
+        self._render_error()
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def order(self) -> Order | None:
+        """The order on display (summary or full), if any."""
+        return self._order
+
+    @property
+    def error_shown(self) -> bool:
+        return self._error is not None
+
+    def _set_order(self, order: Order, *, full: bool, loading: bool) -> None:
+        same = self._order is not None and self._order.order_handle == order.order_handle
+        if self._error is not None and order.order_handle != self._error_handle:
+            self._error = self._error_handle = None
+        if same and self._full and not full:
+            # The list's summary of the order already shown in full (a list refresh while the
+            # app re-fetches it): keep the full order, which has the timeline and route.
+            self._loading = loading
+        else:
+            self._order, self._full, self._loading = order, full, loading
+        self._render_all()
+        if not same:
+            self.scroll_home(animate=False)
+
+    # ------------------------------------------------------------------ rendering
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"detail--{name}", partial=True)
+
+    @property
+    def _missing(self) -> str:
+        return MISSING_ASCII if self.ascii else MISSING
+
+    @property
+    def _ellipsis(self) -> str:
+        return "..." if self.ascii else "…"
+
+    def _render_all(self) -> None:
+        if not self.is_mounted:
+            return
+        order = self._order
+        placeholder = self.query_one("#detail-placeholder", Static)
+        sections = [self.query_one(f"#detail-{name}") for name in ("header", "facts", "risks", "timeline", "route", "track")]
+        placeholder.display = order is None
+        for section in sections:
+            section.display = order is not None
+        self._render_error()
+        if order is None:
+            placeholder.update(text(self._placeholder, self._style("muted")))
+            return
+        now = self.now()
+        self.query_one("#detail-header", Static).update(self._header(order))
+        self.query_one("#detail-facts", Static).update(self._facts(order, now))
+        self.query_one("#detail-risks", Static).update(self._risks(order))
+        self.query_one("#detail-timeline", Static).update(self._timeline(order, now))
+        route, summary = self._route(order)
+        self.query_one("#detail-route", Static).update(route)
+        track = self.query_one("#detail-track", TrackDrawing)
+        track.display = summary is not None
+        if summary is not None:
+            track.show(order.polyline.coordinates, order.destination, ascii=self.ascii)
+
+    def _render_error(self) -> None:
+        if not self.is_mounted:
+            return
+        box = self.query_one("#detail-error", Static)
+        box.display = self._error is not None
+        if self._error is None:
+            box.update("")
+            return
+        title, message, field_errors, request_id = self._error
+        lines = [text(title or "Error", self._style("error-title"))]
+        if message:
+            lines.append(text(message))
+        for field, messages in (field_errors or {}).items():
+            if isinstance(messages, (list, tuple)):
+                joined = "; ".join(safe(m) for m in messages)
+            else:
+                joined = safe(messages)
+            bullet = "-" if self.ascii else "•"
+            lines.append(Text.assemble(f"{bullet} ", text(field, "bold"), ": ", text(joined)))
+        if request_id:
+            lines.append(Text.assemble(("request id ", self._style("muted")), text(request_id)))
+        box.update(Group(*lines))
+
+    def _header(self, order: Order) -> RenderableType:
+        header = Text.assemble(
+            text(order.display_handle, self._style("handle")),
+            "  ",
+            text(order.status.upper(), self._style("status")),
+        )
+        if self._loading:
+            note = "refreshing" if self._full else "loading the full order"
+            header.append(f"\n{note}{self._ellipsis}", self._style("muted"))
+        elif not self._full:
+            header.append("\nsummary only: the full order could not be loaded", self._style("muted"))
+        return header
+
+    def _grid(self) -> Table:
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style=self._style("label"), no_wrap=True, width=LABEL_WIDTH)
+        grid.add_column(overflow="fold")
+        return grid
+
+    def _facts(self, order: Order, now: datetime) -> RenderableType:
+        missing = self._missing
+        grid = self._grid()
+        add = grid.add_row
+
+        worker = Text(missing)
+        if order.worker:
+            worker = text(order.worker)
+            name = order.worker_name or order.driver_name
+            if name and name != order.worker:
+                worker.append_text(Text.assemble(" (", text(name), ")"))
+        add("Worker", worker)
+        add("Ops group", text(order.ops_group_handle) if order.ops_group_handle else Text(missing))
+        add("Order", self._leg(order))
+
+        add("Scheduled", self._scheduled(order, now))
+        for label, when in (("Started", order.started_at), ("Arrived", order.arrived_at)):
+            if when is not None:
+                add(label, self._when(when, now))
+        estimate = order.estimate
+        if estimate is not None and estimate.arrive_at is not None:
+            eta = self._when(estimate.arrive_at, now)
+            if estimate.initial_arrive_at and estimate.initial_arrive_at != estimate.arrive_at:
+                eta.append(f"  first ETA {format_clock(estimate.initial_arrive_at, now)}", self._style("muted"))
+            add("ETA", eta)
+        elif not order.is_terminal:
+            add("ETA", Text(missing))
+        for label, when in (
+            ("Completed", order.completed_at),
+            ("Cancelled", order.cancelled_at),
+            ("Disabled", order.disabled_at),
+        ):
+            if when is not None:
+                add(label, self._when(when, now))
+
+        destination = order.destination
+        address = destination.address if destination is not None else None
+        position = geo.destination_position(destination)
+        if address:
+            add("Destination", text(address))
+        elif position is not None:
+            add("Destination", Text(format_coordinate(position.lon, position.lat)))
+        else:
+            add("Destination", Text(missing))
+        radius = finite(destination.radius) if destination is not None else None
+        if radius is not None:
+            add("Radius", Text(format_distance(radius)))
+        if order.share_url:
+            add("Share URL", text(order.share_url))
+        if order.planning_failure_reason:
+            add("Planning", text(order.planning_failure_reason, self._style("bad")))
+        for index, (key, value) in enumerate((order.metadata or {}).items()):
+            value_text = text(value, limit=METADATA_VALUE_CHARS, ellipsis=self._ellipsis)
+            line = Text.assemble(text(key, "bold"), ": ", value_text)
+            add("Metadata" if index == 0 else "", line)
+        return grid
+
+    def _leg(self, order: Order) -> Text:
+        parts = []
+        if order.type is not None:
+            parts.append(f"type {safe(order.type)}")
+        if order.type_index is not None:
+            parts.append(f"index {order.type_index}")
+        if order.fulfillment_attempt is not None:
+            parts.append(f"attempt {order.fulfillment_attempt}")
+        return Text(", ".join(parts) if parts else self._missing)
+
+    def _when(self, when: datetime, now: datetime) -> Text:
+        return Text.assemble(format_clock(when, now), "  ", (relative_time(when, now), self._style("muted")))
+
+    def _scheduled(self, order: Order, now: datetime) -> Text:
+        when = order.scheduled_at
+        if when is None:
+            out = Text(self._missing)
+        elif when < now and not order.is_terminal:
+            out = Text.assemble(
+                format_clock(when, now), "  ", (f"LATE {format_duration((now - when).total_seconds())}", self._style("late"))
+            )
+        else:
+            out = self._when(when, now)
+        if order.scheduled_after is not None:
+            out.append(f"  not before {format_clock(order.scheduled_after, now)}", self._style("muted"))
+        return out
+
+    def _risks(self, order: Order) -> RenderableType:
+        lines: list[Text] = [Text("Risks", self._style("heading"))]
+        risks = order.risks or {}
+        if not risks:
+            lines.append(Text("no risk data for this order", self._style("muted")))
+            return Group(*lines)
+        known = {key for key, _, _ in RISK_KEYS}
+        rows = [(risk_level(risks, key), letter, words) for key, letter, words in RISK_KEYS]
+        # Risks the console has no words for are still shown, by their key: never dropped.
+        rows += [(risk_level(risks, key), "", safe(key)) for key in risks if key not in known]
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)  # glyph + level word
+        grid.add_column(no_wrap=True, style=self._style("muted"))  # the list's badge letter
+        grid.add_column(overflow="fold")
+        for level, letter, words in rows:
+            level_style = self._style(f"risk-{risk_word(level)}")
+            grid.add_row(
+                Text(f"{risk_glyph(level, ascii=self.ascii)} {risk_word(level):<7}", level_style),
+                Text(letter),
+                Text(words[:1].upper() + words[1:]),
+            )
+        return Group(lines[0], grid)
+
+    def _timeline(self, order: Order, now: datetime) -> RenderableType:
+        heading = Text("Timeline", self._style("heading"))
+        if not self._full:
+            note = f"loading{self._ellipsis}" if self._loading else "not loaded"
+            return Group(heading, Text(note, self._style("muted")))
+        events = timeline_oldest_first(order.timeline or [])
+        if not events:
+            return Group(heading, Text("no events yet", self._style("muted")))
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True, style=self._style("muted"))
+        grid.add_column(overflow="fold")
+        day = None
+        for event in events:
+            when = event.recorded_at
+            if when is not None and when.date() != day:
+                day = when.date()
+                grid.add_row(Text(day.isoformat(), self._style("label")), Text(""))
+            sentence = event_sentence(event, ascii=self.ascii)
+            style = self._style("muted") if isinstance(event, UnknownEvent) else ""
+            grid.add_row(
+                Text(when.strftime("%H:%M:%S") if when else self._missing),
+                Text(sentence, style),
+            )
+        return Group(heading, grid)
+
+    def _route(self, order: Order) -> tuple[RenderableType, geo.RouteSummary | None]:
+        heading = Text("Route", self._style("heading"))
+        if not self._full:
+            note = f"loading{self._ellipsis}" if self._loading else "not loaded"
+            return Group(heading, Text(note, self._style("muted"))), None
+        summary = geo.summarize_order(order)
+        if summary is None:
+            return Group(heading, Text("no positions recorded", self._style("muted"))), None
+        missing = self._missing
+        arrow = "->" if self.ascii else "→"
+        grid = self._grid()
+        span = f"{summary.point_count} point{'s' if summary.point_count != 1 else ''}"
+        if summary.started_at is not None and summary.ended_at is not None:
+            now = self.now()
+            span += (
+                f", {format_clock(summary.started_at, now)} {arrow} {format_clock(summary.ended_at, now)}"
+                f" ({format_duration(summary.duration_s)})"
+            )
+        else:
+            span += ", no times recorded"
+        grid.add_row("Points", Text(span))
+        grid.add_row("Distance", Text(format_distance(summary.distance_m)))
+        grid.add_row(
+            "Speed",
+            Text(
+                f"average {format_speed(summary.average_speed_mps, missing=missing)},"
+                f" top {format_speed(summary.top_speed_mps, missing=missing)}"
+            ),
+        )
+        box = summary.bbox
+        grid.add_row(
+            "Box",
+            Text(f"lat {box.min_lat:.5f} to {box.max_lat:.5f}, lon {box.min_lon:.5f} to {box.max_lon:.5f}"),
+        )
+        grid.add_row("First", Text(format_coordinate(summary.first.lon, summary.first.lat)))
+        grid.add_row("Last", Text(format_coordinate(summary.last.lon, summary.last.lat)))
+        grid.add_row("To dest.", self._to_destination(summary))
+        return Group(heading, grid), summary
+
+    def _to_destination(self, summary: geo.RouteSummary) -> Text:
+        if summary.distance_to_destination_m is None:
+            return Text("destination has no position", self._style("muted"))
+        out = Text(f"{format_distance(summary.distance_to_destination_m)} from the last position")
+        if summary.inside_destination is True:
+            out.append(f", inside the {format_distance(summary.destination_radius_m)} radius", self._style("good"))
+        elif summary.inside_destination is False:
+            out.append(f", outside the {format_distance(summary.destination_radius_m)} radius", self._style("bad"))
+        return out
