@@ -22,6 +22,7 @@ import random
 import ssl
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -333,6 +334,12 @@ class OrdersClient:
             raise E.OutcomeInDoubt(f"timed out waiting for the server ({type(exc).__name__})", method=method, path=path) from None
         except httpx.TransportError as exc:
             raise E.OutcomeInDoubt(f"connection lost: {_short(exc)}", method=method, path=path) from None
+        except Exception as exc:
+            # Not an httpx error: a bug or an unmapped error inside httpx/httpcore/h11. Their
+            # frames hold the encoded Authorization header in locals (h11's Request event), and
+            # Textual's crash report prints locals: clear them, keep the exception and its lines.
+            _clear_frame_locals(exc.__traceback__)
+            raise
 
     async def _read_capped(self, response: httpx.Response, method: str, path: str) -> bytes:
         """The decoded body, never holding more than the cap (plus one chunk) in memory.
@@ -499,6 +506,17 @@ def _is_certificate_error(exc: BaseException) -> bool:
         cur = cur.__cause__ or cur.__context__
         seen += 1
     return False
+
+
+def _clear_frame_locals(tb: TracebackType | None) -> None:
+    """Drop the local variables of every finished frame below the current one."""
+    tb = tb.tb_next if tb is not None else None  # the first frame is ours, still running
+    while tb is not None:
+        try:
+            tb.tb_frame.clear()
+        except RuntimeError:  # a frame that is still executing (a suspended generator)
+            pass
+        tb = tb.tb_next
 
 
 def _short(exc: BaseException) -> str:
