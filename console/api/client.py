@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import random
 import ssl
 import zlib
@@ -241,6 +242,14 @@ class OrdersClient:
         params = _action_params(type, type_index, fulfillment_attempt)
         body, response = await self._request("POST", path, params, json_body={})
         order = self._parse_order_for(handle, body, response)
+        duplicate = _duplicate_key(body)
+        if duplicate is not None:
+            # Parsers disagree on which duplicate wins (pydantic: the last; others: the first),
+            # so '"order_handle": "b", "order_handle": "a"' is no proof that *this* order changed.
+            raise E.MalformedResponse(
+                f"the server's answer to {action} repeats the key {sanitize(duplicate)!r}",
+                status_code=response.status_code, request_id=_request_id(response),
+            )
         if order.status != expected_status:
             raise E.MalformedResponse(
                 f"the server answered {action} with status {order.status!r}, not {expected_status!r}",
@@ -506,6 +515,34 @@ def _is_certificate_error(exc: BaseException) -> bool:
         cur = cur.__cause__ or cur.__context__
         seen += 1
     return False
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _duplicate_key(body: bytes) -> str | None:
+    """The first key repeated inside one JSON object of ``body``, or None.
+
+    Only used on action answers (one order), which pydantic has already parsed: a body that is
+    not JSON or too deep here was rejected before.
+    """
+
+    def check(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+        return {}  # the values are not needed
+
+    try:
+        json.loads(body, object_pairs_hook=check)
+    except _DuplicateKey as dup:
+        return str(dup.args[0])
+    except (ValueError, RecursionError):
+        return None
+    return None
 
 
 def _clear_frame_locals(tb: TracebackType | None) -> None:
