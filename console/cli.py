@@ -18,6 +18,20 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 
 _SECRET_FLAGS = ("--secret", "--secret-key", "--secret_key", "--password", "--token", "--api-key")
+# Any option spelled like a credential is refused too, not only the listed ones: argparse
+# answers an unknown "--hypertrack-secret-key VALUE" with "unrecognized arguments: ... VALUE",
+# which prints the secret to the terminal (and CI logs).
+_SECRET_WORDS = ("secret", "password", "passwd", "token", "apikey", "credential", "auth")
+_SECRET_NAMES = ("key", "pass", "pw")
+
+
+def _is_secret_flag(name: str) -> bool:
+    if name in _SECRET_FLAGS:
+        return True
+    if not name.startswith("-"):
+        return False
+    squashed = name.lstrip("-").lower().replace("-", "").replace("_", "")
+    return squashed in _SECRET_NAMES or any(word in squashed for word in _SECRET_WORDS)
 
 
 def _common_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -79,9 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _refuse_secret_arguments(argv: Sequence[str]) -> str | None:
     secret = os.environ.get("HYPERTRACK_SECRET_KEY")
+    options_ended = False
     for arg in argv:
         name = arg.split("=", 1)[0]
-        if name in _SECRET_FLAGS:
+        if arg == "--":
+            options_ended = True  # what follows are handles, however they are spelled
+        elif not options_ended and _is_secret_flag(name):
             return (f"{name}: secrets are not accepted on the command line (they show in ps and shell "
                     "history); set HYPERTRACK_SECRET_KEY in the environment instead")
         if secret and len(secret) >= 8 and secret in arg:
