@@ -1,0 +1,834 @@
+"""The bulk-completion engine: bounded concurrency, a write-ahead journal, and reconciliation.
+
+``POST /orders/{h}/complete`` has no idempotency key, so the engine is the careful party:
+
+- Every POST is preceded by a durable INTENT in the journal and followed by its OUTCOME. If the
+  intent cannot be written, the POST is not sent and the run stops (fail closed).
+- Only what provably never arrived is retried on its own: :class:`RequestNotSent` (not a
+  certificate failure) with capped, fully-jittered backoff, and 429 after its ``Retry-After``.
+  A 429 pauses the WHOLE run: no request of the run starts until the pause ends. All automatic
+  retries draw on one budget per run; when it is spent the run stops (the circuit opens).
+- Every outcome that may have been applied (timeout or dropped connection after sending, 5xx,
+  a 2xx that is not the completed order asked for, an unexpected status) is settled by a GET,
+  after a short wait, before anything is sent again: completed -> ``completed_reconciled``;
+  cancelled -> ``conflict``; not completed -> sent again (an attempt, journaled); the GET fails
+  -> ``in_doubt``, shown to the operator, never guessed.
+- 409 -> a GET decides ``already_completed`` or ``conflict``. 401/403 stop the run: requests in
+  flight finish, the rest stay ``pending``.
+- Before a run, intents of an interrupted earlier run (the process died) are settled by GET and
+  reported first (:meth:`BulkEngine.settle_pending`), so nothing completed is sent again.
+
+No Textual here. A UI drives the engine through :meth:`BulkEngine.run` (with an ``on_event``
+callback for progress), :meth:`BulkEngine.stop` and the :class:`RunReport` it returns. Journal
+writes run on worker threads (and share fsyncs through the journal's group commit), so a slow
+disk never stalls the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from console.api import errors as E
+from console.api.client import OrdersClient
+from console.api.handles import validate_handle
+from console.api.models import TERMINAL_STATUSES, Order, OrderRef
+from console.api.retry import Backoff
+from console.api.sanitize import sanitize
+from console.bulk import journal as J
+from console.bulk.results import (
+    BulkEvent,
+    OrderFinished,
+    OrderResult,
+    PendingSettled,
+    Progress,
+    RequestSent,
+    ResultStatus,
+    RunFinished,
+    RunPaused,
+    RunReport,
+    RunResumed,
+    RunStarted,
+    RunStopping,
+    SettlingStarted,
+    StopReason,
+)
+
+log = logging.getLogger(__name__)
+
+MIN_CONCURRENCY = 1
+MAX_CONCURRENCY = 16
+DEFAULT_CONCURRENCY = 4
+#: Per order: how many times a request that never arrived is tried before ``failed_not_sent``.
+DEFAULT_BACKOFF = Backoff(base=0.5, cap=20.0, max_attempts=4)
+
+EventCallback = Callable[[BulkEvent], None]
+Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
+
+_JOURNAL_STATE = {
+    ResultStatus.COMPLETED: J.COMPLETED,
+    ResultStatus.COMPLETED_RECONCILED: J.COMPLETED_RECONCILED,
+    ResultStatus.ALREADY_COMPLETED: J.ALREADY_COMPLETED,
+    ResultStatus.NOT_FOUND: J.NOT_FOUND,
+    ResultStatus.REJECTED: J.REJECTED,
+    ResultStatus.CONFLICT: J.CONFLICT,
+    ResultStatus.FAILED_NOT_SENT: J.FAILED_NOT_SENT,
+    ResultStatus.AUTH_FAILED: J.AUTH_FAILED,
+    ResultStatus.IN_DOUBT: J.IN_DOUBT,
+    ResultStatus.STOPPED: J.STOPPED,
+    ResultStatus.PENDING: J.PENDING,
+}
+
+
+def dedupe(refs: Sequence[OrderRef]) -> tuple[list[OrderRef], list[OrderRef]]:
+    """Distinct refs in first-seen order, and the repeats that were dropped."""
+    seen: set[OrderRef] = set()
+    unique: list[OrderRef] = []
+    repeats: list[OrderRef] = []
+    for ref in refs:
+        if ref in seen:
+            repeats.append(ref)
+        else:
+            seen.add(ref)
+            unique.append(ref)
+    return unique, repeats
+
+
+@dataclass
+class _Item:
+    """One order's progress through the run."""
+
+    ref: OrderRef
+    op_id: str
+    #: POSTs sent in this run.
+    sends: int = 0
+    #: A POST of this run may have been applied without our knowing (its answer was lost).
+    had_doubt: bool = False
+    anomaly: str = ""
+    #: The journal says an earlier run completed this identity: check by GET before sending.
+    precheck: bool = False
+    result: OrderResult | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _Settled(Exception):
+    """Raised inside an item's flow to finish it with ``result`` (keeps the flow flat)."""
+
+    def __init__(self, result: OrderResult) -> None:
+        self.result = result
+
+
+class BulkEngine:
+    """Completes many orders safely. One run at a time per engine.
+
+    Parameters are injectable for tests: ``sleep`` and ``clock`` must agree (the defaults are
+    ``asyncio.sleep`` and ``time.monotonic``), ``rng`` drives the jitter.
+
+    ``retry_budget``: automatic retries (re-sends after a connect failure or a 429, and re-sends
+    after a reconciling GET) allowed in one run; ``None`` means ``10 + 10%`` of the orders. When
+    it is spent the run stops with :attr:`StopReason.RETRY_BUDGET`.
+    """
+
+    def __init__(
+        self,
+        client: OrdersClient,
+        journal: J.Journal,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        retry_budget: int | None = None,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        settle_delay: float = 2.0,
+        max_settle_wait: float = 30.0,
+        min_pause: float = 1.0,
+        max_retry_after: float = 300.0,
+        max_sends: int = 3,
+    ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not (
+            MIN_CONCURRENCY <= concurrency <= MAX_CONCURRENCY
+        ):
+            raise ValueError(f"concurrency must be a whole number from {MIN_CONCURRENCY} to {MAX_CONCURRENCY}")
+        if retry_budget is not None and retry_budget < 0:
+            raise ValueError("retry_budget must be >= 0")
+        if max_sends < 1:
+            raise ValueError("max_sends must be >= 1")
+        self.client = client
+        self.journal = journal
+        self.concurrency = concurrency
+        self.retry_budget = retry_budget
+        self.backoff = backoff
+        self.settle_delay = settle_delay
+        self.max_settle_wait = max_settle_wait
+        self.min_pause = min_pause
+        self.max_retry_after = max_retry_after
+        self.max_sends = max_sends
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng or random.Random()
+
+        self._session_depth = 0
+        self._executor: ThreadPoolExecutor | None = None
+        self._on_event: EventCallback | None = None
+        self._open = asyncio.Event()
+        self._stop_event = asyncio.Event()
+        self._stopping = False
+        self._stop_reason: StopReason | None = None
+        self._stop_message = ""
+        self._resume_at: float | None = None
+        self._pause_task: asyncio.Task[None] | None = None
+        self._throttles = 0
+        self._budget_left = 0
+        self._run_id: str | None = None
+        self._running = False
+        self._reset_counts(0)
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def account_id(self) -> str | None:
+        return self.client.account_id
+
+    @property
+    def base_url(self) -> str:
+        return self.client.base_url
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def paused(self) -> bool:
+        return self._session_depth > 0 and not self._open.is_set()
+
+    @property
+    def stop_reason(self) -> StopReason | None:
+        return self._stop_reason
+
+    @property
+    def progress(self) -> Progress:
+        elapsed = max(0.0, self._clock() - self._t0) if self._t0 is not None else 0.0
+        rate = self._finished / elapsed if elapsed > 0 and self._finished else None
+        eta = (self._total - self._finished) / rate if rate else None
+        return Progress(
+            total=self._total, finished=self._finished, succeeded=self._succeeded, failed=self._failed,
+            in_doubt=self._in_doubt, not_sent=self._unsent_count, in_flight=self._in_flight, elapsed=elapsed,
+            rate=rate, eta=eta, paused=self.paused,
+        )
+
+    def stop(self) -> None:
+        """Send no new request. Requests in flight finish and are recorded; orders not yet sent
+        end as ``stopped``. Safe to call at any time, more than once, from the event loop."""
+        self._halt(StopReason.OPERATOR, "stopped by the operator: no new requests are sent")
+
+    async def settle_pending(self, *, on_event: EventCallback | None = None) -> list[OrderResult]:
+        """Settle, by GET, every order of this account and server that an earlier run left with
+        an intent but no outcome (or in doubt). Returns one result per such order:
+        ``completed_reconciled``, ``conflict``, ``not_found``, ``in_doubt`` (the GET failed), or
+        ``pending`` (not completed: the POST never took effect; a later run may send it)."""
+        async with self._session(on_event):
+            return await self._settle_all()
+
+    async def run(
+        self, refs: Sequence[OrderRef], *, on_event: EventCallback | None = None, settle_first: bool = True
+    ) -> RunReport:
+        """Complete ``refs`` (duplicates removed) and return a report with one result per order.
+
+        With ``settle_first`` (the default) earlier unsettled intents are settled before anything
+        is sent; they appear in ``report.settled`` and as :class:`PendingSettled` events.
+        Raises :class:`JournalError` if the run cannot even be recorded (nothing is sent then).
+        """
+        if self._running:
+            raise RuntimeError("this engine is already running")
+        self._running = True
+        try:
+            async with self._session(on_event):
+                settled = await self._settle_all() if settle_first else []
+                return await self._run(refs, settled)
+        finally:
+            self._running = False
+
+    async def resume(self, *, on_event: EventCallback | None = None) -> RunReport:
+        """Carry on with what earlier runs left: settle their unsettled intents, then send the
+        orders they never sent (or that a GET showed were not completed), reusing their op ids."""
+        if self._running:
+            raise RuntimeError("this engine is already running")
+        self._running = True
+        try:
+            async with self._session(on_event):
+                settled = await self._settle_all()
+                if self._stopping:
+                    return await self._run([], settled)
+                ops = await self._j(self.journal.open_ops, self.account_id, self.base_url, (J.PENDING,))
+                return await self._run([op.ref for op in ops], settled)
+        finally:
+            self._running = False
+
+    # ------------------------------------------------------------------ session plumbing
+
+    @asynccontextmanager
+    async def _session(self, on_event: EventCallback | None) -> Any:
+        outer = self._session_depth == 0
+        if outer:
+            # One thread per worker: their writes meet in the journal's group commit.
+            self._executor = ThreadPoolExecutor(max_workers=self.concurrency + 1, thread_name_prefix="bulk-journal")
+            self._on_event = on_event
+            self._open = asyncio.Event()
+            self._open.set()
+            self._stop_event = asyncio.Event()
+            self._stopping = False
+            self._stop_reason = None
+            self._stop_message = ""
+            self._resume_at = None
+            self._throttles = 0
+            self._reset_counts(0)
+        self._session_depth += 1
+        try:
+            yield
+        finally:
+            self._session_depth -= 1
+            if outer:
+                if self._pause_task is not None:
+                    self._pause_task.cancel()
+                    self._pause_task = None
+                self._open.set()
+                executor, self._executor = self._executor, None
+                if executor is not None:
+                    # A write still running (only after a hard cancel) finishes on its own.
+                    executor.shutdown(wait=False, cancel_futures=False)
+                self._on_event = None
+
+    async def _j(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a journal call on a journal thread, off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    def _reset_counts(self, total: int) -> None:
+        self._total = total
+        self._finished = self._succeeded = self._failed = self._in_doubt = self._unsent_count = 0
+        self._in_flight = 0
+        self._t0: float | None = None
+
+    def _emit(self, event_type: type[BulkEvent], **fields: Any) -> None:
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(event_type(progress=self.progress, **fields))
+        except Exception:  # a broken display must not break a run that is changing real orders
+            log.exception("the bulk on_event callback failed")
+
+    def _halt(self, reason: StopReason, message: str) -> None:
+        """Stop sending new requests; the first reason is the one reported."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self._stop_reason = reason
+        self._stop_message = sanitize(message)
+        self._stop_event.set()
+        self._emit(RunStopping, reason=reason, message=self._stop_message)
+
+    def _spend_budget(self) -> bool:
+        if self._budget_left <= 0:
+            return False
+        self._budget_left -= 1
+        return True
+
+    # ------------------------------------------------------------------ waiting
+
+    async def _until_set_or_stop(self, waiter: Awaitable[Any]) -> None:
+        """Await ``waiter`` unless stop() comes first (then it is abandoned)."""
+        task = asyncio.ensure_future(waiter)
+        stop = asyncio.ensure_future(self._stop_event.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (task, stop):
+                if not t.done():
+                    t.cancel()
+
+    async def _may_send(self) -> bool:
+        """Wait while the run is paused by a 429; False once the run is stopping."""
+        while not self._open.is_set():
+            if self._stopping:
+                return False
+            await self._until_set_or_stop(self._open.wait())
+        return not self._stopping
+
+    async def _wait_open(self) -> None:
+        """For reads that settle what may have been applied: they honour a pause, not a stop."""
+        while not self._open.is_set():
+            await self._open.wait()
+
+    async def _sleep_unless_stopped(self, delay: float) -> None:
+        if delay > 0 and not self._stopping:
+            await self._until_set_or_stop(self._sleep(delay))
+
+    def _pause(self, retry_after: float | None) -> float:
+        """Close the gate for every worker at once (no await: nothing slips through)."""
+        self._throttles += 1
+        wait = retry_after if retry_after is not None else self.backoff.delay(self._throttles, self._rng)
+        wait = max(wait, self.min_pause)
+        resume_at = self._clock() + wait
+        extended = self._resume_at is None or resume_at > self._resume_at
+        if extended:
+            self._resume_at = resume_at
+        if self._open.is_set():
+            self._open.clear()
+            self._pause_task = asyncio.ensure_future(self._pauser())
+        if extended:
+            self._emit(RunPaused, retry_after=wait, message=f"rate limited by the server: pausing {wait:.1f} s")
+        return wait
+
+    async def _pauser(self) -> None:
+        try:
+            while self._resume_at is not None:
+                remaining = self._resume_at - self._clock()
+                if remaining <= 0:
+                    break
+                before = self._clock()
+                await self._sleep(remaining)
+                if self._clock() <= before:
+                    break  # a sleep that does not move this clock (a test double): do not spin
+        finally:
+            self._resume_at = None
+            self._open.set()
+            self._pause_task = None
+            self._emit(RunResumed)
+
+    # ------------------------------------------------------------------ journal helpers
+
+    async def _record(self, item: _Item, state: str, **fields: Any) -> bool:
+        """Commit an outcome; a failure stops the run (fail closed) but the result stands."""
+        try:
+            await self._j(self.journal.record_outcome, item.op_id, state, run_id=self._run_id, **fields)
+            return True
+        except J.JournalError as exc:
+            self._halt(StopReason.JOURNAL, f"the journal could not record an outcome ({exc}); stopping")
+            return False
+
+    async def _final(self, item: _Item, status: ResultStatus, message: str = "", *,
+                     exc: E.HyperTrackError | None = None, order: Order | None = None,
+                     flagged: bool = False, field_errors: dict[str, list[str]] | None = None) -> OrderResult:
+        """Build the result, record it, and return it."""
+        http_status = getattr(exc, "status_code", None)
+        request_id = getattr(exc, "request_id", None)
+        if item.anomaly:
+            flagged = True
+            message = f"{message} (anomaly: {item.anomaly})" if message else f"anomaly: {item.anomaly}"
+        result = OrderResult(
+            ref=item.ref, status=status, op_id=item.op_id, attempts=item.sends, message=sanitize(message),
+            field_errors=field_errors or {}, http_status=http_status, request_id=request_id,
+            completed_at=order.completed_at if order is not None else None,
+            order_status=order.status if order is not None else None, flagged=flagged,
+        )
+        await self._record(
+            item, _JOURNAL_STATE[status], http_status=http_status, message=result.message,
+            request_id=request_id, completed_at=result.completed_at,
+        )
+        return result
+
+    async def _not_sent(self, item: _Item, why: str = "") -> OrderResult:
+        status = ResultStatus.STOPPED if self._stop_reason is StopReason.OPERATOR else ResultStatus.PENDING
+        message = why or (self._stop_message or "not sent: the run stopped")
+        return await self._final(item, status, message, flagged=item.had_doubt)
+
+    # ------------------------------------------------------------------ settling earlier runs
+
+    async def _settle_all(self) -> list[OrderResult]:
+        ops = await self._j(self.journal.unsettled, self.account_id, self.base_url)
+        await self._j(self.journal.close_interrupted_runs)
+        if not ops:
+            return []
+        self._reset_counts(len(ops))
+        self._t0 = self._clock()
+        self._emit(SettlingStarted, count=len(ops))
+        sem = asyncio.Semaphore(self.concurrency)
+
+        async def settle(op: J.OpRecord) -> OrderResult:
+            async with sem:
+                if self._stop_reason is StopReason.AUTH:
+                    result = OrderResult(op.ref, ResultStatus.IN_DOUBT, op.op_id, message=(
+                        "an earlier run's request may have been applied; not checked: authentication failed"
+                    ), earlier_run=True)
+                else:
+                    result = await self._settle_op(op)
+                self._count(result)
+                self._emit(PendingSettled, result=result)
+                return result
+
+        return list(await asyncio.gather(*(settle(op) for op in ops)))
+
+    async def _settle_op(self, op: J.OpRecord) -> OrderResult:
+        item = _Item(op.ref, op.op_id)
+        await self._wait_open()
+        order, err = await self._read_back(op.ref)
+        prefix = f"an earlier run sent this ({op.attempts} attempt(s)) and stopped before recording the answer"
+        if err is not None:
+            if isinstance(err, E.AuthenticationError):
+                self._halt(StopReason.AUTH, f"authentication failed: {err.message}")
+            if isinstance(err, E.NotFoundError):
+                status, text = ResultStatus.NOT_FOUND, f"{prefix}; the order does not exist"
+            else:
+                status, text = ResultStatus.IN_DOUBT, f"{prefix}; it could not be checked: {err.message}"
+        elif order.status == "completed":
+            status, text = ResultStatus.COMPLETED_RECONCILED, f"{prefix}; the order is completed"
+        elif order.status in TERMINAL_STATUSES:
+            status, text = ResultStatus.CONFLICT, f"{prefix}; the order is {order.status}, not completed"
+        else:
+            status, text = ResultStatus.PENDING, (
+                f"{prefix}; the order is {order.status}: that request did not take effect"
+            )
+        result = await self._final(item, status, text, exc=err, order=order)
+        return dataclasses.replace(result, attempts=op.attempts, earlier_run=True)
+
+    # ------------------------------------------------------------------ the run
+
+    async def _run(self, refs: Sequence[OrderRef], settled: list[OrderResult]) -> RunReport:
+        unique, repeats = dedupe(refs)
+        settled_not_done = {r.ref for r in settled if r.status is ResultStatus.IN_DOUBT}
+        items: list[_Item] = []
+        pre_results: dict[int, tuple[ResultStatus, str]] = {}
+
+        # What the journal already knows about these orders decides op reuse and pre-checks.
+        known = await self._j(self._latest_ops, unique)
+        reuse: dict[OrderRef, str] = {}
+        for index, ref in enumerate(unique):
+            op = known.get(ref)
+            try:
+                validate_handle(ref.order_handle)
+            except E.InvalidHandle as exc:
+                pre_results[index] = (ResultStatus.REJECTED, f"not sent: {exc.message}")
+            if op is not None and op.state in J.REUSABLE_STATES:
+                reuse[ref] = op.op_id
+            if ref in settled_not_done or (op is not None and op.state in J.UNSETTLED_STATES):
+                pre_results.setdefault(index, (
+                    ResultStatus.IN_DOUBT,
+                    "not sent: an earlier request for this order is still in doubt; check the order first",
+                ))
+
+        self._budget_left = self.retry_budget if self.retry_budget is not None else 10 + len(unique) // 10
+        self._run_id = await self._j(
+            self.journal.start_run, account_id=self.account_id, base_url=self.base_url, count=len(unique)
+        )
+        op_ids = await self._j(
+            self.journal.add_ops, self._run_id, unique, account_id=self.account_id, base_url=self.base_url,
+            reuse=reuse,
+        )
+        for ref, op_id in zip(unique, op_ids):
+            op = known.get(ref)
+            items.append(_Item(ref, op_id, precheck=op is not None and op.state in J.SUCCESS_STATES))
+
+        self._reset_counts(len(items))
+        self._t0 = self._clock()
+        self._emit(RunStarted, run_id=self._run_id, total=len(items), duplicates=len(repeats))
+
+        for index, (status, message) in pre_results.items():
+            item = items[index]
+            item.result = await self._final(item, status, message)
+            self._count(item.result)
+            self._emit(OrderFinished, result=item.result)
+
+        queue: deque[_Item] = deque(item for item in items if item.result is None)
+        workers = [asyncio.ensure_future(self._worker(queue)) for _ in range(min(self.concurrency, len(queue)))]
+        try:
+            await asyncio.gather(*workers)
+        except BaseException:
+            for w in workers:
+                w.cancel()
+            raise
+
+        for item in items:
+            if item.result is None:  # never taken from the queue: the run stopped
+                item.result = await self._not_sent(item)
+                self._count(item.result)
+                self._emit(OrderFinished, result=item.result)
+
+        try:
+            await self._j(self.journal.finish_run, self._run_id,
+                          stop_reason=self._stop_reason.value if self._stop_reason else None)
+        except J.JournalError as exc:
+            log.warning("could not record the end of run %s: %s", self._run_id, exc)
+        report = RunReport(
+            run_id=self._run_id, results=[item.result for item in items if item.result is not None],
+            settled=settled, duplicates=repeats, stop_reason=self._stop_reason,
+            stop_message=self._stop_message, elapsed=self.progress.elapsed,
+        )
+        self._emit(RunFinished, report=report)
+        return report
+
+    def _latest_ops(self, refs: Sequence[OrderRef]) -> dict[OrderRef, J.OpRecord]:
+        """(On the journal thread.) The latest journal op for each ref, where there is one."""
+        found: dict[OrderRef, J.OpRecord] = {}
+        for ref in refs:
+            op = self.journal.latest_op_for(ref, account_id=self.account_id, base_url=self.base_url)
+            if op is not None:
+                found[ref] = op
+        return found
+
+    async def _worker(self, queue: deque[_Item]) -> None:
+        while queue and not self._stopping:
+            item = queue.popleft()
+            self._in_flight += 1
+            try:
+                item.result = await self._complete_one(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug must not lose the order: say what we know
+                log.exception("unexpected error while completing an order")
+                status = ResultStatus.IN_DOUBT if item.sends else ResultStatus.FAILED_NOT_SENT
+                item.result = await self._final(item, status, f"internal error: {type(exc).__name__}")
+            finally:
+                self._in_flight -= 1
+            self._count(item.result)
+            self._emit(OrderFinished, result=item.result)
+
+    def _count(self, result: OrderResult) -> None:
+        self._finished += 1
+        if result.status.is_success:
+            self._succeeded += 1
+        elif result.status is ResultStatus.IN_DOUBT:
+            self._in_doubt += 1
+        elif result.status.is_failure:
+            self._failed += 1
+        else:
+            self._unsent_count += 1
+
+    # ------------------------------------------------------------------ one order
+
+    async def _complete_one(self, item: _Item) -> OrderResult:
+        try:
+            if item.precheck:
+                await self._precheck(item)
+            not_sent_tries = 0
+            while True:
+                exc = await self._send_once(item)
+                if exc is None:
+                    continue  # throttled or not sent: try again (the gate and budget were checked)
+                if isinstance(exc, E.RequestNotSent):
+                    not_sent_tries += 1
+                    await self._after_not_sent(item, exc, not_sent_tries)
+                    continue
+                # The outcome is in doubt: settle it before anything is sent again.
+                item.had_doubt = True
+                await self._record(item, J.IN_DOUBT, http_status=getattr(exc, "status_code", None),
+                                   message=f"outcome unknown ({exc.message}); checking with a GET",
+                                   request_id=getattr(exc, "request_id", None))
+                await self._reconcile(item, exc)
+                # The order is not completed: the request did not take effect. Send it again?
+                if self._stopping:
+                    raise _Settled(await self._not_sent(item, (
+                        f"sent {item.sends} time(s); the answer was lost and the order was not completed "
+                        "when checked; not sent again because the run stopped"
+                    )))
+                if item.sends >= self.max_sends or not self._spend_budget():
+                    raise _Settled(await self._final(item, ResultStatus.IN_DOUBT, (
+                        f"sent {item.sends} time(s) without a usable answer; the order was not completed "
+                        "when last checked, but a late request could still complete it"
+                    )))
+        except _Settled as done:
+            return done.result
+
+    async def _precheck(self, item: _Item) -> None:
+        """The journal says this identity was completed before: read it before any POST."""
+        if not await self._may_send():
+            raise _Settled(await self._not_sent(item))
+        order, err = await self._read_back(item.ref)
+        if err is None and order.status == "completed":
+            raise _Settled(await self._final(
+                item, ResultStatus.ALREADY_COMPLETED, "completed already (an earlier run completed it)", order=order,
+            ))
+        # Otherwise send as usual: a handle can be reused for a new order, and a 409 is safe.
+
+    async def _send_once(self, item: _Item) -> E.HyperTrackError | None:
+        """One POST with its intent and outcome. Returns None to try again, the error when the
+        outcome is in doubt or the request never arrived; raises _Settled when the order is done."""
+        if not await self._may_send():
+            raise _Settled(await self._not_sent(item))
+        try:
+            await self._j(self.journal.record_intent, item.op_id, self._run_id)
+        except J.JournalError as exc:
+            self._halt(StopReason.JOURNAL, f"the journal could not record an intent ({exc}); nothing more is sent")
+            # Nothing was committed, so there is nothing to record: the op stays as it was.
+            raise _Settled(OrderResult(
+                item.ref, ResultStatus.FAILED_NOT_SENT, item.op_id, attempts=item.sends,
+                message=sanitize(f"not sent: the journal could not record the intent ({exc})"),
+            )) from None
+        # Re-check with no await between this check and the send: a 429 or a stop that arrived
+        # while the intent was being written must hold this request back too.
+        if self._stopping or not self._open.is_set():
+            await self._record(item, J.PENDING, message="not sent: the run paused or stopped first",
+                               withdraw_intent=True)
+            return None
+        item.sends += 1
+        self._emit(RequestSent, ref=item.ref, attempt=item.sends)
+        try:
+            order = await self.client.complete(item.ref)
+        except E.RateLimited as exc:
+            await self._after_rate_limit(item, exc)
+            return None
+        except E.CertificateError as exc:
+            self._halt(StopReason.CERTIFICATE, f"the server's TLS certificate was refused: {exc.message}")
+            raise _Settled(await self._final(
+                item, ResultStatus.FAILED_NOT_SENT, f"not sent: {exc.message} (a security problem: run stopped)",
+                exc=exc,
+            )) from None
+        except E.RequestNotSent as exc:
+            return exc
+        except E.AuthenticationError as exc:
+            self._halt(StopReason.AUTH, f"authentication failed ({exc.message}); the rest were not sent")
+            raise _Settled(await self._final(item, ResultStatus.AUTH_FAILED, exc.message, exc=exc)) from None
+        except E.NotFoundError as exc:
+            raise _Settled(await self._final(item, ResultStatus.NOT_FOUND, exc.message, exc=exc)) from None
+        except E.ValidationFailed as exc:
+            raise _Settled(await self._final(
+                item, ResultStatus.REJECTED, exc.message, exc=exc, field_errors=exc.field_errors,
+            )) from None
+        except E.ConflictError as exc:
+            raise _Settled(await self._after_conflict(item, exc)) from None
+        except E.UnexpectedStatus as exc:
+            if exc.status_code == 400:
+                raise _Settled(await self._final(item, ResultStatus.REJECTED, exc.message, exc=exc)) from None
+            item.anomaly = exc.message
+            return exc
+        except (E.InvalidHandle, E.InvalidRequest) as exc:
+            raise _Settled(await self._final(item, ResultStatus.REJECTED, f"not sent: {exc.message}")) from None
+        except E.MalformedResponse as exc:
+            item.anomaly = exc.message
+            return exc
+        except E.HyperTrackError as exc:  # OutcomeInDoubt, ServerError: may have been applied
+            return exc
+        except asyncio.CancelledError:
+            # The intent stays without an outcome: the next start settles it by GET.
+            raise
+        except Exception as exc:  # not from our client's contract: treat as "may have been applied"
+            log.exception("unexpected error from the client during a POST")
+            return E.OutcomeInDoubt(f"unexpected {type(exc).__name__} while sending")
+        raise _Settled(await self._final(item, ResultStatus.COMPLETED, "completed", order=order))
+
+    async def _after_rate_limit(self, item: _Item, exc: E.RateLimited) -> None:
+        await self._record(item, J.PENDING, http_status=429, request_id=exc.request_id,
+                           message=f"throttled (429): not applied; {exc.message}")
+        wait = exc.retry_after
+        if wait is not None and wait > self.max_retry_after:
+            self._halt(StopReason.RATE_LIMITED, (
+                f"the server asked to wait {wait:.0f} s (over {self.max_retry_after:.0f} s); "
+                "the rest were not sent: run again later"
+            ))
+            raise _Settled(await self._not_sent(item))
+        if not self._spend_budget():
+            self._halt(StopReason.RETRY_BUDGET, "too many retries in this run (rate limited); stopping")
+            raise _Settled(await self._not_sent(item))
+        self._pause(wait)
+
+    async def _after_not_sent(self, item: _Item, exc: E.RequestNotSent, tries: int) -> None:
+        await self._record(item, J.PENDING, message=f"not sent: {exc.message}")
+        if self._stopping:
+            raise _Settled(await self._not_sent(item))
+        if tries >= self.backoff.max_attempts:
+            raise _Settled(await self._final(
+                item, ResultStatus.FAILED_NOT_SENT, f"not sent after {tries} tries: {exc.message}"
+            ))
+        if not self._spend_budget():
+            self._halt(StopReason.RETRY_BUDGET, "too many retries in this run (connection failures); stopping")
+            raise _Settled(await self._final(
+                item, ResultStatus.FAILED_NOT_SENT, f"not sent: {exc.message}; the run's retry budget is spent"
+            ))
+        await self._sleep_unless_stopped(self.backoff.delay(tries, self._rng))
+
+    async def _reconcile(self, item: _Item, exc: E.HyperTrackError) -> None:
+        """Settle a POST whose outcome is unknown. Returns only if the order is not completed."""
+        delay = self.settle_delay
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            delay = max(delay, min(retry_after, self.max_settle_wait))
+        # Wait first: behind a gateway that gave up, the request may still be running. Not cut
+        # short by stop(): this read settles something that may already have happened.
+        if delay > 0:
+            await self._sleep(delay)
+        await self._wait_open()
+        order, err = await self._read_back(item.ref)
+        what = f"the answer to our request was lost ({exc.message})"
+        if err is not None:
+            if isinstance(err, E.AuthenticationError):
+                self._halt(StopReason.AUTH, f"authentication failed ({err.message}); the rest were not sent")
+            if isinstance(err, E.NotFoundError):
+                raise _Settled(await self._final(item, ResultStatus.NOT_FOUND, f"{what}; the order does not exist",
+                                                 exc=err))
+            raise _Settled(await self._final(
+                item, ResultStatus.IN_DOUBT, f"{what}, and checking the order failed ({err.message})", exc=exc,
+            ))
+        if order.status == "completed":
+            raise _Settled(await self._final(
+                item, ResultStatus.COMPLETED_RECONCILED, f"{what}; the order is completed", exc=exc, order=order,
+            ))
+        if order.status in TERMINAL_STATUSES:
+            raise _Settled(await self._final(
+                item, ResultStatus.CONFLICT, f"{what}; the order is {order.status}, not completed",
+                exc=exc, order=order,
+            ))
+        item.extra["last_status"] = order.status
+
+    async def _after_conflict(self, item: _Item, exc: E.ConflictError) -> OrderResult:
+        await self._wait_open()
+        order, err = await self._read_back(item.ref)
+        refused = f"the server refused ({exc.message})"
+        if err is not None:
+            if isinstance(err, E.AuthenticationError):
+                self._halt(StopReason.AUTH, f"authentication failed ({err.message}); the rest were not sent")
+            return await self._final(
+                item, ResultStatus.IN_DOUBT, f"{refused}, and checking the order failed ({err.message})", exc=exc,
+            )
+        if order.status == "completed":
+            if item.had_doubt:
+                # The residual risk: our earlier request (answer lost) probably completed it after
+                # the GET that said it had not. Not silent: flagged.
+                return await self._final(
+                    item, ResultStatus.ALREADY_COMPLETED,
+                    "completed, probably by our earlier request whose answer was lost", exc=exc, order=order,
+                    flagged=True,
+                )
+            return await self._final(item, ResultStatus.ALREADY_COMPLETED, "already completed", exc=exc, order=order)
+        return await self._final(
+            item, ResultStatus.CONFLICT, f"{refused}; the order is {order.status}", exc=exc, order=order,
+        )
+
+    async def _read_back(self, ref: OrderRef) -> tuple[Order | None, E.HyperTrackError | None]:
+        """GET the order (the client retries GETs). Returns (order, None) or (None, error).
+
+        An answer for another leg or attempt than the one asked about settles nothing.
+        """
+        try:
+            order = await self.client.get_order(ref.order_handle, fulfillment_attempt=ref.fulfillment_attempt)
+        except E.HyperTrackError as exc:
+            return None, exc
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("unexpected error from the client during a GET")
+            return None, E.OutcomeInDoubt(f"unexpected {type(exc).__name__} while reading the order")
+        for name in ("type", "type_index", "fulfillment_attempt"):
+            want, got = getattr(ref, name), getattr(order, name)
+            if want is not None and got is not None and want != got:
+                return None, E.MalformedResponse(
+                    f"the server returned {name} {sanitize(str(got))} instead of {sanitize(str(want))}"
+                )
+        return order, None
+
+
+def iter_results(report: RunReport) -> Iterator[OrderResult]:
+    """Settled results of earlier runs first, then this run's, as they should be shown."""
+    yield from report.settled
+    yield from report.results
