@@ -133,8 +133,7 @@ def summarize_route(
         average_speed = (path_at_last_timed - path_at_first_timed) / duration
 
     dest = destination_position(destination)
-    radius = destination.radius if destination is not None else None
-    radius_m = float(radius) if radius is not None else None
+    radius_m = _finite_float(destination.radius) if destination is not None else None
     to_dest = positions[-1].distance_to(dest) if dest is not None else None
     inside = to_dest <= radius_m if to_dest is not None and radius_m is not None else None
 
@@ -159,6 +158,15 @@ def summarize_route(
         distance_to_destination_m=to_dest,
         inside_destination=inside,
     )
+
+
+def _finite_float(value: object) -> float | None:
+    # A radius is any JSON number: a 400-digit integer would raise OverflowError in float().
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def summarize_order(order: Order) -> RouteSummary | None:
@@ -186,7 +194,8 @@ _BRAILLE_BLANK = 0x2800
 
 def track_legend(ascii: bool = False) -> str:
     both = MARK_END_AT_DESTINATION_ASCII if ascii else MARK_END_AT_DESTINATION
-    return f"S start  E end  D destination  {both} end at destination"
+    # Short enough to fit on the drawing's frame at 40 columns.
+    return f"S start  E end  D destination  {both} E at D"
 
 
 def braille_track(

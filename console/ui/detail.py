@@ -204,12 +204,27 @@ def timeline_oldest_first(events: Iterable[TimelineEvent]) -> list[TimelineEvent
 # --------------------------------------------------------------------------- the widgets
 
 
-class TrackDrawing(Widget):
-    """The route drawn in braille (or ASCII) at whatever size the widget gets, with a legend."""
+def component_style(widget: Widget, name: str) -> Style:
+    """A Rich style (foreground and text style only) for one of ``widget``'s component classes.
 
-    COMPONENT_CLASSES = {
-        "track--line", "track--start", "track--end", "track--destination", "track--legend",
-    }
+    ``get_component_rich_style`` would drop the alpha of theme colours such as ``$text-muted``
+    (``auto 60%``) and give plain white; the visual style blends them against the background the
+    widget sits on, which is what the user sees. The background is left out so that a span never
+    repaints the box it is in (the error box has its own).
+    """
+    rich = widget.get_visual_style(name).rich_style
+    return Style(
+        color=rich.color, bold=rich.bold, dim=rich.dim, italic=rich.italic,
+        underline=rich.underline, reverse=rich.reverse, strike=rich.strike,
+    )
+
+
+
+class TrackDrawing(Widget):
+    """The route drawn in braille (or ASCII) at whatever size the widget gets, in a frame whose
+    subtitle is the legend."""
+
+    COMPONENT_CLASSES = {"track--line", "track--start", "track--end", "track--destination"}
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -219,24 +234,28 @@ class TrackDrawing(Widget):
 
     def show(self, points: Sequence[Any], destination: Any, *, ascii: bool) -> None:
         self._points, self._destination, self._ascii = points, destination, ascii
+        # The legend rides on the frame (our own constant text, still passed as Text).
+        self.border_subtitle = Text(geo.track_legend(ascii))
         self.refresh()
 
     def render(self) -> RenderableType:
         width, height = self.content_size
-        rows = geo.braille_track(self._points, self._destination, width, max(0, height - 1), ascii=self._ascii)
-        line_style = self.get_component_rich_style("track--line", partial=True)
+        rows = geo.braille_track(self._points, self._destination, width, height, ascii=self._ascii)
+        line_style = component_style(self, "track--line")
         marks = {
-            geo.MARK_START: self.get_component_rich_style("track--start", partial=True),
-            geo.MARK_END: self.get_component_rich_style("track--end", partial=True),
-            geo.MARK_DESTINATION: self.get_component_rich_style("track--destination", partial=True),
+            geo.MARK_START: component_style(self, "track--start"),
+            geo.MARK_END: component_style(self, "track--end"),
+            geo.MARK_DESTINATION: component_style(self, "track--destination"),
         }
-        marks[geo.MARK_END_AT_DESTINATION] = marks[geo.MARK_END_AT_DESTINATION_ASCII] = marks[geo.MARK_END]
+        # Arrived: the combined marker looks like the destination (it is drawn on it).
+        marks[geo.MARK_END_AT_DESTINATION] = marks[geo.MARK_DESTINATION]
+        marks[geo.MARK_END_AT_DESTINATION_ASCII] = marks[geo.MARK_DESTINATION]
         out = Text(no_wrap=True, overflow="crop", end="")
-        for row in rows:
+        for index, row in enumerate(rows):
+            if index:
+                out.append("\n")
             for char in row:
                 out.append(char, marks.get(char, line_style))
-            out.append("\n")
-        out.append(geo.track_legend(self._ascii), self.get_component_rich_style("track--legend", partial=True))
         return out
 
 
@@ -372,7 +391,7 @@ class DetailPane(VerticalScroll):
     # ------------------------------------------------------------------ rendering
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"detail--{name}", partial=True)
+        return component_style(self, f"detail--{name}")
 
     @property
     def _missing(self) -> str:
