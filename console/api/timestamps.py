@@ -40,7 +40,10 @@ def parse_timestamp(value: object) -> datetime | None:
         return dt.replace(tzinfo=timezone.utc)
     sign = 1 if zone[0] == "+" else -1
     digits = zone[1:].replace(":", "")
-    offset_minutes = sign * (int(digits[:2]) * 60 + int(digits[2:]))
+    hours, minutes = int(digits[:2]), int(digits[2:])
+    if hours > 23 or minutes > 59:
+        return None  # "+25:99" is not an offset: garbage, not a time 26 hours away
+    offset_minutes = sign * (hours * 60 + minutes)
     from datetime import timedelta
 
     try:
