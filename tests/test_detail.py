@@ -493,3 +493,27 @@ def test_relative_time_and_formats() -> None:
     assert safe("abcdef", limit=4) == "abc…" and safe("abcdef", limit=4, ellipsis="...") == "a..."
     literal = text("[bold red]x[/] [/oops]")
     assert literal.plain == "[bold red]x[/] [/oops]" and not literal.spans
+
+
+async def test_a_bare_order_and_a_theme_change() -> None:
+    app = PaneApp(EXAMPLE_NOW)
+    async with app.run_test(size=(100, 50)) as pilot:
+        app.pane.show_summary(Order.model_validate({"order_handle": "bare-1", "status": "unplanned"}), loading=False)
+        await pilot.pause()
+        lines = lines_of(app)
+        line_with(lines, "bare-1", "UNPLANNED")
+        for label in ("Worker", "Ops group", "Order", "Scheduled", "ETA", "Destination"):
+            line_with(lines, label, "—")
+        line_with(lines, "no risk data for this order")
+
+        def label_colour() -> object:
+            row = line_with(lines_of(app), "Worker")
+            strip = app.screen._compositor.render_strips()[row]
+            return next(seg.style.color for seg in strip if "Worker" in seg.text)
+
+        dark = label_colour()
+        app.theme = "textual-light"
+        await pilot.pause()
+        await pilot.pause()
+        assert label_colour() != dark  # redrawn with the new theme's muted colour
+        line_with(lines_of(app), "bare-1", "UNPLANNED")

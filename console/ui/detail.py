@@ -278,6 +278,9 @@ class DetailPane(VerticalScroll):
         "detail--risk-unknown",
     }
 
+    #: How often relative times ("12m ago", "LATE 7m") are redrawn.
+    CLOCK_REFRESH_SECONDS = 30.0
+
     #: ASCII-only mode: no braille or other non-ASCII glyphs of our own (API text is kept).
     ascii: var[bool] = var(False, init=False)
 
@@ -315,6 +318,8 @@ class DetailPane(VerticalScroll):
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
+        # "12m ago" and LATE go stale while an order stays selected: redraw now and then.
+        self.set_interval(self.CLOCK_REFRESH_SECONDS, self._render_all)
         self._render_all()
 
     def _on_theme_changed(self, _theme: object) -> None:
