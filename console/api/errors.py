@@ -7,7 +7,7 @@
     ├── InvalidRequest           a bad parameter caught before sending; nothing was sent
     ├── TransportError           no HTTP response was received
     │   ├── RequestNotSent       provably never reached the server (connect error, pool timeout)
-│   │   └── CertificateError TLS verification failed: never retried
+    │   │   └── CertificateError TLS verification failed: never retried
     │   └── OutcomeInDoubt       may have been applied (timeout after sending, dropped connection)
     ├── APIStatusError           the server answered with an error status
     │   ├── AuthenticationError  401 / 403
@@ -144,9 +144,19 @@ class ServerError(APIStatusError):
 
 
 class UnexpectedStatus(APIStatusError):
-    """A status the contract does not declare (redirects are never followed)."""
+    """A status the contract does not declare (redirects are never followed).
+
+    A redirect or an odd 2xx/1xx may come after the backend acted, so it counts as "may have
+    applied". Any other 4xx (400, 405, ...) is a refusal: nothing was applied (checklist: 400 is
+    "rejected", like 422).
+    """
 
     may_have_applied = True
+
+    def __init__(self, status_code: int, *args: Any, **kwargs: Any) -> None:
+        super().__init__(status_code, *args, **kwargs)
+        if 400 <= status_code < 500:
+            self.may_have_applied = False
 
 
 class MalformedResponse(HyperTrackError):
