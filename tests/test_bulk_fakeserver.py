@@ -140,8 +140,13 @@ class FakeHyperTrack:
             return reply(401, {"detail": {}, "message": "Unauthorized"}, "401")
 
         if method == "GET" and handle is None:
-            orders = [self._body(h) for h in self.orders]
-            return reply(200, {"orders": orders, "pagination_token": None}, "list")
+            wanted = set(params["status"].split(",")) if "status" in params else None
+            names = [h for h, o in self.orders.items() if wanted is None or o["status"] in wanted]
+            start = int(params.get("pagination_token", "0"))
+            limit = int(params.get("limit", "100"))
+            page = names[start:start + limit]
+            token = str(start + limit) if start + limit < len(names) else None
+            return reply(200, {"orders": [self._body(h) for h in page], "pagination_token": token}, "list")
         if handle is None or handle not in self.orders:
             return reply(404, {"detail": {}, "message": f"Order {handle} not found"}, "404")
 

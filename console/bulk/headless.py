@@ -1,0 +1,742 @@
+"""Headless commands: ``complete``, ``orders`` and ``journal``, for scripts and SSH sessions.
+
+``dispatch-console complete HANDLE... | --from-file FILE | -``
+
+- Every handle is validated first (file line numbers in the messages); duplicates are removed
+  with a warning; nothing is sent if any handle is bad.
+- A ``HANDLE`` means the order leg and attempt that ``GET /orders/HANDLE`` returns (the order's
+  current leg): each handle is looked up first, and its ``type``, ``type_index`` and
+  ``fulfillment_attempt`` are sent with the completion, so a POST never lands on a leg or
+  attempt other than the one looked up. Orders the lookup shows completed or cancelled are not
+  sent at all.
+- Orders an interrupted earlier run left in doubt are settled by GET and reported first.
+- On a terminal it asks for confirmation (above 20 orders, type the count); ``--yes`` skips it,
+  and is required when standard input is not a terminal (or carries the handles, ``-``).
+- Progress goes to stderr; one result per order to stdout (a table, or JSON lines with ``--json``).
+- Ctrl-C stops sending new requests; those in flight finish and are recorded. A second Ctrl-C
+  abandons them (their intents stay in the journal and are settled on the next run).
+
+Exit codes (the most serious wins, in this order):
+
+====  =====================================================================================
+ 2    usage error: bad arguments or handles, no terminal to confirm on and no ``--yes``
+ 4    authentication failed (401/403); orders not yet sent stay pending
+ 75   some orders are in doubt (may or may not be completed; could not be checked), or the
+      server asked us to wait too long (429): check them, run again later
+ 3    the run could not start or had to stop: the journal is locked by another run or cannot
+      be written, or the server's TLS certificate was refused
+ 130  interrupted (SIGINT); 143 on SIGTERM, 129 on SIGHUP
+ 1    some orders were not completed (not found, rejected, conflict, not sent), or the
+      operator declined the confirmation
+ 0    every order is completed (including already completed and reconciled ones)
+====  =====================================================================================
+
+``dispatch-console orders [--status S[,S]] [--ops-group G] [--json]`` lists orders (all pages).
+
+``dispatch-console journal [--json] [--since 2h|30m|1d|ISO-8601]`` shows the journal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any, TextIO
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_CANNOT_RUN = 3
+EXIT_AUTH = 4
+EXIT_IN_DOUBT = 75
+EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+#: Above this many orders the operator types the count to confirm (as in the UI).
+TYPED_CONFIRMATION_ABOVE = 20
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0    every order is completed (including already completed / reconciled)
+  1    some orders were not completed (not found, rejected, conflict, not sent)
+  2    usage error (bad arguments or handles; no terminal and no --yes)
+  3    could not run: journal locked or not writable, TLS certificate refused
+  4    authentication failed; orders not yet sent stay pending
+  75   some orders are in doubt (check them), or throttled too long: run again later
+  130  interrupted (Ctrl-C): orders in flight finished and were recorded
+
+HANDLE means the order leg and attempt that GET /orders/HANDLE returns (its current
+leg); that identity is looked up first and sent with the completion."""
+
+
+class UsageError(Exception):
+    pass
+
+
+# =============================================================================== arguments
+
+
+def add_complete_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Complete orders without the UI: validate, look up, confirm, complete, report."
+    parser.epilog = EXIT_CODES_HELP
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("handles", nargs="*", metavar="HANDLE",
+                        help="order handles; '-' reads them from standard input, one a line")
+    parser.add_argument("--from-file", metavar="FILE", help="read order handles from FILE, one a line (UTF-8, LF)")
+    parser.add_argument("--yes", "-y", action="store_true",
+                        help="do not ask for confirmation (required when standard input is not a terminal)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per order on stdout")
+    parser.add_argument("--concurrency", type=int, metavar="N", default=None,
+                        help="requests in flight at once, 1-16 (default 4)")
+    parser.add_argument("--journal", metavar="PATH",
+                        help="the journal file (default: $DISPATCH_CONSOLE_JOURNAL or the platform data directory)")
+
+
+def add_orders_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = "List orders (every page) as a table or JSON lines."
+    parser.add_argument("--status", action="append", metavar="STATUS",
+                        help="only these statuses (comma-separated or repeated), e.g. ongoing,assigned")
+    parser.add_argument("--ops-group", metavar="HANDLE", help="only this ops group")
+    parser.add_argument("--search", metavar="TEXT", help="search handles, ops groups, workers and metadata")
+    parser.add_argument("--worker", metavar="HANDLE", help="only this worker's orders")
+    parser.add_argument("--json", action="store_true", help="one JSON object per order")
+
+
+def add_journal_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Show what bulk runs did to each order (newest last)."
+    parser.add_argument("--json", action="store_true", help="one JSON object per op")
+    parser.add_argument("--since", metavar="WHEN",
+                        help="only ops updated since WHEN: 30m, 2h, 1d, or an ISO-8601 time (local if no zone)")
+    parser.add_argument("--journal", metavar="PATH",
+                        help="the journal file (default: $DISPATCH_CONSOLE_JOURNAL or the platform data directory)")
+
+
+# =============================================================================== output helpers
+
+
+class Output:
+    """stdout/stderr writers that survive a closed pipe (``| head``) or a vanished terminal."""
+
+    def __init__(self, stdout: TextIO | None, stderr: TextIO | None) -> None:
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+
+    def out(self, line: str = "") -> None:
+        self._write(self.stdout, line + "\n")
+
+    def err(self, line: str = "") -> None:
+        self._write(self.stderr, line + "\n")
+
+    def err_raw(self, text: str) -> None:
+        self._write(self.stderr, text)
+
+    @staticmethod
+    def _write(stream: TextIO, text: str) -> None:
+        try:
+            stream.write(text)
+            stream.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass  # the reader went away; the journal still has everything
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _fmt_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "--"
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+class ProgressPrinter:
+    """Progress on stderr: one redrawn line on a terminal, a line per 10% otherwise."""
+
+    def __init__(self, output: Output, *, tty: bool, label: str = "completing") -> None:
+        self.output = output
+        self.tty = tty
+        self.label = label
+        self._last_draw = 0.0
+        self._last_decile = -1
+        self._drawn = False
+
+    def __call__(self, event: Any) -> None:
+        kind = event.kind
+        if kind == "settling":
+            self._line(f"settling {event.count} order(s) an interrupted earlier run left in doubt...")
+        elif kind == "paused":
+            self._line(f"{event.message}")
+        elif kind == "resumed":
+            self._line("resumed")
+        elif kind == "stopping":
+            self._line(f"stopping: {event.message}")
+        elif kind in ("result", "started"):
+            self._progress(event.progress, force=kind == "started")
+        elif kind == "finished":
+            self._progress(event.progress, force=True)
+            if self.tty and self._drawn:
+                self.output.err_raw("\n")
+                self._drawn = False
+
+    def _line(self, text: str) -> None:
+        if self.tty and self._drawn:
+            self.output.err_raw("\n")
+            self._drawn = False
+        self.output.err(text)
+
+    def _progress(self, p: Any, *, force: bool) -> None:
+        text = (f"{self.label} {p.finished}/{p.total}: {p.succeeded} done, {p.failed} failed, "
+                f"{p.in_doubt} in doubt"
+                + (f", {p.rate:.1f}/s, ETA {_fmt_seconds(p.eta)}" if p.rate else ""))
+        if self.tty:
+            now = time.monotonic()
+            if force or now - self._last_draw >= 0.1:
+                self._last_draw = now
+                width = 20
+                filled = int(width * p.fraction)
+                bar = "#" * filled + "-" * (width - filled)
+                self.output.err_raw(f"\r[{bar}] {text}\x1b[K")
+                self._drawn = True
+            return
+        decile = int(10 * p.fraction)
+        if force or decile > self._last_decile:
+            self._last_decile = decile
+            self.output.err(text)
+
+
+def _result_rows(results: Sequence[Any]) -> list[tuple[str, ...]]:
+    from console.api.sanitize import sanitize
+    from console.api.timestamps import format_timestamp
+
+    rows = []
+    for r in results:
+        leg = ""
+        if r.ref.type is not None:
+            leg = f"{r.ref.type}#{r.ref.type_index if r.ref.type_index is not None else 0}"
+        if r.ref.fulfillment_attempt is not None:
+            leg = f"{leg} a{r.ref.fulfillment_attempt}".strip()
+        message = r.message
+        if r.field_errors:
+            message += " [" + "; ".join(f"{k}: {', '.join(v)}" for k, v in r.field_errors.items()) + "]"
+        rows.append((
+            r.display_handle, leg or "-", r.status.label + (" !" if r.flagged else ""), str(r.attempts),
+            format_timestamp(r.completed_at) if r.completed_at else "-", sanitize(message),
+        ))
+    return rows
+
+
+def _print_table(output: Output, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [min(max([len(h)] + [len(row[i]) for row in rows]), 48) for i, h in enumerate(header)]
+    for row in [header, *rows]:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
+        output.out("  ".join(cells + [row[-1]]).rstrip())
+
+
+def _print_results(output: Output, results: Sequence[Any], *, as_json: bool, source: str) -> None:
+    if not results:
+        return
+    if as_json:
+        for r in results:
+            output.out(json.dumps({**r.to_json(), "source": source}, ensure_ascii=True))
+        return
+    _print_table(output, ("ORDER", "LEG", "RESULT", "SENT", "COMPLETED_AT", "MESSAGE"), _result_rows(results))
+
+
+# =============================================================================== complete
+
+
+def run_complete(
+    args: argparse.Namespace,
+    *,
+    client_factory: Callable[[], Any],
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    interactive: bool | None = None,
+    engine_options: dict[str, Any] | None = None,
+) -> int:
+    """``dispatch-console complete``. Returns the exit code (see the module docstring)."""
+    output = Output(stdout, stderr)
+    stdin = stdin if stdin is not None else sys.stdin
+    try:
+        plan = _read_and_validate(args, stdin, output)
+        concurrency = _concurrency(args, client_factory)
+        uses_stdin = "-" in (args.handles or [])
+        if interactive is None:
+            interactive = _isatty(stdin) and not uses_stdin
+        if not args.yes and not interactive:
+            raise UsageError("standard input is not a terminal to confirm on"
+                             + (" (it carries the handles)" if uses_stdin else "")
+                             + ": add --yes to complete without asking")
+    except UsageError as exc:
+        output.err(f"dispatch-console complete: {exc}")
+        return EXIT_USAGE
+
+    from console.bulk.journal import Journal, JournalError
+
+    try:
+        journal = Journal(getattr(args, "journal", None)).open()
+    except JournalError as exc:
+        output.err(f"dispatch-console complete: {exc}")
+        return EXIT_CANNOT_RUN
+    try:
+        command = _CompleteCommand(args, client_factory, journal, plan, concurrency, output,
+                                   stdin, interactive, engine_options or {})
+        return command.run()
+    finally:
+        journal.close()
+
+
+def _read_and_validate(args: argparse.Namespace, stdin: TextIO, output: Output) -> list[str]:
+    from console.bulk.handle_input import SourcedHandle, describe_problems, read_lines, show, validate_all
+
+    candidates: list[SourcedHandle] = []
+    problems: list[str] = []
+    positional = list(args.handles or [])
+    if positional.count("-") > 1:
+        raise UsageError("'-' (standard input) may be given only once")
+    for index, handle in enumerate(positional, start=1):
+        if handle != "-":
+            candidates.append(SourcedHandle(handle, f"argument {index}"))
+    if args.from_file:
+        try:
+            with open(args.from_file, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read {show(args.from_file)}: {exc.strerror}") from None
+        found, trouble = read_lines(data, args.from_file)
+        candidates += found
+        problems += trouble
+    if "-" in positional:
+        raw = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8", "surrogateescape")
+        found, trouble = read_lines(raw, "<stdin>")
+        candidates += found
+        problems += trouble
+    checked = validate_all(candidates)
+    problems += checked.problems
+    if problems:
+        for line in describe_problems(problems):
+            output.err(f"dispatch-console complete: {line}")
+        raise UsageError(f"{len(problems)} problem(s) in the handles; nothing was sent")
+    if not checked.handles:
+        raise UsageError("no order handles given (HANDLE..., --from-file FILE, or - for standard input)")
+    if checked.duplicates:
+        repeat, first = checked.duplicates[0]
+        output.err(f"warning: {len(checked.duplicates)} duplicate handle(s) removed "
+                   f"(e.g. {show(repeat.handle)} at {repeat.source}, first at {first.source})")
+    for item, other in checked.near_duplicates[:5]:
+        output.err(f"warning: {show(item.handle)} ({item.source}) looks like {show(other.handle)} "
+                   f"({other.source}); both are kept")
+    return [item.handle for item in checked.handles]
+
+
+def _concurrency(args: argparse.Namespace, client_factory: Any) -> int:
+    from console.bulk.engine import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, MIN_CONCURRENCY
+
+    value = args.concurrency
+    if value is None:
+        profile = getattr(client_factory, "profile", None)
+        value = getattr(profile, "bulk_concurrency", None) or DEFAULT_CONCURRENCY
+    if not MIN_CONCURRENCY <= value <= MAX_CONCURRENCY:
+        raise UsageError(f"--concurrency must be from {MIN_CONCURRENCY} to {MAX_CONCURRENCY}")
+    return value
+
+
+class _CompleteCommand:
+    """One ``complete`` invocation: settle, look up, confirm, run, report."""
+
+    def __init__(self, args: argparse.Namespace, client_factory: Callable[[], Any], journal: Any,
+                 handles: list[str], concurrency: int, output: Output, stdin: TextIO, interactive: bool,
+                 engine_options: dict[str, Any]) -> None:
+        self.args = args
+        self.client_factory = client_factory
+        self.journal = journal
+        self.handles = handles
+        self.concurrency = concurrency
+        self.output = output
+        self.stdin = stdin
+        self.interactive = interactive
+        self.engine_options = engine_options
+        self.engine: Any = None
+        self.signal_received: int | None = None
+        self.main_task: asyncio.Task[int] | None = None
+        self.progress = ProgressPrinter(output, tty=_isatty(output.stderr))
+
+    def run(self) -> int:
+        try:
+            return asyncio.run(self._main())
+        except KeyboardInterrupt:
+            self.output.err("dispatch-console complete: interrupted")
+            return EXIT_SIGNAL[signal.SIGINT]
+
+    # ------------------------------------------------------------------ signals
+
+    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[int]:
+        installed = []
+        if threading.current_thread() is not threading.main_thread():
+            return installed
+        for sig in EXIT_SIGNAL:
+            try:
+                loop.add_signal_handler(sig, self._on_signal, sig)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+        return installed
+
+    def _on_signal(self, sig: int) -> None:
+        first = self.signal_received is None
+        self.signal_received = self.signal_received or sig
+        if first and self.engine is not None and self.engine.running:
+            self.engine.stop()  # graceful: in-flight requests finish and are recorded
+            return
+        if self.main_task is not None:
+            self.main_task.cancel()
+
+    # ------------------------------------------------------------------ the command
+
+    async def _main(self) -> int:
+        loop = asyncio.get_running_loop()
+        self.main_task = asyncio.current_task()
+        installed = self._install_signals(loop)
+        client = self.client_factory()
+        try:
+            return await self._complete(client)
+        except asyncio.CancelledError:
+            self.output.err("dispatch-console complete: interrupted; requests in flight were abandoned "
+                            "(the next run settles them from the journal)")
+            return EXIT_SIGNAL.get(self.signal_received or signal.SIGINT, 130)
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+            try:
+                await client.aclose()
+            except Exception:
+                pass
+
+    async def _complete(self, client: Any) -> int:
+        from console.bulk.engine import BulkEngine
+        from console.bulk.journal import JournalError, base_host
+        from console.bulk.results import ResultStatus, StopReason
+
+        as_json = bool(self.args.json)
+        self.engine = engine = BulkEngine(client, self.journal, concurrency=self.concurrency, **self.engine_options)
+        where = f"{base_host(client.base_url)}" + (f" (account {client.account_id})" if client.account_id else "")
+
+        # 1. What an interrupted earlier run left in doubt is settled and shown before anything else.
+        settled = await engine.settle_pending(on_event=self.progress)
+        if settled:
+            self.output.err(f"{len(settled)} order(s) from an interrupted earlier run, settled first:")
+            _print_results(self.output, settled, as_json=as_json, source="earlier_run")
+        if engine.stop_reason is StopReason.AUTH:
+            self.output.err(f"dispatch-console complete: authentication failed at {where}; nothing was sent")
+            return EXIT_AUTH
+
+        # 2. Look every handle up: its identity (leg, attempt), and whether it is still open.
+        lookups = await self._look_up(client)
+        if isinstance(lookups, int):
+            return lookups
+        to_send = [ref for ref, pre in lookups if pre is None]
+        skipped = [pre for _, pre in lookups if pre is not None]
+
+        # 3. Confirm.
+        if to_send and not self.args.yes:
+            if not await self._confirm(to_send, skipped, where):
+                self.output.err("nothing was sent")
+                _print_results(self.output, skipped, as_json=as_json, source="lookup")
+                return EXIT_FAILED
+
+        # 4. Run.
+        report = None
+        if to_send:
+            try:
+                report = await engine.run(to_send, on_event=self.progress, settle_first=False)
+            except JournalError as exc:
+                self.output.err(f"dispatch-console complete: {exc}; nothing was sent")
+                return EXIT_CANNOT_RUN
+        by_handle = {r.ref.order_handle: r for r in (report.results if report else [])}
+        results = []
+        for ref, pre in lookups:
+            results.append(pre if pre is not None else by_handle[ref.order_handle])
+        _print_results(self.output, results, as_json=as_json, source="run")
+
+        # 5. Summarise and choose the exit code.
+        counts: dict[str, int] = {}
+        for r in results:
+            counts[r.status.label] = counts.get(r.status.label, 0) + 1
+        self.output.err("summary: " + ", ".join(f"{n} {label}" for label, n in counts.items()))
+        stop_reason = report.stop_reason if report else None
+        if report and report.stop_message and stop_reason is not StopReason.OPERATOR:
+            self.output.err(f"the run stopped: {report.stop_message}")
+        statuses = {r.status for r in results}
+        in_doubt = [r for r in [*settled, *results] if r.status is ResultStatus.IN_DOUBT]
+        if in_doubt:
+            self.output.err(f"{len(in_doubt)} order(s) are IN DOUBT: they may or may not be completed. "
+                            "Check them (dispatch-console journal) before sending them again.")
+        if ResultStatus.AUTH_FAILED in statuses or stop_reason is StopReason.AUTH:
+            return EXIT_AUTH
+        if in_doubt or stop_reason is StopReason.RATE_LIMITED:
+            return EXIT_IN_DOUBT
+        if stop_reason in (StopReason.JOURNAL, StopReason.CERTIFICATE):
+            return EXIT_CANNOT_RUN
+        if self.signal_received is not None:
+            return EXIT_SIGNAL[self.signal_received]
+        if all(s.is_success for s in statuses):
+            return EXIT_OK
+        return EXIT_FAILED
+
+    async def _look_up(self, client: Any) -> list[tuple[Any, Any]] | int:
+        """(ref, None) for an order to send, or (ref, result) for one settled by its lookup."""
+        from console.api import errors as E
+        from console.api.models import OrderRef
+        from console.bulk.results import OrderResult, ResultStatus
+
+        sem = asyncio.Semaphore(self.concurrency)
+        done = 0
+        total = len(self.handles)
+        auth_error: list[E.AuthenticationError] = []
+        tty = _isatty(self.output.stderr)
+
+        async def one(handle: str) -> tuple[Any, Any]:
+            nonlocal done
+            async with sem:
+                if auth_error:
+                    return OrderRef(handle), OrderResult(OrderRef(handle), ResultStatus.PENDING,
+                                                         message="not looked up: authentication failed")
+                try:
+                    order = await client.get_order(handle)
+                except E.AuthenticationError as exc:
+                    auth_error.append(exc)
+                    return OrderRef(handle), OrderResult(OrderRef(handle), ResultStatus.AUTH_FAILED,
+                                                         message=exc.message, http_status=exc.status_code)
+                except E.NotFoundError as exc:
+                    result = OrderResult(OrderRef(handle), ResultStatus.NOT_FOUND, message=exc.message,
+                                         http_status=exc.status_code)
+                    return OrderRef(handle), result
+                except E.HyperTrackError as exc:
+                    result = OrderResult(OrderRef(handle), ResultStatus.FAILED_NOT_SENT,
+                                         message=f"not sent: could not look the order up ({exc.message})",
+                                         http_status=getattr(exc, "status_code", None))
+                    return OrderRef(handle), result
+                finally:
+                    done += 1
+                    if tty and (done == total or done % 10 == 0):
+                        self.output.err_raw(f"\rlooking up {done}/{total}\x1b[K" + ("\n" if done == total else ""))
+                ref = order.ref
+                if order.status == "completed":
+                    return ref, OrderResult(ref, ResultStatus.ALREADY_COMPLETED, message="already completed",
+                                            completed_at=order.completed_at, order_status=order.status)
+                if order.is_terminal:
+                    return ref, OrderResult(ref, ResultStatus.CONFLICT, order_status=order.status,
+                                            message=f"not sent: the order is {order.status}")
+                return ref, None
+
+        looked = list(await asyncio.gather(*(one(h) for h in self.handles)))
+        if auth_error:
+            self.output.err(f"dispatch-console complete: authentication failed ({auth_error[0].message}); "
+                            "nothing was sent")
+            return EXIT_AUTH
+        return looked
+
+    async def _confirm(self, to_send: list[Any], skipped: list[Any], where: str) -> bool:
+        from console.bulk.handle_input import show
+
+        n = len(to_send)
+        self.output.err(f"About to complete {n} order(s) on {where}:")
+        for ref in to_send[:10]:
+            self.output.err(f"  {show(ref.order_handle)}")
+        if n > 10:
+            self.output.err(f"  ... and {n - 10} more")
+        if skipped:
+            self.output.err(f"({len(skipped)} other order(s) will not be sent: already completed, "
+                            "not found, cancelled or not looked up)")
+        if n > TYPED_CONFIRMATION_ABOVE:
+            prompt = f"Type {n} to complete them: "
+        else:
+            prompt = "Complete them? [y/N] "
+        self.output.err_raw(prompt)
+        answer = await _read_line_in_thread(self.stdin)
+        answer = (answer or "").strip()
+        if n > TYPED_CONFIRMATION_ABOVE:
+            return answer == str(n)
+        return answer.lower() in ("y", "yes")
+
+
+async def _read_line_in_thread(stream: TextIO) -> str | None:
+    """Read a line without blocking the loop (so Ctrl-C still works) and without a thread that
+    would keep the process alive after an interrupt (daemon)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str | None] = loop.create_future()
+
+    def read() -> None:
+        try:
+            line: str | None = stream.readline()
+        except (OSError, ValueError):
+            line = None
+        loop.call_soon_threadsafe(lambda: future.done() or future.set_result(line))
+
+    threading.Thread(target=read, daemon=True, name="confirm").start()
+    return await future
+
+
+# =============================================================================== orders
+
+
+def run_orders(
+    args: argparse.Namespace,
+    *,
+    client_factory: Callable[[], Any],
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """``dispatch-console orders``: every page, streamed (bounded memory)."""
+    output = Output(stdout, stderr)
+    statuses = None
+    if args.status:
+        statuses = [s for chunk in args.status for s in chunk.split(",") if s.strip()]
+
+    async def main() -> int:
+        from console.api import errors as E
+
+        client = client_factory()
+        count = 0
+        try:
+            async for page in client.iter_pages(status=statuses, ops_group_handle=args.ops_group,
+                                                search_term=getattr(args, "search", None),
+                                                worker_handle=getattr(args, "worker", None)):
+                for problem in page.skipped:
+                    output.err(f"warning: an order could not be read and is not listed: {problem}")
+                for order in page.orders:
+                    if count == 0 and not args.json:
+                        output.out(_ORDER_HEADER)
+                    count += 1
+                    output.out(_order_json(order) if args.json else _order_row(order))
+        except E.InvalidRequest as exc:
+            output.err(f"dispatch-console orders: {exc.message}")
+            return EXIT_USAGE
+        except E.AuthenticationError as exc:
+            output.err(f"dispatch-console orders: authentication failed: {exc.message}")
+            return EXIT_AUTH
+        except E.HyperTrackError as exc:
+            output.err(f"dispatch-console orders: {exc.message}")
+            return EXIT_FAILED
+        finally:
+            try:
+                await client.aclose()
+            except Exception:
+                pass
+        output.err(f"{count} order(s)")
+        return EXIT_OK
+
+    try:
+        return asyncio.run(main())
+    except KeyboardInterrupt:
+        return EXIT_SIGNAL[signal.SIGINT]
+
+
+_ORDER_COLUMNS = (("ORDER", 28), ("STATUS", 11), ("LEG", 8), ("WORKER", 20), ("OPS_GROUP", 16), ("SCHEDULED_AT", 24))
+_ORDER_HEADER = "  ".join(name.ljust(width) for name, width in _ORDER_COLUMNS).rstrip()
+
+
+def _order_row(order: Any) -> str:
+    from console.api.sanitize import sanitize
+    from console.api.timestamps import format_timestamp
+
+    leg = ""
+    if order.type is not None:
+        leg = f"{order.type}#{order.type_index if order.type_index is not None else 0}"
+    if order.fulfillment_attempt is not None:
+        leg = f"{leg} a{order.fulfillment_attempt}".strip()
+    values = (
+        order.display_handle, sanitize(order.status), leg or "-", sanitize(order.worker or "-"),
+        sanitize(order.ops_group_handle or "-"),
+        format_timestamp(order.scheduled_at) if order.scheduled_at else "-",
+    )
+    return "  ".join(v.ljust(width) for v, (_, width) in zip(values, _ORDER_COLUMNS)).rstrip()
+
+
+def _order_json(order: Any) -> str:
+    data = order.model_dump(mode="json", exclude_none=True, exclude={"timeline", "polyline"})
+    # ensure_ascii: control and bidi characters in any field come out as \\uXXXX, never raw.
+    return json.dumps(data, ensure_ascii=True, default=str)
+
+
+# =============================================================================== journal
+
+
+_SINCE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_since(text: str, *, now: datetime | None = None) -> datetime:
+    """``30m``, ``2h``, ``1d``, ``1w``, or an ISO-8601 date/time (local time if it has no zone)."""
+    now = now or datetime.now(timezone.utc)
+    m = _SINCE_RE.match(text)
+    if m:
+        return now - timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--since: {text!r} is not a duration (30m, 2h, 1d) or an ISO-8601 time") from None
+    if when.tzinfo is None:
+        when = when.astimezone()  # the operator's local time
+    return when.astimezone(timezone.utc)
+
+
+def run_journal(
+    args: argparse.Namespace,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    now: datetime | None = None,
+) -> int:
+    """``dispatch-console journal``: read-only, works while a run is going on."""
+    from console.api.sanitize import sanitize
+    from console.bulk.journal import JournalError, JournalReader
+
+    output = Output(stdout, stderr)
+    try:
+        since = parse_since(args.since, now=now) if args.since else None
+    except UsageError as exc:
+        output.err(f"dispatch-console journal: {exc}")
+        return EXIT_USAGE
+    try:
+        with JournalReader(getattr(args, "journal", None)) as reader:
+            ops = reader.list_ops(since=since)
+            runs = reader.list_runs(since=since)
+    except JournalError as exc:
+        output.err(f"dispatch-console journal: {exc}")
+        return EXIT_CANNOT_RUN
+    if args.json:
+        for op in ops:
+            output.out(json.dumps(op.to_json(), ensure_ascii=True))
+        return EXIT_OK
+    if ops:
+        header = ("UPDATED", "STATE", "ORDER", "LEG", "SENT", "HTTP", "ACCOUNT", "SERVER", "MESSAGE")
+        rows = []
+        for op in ops:
+            leg = ""
+            if op.type is not None:
+                leg = f"{op.type}#{op.type_index if op.type_index is not None else 0}"
+            if op.fulfillment_attempt is not None:
+                leg = f"{leg} a{op.fulfillment_attempt}".strip()
+            rows.append((op.updated_at[:19].replace("T", " "), op.state, sanitize(op.order_handle), leg or "-",
+                         str(op.attempts), str(op.http_status or "-"), sanitize(op.account_id or "-"),
+                         sanitize(op.base_host), sanitize(op.message or "")))
+        _print_table(output, header, rows)
+    unsettled = [op for op in ops if op.state in ("sending", "in_doubt")]
+    output.err(f"{len(ops)} op(s) in {len(runs)} run(s)"
+               + (f"; {len(unsettled)} in doubt (settled by the next complete run)" if unsettled else ""))
+    return EXIT_OK
