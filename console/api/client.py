@@ -83,7 +83,7 @@ def check_base_url(base_url: str) -> str:
     """
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise E.InvalidRequest(f"the base URL must be http(s)://host, not {sanitize(base_url)!r}")
+        raise E.InvalidRequest(f"the base URL must be http(s)://host, not '{sanitize(base_url)}'")
     if parts.username or parts.password:
         raise E.InvalidRequest("the base URL must not carry credentials")
     if parts.query or parts.fragment:
@@ -247,12 +247,12 @@ class OrdersClient:
             # Parsers disagree on which duplicate wins (pydantic: the last; others: the first),
             # so '"order_handle": "b", "order_handle": "a"' is no proof that *this* order changed.
             raise E.MalformedResponse(
-                f"the server's answer to {action} repeats the key {sanitize(duplicate)!r}",
+                f"the server's answer to {action} repeats the key '{sanitize(duplicate)}'",
                 status_code=response.status_code, request_id=_request_id(response),
             )
         if order.status != expected_status:
             raise E.MalformedResponse(
-                f"the server answered {action} with status {order.status!r}, not {expected_status!r}",
+                f"the server answered {action} with status '{order.status}', not '{expected_status}'",
                 status_code=response.status_code, request_id=_request_id(response),
             )
         return order
@@ -272,8 +272,8 @@ class OrdersClient:
             ) from None
         if order.order_handle != handle:
             raise E.MalformedResponse(
-                f"the server answered for order {sanitize(order.order_handle)!r}, "
-                f"not the one requested ({sanitize(handle)!r})",
+                f"the server answered for order '{sanitize(order.order_handle)}', "
+                f"not the one requested ('{sanitize(handle)}')",
                 status_code=response.status_code, request_id=_request_id(response),
             )
         return order
@@ -459,7 +459,7 @@ def list_params(
         unknown = [s for s in items if s not in FILTERABLE_STATUSES]
         if unknown:
             raise E.InvalidRequest(
-                f"unknown status {sanitize(unknown[0])!r}; one of: {', '.join(FILTERABLE_STATUSES)}"
+                f"unknown status '{sanitize(unknown[0])}'; one of: {', '.join(FILTERABLE_STATUSES)}"
             )
         if items:
             params["status"] = ",".join(items)
@@ -486,7 +486,7 @@ def _action_params(type: str | None, type_index: int | None, fulfillment_attempt
     params: dict[str, Any] = {}
     if type is not None:
         if type not in ORDER_TYPES:
-            raise E.InvalidRequest(f"type must be 'pick' or 'drop', not {sanitize(str(type))!r}")
+            raise E.InvalidRequest(f"type must be 'pick' or 'drop', not '{sanitize(str(type))}'")
         params["type"] = type
     for name, value in (("type_index", type_index), ("fulfillment_attempt", fulfillment_attempt)):
         if value is not None:
