@@ -517,3 +517,18 @@ async def test_a_bare_order_and_a_theme_change() -> None:
         await pilot.pause()
         assert label_colour() != dark  # redrawn with the new theme's muted colour
         line_with(lines_of(app), "bare-1", "UNPLANNED")
+
+
+async def test_the_other_leg_of_the_same_handle_is_another_order() -> None:
+    raw = example_raw()
+    pick = Order.model_validate({**raw, "type": "pick", "timeline": [], "polyline": None})
+    drop = Order.model_validate(raw)
+    app = PaneApp(EXAMPLE_NOW)
+    async with app.run_test(size=(160, 80)) as pilot:
+        app.pane.show_order(drop)
+        app.pane.show_error("Could not complete", "409")
+        app.pane.show_summary(pick, loading=True)
+        await pilot.pause()
+        lines = lines_of(app)
+        line_with(lines, "Order", "type pick")
+        assert not any("Order created" in line or "Could not complete" in line for line in lines)

@@ -259,6 +259,12 @@ class TrackDrawing(Widget):
         return out
 
 
+def _leg_key(order: Order) -> tuple[Any, ...]:
+    """Which order leg is shown: the pick and the drop of one handle are different rows.
+    (The attempt is left out: a reassigned order is still the same one on screen.)"""
+    return (order.order_handle, order.type, order.type_index)
+
+
 class DetailPane(VerticalScroll):
     """One order in detail. See the module docstring; the app shell calls the public methods."""
 
@@ -302,7 +308,8 @@ class DetailPane(VerticalScroll):
         self._loading = False
         self._placeholder = "No order selected"
         self._error: tuple[str, str, dict[str, Any] | None, str | None] | None = None
-        self._error_handle: str | None = None
+        #: Which order leg the error is about (see :func:`_leg_key`).
+        self._error_handle: tuple[Any, ...] | None = None
 
     # ------------------------------------------------------------------ composition
 
@@ -360,7 +367,7 @@ class DetailPane(VerticalScroll):
         and goes when another order is shown or :meth:`clear_error` is called.
         """
         self._error = (title, message, field_errors, request_id)
-        self._error_handle = self._order.order_handle if self._order is not None else None
+        self._error_handle = _leg_key(self._order) if self._order is not None else None
         self._render_error()
         self.scroll_home(animate=False)
 
@@ -380,8 +387,8 @@ class DetailPane(VerticalScroll):
         return self._error is not None
 
     def _set_order(self, order: Order, *, full: bool, loading: bool) -> None:
-        same = self._order is not None and self._order.order_handle == order.order_handle
-        if self._error is not None and order.order_handle != self._error_handle:
+        same = self._order is not None and _leg_key(self._order) == _leg_key(order)
+        if self._error is not None and _leg_key(order) != self._error_handle:
             self._error = self._error_handle = None
         if same and self._full and not full:
             # The list's summary of the order already shown in full (a list refresh while the
