@@ -225,7 +225,9 @@ def worst_risk(risks: dict[str, Any] | None) -> RiskLevel:
 class Geometry(ApiModel):
     """A GeoJSON geometry. Points are ``[lon, lat]`` (longitude first), maybe with a 3rd value."""
 
-    type: SafeStr
+    # The reference schema's PointGeometry does not require "type" (default "Point"): an order
+    # whose destination omits it is valid and must not be hidden.
+    type: SafeStr = "Point"
     coordinates: FreeJson = None
 
     @cached_property
