@@ -560,3 +560,11 @@ def test_sanitized_text_keeps_everything_visible():
                                "destination": {"address": "1 Main St\x1b]0;t\x07 [bold]x[/]"}}))
     assert order.destination.address == "1 Main St\\x1b]0;t\\x07 [bold]x[/]"
     assert re.search(r"\[bold\]x\[/\]", order.destination.address)  # markup is the UI's job
+
+
+def test_a_geometry_without_type_is_a_point_as_the_reference_schema_says():
+    # PointGeometry in ../shared/reference requires only "coordinates" (type defaults to Point).
+    order = parse_order(dumps({"order_handle": "h", "status": "ongoing",
+                               "destination": {"geometry": {"coordinates": [-122.2, 37.8]}}}))
+    assert order.destination.geometry.type == "Point"
+    assert order.destination.geometry.lon_lat == (-122.2, 37.8)
