@@ -430,7 +430,9 @@ class SimOrder:
         t = start
         while t <= end and k < 5000:
             r = unit(seed, uid, 12, k)
-            if k and r < 0.06:
+            # A fix reported twice: only when crawling or standing (a repeat while driving fast
+            # would make the next fix look like a jump).
+            if k and r < 0.06 and p.track.speed(t) < 4.0:
                 prev = out[-1]
                 out.append([prev[0], prev[1], prev[2], iso(t)])
             else:
