@@ -514,3 +514,15 @@ def test_the_leak_check_does_see_locals_and_both_forms():
         found = leaks(format_with_locals(exc))
     assert B64_TOKEN in found and f"Basic {B64_TOKEN}" in found
     assert leaks(f"x{SECRET}x") == [SECRET]
+
+
+@pytest.mark.parametrize(
+    ("base_url", "prefix"),
+    [("https://api.mock.test/v3/", b"/v3"), ("https://api.mock.test/p%C3%A4th", b"/p%C3%A4th"),
+     ("https://api.mock.test/päth", b"/p%C3%A4th"), ("https://api.mock.test/a%20b/", b"/a%20b")],
+)
+async def test_a_base_path_is_kept_and_checked_as_sent(base_url, prefix):
+    server = Server(lambda r: completed("a/b"))
+    async with server.client(base_url=base_url) as client:
+        await client.complete_order("a/b")
+    assert server.seen[0].raw_path == prefix + b"/orders/a%2Fb/complete"
