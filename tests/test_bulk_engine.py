@@ -186,6 +186,17 @@ async def test_f9_502_without_applying_is_reconciled_then_resent(journal, journa
     check_invariants(fake, journal_path, ["a"], results=report.results)
 
 
+async def test_f10_503_with_retry_after_waits_that_long_before_reconciling(journal, journal_path) -> None:
+    fake = FakeHyperTrack(["a"])
+    fake.post_faults["a"] = ["503:5"]
+    _, report = await run(fake, journal, ["a"], settle_delay=2.0)
+    assert report.results[0].status is R.COMPLETED
+    post, get, again = fake.log
+    assert (post.method, get.method, again.method) == ("POST", "GET", "POST")
+    assert get.t - post.t >= 5.0
+    check_invariants(fake, journal_path, ["a"], results=report.results)
+
+
 async def test_f20_a_200_for_another_order_is_an_anomaly_settled_by_get(journal, journal_path) -> None:
     fake = FakeHyperTrack(["a", "b"])
     fake.post_faults["a"] = ["other_handle"]
@@ -453,6 +464,7 @@ async def test_settle_pending_alone_reports_and_keeps_unsettled_ones_in_doubt(jo
     report = await engine.run(refs_for(["b"]))
     assert report.results[0].status is R.IN_DOUBT and fake.posts() == []
     assert [r.ref.order_handle for r in report.settled] == ["b"]
+    assert [op.order_handle for op in journal.unsettled()] == ["b"]  # still visibly unsettled
     check_invariants(fake, journal_path, ["a", "b"], results=report.results)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -180,6 +179,8 @@ class FakeHyperTrack:
                              {"Retry-After": retry_after} if retry_after else None)
             if fault == "502":
                 return reply(502, {"message": "Bad gateway"}, "502")
+            if fault and fault.startswith("503:"):
+                return reply(503, {"message": "Service unavailable"}, "503", {"Retry-After": fault[4:]})
             if fault == "422":
                 return reply(422, {"detail": {"query": {"type": ["Not a valid choice."]}},
                                    "message": "Invalid \x1b[31mrequest\x1b[0m"}, "422")

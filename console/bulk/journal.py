@@ -513,8 +513,12 @@ class Journal:
         def go(conn: sqlite3.Connection) -> None:
             for ref, op_id in zip(refs, op_ids):
                 if ref in reuse:
+                    # Back to pending, except an op still in doubt: that must stay visibly
+                    # unsettled until a GET settles it, whatever happens to this run.
                     conn.execute(
-                        "UPDATE ops SET last_run_id = ?, updated_at = ? WHERE op_id = ?", (run_id, now, op_id)
+                        "UPDATE ops SET last_run_id = ?, updated_at = ?, "
+                        "state = CASE WHEN state IN (?, ?) THEN state ELSE ? END WHERE op_id = ?",
+                        (run_id, now, SENDING, IN_DOUBT, PENDING, op_id),
                     )
                     self._event(conn, op_id, run_id, now, "joined", None, None, None, None, None)
                     continue
