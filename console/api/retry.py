@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+
+# delta-seconds (RFC 9110: 1*DIGIT), with a decimal fraction tolerated.
+_SECONDS_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None, cap: float = 3600.0) -> float | None:
@@ -19,19 +23,13 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None, cap: fl
     value = value.strip()
     if not value:
         return None
-    if value.isdigit():
+    if _SECONDS_RE.fullmatch(value):
+        # ASCII digits only: str.isdigit() is also true for "²" (a latin-1 header byte), which
+        # float() then refuses; float() alone would take "inf", "nan", "1_0" and "1e9".
         return min(float(value), cap)
     try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        if seconds != seconds or seconds < 0:  # NaN or negative
-            return None
-        return min(seconds, cap)
-    try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when is None:
         return None
