@@ -28,7 +28,8 @@ NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=timezone.utc)
     ("value", "expected"),
     [
         ("0", 0.0), ("3", 3.0), (" 12 ", 12.0), ("2.5", 2.5), ("86400", 3600.0),  # capped
-        ("9" * 400, 3600.0), ("1e309", 3600.0),
+        ("9" * 400, 3600.0), ("1e309", None), ("1e3", None), ("inf", None), ("1_0", None), ("+5", None),
+        ("\u00b2", None), ("\u0665", None),  # str.isdigit() is true for both: not HTTP digits
         (None, None), ("", None), ("   ", None), ("-1", None), ("NaN", None), ("nan", None),
         ("soon", None), ("3 seconds", None), ("0x10", None),
         (format_datetime(NOW + timedelta(seconds=90), usegmt=True), 90.0),
@@ -153,6 +154,18 @@ async def test_retry_after_as_an_http_date_is_honoured():
         await client.get_order("h-1")
     [delay] = server.sleeps.delays
     assert 9 <= delay <= 12
+
+
+async def test_a_non_ascii_digit_retry_after_does_not_crash_the_client():
+    # httpx decodes header bytes as latin-1: b"\xb2" arrives as "\u00b2", which isdigit() accepts.
+    server = Server(sequence(httpx.Response(429, headers=[(b"retry-after", b"\xb2")]), ok_order()))
+    async with server.client(rng=FixedRng()) as client:
+        await client.get_order("h-1")
+        with pytest.raises(E.RateLimited) as info:
+            server.handler = sequence(httpx.Response(429, headers=[(b"retry-after", b"\xb2")]))
+            await client.complete_order("h-1")
+    assert info.value.retry_after is None
+    assert server.sleeps.delays == [0.5]
 
 
 async def test_a_short_retry_after_does_not_shorten_the_backoff():
