@@ -1,0 +1,42 @@
+"""What the console was asked to do, decided once by the caller (the CLI or a test).
+
+The app never reads the environment or argv itself: everything it needs arrives here, so a test
+or a second profile can build an app with exactly the settings it wants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from console.api.client import DEFAULT_BASE_URL
+
+DEFAULT_THEME = "textual-dark"
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_url: str = DEFAULT_BASE_URL
+    #: Only this ops group's orders are listed (None: every ops group).
+    ops_group: str | None = None
+    #: Seconds between automatic refreshes of the order list.
+    refresh_seconds: float = 10
+    #: Every write action is disabled (and shown as disabled).
+    read_only: bool = False
+    #: Only ASCII glyphs on screen (badges, markers, ellipses), for terminals without Unicode.
+    ascii: bool = False
+    #: Parallel requests of a bulk completion run.
+    bulk_concurrency: int = 4
+    #: A Textual theme name; an unknown name falls back to the default with a notice.
+    theme: str = DEFAULT_THEME
+    #: The profile these settings came from, shown in the header when set.
+    profile: str | None = None
+    #: Orders asked for per list page.
+    page_size: int = 100
+
+    def __post_init__(self) -> None:
+        if self.refresh_seconds <= 0:
+            raise ValueError("refresh_seconds must be positive")
+        if self.page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        if not 1 <= self.bulk_concurrency <= 10:
+            raise ValueError("bulk_concurrency must be between 1 and 10")

@@ -1,0 +1,117 @@
+"""Risk badges: eight one-cell badges per order and one worst-risk marker, readable without colour.
+
+Each risk (``RISK_KEYS``: S E O R A T B U) has one cell, in that order:
+
+============  =====================  ===================================
+level          cell                  why it reads without colour
+============  =====================  ===================================
+red            ``S`` bold uppercase   a capital letter shouts
+yellow         ``s`` lowercase        a small letter warns
+green          ``·`` (ASCII ``.``)    a quiet dot: nothing to see
+not reported   blank                  no data, no mark
+============  =====================  ===================================
+
+The worst-risk marker uses the same glyphs as the detail pane (:func:`console.ui.text.risk_glyph`):
+``■`` red, ``▲`` yellow, ``●`` green, ``○`` not reported (ASCII ``R`` ``Y`` ``G`` ``?``).
+
+Colours come from the caller as a :class:`BadgePalette` of Rich styles resolved from the theme
+(component classes in ``styles/app.tcss``); nothing here names a colour. The eight cells of a row
+are memoised per (levels, palette): there are at most 3^8 combinations, shared by every row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+
+from console.api.models import RISK_KEYS, RiskLevel
+from console.ui.text import risk_glyph
+
+#: The one-letter code of each risk, in badge order.
+LETTERS = tuple(letter for _, letter, _ in RISK_KEYS)
+GREEN_DOT = "·"
+GREEN_DOT_ASCII = "."
+
+
+@dataclass(eq=False)
+class BadgePalette:
+    """Rich styles per level, resolved once from the theme by the widget that draws badges."""
+
+    red: Style
+    yellow: Style
+    green: Style
+    unknown: Style
+    ascii: bool = False
+    _cells: dict[tuple[RiskLevel, ...], list[Segment]] = field(default_factory=dict, repr=False)
+
+    def style(self, level: RiskLevel) -> Style:
+        if level is RiskLevel.RED:
+            return self.red
+        if level is RiskLevel.YELLOW:
+            return self.yellow
+        if level is RiskLevel.GREEN:
+            return self.green
+        return self.unknown
+
+    def badges(self, levels: tuple[RiskLevel, ...]) -> list[Segment]:
+        """The eight badge cells for ``levels`` (one per RISK_KEYS entry)."""
+        cells = self._cells.get(levels)
+        if cells is None:
+            cells = [
+                Segment(badge_char(letter, level, ascii=self.ascii), self.style(level))
+                for letter, level in zip(LETTERS, levels)
+            ]
+            self._cells[levels] = cells
+        return cells
+
+    def marker(self, level: RiskLevel) -> Segment:
+        """The worst-risk marker cell."""
+        return Segment(risk_glyph(level, ascii=self.ascii), self.style(level))
+
+
+def badge_char(letter: str, level: RiskLevel, *, ascii: bool = False) -> str:
+    """The single character of one badge: ``S`` red, ``s`` yellow, ``·`` green, blank unknown."""
+    if level is RiskLevel.RED:
+        return letter.upper()
+    if level is RiskLevel.YELLOW:
+        return letter.lower()
+    if level is RiskLevel.GREEN:
+        return GREEN_DOT_ASCII if ascii else GREEN_DOT
+    return " "
+
+
+def badge_text(levels: tuple[RiskLevel, ...], palette: BadgePalette) -> Text:
+    """The eight badges as a Text (help screen, tests)."""
+    out = Text(no_wrap=True)
+    for segment in palette.badges(levels):
+        out.append(segment.text, segment.style)
+    return out
+
+
+def legend(palette: BadgePalette) -> list[Text]:
+    """Lines explaining the badges and the marker, for the help screen."""
+    ascii = palette.ascii
+    lines: list[Text] = []
+    levels = (
+        (RiskLevel.RED, "red", "bold capital letter"),
+        (RiskLevel.YELLOW, "yellow", "small letter"),
+        (RiskLevel.GREEN, "green", f"a dot ({badge_char('S', RiskLevel.GREEN, ascii=ascii)})"),
+        (RiskLevel.UNKNOWN, "not reported", "blank"),
+    )
+    for level, word, how in levels:
+        sample = badge_char("S", level, ascii=ascii)
+        lines.append(
+            Text.assemble(
+                (f" {sample} ", palette.style(level)), "  ",
+                (risk_glyph(level, ascii=ascii), palette.style(level)),
+                f"  {word}: badge is {how}; row marker {risk_glyph(level, ascii=ascii)}",
+            )
+        )
+    lines.append(Text(""))
+    lines.append(Text("Badge positions, left to right (the list header spells them):"))
+    for key, letter, words in RISK_KEYS:
+        lines.append(Text(f"  {letter}  {key.replace('_', ' ')}: {words}"))
+    return lines

@@ -1,0 +1,94 @@
+"""The order list's columns: which ones fit a given width, how wide each is, how a cell is cut.
+
+Pure functions (no Textual): the list widget asks for a layout when its width changes and fits
+each cell with :func:`fit`, which counts terminal cells (wide CJK and emoji take two), so a
+hostile or foreign string can never push the next column out of line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rich.cells import cell_len, set_cell_size
+
+GAP = 1
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    title: str
+    width: int
+
+
+# name, title, minimum width, preferred maximum (None: takes what is left)
+_MARKER = ("marker", "", 1)
+_BADGES = ("badges", "SEORATBU", 8)
+# The handle identifies the order: optional columns are only added while it keeps 16 cells.
+_HANDLE_MIN, _HANDLE_COMFORT, _HANDLE_MAX = 12, 16, 24
+_STATUS = ("status", "Status", 11)  # "completing…" fits
+_SCHEDULED = ("scheduled", "Scheduled", 10)  # "LATE 23h59"
+# Optional columns, most useful first, with the width each needs to be worth showing.
+_OPTIONAL = (
+    ("address", "Destination", 16),
+    ("eta", "ETA", 9),  # "23h59 ago"
+    ("worker", "Worker", 10),
+    ("ops", "Ops group", 10),
+)
+_GROW = {"worker": 16, "ops": 14}
+_ORDER = ("marker", "badges", "handle", "status", "worker", "ops", "scheduled", "eta", "address")
+
+
+@lru_cache(maxsize=64)
+def layout(width: int) -> tuple[Column, ...]:
+    """The columns shown at ``width`` cells, in display order, each with its width.
+
+    Always: marker, badges, handle, status, scheduled. Then, while they fit: destination, ETA,
+    worker, ops group. Left-over cells widen the handle (to 18), then worker and ops group, and
+    the rest goes to the destination address.
+    """
+    widths: dict[str, int] = {}
+    titles: dict[str, str] = {}
+    for name, title, w in (_MARKER, _BADGES, _STATUS, _SCHEDULED):
+        widths[name], titles[name] = w, title
+    widths["handle"], titles["handle"] = _HANDLE_COMFORT, "Order"
+
+    def used() -> int:
+        return sum(widths.values()) + GAP * (len(widths) - 1)
+
+    for name, title, w in _OPTIONAL:
+        if used() + GAP + w <= width:
+            widths[name], titles[name] = w, title
+    if used() > width:  # very narrow: the handle gives back what it can
+        widths["handle"] = max(_HANDLE_MIN, widths["handle"] - (used() - width))
+    spare = max(0, width - used())
+    grow = min(spare, 18 - widths["handle"])
+    widths["handle"] += grow
+    spare -= grow
+    for name, cap in _GROW.items():
+        if name in widths and spare:
+            grow = min(spare, cap - widths[name])
+            widths[name] += grow
+            spare -= grow
+    if "address" in widths:
+        widths["address"] += spare
+    else:
+        widths["handle"] += min(spare, _HANDLE_MAX - widths["handle"])
+    return tuple(Column(name, titles[name], widths[name]) for name in _ORDER if name in widths)
+
+
+@lru_cache(maxsize=4096)
+def fit(text: str, width: int, ellipsis: str = "…") -> str:
+    """``text`` cut or padded to exactly ``width`` terminal cells, ending in ``ellipsis`` if cut."""
+    if width <= 0:
+        return ""
+    length = cell_len(text)
+    if length == width:
+        return text
+    if length < width:
+        return text + " " * (width - length)
+    cut = width - cell_len(ellipsis)
+    if cut <= 0:
+        return set_cell_size(text, width)
+    return set_cell_size(text, cut) + ellipsis

@@ -1,0 +1,556 @@
+"""The order list's data, without Textual: keyed rows, versions, sorting, merging, a filter hook.
+
+Why it is shaped like this (tens of thousands of orders, a 16 ms budget per keystroke):
+
+- A row is keyed by its :class:`OrderRef` (handle + leg + attempt), never by position, so a
+  refresh can re-sort and the cursor can follow *its* order.
+- A row carries a ``fingerprint`` of everything the list displays. A refresh keeps the previous
+  row object (and so its ``version`` and every cached rendering) when the fingerprint is equal;
+  only changed rows get a new version. An idle refresh therefore changes nothing and redraws
+  nothing.
+- Per-order work (fingerprint, sort key, the comparison with the previous row) happens when its
+  page arrives, spread across the load. What is left for the end of a refresh is a filtering pass
+  that yields to the event loop every few thousand rows, and a synchronous step that only touches
+  the rows that changed: they are sorted among themselves and spliced into the kept rows at
+  positions found by bisection on a parallel list of sort keys. No full sort of 50k rows, whose
+  key extraction alone costs tens of milliseconds on a slow shared machine.
+- Sorting happens when the data or the sort changes, never per keystroke.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from console.api.models import (
+    OPEN_STATUSES,
+    RISK_KEY_NAMES,
+    Destination,
+    Estimate,
+    Order,
+    OrderRef,
+    RiskLevel,
+)
+from console.api.sanitize import sanitize
+
+_versions = itertools.count(1)
+
+#: The ref as a plain tuple. Dicts of 50k rows are keyed by it because a tuple hashes and compares
+#: in C, while the frozen dataclass's generated ``__hash__``/``__eq__`` run Python code (measured:
+#: about half of a 50k-row merge went there).
+RowKey = tuple[str, str | None, int | None, int | None]
+
+
+def ref_key(ref: OrderRef) -> RowKey:
+    return (ref.order_handle, ref.type, ref.type_index, ref.fulfillment_attempt)
+
+_NO_LEVELS = (RiskLevel.UNKNOWN,) * len(RISK_KEY_NAMES)
+_LEVEL_CACHE: dict[str, RiskLevel] = {}
+
+
+def _level(value: Any) -> RiskLevel:
+    """``RiskLevel.parse`` memoised on the raw string: the same few labels repeat 400k times."""
+    if isinstance(value, str):
+        level = _LEVEL_CACHE.get(value)
+        if level is None:
+            level = RiskLevel.parse(value)
+            if len(_LEVEL_CACHE) < 256:
+                _LEVEL_CACHE[value] = level
+        return level
+    return RiskLevel.parse(value)
+
+
+_KNOWN_KEYS = frozenset(RISK_KEY_NAMES)
+_COMBOS: dict[tuple, tuple[tuple[RiskLevel, ...], RiskLevel]] = {}
+
+
+def _risk_levels(risks: dict[str, Any] | None) -> tuple[tuple[RiskLevel, ...], RiskLevel]:
+    """The eight badge levels and the worst level of any risk.
+
+    Memoised on the raw labels: 3^8 combinations at most, so 50k rows cost 50k dict lookups.
+    """
+    if not risks:
+        return _NO_LEVELS, RiskLevel.UNKNOWN
+    raw = tuple(map(risks.get, RISK_KEY_NAMES))
+    try:
+        hit = _COMBOS.get(raw)
+    except TypeError:  # an unhashable value (a webhook-shaped dict): no memo
+        hit = None
+        raw = None
+    if hit is None:
+        levels = tuple(map(_level, raw if raw is not None else map(risks.get, RISK_KEY_NAMES)))
+        hit = (levels, max(levels))
+        if raw is not None and len(_COMBOS) < 20_000:
+            _COMBOS[raw] = hit
+    if risks.keys() <= _KNOWN_KEYS:
+        return hit
+    # Every value counts for the worst, also keys the console has no badge for.
+    return hit[0], max(max(map(_level, risks.values())), hit[1])
+
+#: A sort key function over rows (issue 5 adds column sorts on top of the default).
+SortKey = Callable[["OrderRow"], Any]
+RowFilter = Callable[["OrderRow"], bool]
+
+
+def default_sort_key(row: "OrderRow") -> tuple:
+    """Worst risk first, then the earliest scheduled time (unscheduled last), then identity so
+    that the order is total and a re-sort never shuffles equal rows."""
+    ref = row.ref
+    scheduled = row.scheduled_at
+    return (
+        -int(row.worst),
+        scheduled.timestamp() if scheduled is not None else math.inf,
+        ref.order_handle,
+        ref.type or "",
+        ref.type_index if ref.type_index is not None else -1,
+        ref.fulfillment_attempt if ref.fulfillment_attempt is not None else -1,
+    )
+
+
+def _shared(text: str | None) -> str | None:
+    # Statuses, ops groups and workers repeat thousands of times: keep one copy of each.
+    return sys.intern(text) if text is not None and len(text) <= 64 else text
+
+
+class OrderRow:
+    """One line of the list: what it shows of an order, plus everything precomputed to sort,
+    compare and find it.
+
+    The row keeps only the fields the list, its filters and the detail summary use, not the
+    parsed :class:`Order`: a list item's model costs about 9 KB (measured), so 50k of them
+    would not fit the console's memory budget; a row costs a small fraction of that.
+    """
+
+    __slots__ = (
+        "ref", "key", "status", "worker", "worker_name", "ops_group", "scheduled_after",
+        "scheduled_at", "address", "eta", "completed_at", "share_url", "metadata", "levels",
+        "worst", "fingerprint", "sort_key", "version", "stamp", "_search",
+    )
+
+    def __init__(self, order: Order, ref: OrderRef | None = None) -> None:
+        self.ref: OrderRef = ref if ref is not None else order.ref
+        self.key: RowKey = ref_key(self.ref)
+        self.status: str = _shared(order.status)  # type: ignore[assignment]
+        self.worker = _shared(order.worker)
+        self.worker_name = order.worker_name or order.driver_name
+        self.ops_group = _shared(order.ops_group_handle)
+        self.scheduled_after = order.scheduled_after
+        self.scheduled_at = order.scheduled_at
+        destination = order.destination
+        self.address = destination.address if destination is not None else None
+        estimate = order.estimate
+        self.eta = estimate.arrive_at if estimate is not None else None
+        self.completed_at = order.completed_at
+        self.share_url = order.share_url
+        self.metadata = order.metadata or None
+        self.levels, self.worst = _risk_levels(order.risks)
+        self.fingerprint = (
+            self.status, self.worker, self.ops_group, self.scheduled_at, self.address, self.eta,
+            self.levels, self.worst, self.completed_at,
+        )
+        self.sort_key = default_sort_key(self)
+        self.version = next(_versions)
+        #: Set by a refresh to its own number when the server still lists this row.
+        self.stamp = 0
+        self._search: str | None = None
+
+    @property
+    def display_handle(self) -> str:
+        return sanitize(self.ref.order_handle)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def search_text(self) -> str:
+        """Lower-cased text a filter matches: handle, worker, ops group, address, metadata values.
+
+        Built lazily, so the first filter keystroke pays for it once, not every page load.
+        """
+        if self._search is None:
+            parts = [self.display_handle, self.worker or "", self.worker_name or "",
+                     self.ops_group or "", self.status, self.address or ""]
+            if self.metadata:
+                parts.extend(sanitize(str(v)) for v in self.metadata.values())
+            self._search = "\x00".join(parts).lower()
+        return self._search
+
+    def summary_order(self) -> Order:
+        """An :class:`Order` holding what the list knows, for the detail pane to show while the
+        full order loads. Built for one row at a time (the highlighted one)."""
+        ref = self.ref
+        risks = {
+            name: level.name.lower()
+            for name, level in zip(RISK_KEY_NAMES, self.levels)
+            if level is not RiskLevel.UNKNOWN
+        }
+        fields: dict[str, Any] = dict(
+            order_handle=ref.order_handle, status=self.status, type=ref.type,
+            type_index=ref.type_index, fulfillment_attempt=ref.fulfillment_attempt,
+            worker_handle=self.worker, worker_name=self.worker_name, ops_group_handle=self.ops_group,
+            scheduled_after=self.scheduled_after, scheduled_at=self.scheduled_at,
+            completed_at=self.completed_at, share_url=self.share_url, metadata=self.metadata,
+            risks=risks or None,
+        )
+        if self.address is not None:
+            fields["destination"] = Destination.model_construct(address=self.address)
+        if self.eta is not None:
+            fields["estimate"] = Estimate.model_construct(arrive_at=self.eta)
+        return Order.model_construct(**{k: v for k, v in fields.items() if v is not None})
+
+    def __repr__(self) -> str:
+        return f"OrderRow({self.ref.describe()!r}, v{self.version})"
+
+
+@dataclass
+class MergeResult:
+    """What a load changed: the list redraws only when ``changed`` is true."""
+
+    added: int = 0
+    removed: int = 0
+    updated: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed or self.updated)
+
+
+@dataclass
+class _Override:
+    """A row the console changed itself (a completion).
+
+    - A load that started before the change (``generation > started_generation``) read the
+      server before it: its data for the row is ignored and ours is kept.
+    - A load that started after it sees the server's truth. If the order left the list (a
+      completed order is no longer open), the row still stays for that one load, showing
+      "completed", so the supervisor sees the result: it leaves on the next load.
+    """
+
+    order: Order
+    generation: int
+    kept_once: bool = False
+
+    def newer_than(self, started_generation: int) -> bool:
+        return self.generation > started_generation
+
+
+_stamps = itertools.count(1)
+#: Everything a row holds that comes from the order (``ref`` and ``key`` are its identity).
+_ROW_DATA = tuple(
+    n for n in OrderRow.__slots__ if n not in ("ref", "key", "stamp", "_search")
+)
+#: Rows handled per step of a refresh's filtering pass, between yields to the event loop.
+CHUNK = 4096
+
+
+class OrderTable:
+    """All loaded rows in display order, the filtered view, and lookups by key."""
+
+    def __init__(self) -> None:
+        self.rows: list[OrderRow] = []
+        #: ``keys[i]`` is the sort key of ``rows[i]``: bisection finds where a row belongs
+        #: without calling a key function 50k times.
+        self._keys: list[Any] = []
+        self.view: list[OrderRow] = self.rows
+        self.sort_key: SortKey | None = None
+        self.sort_reverse = False
+        self.row_filter: RowFilter | None = None
+        self._by_key: dict[RowKey, OrderRow] = {}
+        self._overrides: dict[RowKey, _Override] = {}
+        #: Bumped by every local change (a completion); a load remembers the value it started at.
+        self.generation = 0
+        #: Bumped by anything that reorders ``rows`` outside a refresh.
+        self._mutations = 0
+
+    # ------------------------------------------------------------------ reading
+
+    def __len__(self) -> int:
+        return len(self.view)
+
+    @property
+    def total(self) -> int:
+        return len(self.rows)
+
+    def get(self, ref: OrderRef) -> OrderRow | None:
+        return self._by_key.get(ref_key(ref))
+
+    def index_of(self, ref: OrderRef | None) -> int | None:
+        """Position of ``ref`` in the view, or None (one C-level scan; no 50k-entry index)."""
+        row = self._by_key.get(ref_key(ref)) if ref is not None else None
+        return self.position(row)
+
+    def position(self, row: OrderRow | None) -> int | None:
+        if row is None:
+            return None
+        try:
+            return self.view.index(row)
+        except ValueError:
+            return None
+
+    # ------------------------------------------------------------------ loading
+
+    def extend(self, orders: Iterable[Order]) -> MergeResult:
+        """Add a page during the first load: rows appear without waiting for the other pages.
+
+        An order seen on an earlier page (the list moved while we paged) replaces that row.
+        """
+        result = MergeResult()
+        fresh: list[OrderRow] = []
+        by_key = self._by_key
+        for order in orders:
+            row = OrderRow(order)
+            prev = by_key.get(row.key)
+            if prev is not None:
+                if self._update_row(prev, row):
+                    result.updated += 1
+                continue
+            by_key[row.key] = row
+            fresh.append(row)
+        result.added = len(fresh)
+        if result.updated:
+            self.rows.extend(fresh)
+            self._resort()
+        elif fresh:
+            self._splice(self.rows, self._keys, fresh)
+        self._mutations += 1
+        return result
+
+    def begin_refresh(self) -> "RefreshMerge":
+        """Start a complete reload; feed it pages, run its steps, then ``finish()`` it."""
+        return RefreshMerge(self)
+
+    def merge(self, orders: Iterable[Order]) -> MergeResult:
+        """A complete reload in one call (tests, small lists)."""
+        merge = self.begin_refresh()
+        merge.add_page(orders)
+        for _ in merge.steps():
+            pass
+        return merge.finish()
+
+    def replace_order(self, ref: OrderRef, order: Order) -> OrderRow | None:
+        """Apply an order the server returned (e.g. a completion) to the row of ``ref``, and
+        remember it so that a load that started earlier does not bring the old state back.
+
+        ``ref`` is the row's identity: the server's answer may spell the leg differently."""
+        self.generation += 1
+        key = ref_key(ref)
+        row = self._by_key.get(key)
+        if row is None:
+            return None
+        self._overrides[key] = _Override(order, self.generation)
+        if self._update_row(row, OrderRow(order, row.ref)):
+            self._resort()
+        return row
+
+    # ------------------------------------------------------------------ view
+
+    def set_sort(self, key: SortKey | None, reverse: bool = False) -> None:
+        """Sort by ``key`` (None: worst risk first, then scheduled time)."""
+        self.sort_key = key
+        self.sort_reverse = reverse
+        self._resort()
+
+    def set_filter(self, row_filter: RowFilter | None) -> None:
+        """Show only rows for which ``row_filter`` is true (None: every row). O(rows), no sort."""
+        self.row_filter = row_filter
+        self._refilter()
+
+    # ------------------------------------------------------------------ internals
+
+    @staticmethod
+    def _update_row(prev: OrderRow, new: OrderRow) -> bool:
+        """Move ``new``'s data into ``prev``; return True if anything displayed changed."""
+        changed = prev.fingerprint != new.fingerprint
+        version, stamp = prev.version, prev.stamp
+        for name in _ROW_DATA:
+            setattr(prev, name, getattr(new, name))
+        prev._search = None
+        prev.stamp = stamp
+        if not changed:
+            prev.version = version  # same display: keep every cached rendering
+        return changed
+
+    def _key_function(self) -> Callable[[OrderRow], Any]:
+        return self.sort_key if self.sort_key is not None else _default_key
+
+    def _resort(self) -> None:
+        key = self._key_function()
+        self.rows.sort(key=key, reverse=self.sort_reverse)
+        self._keys = list(map(key, self.rows))
+        self._mutations += 1
+        self._refilter()
+
+    def _splice(self, rows: list[OrderRow], keys: list[Any], new: list[OrderRow]) -> None:
+        """Make ``rows`` + ``new`` the sorted rows, given that ``rows`` is sorted.
+
+        ``new`` is sorted (small) and each run of ``rows`` between two insertion points is
+        copied in one slice: O(len(rows)) pointer copies plus O(len(new) log len(rows))
+        comparisons. Reverse sorts take the plain sort.
+        """
+        if self.sort_reverse:
+            rows.extend(new)
+            self.rows = rows
+            self._resort()
+            return
+        keyf = self._key_function()
+        new_keyed = sorted(((keyf(r), r) for r in new), key=_first)
+        out_rows: list[OrderRow] = []
+        out_keys: list[Any] = []
+        start = 0
+        bisect_right = bisect.bisect_right
+        for k, r in new_keyed:
+            at = bisect_right(keys, k, start)
+            if at > start:
+                out_rows += rows[start:at]
+                out_keys += keys[start:at]
+            out_rows.append(r)
+            out_keys.append(k)
+            start = at
+        out_rows += rows[start:]
+        out_keys += keys[start:]
+        self.rows = out_rows
+        self._keys = out_keys
+        self._refilter()
+
+    def _refilter(self) -> None:
+        row_filter = self.row_filter
+        self.view = self.rows if row_filter is None else [r for r in self.rows if row_filter(r)]
+
+
+class RefreshMerge:
+    """One complete reload merged into an :class:`OrderTable` without a long stall.
+
+    ``add_page`` compares each arriving order with the row on screen (cheap, per page).
+    ``steps()`` is a generator: the caller yields to its event loop at each step while the kept
+    rows are gathered. ``finish()`` applies everything at once, touching only changed rows.
+    """
+
+    def __init__(self, table: OrderTable) -> None:
+        self.table = table
+        self.stamp = next(_stamps)
+        self.started_generation = table.generation
+        self.count = 0
+        self._added: dict[RowKey, OrderRow] = {}
+        self._changed: list[tuple[OrderRow, OrderRow]] = []
+        self._kept_rows: list[OrderRow] | None = None
+        self._kept_keys: list[Any] | None = None
+        self._gone: list[OrderRow] = []
+        self._mutations_at_steps = -1
+
+    def add_page(self, orders: Iterable[Order]) -> None:
+        table = self.table
+        by_key = table._by_key
+        overrides = table._overrides
+        stamp = self.stamp
+        for order in orders:
+            row = OrderRow(order)
+            key = row.key
+            if overrides:
+                override = overrides.get(key)
+                if override is not None and override.newer_than(self.started_generation):
+                    # This load may have read the server before our own change: keep ours.
+                    row = OrderRow(override.order, row.ref)
+            prev = by_key.get(key)
+            if prev is None:
+                if key not in self._added:
+                    self._added[key] = row
+                    self.count += 1
+                continue
+            if prev.stamp == stamp or prev.stamp == -stamp:
+                continue  # a duplicate across pages: the first one wins
+            self.count += 1
+            if prev.fingerprint == row.fingerprint:
+                # Nothing displayed changed: keep the row and its renderings. Fields the list
+                # does not show (share URL, metadata) still take the fresh values.
+                prev.share_url = row.share_url
+                if prev.metadata != row.metadata:
+                    prev.metadata = row.metadata
+                    prev._search = None
+                prev.stamp = stamp
+            else:
+                prev.stamp = -stamp  # leaves its place; re-inserted where it now belongs
+                self._changed.append((prev, row))
+
+    def steps(self) -> Iterator[None]:
+        """Sort the current rows into kept and gone, yielding every :data:`CHUNK` rows."""
+        table = self.table
+        self._mutations_at_steps = table._mutations
+        rows, keys = table.rows, table._keys
+        stamp = self.stamp
+        kept_rows: list[OrderRow] = []
+        kept_keys: list[Any] = []
+        gone: list[OrderRow] = []
+        for start in range(0, len(rows), CHUNK):
+            for row, key in zip(rows[start:start + CHUNK], keys[start:start + CHUNK]):
+                row_stamp = row.stamp
+                if row_stamp == stamp:
+                    kept_rows.append(row)
+                    kept_keys.append(key)
+                elif row_stamp != -stamp:
+                    gone.append(row)
+            yield
+        self._kept_rows, self._kept_keys, self._gone = kept_rows, kept_keys, gone
+
+    def finish(self) -> MergeResult:
+        """Apply the reload: O(changed rows) plus slice copies; no key function over all rows."""
+        table = self.table
+        stamp = self.stamp
+        if self._kept_rows is None or table._mutations != self._mutations_at_steps:
+            # The table moved under us (a completion re-sorted it): gather again, synchronously.
+            for _ in self.steps():
+                pass
+        kept_rows, kept_keys = self._kept_rows, self._kept_keys
+        assert kept_rows is not None and kept_keys is not None
+        by_key = table._by_key
+        overrides = table._overrides
+        moving: list[OrderRow] = list(self._added.values())
+        gone: list[OrderRow] = []
+        held: set[RowKey] = set()
+        for row in self._gone:
+            override = overrides.get(row.key) if overrides else None
+            if override is not None and (override.newer_than(self.started_generation) or not override.kept_once):
+                # Our own change (a completion) stays on screen through this load: see _Override.
+                if not override.newer_than(self.started_generation):
+                    override.kept_once = True
+                held.add(row.key)
+                moving.append(row)
+            else:
+                gone.append(row)
+        result = MergeResult(added=len(self._added), removed=len(gone))
+        for prev, new in self._changed:
+            override = overrides.get(prev.key)
+            if override is not None and override.newer_than(self.started_generation):
+                new = OrderRow(override.order, prev.ref)  # our change came after this page
+            if table._update_row(prev, new):
+                result.updated += 1
+            moving.append(prev)
+        for row in gone:
+            del by_key[row.key]
+        for key, row in self._added.items():
+            by_key[key] = row
+        for row in moving:
+            row.stamp = stamp
+        if overrides:
+            # This load started after these changes: the server's answer has them. Only a row
+            # held on screen just now keeps its override, to leave on the next load.
+            for key in [k for k, o in overrides.items()
+                        if not o.newer_than(self.started_generation) and k not in held]:
+                del overrides[key]
+        if moving or gone:
+            table._splice(kept_rows, kept_keys, moving)
+            table._mutations += 1
+        return result
+
+
+def _first(pair: tuple[Any, OrderRow]) -> Any:
+    return pair[0]
+
+
+def _default_key(row: OrderRow) -> tuple:
+    return row.sort_key

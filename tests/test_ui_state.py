@@ -1,0 +1,171 @@
+"""The order list's data layer (console/ui/state.py): keyed rows, sorting, merging, overrides."""
+
+from __future__ import annotations
+
+import random
+
+from console.api.models import Order, OrderRef, RiskLevel
+from console.ui.state import CHUNK, OrderRow, OrderTable
+
+KEYS = (
+    "delayed_from_scheduled_at", "delayed_from_initial_eta", "is_offline",
+    "deviating_from_expected_route", "moving_away_from_destination", "moving_too_slow",
+    "in_low_battery", "in_outage",
+)
+
+
+def order(handle: str, *, worst: str = "green", minute: int = 0, status: str = "assigned",
+          address: str = "1 Main St", type: str | None = "drop", type_index: int = 0) -> Order:
+    risks = {k: "green" for k in KEYS}
+    if worst != "green":
+        risks["is_offline"] = worst
+    return Order.model_validate({
+        "order_handle": handle, "status": status, "type": type, "type_index": type_index,
+        "fulfillment_attempt": 0, "risks": risks,
+        "scheduled_at": f"2026-11-29T18:{minute:02d}:00.000Z",
+        "destination": {"geometry": {"type": "Point", "coordinates": [0, 0]}, "address": address},
+    })
+
+
+def handles(table: OrderTable) -> list[str]:
+    return [row.ref.order_handle for row in table.view]
+
+
+def test_default_order_is_worst_risk_then_scheduled_time() -> None:
+    table = OrderTable()
+    table.extend([
+        order("g-early", minute=1), order("y-late", worst="yellow", minute=50),
+        order("r-late", worst="red", minute=40), order("r-early", worst="red", minute=5),
+        order("y-early", worst="yellow", minute=2),
+    ])
+    assert handles(table) == ["r-early", "r-late", "y-early", "y-late", "g-early"]
+
+
+def test_pages_are_spliced_into_sorted_position() -> None:
+    rng = random.Random(3)
+    orders = [order(f"o{i:04d}", worst=rng.choice(["green", "yellow", "red"]), minute=rng.randrange(60))
+              for i in range(1200)]
+    table = OrderTable()
+    for start in range(0, len(orders), 100):
+        table.extend(orders[start:start + 100])
+    keys = [row.sort_key for row in table.rows]
+    assert keys == sorted(keys)
+    assert table.total == 1200
+    assert table._keys == keys
+
+
+def test_row_levels_and_worst_cover_every_risk_value() -> None:
+    o = Order.model_validate({
+        "order_handle": "h", "status": "ongoing",
+        "risks": {"is_offline": "yellow", "in_outage": "red", "custom_new_risk": "red"},
+    })
+    row = OrderRow(o)
+    assert row.levels[2] is RiskLevel.YELLOW and row.levels[7] is RiskLevel.RED
+    assert row.levels[0] is RiskLevel.UNKNOWN
+    assert row.worst is RiskLevel.RED
+    only_unknown_red = Order.model_validate(
+        {"order_handle": "h2", "status": "ongoing", "risks": {"brand_new": "red"}}
+    )
+    assert OrderRow(only_unknown_red).worst is RiskLevel.RED  # a risk without a badge still counts
+
+
+def test_idle_refresh_changes_nothing_and_keeps_row_objects() -> None:
+    table = OrderTable()
+    batch = [order(f"o{i}", minute=i % 60) for i in range(300)]
+    table.extend(batch)
+    before = list(table.view)
+    versions = [row.version for row in before]
+    result = table.merge([order(f"o{i}", minute=i % 60) for i in range(300)])
+    assert not result.changed
+    assert all(a is b for a, b in zip(before, table.view))
+    assert [row.version for row in table.view] == versions
+
+
+def test_refresh_merges_changes_removals_and_additions_in_sorted_place() -> None:
+    table = OrderTable()
+    table.extend([order(f"o{i:03d}", minute=i % 60) for i in range(200)])
+    untouched = table.get(OrderRef("o010", "drop", 0, 0))
+    version = untouched.version
+    fresh = [order(f"o{i:03d}", minute=i % 60) for i in range(200) if i != 5]
+    fresh[20] = order("o021", worst="red", minute=21)  # turns red: moves to the top
+    fresh.append(order("new", worst="yellow", minute=0))
+    merge = table.begin_refresh()
+    for start in range(0, len(fresh), 50):
+        merge.add_page(fresh[start:start + 50])
+    for _ in merge.steps():
+        pass
+    result = merge.finish()
+    assert (result.added, result.removed, result.updated) == (1, 1, 1)
+    assert handles(table)[:2] == ["o021", "new"]
+    assert table.get(OrderRef("o005", "drop", 0, 0)) is None
+    assert table.get(OrderRef("o010", "drop", 0, 0)) is untouched and untouched.version == version
+    keys = [row.sort_key for row in table.rows]
+    assert keys == sorted(keys)
+
+
+def test_steps_yield_once_per_chunk() -> None:
+    table = OrderTable()
+    table.extend([order(f"o{i}") for i in range(CHUNK * 2 + 10)])
+    merge = table.begin_refresh()
+    merge.add_page([order(f"o{i}") for i in range(CHUNK * 2 + 10)])
+    assert sum(1 for _ in merge.steps()) == 3
+
+
+def test_duplicates_across_pages_keep_the_first() -> None:
+    table = OrderTable()
+    table.extend([order("a"), order("b")])
+    result = table.merge([order("a"), order("b"), order("a", worst="red")])
+    assert table.total == 2
+    assert table.get(OrderRef("a", "drop", 0, 0)).worst is RiskLevel.GREEN
+    assert not result.changed
+
+
+def test_legs_of_one_handle_are_distinct_rows() -> None:
+    table = OrderTable()
+    table.extend([order("h", type="pick"), order("h", type="drop"), order("h", type="drop", type_index=1)])
+    assert table.total == 3
+    assert table.index_of(OrderRef("h", "drop", 1, 0)) is not None
+
+
+def completed(o: Order) -> Order:
+    return o.model_copy(update={"status": "completed"})
+
+
+def test_completion_survives_an_older_load_and_leaves_after_the_next() -> None:
+    table = OrderTable()
+    table.extend([order("a", minute=1), order("b", minute=2)])
+    ref = OrderRef("a", "drop", 0, 0)
+    # A refresh starts, then the completion lands, then the refresh (read before) finishes.
+    early = table.begin_refresh()
+    early.add_page([order("a", minute=1), order("b", minute=2)])
+    table.replace_order(ref, completed(order("a", minute=1)))
+    for _ in early.steps():
+        pass
+    early.finish()
+    assert table.get(ref).status == "completed"  # the older read did not bring "assigned" back
+    # The first load started after the completion: the server no longer lists it; it stays once.
+    table.merge([order("b", minute=2)])
+    assert table.get(ref) is not None and table.get(ref).status == "completed"
+    # The next load: gone.
+    result = table.merge([order("b", minute=2)])
+    assert table.get(ref) is None and result.removed == 1
+    assert table._overrides == {}
+
+
+def test_filter_view_and_positions() -> None:
+    table = OrderTable()
+    table.extend([order("alpha", address="Oak St"), order("beta", address="[Ltd] Pine"), order("gamma")])
+    table.set_filter(lambda row: "pine" in row.search_text)
+    assert handles(table) == ["beta"]
+    assert table.index_of(OrderRef("alpha", "drop", 0, 0)) is None
+    table.set_filter(None)
+    assert len(table) == 3
+
+
+def test_summary_order_carries_what_the_list_knows() -> None:
+    o = order("h", worst="red", address="9 Elm")
+    summary = OrderRow(o).summary_order()
+    assert summary.order_handle == "h" and summary.status == "assigned"
+    assert summary.destination.address == "9 Elm"
+    assert summary.risks["is_offline"] == "red"
+    assert summary.ref == o.ref
