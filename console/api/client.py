@@ -359,7 +359,8 @@ class OrdersClient:
         ok = 200 <= response.status_code < 300
         cap = self.max_response_bytes if ok else min(self.max_response_bytes, MAX_ERROR_BODY_BYTES)
         declared = response.headers.get("content-length")
-        if ok and declared and declared.isdigit() and int(declared) > cap:
+        # isascii: "²".isdigit() is true too, and int() refuses it.
+        if ok and declared and declared.isascii() and declared.isdigit() and int(declared) > cap:
             raise E.ResponseTooLarge(
                 f"the response is {int(declared)} bytes, over the {cap}-byte cap",
                 status_code=response.status_code, request_id=_request_id(response),
