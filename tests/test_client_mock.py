@@ -526,3 +526,12 @@ async def test_a_base_path_is_kept_and_checked_as_sent(base_url, prefix):
     async with server.client(base_url=base_url) as client:
         await client.complete_order("a/b")
     assert server.seen[0].raw_path == prefix + b"/orders/a%2Fb/complete"
+
+
+async def test_a_non_ascii_content_length_is_ignored_not_a_crash():
+    body = json.dumps(order_body("h-1")).encode()
+    server = Server(lambda r: httpx.Response(200, stream=ChunkStream([body]),
+                                             headers=[(b"content-length", b"\xb2")]))  # "²"
+    async with server.client() as client:
+        order = await client.complete_order("h-1")
+    assert order.status == "completed"
