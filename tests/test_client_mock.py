@@ -15,6 +15,8 @@ import zlib
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from console.api import Credentials, OrdersClient, check_base_url
@@ -535,3 +537,45 @@ async def test_a_non_ascii_content_length_is_ignored_not_a_crash():
     async with server.client() as client:
         order = await client.complete_order("h-1")
     assert order.status == "completed"
+
+
+# --------------------------------------------------------------------------- anything the server says
+
+header_bytes = st.one_of(st.binary(max_size=30).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")),
+                         st.sampled_from([b"5", b"0", b"\xb2", b"-1", b"1e9", b"Wed, 21 Oct 2015 07:28:00 GMT",
+                                          b"gzip", b"deflate", b"br", b"identity", b"99999999999"]))
+bodies = st.one_of(
+    st.sampled_from([json.dumps(order_body("h-1")).encode(), json.dumps(order_body("h-2")).encode(),
+                     json.dumps(DETAIL).encode(), b"", b"null", b"<html>", b"[" * 3000,
+                     b'{"order_handle": "h-1", "status": "completed", "distance": NaN}',
+                     gzip.compress(json.dumps(order_body("h-1")).encode())]),
+    st.binary(max_size=200),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    status=st.one_of(st.sampled_from([200, 201, 204, 301, 307, 400, 401, 404, 409, 422, 429, 500, 504]),
+                     st.integers(200, 599)),
+    headers=st.lists(st.tuples(st.sampled_from([b"retry-after", b"content-length", b"content-encoding",
+                                                b"apigw-requestid", b"location", b"content-type"]),
+                               header_bytes), max_size=4),
+    body=bodies,
+    chunk=st.integers(1, 64),
+)
+def test_whatever_the_server_answers_only_declared_errors_or_a_true_completion(status, headers, body, chunk):
+    chunks = [body[i:i + chunk] for i in range(0, len(body), chunk)]
+    server = Server(lambda r: httpx.Response(status, headers=headers, stream=ChunkStream(chunks)))
+
+    async def run():
+        async with server.client(max_response_bytes=4096) as client:
+            return await client.complete_order("h-1")
+
+    try:
+        order = asyncio.run(run())
+    except E.HyperTrackError as err:
+        assert "\x1b" not in str(err)
+    else:
+        assert 200 <= status < 300
+        assert (order.order_handle, order.status) == ("h-1", "completed")
+    assert server.count == 1
