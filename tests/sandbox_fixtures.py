@@ -24,7 +24,7 @@ import pytest
 
 from console.sandbox import ManualClock, Sandbox
 from console.sandbox.contract import ContractValidator, default_validator
-from console.sandbox.core import IN_PROCESS_BASE_URL
+from console.sandbox.defaults import IN_PROCESS_BASE_URL
 from console.sandbox.server import serve_in_thread
 
 FIXED_START = datetime(2026, 11, 29, 18, 30, tzinfo=timezone.utc)

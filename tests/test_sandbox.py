@@ -388,11 +388,17 @@ def test_fifty_thousand_orders():
     assert more and body.count(b'"order_handle"') == 1000
 
 
-def test_console_api_does_not_import_the_sandbox():
+def test_start_up_imports_stay_light():
     code = (
         "import sys, console.api, console.api.client\n"
         "bad = [m for m in ('console.sandbox', 'starlette', 'uvicorn') if m in sys.modules]\n"
         "assert not bad, bad\n"
+        "import argparse, console.sandbox.server as s\n"  # what cli.py needs for its options
+        "s.add_sandbox_arguments(argparse.ArgumentParser())\n"
+        "bad = [m for m in ('starlette', 'uvicorn', 'console.sandbox.fleet') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+        "from console.sandbox import Sandbox\n"
+        "assert 'starlette' in sys.modules\n"
     )
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)

@@ -1,14 +1,39 @@
 """A simulated HyperTrack Orders API (Starlette app; in process or served by uvicorn).
 
-Not imported by ``console.api`` or the console's start-up path: it pulls in Starlette.
+Names are loaded on first use (PEP 562), so ``import console.sandbox.server`` for its command-line
+options does not pull Starlette into the console's start-up; ``console.api`` never imports this
+package at all.
 """
 
-from console.sandbox.clock import ManualClock, WallClock
-from console.sandbox.core import DEFAULT_ACCOUNT_ID, DEFAULT_SECRET_KEY, Sandbox
-from console.sandbox.faults import Faults
-from console.sandbox.stats import RequestRecord, Stats
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_ACCOUNT_ID", "DEFAULT_SECRET_KEY", "Faults", "ManualClock", "RequestRecord", "Sandbox",
-    "Stats", "WallClock",
-]
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from console.sandbox.clock import ManualClock, WallClock
+    from console.sandbox.core import Sandbox
+    from console.sandbox.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_SECRET_KEY
+    from console.sandbox.faults import Faults
+    from console.sandbox.stats import RequestRecord, Stats
+
+_EXPORTS = {
+    "DEFAULT_ACCOUNT_ID": "console.sandbox.defaults",
+    "DEFAULT_SECRET_KEY": "console.sandbox.defaults",
+    "Sandbox": "console.sandbox.core",
+    "Faults": "console.sandbox.faults",
+    "ManualClock": "console.sandbox.clock",
+    "WallClock": "console.sandbox.clock",
+    "RequestRecord": "console.sandbox.stats",
+    "Stats": "console.sandbox.stats",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'console.sandbox' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

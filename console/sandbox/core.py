@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from console.api.credentials import Credentials
 from console.sandbox.app import SandboxASGI
 from console.sandbox.clock import Clock, WallClock
+from console.sandbox.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_SECRET_KEY, IN_PROCESS_BASE_URL
 from console.sandbox.faults import Faults
 from console.sandbox.fleet import Fleet
 from console.sandbox.order import SimOrder
@@ -33,9 +34,6 @@ from console.sandbox.rand import mix
 from console.sandbox.stats import Stats
 from console.sandbox.transport import SandboxTransport
 
-DEFAULT_ACCOUNT_ID = "sandbox"
-DEFAULT_SECRET_KEY = "sandbox-secret"  # a fake credential of the sandbox, not a secret
-IN_PROCESS_BASE_URL = "http://sandbox.localhost"
 
 
 class Sandbox:

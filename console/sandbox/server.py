@@ -23,12 +23,15 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any, TextIO
 
+from typing import TYPE_CHECKING
+
 from console.api.credentials import ACCOUNT_ENV, SECRET_ENV
-from console.sandbox.core import DEFAULT_ACCOUNT_ID, DEFAULT_SECRET_KEY, Sandbox
+from console.sandbox.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SECRET_KEY
 from console.sandbox.faults import Faults
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8765
+if TYPE_CHECKING:  # the app (Starlette) and uvicorn load only when a sandbox is served
+    from console.sandbox.core import Sandbox
+
 STARTUP_TIMEOUT_S = 15.0
 
 
@@ -53,7 +56,7 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _server(sandbox: Sandbox, log_level: str) -> Any:
+def _server(sandbox: "Sandbox", log_level: str) -> Any:
     import uvicorn
 
     config = uvicorn.Config(
@@ -66,7 +69,7 @@ def _server(sandbox: Sandbox, log_level: str) -> Any:
 
 
 @contextlib.contextmanager
-def serve_in_thread(sandbox: Sandbox, host: str = DEFAULT_HOST, port: int = 0,
+def serve_in_thread(sandbox: "Sandbox", host: str = DEFAULT_HOST, port: int = 0,
                     log_level: str = "warning") -> Iterator[str]:
     """Serve ``sandbox`` from a background thread; yields its base URL (``http://host:port``).
 
@@ -100,6 +103,8 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, seed: int = 7, ord
           faults: Faults | None = None, environ: Mapping[str, str] | None = None,
           out: TextIO | None = None) -> int:
     """Run a sandbox until interrupted (Ctrl-C). Returns a process exit code."""
+    from console.sandbox.core import Sandbox
+
     out = out or sys.stdout
     env = os.environ if environ is None else environ
     account = env.get(ACCOUNT_ENV, "").strip()
