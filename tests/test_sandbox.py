@@ -7,11 +7,13 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from console.sandbox import Sandbox
 from console.sandbox.clock import ManualClock, iso
 from console.sandbox.contract import VENDORED, adjust, shared_reference_path
 from console.sandbox.geo import distance_m
@@ -317,13 +319,22 @@ def test_the_fleet_moves_on(sandbox):
     assert [o.seq for o in sandbox.fleet.ordered] == list(range(len(sandbox.fleet.ordered)))
 
 
-def test_the_default_clock_moves_the_fleet_without_being_told():
+def test_the_fleet_follows_its_clock_without_being_told():
     clock = ManualClock(FIXED_START)
-    sb = make_sandbox(orders=60)
-    sb.clock = clock
+    sb = Sandbox(seed=7, orders=60, clock=clock)
     count = len(sb.orders())
     clock.advance(3600)
-    assert len(sb.orders()) > count  # reading syncs the fleet to its clock
+    assert len(sb.orders()) > count  # any read syncs the fleet to its clock
+    assert sb.now() == FIXED_START.timestamp() + 3600
+
+
+def test_the_default_clock_is_wall_time_moving_monotonically():
+    from console.sandbox.clock import WallClock
+
+    clock = WallClock()
+    a = clock()
+    assert abs(a - time.time()) < 5
+    assert clock() >= a
 
 
 async def test_complete_appends_to_the_timeline_like_the_seed_example(sandbox, sandbox_client):

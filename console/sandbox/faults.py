@@ -7,7 +7,8 @@ seed and the same requests give the same faults.
 Knobs (each decided per request, in this order):
 
 1. ``script(method, target, actions)``: the next matching requests get these actions, one each,
-   in order (exclusively: no other knob applies to a scripted request).
+   in order (exclusively: no other knob applies to a scripted request). Failing that, ``hook``
+   (a callable taking a :class:`RequestInfo`) may return an action for the request.
 2. ``rate_limit(n, retry_after)``: the next ``n`` requests get 429 with ``Retry-After``.
 3. ``error_rate``: that share of requests get a random 500/502/503/504, decided *before*
    anything is applied.

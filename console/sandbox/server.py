@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ipaddress
-import logging
 import os
 import socket
 import sys
@@ -33,13 +32,6 @@ if TYPE_CHECKING:  # the app (Starlette) and uvicorn load only when a sandbox is
     from console.sandbox.core import Sandbox
 
 STARTUP_TIMEOUT_S = 15.0
-
-
-class _DropNoise(logging.Filter):
-    """uvicorn reports a client that vanished mid-request; for a sandbox fault that is the point."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "ConnectionDropped" not in (record.getMessage() + str(record.exc_info or ""))
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -64,7 +56,6 @@ def _server(sandbox: "Sandbox", log_level: str) -> Any:
         log_config=None,  # leave the host program's logging configuration alone
         timeout_graceful_shutdown=2,
     )
-    logging.getLogger("uvicorn.error").addFilter(_DropNoise())
     return uvicorn.Server(config)
 
 
