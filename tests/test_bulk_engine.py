@@ -495,6 +495,20 @@ async def test_a_run_over_an_order_the_journal_saw_completed_checks_before_sendi
     check_invariants(fake, journal_path, ["a"], results=second.results)
 
 
+async def test_resume_reads_back_an_order_an_older_run_completed_before_sending(journal, journal_path) -> None:
+    """Found by the J1 machine: run 1 completes "a"; run 2 dies before reaching "a" (its op stays
+    pending); resuming must not POST "a" blind just because its LATEST op is pending."""
+    fake = FakeHyperTrack(["a"])
+    _, first = await run(fake, journal, ["a"])
+    assert first.results[0].status is R.COMPLETED
+    run_id = journal.start_run(account_id="acct-test", base_url="https://api.hypertrack.test", count=1)
+    journal.add_ops(run_id, [OrderRef("a")], account_id="acct-test", base_url="https://api.hypertrack.test")
+    report = await make_engine(fake, journal).resume()
+    assert [r.status for r in report.results] == [R.ALREADY_COMPLETED]
+    assert len(fake.posts("a")) == 1 and len(fake.gets("a")) == 1
+    check_invariants(fake, journal_path, ["a"], results=report.results)
+
+
 # ---------------------------------------------------------------------- scale and progress
 
 

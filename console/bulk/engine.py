@@ -502,7 +502,7 @@ class BulkEngine:
         pre_results: dict[int, tuple[ResultStatus, str]] = {}
 
         # What the journal already knows about these orders decides op reuse and pre-checks.
-        known = await self._j(self._latest_ops, unique)
+        known, completed_before = await self._j(self._journal_knowledge, unique)
         reuse: dict[OrderRef, str] = {}
         for index, ref in enumerate(unique):
             op = known.get(ref)
@@ -527,8 +527,7 @@ class BulkEngine:
             reuse=reuse,
         )
         for ref, op_id in zip(unique, op_ids):
-            op = known.get(ref)
-            items.append(_Item(ref, op_id, precheck=op is not None and op.state in J.SUCCESS_STATES))
+            items.append(_Item(ref, op_id, precheck=ref in completed_before))
 
         self._reset_counts(len(items))
         self._t0 = self._clock()
@@ -568,14 +567,20 @@ class BulkEngine:
         self._emit(RunFinished, report=report)
         return report
 
-    def _latest_ops(self, refs: Sequence[OrderRef]) -> dict[OrderRef, J.OpRecord]:
-        """(On the journal thread.) The latest journal op for each ref, where there is one."""
-        found: dict[OrderRef, J.OpRecord] = {}
+    def _journal_knowledge(self, refs: Sequence[OrderRef]) -> tuple[dict[OrderRef, J.OpRecord], set[OrderRef]]:
+        """(On a journal thread.) The latest op for each ref, and the refs that some op (in any
+        run, not only the latest) completed: those are read back before any POST."""
+        latest: dict[OrderRef, J.OpRecord] = {}
+        completed: set[OrderRef] = set()
         for ref in refs:
             op = self.journal.latest_op_for(ref, account_id=self.account_id, base_url=self.base_url)
             if op is not None:
-                found[ref] = op
-        return found
+                latest[ref] = op
+                if op.state in J.SUCCESS_STATES or self.journal.has_success_for(
+                    ref, account_id=self.account_id, base_url=self.base_url
+                ):
+                    completed.add(ref)
+        return latest, completed
 
     async def _worker(self, queue: deque[_Item]) -> None:
         while queue and not self._stopping:

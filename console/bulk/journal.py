@@ -644,6 +644,17 @@ class Journal:
         )
         return OpRecord(*rows[0]) if rows else None
 
+    def has_success_for(self, ref: OrderRef, *, account_id: str | None, base_url: str) -> bool:
+        """True when any op for exactly this order identity ended completed (in any run)."""
+        rows = self._read(
+            "SELECT 1 FROM ops WHERE account_id = ? AND base_host = ? AND order_handle = ? "
+            f"AND type IS ? AND type_index IS ? AND fulfillment_attempt IS ? "
+            f"AND state IN ({','.join('?' * len(SUCCESS_STATES))}) LIMIT 1",
+            (account_id or "", base_host(base_url), ref.order_handle, ref.type, ref.type_index,
+             ref.fulfillment_attempt, *sorted(SUCCESS_STATES)),
+        )
+        return bool(rows)
+
     def list_ops(self, *, since: datetime | None = None, account_id: str | None = None,
                  limit: int | None = None) -> list[OpRecord]:
         sql = f"SELECT {_OP_COLUMNS} FROM ops"
