@@ -25,6 +25,13 @@ def parse_timestamp(value: object) -> datetime | None:
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if not isinstance(value, str) or len(value) > 64:
         return None
+    if len(value) == 24 and value[10] == "T" and value[23] == "Z":
+        # The API's own form (YYYY-MM-DDTHH:MM:SS.mmmZ): C-speed parsing, since a 50k-order
+        # list carries a few hundred thousand of these.
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
     m = _TS_RE.match(value)
     if m is None:
         return None
