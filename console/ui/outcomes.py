@@ -119,7 +119,10 @@ def complete_message(outcome: CompleteOutcome) -> str:
             "its state is unknown until the next refresh."
         )
     parts.extend(outcome.notes)
-    return " ".join(p for p in parts if p)
+    parts = [p for p in parts if p]
+    if parts and parts[0][-1:] not in ".!?":
+        parts[0] += "."
+    return " ".join(parts)
 
 
 def needs_read_back(exc: BaseException) -> bool:

@@ -1,0 +1,579 @@
+"""The dispatch console: open orders with risk badges, the highlighted order's detail, and `c`.
+
+The app is the only place where data meets the network: widgets get models and callbacks, and
+every request runs in a worker that calls the typed :class:`OrdersClient`:
+
+- ``orders`` (exclusive): every page of the open orders. The first load shows each page as it
+  arrives; later refreshes are merged in one go so that rows never flicker away.
+- ``detail`` (exclusive): ``GET /orders/{h}`` for the highlighted order, after a short pause so
+  that holding ``j`` down does not fire a request per row; the answer is applied only if that
+  order is still the highlighted one.
+- ``complete``: one per order being completed (several may run at once).
+
+Failures of all of them arrive in one place, :meth:`DispatchApp.on_worker_state_changed`.
+
+The app reads no environment variable and no argv: the caller (the CLI, a test) passes the
+client, the :class:`~console.settings.Settings`, whether this is the sandbox, and the clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container, Horizontal
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
+
+from console.api import errors as E
+from console.api.client import OrdersClient
+from console.api.models import OPEN_STATUSES, Order, OrderRef
+from console.settings import DEFAULT_THEME, Settings
+from console.ui import heap
+from console.ui.detail import DetailPane
+from console.ui.detail_cache import DetailCache
+from console.ui.order_list import OrderList
+from console.ui.outcomes import (
+    CompleteOutcome,
+    complete_message,
+    error_message,
+    error_title,
+    field_errors,
+    describe_leg,
+    needs_read_back,
+    request_id,
+    same_leg,
+)
+from console.ui.screens.confirm import ConfirmComplete
+from console.ui.screens.help import HelpScreen, describe_bindings
+from console.ui.state import OrderRow, ref_key
+from console.ui.timefmt import ago
+
+Clock = Callable[[], datetime]
+
+
+def _styles_dir() -> Path:
+    # Installed: console/styles (pyproject force-includes styles/ there); checkout: <repo>/styles.
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "styles"
+    return installed if installed.is_dir() else package.parent / "styles"
+
+
+def _css_paths() -> list[Path]:
+    """app.tcss first, then every other stylesheet (the detail pane's, later ones) by name."""
+    directory = _styles_dir()
+    first = directory / "app.tcss"
+    others = sorted(p for p in directory.glob("*.tcss") if p.name != "app.tcss")
+    return [first, *others]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class LoadSummary:
+    count: int
+    skipped: int
+    started: datetime
+
+
+class StatusLabel(Static):
+    """A fixed-width label updated without a layout pass (the width never changes), so a
+    ticking "updated 5s ago" costs a few hundred bytes over SSH, not a screen relayout."""
+
+    def set_text(self, content: str | Text) -> None:
+        if content != getattr(self, "_last", None):
+            self._last = content
+            self.update(Text(content) if isinstance(content, str) else content, layout=False)
+
+
+class DispatchApp(App[None]):
+    """The console. ``DispatchApp(client=..., settings=Settings(...), sandbox=True/False)``."""
+
+    TITLE = "Dispatch console"
+    CSS_PATH = _css_paths()
+    # Side by side from 120 columns; stacked below (80x24 stays fully usable).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "complete", "Complete", id="order.complete"),
+        Binding("r", "refresh", "Refresh", id="app.refresh"),
+        Binding("z", "zoom", "Zoom pane", id="app.zoom"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    #: Seconds the cursor must rest on an order before its detail is requested.
+    DETAIL_DEBOUNCE = 0.08
+    DETAIL_TTL = 15.0
+    DETAIL_CACHE_SIZE = 200
+    #: After an answer that may have applied, wait this long before reading the order back (a
+    #: gateway timeout does not stop the backend).
+    READ_BACK_DELAY = 1.0
+    PENDING_LABEL = "completing…"
+
+    def __init__(
+        self,
+        client: OrdersClient,
+        settings: Settings | None = None,
+        *,
+        sandbox: bool = False,
+        now: Clock | None = None,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.settings = settings or Settings()
+        self.sandbox = sandbox
+        self.now: Clock = now or _utc_now
+        self._details: DetailCache[Order] = DetailCache(self.DETAIL_TTL, self.DETAIL_CACHE_SIZE)
+        self._detail_row: OrderRow | None = None
+        self._detail_version: int | None = None
+        self._completing: set[tuple] = set()
+        self._complete_errors: dict[tuple, tuple[str, str, dict | None, str | None]] = {}
+        self._worker_refs: dict[Worker, OrderRef] = {}
+        self._last_success: datetime | None = None
+        self._load_error: BaseException | None = None
+        self._refresh_again = False
+        self._loads = 0
+        theme = self.settings.theme
+        self._theme_fallback = theme not in self.available_themes
+        self.theme = DEFAULT_THEME if self._theme_fallback else theme
+        if sandbox:
+            self.sub_title = "SANDBOX"
+
+    # ------------------------------------------------------------------ composition
+
+    def compose(self) -> ComposeResult:
+        settings = self.settings
+        with Horizontal(id="topbar"):
+            yield Static(Text(" SANDBOX "), id="sandbox-marker")
+            yield Static(Text(self.TITLE), id="brand")
+            scope = f"ops group {settings.ops_group}" if settings.ops_group else "all ops groups"
+            if settings.profile:
+                scope = f"{settings.profile} · {scope}" if not settings.ascii else f"{settings.profile} - {scope}"
+            yield Static(Text(scope), id="scope")
+            yield Static(Text(" READ-ONLY " if settings.read_only else " can write "), id="access")
+            yield Static(id="topbar-spacer")
+            self.count_label = StatusLabel(id="count")
+            self.age_label = StatusLabel(id="age")
+            yield self.count_label
+            yield self.age_label
+        self.banner = Static(id="banner")
+        yield self.banner
+        with Container(id="body"):
+            self.order_list = OrderList(now=self.now, ascii=settings.ascii, id="orders")
+            self.detail = DetailPane(now=self.now, ascii=settings.ascii, id="detail")
+            yield self.order_list
+            yield self.detail
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#sandbox-marker").display = self.sandbox
+        self.query_one("#access").set_class(self.settings.read_only, "-read-only")
+        self.banner.display = False
+        self.order_list.focus()
+        self.detail.show_placeholder("Loading orders…")
+        self.count_label.set_text("loading orders…")
+        self.age_label.set_text("")
+        if self._theme_fallback:
+            self.notify(f"Unknown theme {self.settings.theme!r}; using {DEFAULT_THEME}.",
+                        severity="warning", markup=False)
+        self.set_interval(self.settings.refresh_seconds, self._auto_refresh, name="auto-refresh")
+        self.set_interval(1.0, self._tick, name="tick")
+        self.load_orders()
+
+    # The widgets the app talks to, created once in compose (not queried on every tick: a
+    # query during shutdown finds nothing).
+    order_list: OrderList
+    detail: DetailPane
+    count_label: StatusLabel
+    age_label: StatusLabel
+    banner: Static
+
+    @property
+    def loading(self) -> bool:
+        """True while the order list is being (re)loaded."""
+        return any(w.group == "orders" and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+                   for w in self.workers)
+
+    # ------------------------------------------------------------------ loading the list
+
+    def _list_filters(self) -> dict[str, Any]:
+        return dict(
+            status=OPEN_STATUSES,
+            ops_group_handle=self.settings.ops_group,
+            limit=self.settings.page_size,
+        )
+
+    @work(exclusive=True, group="orders", exit_on_error=False)
+    async def load_orders(self) -> LoadSummary:
+        """Every page of the open orders. The first load shows rows as pages arrive."""
+        started = self.now()
+        order_list = self.order_list
+        first = order_list.table.total == 0
+        merge = None if first else order_list.begin_refresh()
+        count = skipped = 0
+        self._update_age()
+        async for page in self.client.iter_pages(**self._list_filters()):
+            count += len(page.orders)
+            skipped += len(page.skipped)
+            if merge is None:
+                order_list.extend(page.orders)
+                self.count_label.set_text(f"loading {count:,} orders…")
+            else:
+                merge.add_page(page.orders)
+            heap.settle(max(count, order_list.table.total))
+        if merge is not None:
+            await order_list.apply_refresh(merge)
+            heap.settle(order_list.table.total)
+        return LoadSummary(count, skipped, started)
+
+    def _orders_loaded(self, summary: LoadSummary) -> None:
+        self._loads += 1
+        self._last_success = summary.started
+        self._load_error = None
+        total = self.order_list.table.total
+        self.count_label.set_text(f"{total:,} open order{'s' if total != 1 else ''}")
+        self.order_list.set_empty_message("No open orders.")
+        self._hide_banner()
+        self._update_age()
+        if self.order_list.cursor_row is None:
+            self.detail.show_placeholder("No open orders.")
+        if summary.skipped:
+            self.notify(f"{summary.skipped} order(s) could not be read and are not listed.",
+                        severity="warning", markup=False)
+        self._reload_detail_if_changed()
+        if self._refresh_again:
+            self._refresh_again = False
+            self.load_orders()
+
+    def _orders_failed(self, error: BaseException) -> None:
+        self._load_error = error
+        title = error_title(error)
+        message = error_message(error)
+        glyph = "!" if self.settings.ascii else "⚠"
+        banner = Text(no_wrap=False)
+        if self._last_success is None and not self.order_list.table.total:
+            banner.append(f"{glyph} OFFLINE ", "bold")
+            banner.append(f"Could not load the orders: {title}: ")
+        else:
+            banner.append(f"{glyph} STALE ", "bold")
+            banner.append("Showing the orders from the last successful load; the refresh failed: ")
+            banner.append(f"{title}: ")
+        banner.append(message)
+        banner.append(f". Retrying every {self.settings.refresh_seconds:g} s; r retries now.")
+        self.banner.update(banner)
+        self.banner.display = True
+        self.age_label.add_class("-stale")
+        if self._last_success is None:
+            self.count_label.set_text("no data")
+            self.order_list.set_empty_message("No orders loaded (see the message above).")
+            if self.order_list.cursor_row is None:
+                self.detail.show_placeholder("No orders loaded.")
+        else:
+            self.count_label.set_text(f"{self.order_list.table.total:,} open (stale)")
+        self._update_age()
+        if self._refresh_again:
+            self._refresh_again = False
+
+    def _hide_banner(self) -> None:
+        self.banner.display = False
+        self.age_label.remove_class("-stale")
+
+    def _auto_refresh(self) -> None:
+        if not self.loading:
+            self.load_orders()
+
+    def action_refresh(self) -> None:
+        if self.loading:
+            self.notify("Already loading the orders.", markup=False)
+            return
+        self.load_orders()
+
+    def _request_refresh(self) -> None:
+        """Refresh now, or right after the load in progress (which may predate our change)."""
+        if self.loading:
+            self._refresh_again = True
+        else:
+            self.load_orders()
+
+    def _tick(self) -> None:
+        if not self.is_running:
+            return
+        self._update_age()
+        self.order_list.tick()
+
+    def _update_age(self) -> None:
+        if self.loading and self._last_success is not None:
+            text = "refreshing…" if not self.settings.ascii else "refreshing..."
+        elif self._last_success is None:
+            text = "" if self._load_error is None else "never updated"
+        else:
+            seconds = (self.now() - self._last_success).total_seconds()
+            text = f"updated {ago(seconds)} ago"
+        self.age_label.set_text(text)
+
+    # ------------------------------------------------------------------ the detail pane
+
+    def on_order_list_highlighted(self, message: OrderList.Highlighted) -> None:
+        self._show_detail(message.row)
+
+    def _show_detail(self, row: OrderRow | None) -> None:
+        detail = self.detail
+        self._detail_row = row
+        if row is None:
+            self._detail_version = None
+            detail.show_placeholder(self.order_list.empty_message)
+            self.refresh_bindings()
+            return
+        self._detail_version = row.version
+        cached = self._details.get(row.key)
+        if cached is not None:
+            self._show_full(row.ref, cached)
+        else:
+            detail.show_summary(row.summary_order(), loading=True)
+            worker = self.load_detail(row.ref)
+            self._worker_refs[worker] = row.ref
+        error = self._complete_errors.get(row.key)
+        if error is not None:
+            detail.show_error(*error)
+        self.refresh_bindings()
+
+    def _reload_detail_if_changed(self) -> None:
+        """After a refresh: if the highlighted order changed on the server, fetch it again."""
+        row = self.order_list.cursor_row
+        if row is None or row is not self._detail_row:
+            return
+        if row.version != self._detail_version:
+            self._details.discard(row.key)
+            self._show_detail(row)
+
+    @work(exclusive=True, group="detail", exit_on_error=False)
+    async def load_detail(self, ref: OrderRef) -> Order:
+        await asyncio.sleep(self.DETAIL_DEBOUNCE)
+        return await self.client.get_order(ref.order_handle, fulfillment_attempt=ref.fulfillment_attempt)
+
+    def _is_current(self, ref: OrderRef) -> bool:
+        row = self._detail_row
+        return row is not None and row.key == ref_key(ref)
+
+    def _detail_loaded(self, ref: OrderRef, order: Order) -> None:
+        self._details.put(ref_key(ref), order)
+        if self._is_current(ref):  # a slow answer for an order no longer highlighted is not shown
+            self._show_full(ref, order)
+
+    def _show_full(self, ref: OrderRef, order: Order) -> None:
+        """Show a ``GET /orders/{h}`` answer, unless it is about another leg of the handle."""
+        if same_leg(ref, order):
+            self.detail.show_order(order)
+            return
+        row = self._detail_row
+        assert row is not None
+        self.detail.show_summary(row.summary_order(), loading=False)
+        self.detail.show_error(
+            "Only the list's summary for this leg",
+            f"GET /orders/{{handle}} answers with the {describe_leg(order)} leg of this handle "
+            f"(status {order.status}); the API cannot fetch the {describe_leg(ref)} leg on its "
+            "own, so its timeline and route are not shown.",
+        )
+
+    def _detail_failed(self, ref: OrderRef, error: BaseException) -> None:
+        if not self._is_current(ref):
+            return
+        row = self._detail_row
+        assert row is not None
+        self.detail.show_summary(row.summary_order(), loading=False)
+        self.detail.show_error(
+            error_title(error, action="Loading the order"), error_message(error),
+            field_errors(error), request_id(error),
+        )
+
+    # ------------------------------------------------------------------ completing
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "complete":
+            if self.settings.read_only:
+                return None  # shown disabled: this console cannot write
+            if self.is_mounted and self.screen is self.screen_stack[0]:
+                row = self.order_list.cursor_row
+                if row is None:
+                    return None
+        return True
+
+    def action_complete(self) -> None:
+        if self.screen is not self.screen_stack[0]:
+            return  # a dialog is open (this binding is the app's, so it reaches here)
+        if self.settings.read_only:
+            self.notify("Read-only: this console cannot complete orders.", severity="warning", markup=False)
+            return
+        row = self.order_list.cursor_row
+        if row is None or row.key in self._completing:
+            return  # nothing highlighted, or already in flight: a second press does nothing
+        if row.status in ("completed", "cancelled"):
+            self.notify(f"{row.display_handle} is already {row.status}.", markup=False)
+            return
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self._start_complete(row)
+
+        self.push_screen(ConfirmComplete(row, ascii=self.settings.ascii), confirmed)
+
+    def _start_complete(self, row: OrderRow) -> None:
+        if row.key in self._completing:
+            return
+        self._completing.add(row.key)
+        self._complete_errors.pop(row.key, None)
+        if self._is_current(row.ref):
+            self.detail.clear_error()
+        self.order_list.set_pending(row.ref, self.PENDING_LABEL if not self.settings.ascii else "completing...")
+        worker = self.complete_order(row.ref)
+        self._worker_refs[worker] = row.ref
+
+    @work(group="complete", exit_on_error=False)
+    async def complete_order(self, ref: OrderRef) -> CompleteOutcome:
+        """POST complete once (never re-sent); settle an uncertain answer by reading back."""
+        outcome = CompleteOutcome()
+        try:
+            outcome.completed = await self.client.complete(ref)
+        except E.HyperTrackError as exc:
+            outcome.error = exc
+            if needs_read_back(exc):
+                if exc.may_have_applied:
+                    await asyncio.sleep(self.READ_BACK_DELAY)
+                try:
+                    outcome.checked = await self._read_back(ref)
+                except E.HyperTrackError as check_exc:
+                    outcome.check_error = check_exc
+        return outcome
+
+    async def _read_back(self, ref: OrderRef) -> Order | None:
+        """The current state of exactly ``ref``'s leg: ``GET /orders/{h}``, or, when that answers
+        with another leg, the list searched by handle (list items carry the leg)."""
+        order = await self.client.get_order(ref.order_handle, fulfillment_attempt=ref.fulfillment_attempt)
+        if same_leg(ref, order):
+            return order
+        for candidate in await self.client.list_orders(search_term=ref.order_handle):
+            if candidate.order_handle == ref.order_handle and same_leg(ref, candidate):
+                return candidate
+        raise E.NotFoundError(404, f"no {describe_leg(ref)} leg found for this handle")
+
+    def _complete_done(self, ref: OrderRef, outcome: CompleteOutcome) -> None:
+        key = ref_key(ref)
+        self._completing.discard(key)
+        order_list = self.order_list
+        order_list.set_pending(ref, None)
+        done = outcome.now_completed
+        if done is not None:
+            order_list.replace_order(ref, done)
+            self._details.put(key, done)
+        current = self._is_current(ref)
+        row = order_list.table.get(ref)
+        name = row.display_handle if row is not None else ref.describe()
+        if outcome.error is None:
+            self._complete_errors.pop(key, None)
+            if current and done is not None:
+                self._show_full(ref, done)
+            self.notify(f"Completed {name}.", markup=False)
+        else:
+            title = error_title(outcome.error, action="Complete")
+            message = complete_message(outcome)
+            shown = (title, message, field_errors(outcome.error), request_id(outcome.error))
+            self._complete_errors[key] = shown
+            if current:
+                if done is not None:
+                    self._show_full(ref, done)
+                self.detail.show_error(*shown)
+            self.notify(f"{name}: {title}. {message}", severity="error", timeout=8, markup=False)
+        self.refresh_bindings()
+        self._request_refresh()
+
+    def _complete_crashed(self, ref: OrderRef, error: BaseException) -> None:
+        outcome = CompleteOutcome(error=error if isinstance(error, E.HyperTrackError) else None)
+        if outcome.error is None:
+            # Not an API error: a bug. The request may or may not have gone out.
+            outcome.error = E.OutcomeInDoubt(f"{type(error).__name__}: {error}")
+        self._complete_done(ref, outcome)
+
+    # ------------------------------------------------------------------ workers: one place
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if not self.is_running:
+            return  # shutting down: the widgets are going away, nothing to show results in
+        worker = event.worker
+        state = event.state
+        if state in (WorkerState.PENDING, WorkerState.RUNNING):
+            if worker.group == "orders":
+                self._update_age()
+            return
+        ref = self._worker_refs.pop(worker, None)
+        group = worker.group
+        if state == WorkerState.SUCCESS:
+            if group == "orders":
+                self._orders_loaded(worker.result)
+            elif group == "detail" and ref is not None:
+                self._detail_loaded(ref, worker.result)
+            elif group == "complete" and ref is not None:
+                self._complete_done(ref, worker.result)
+        elif state == WorkerState.ERROR:
+            error = worker.error
+            assert error is not None
+            if group == "orders":
+                self._orders_failed(error)
+            elif group == "detail" and ref is not None:
+                self._detail_failed(ref, error)
+            elif group == "complete" and ref is not None:
+                self._complete_crashed(ref, error)
+            else:
+                self.notify(f"{error_title(error)}: {error_message(error)}", severity="error", markup=False)
+        elif state == WorkerState.CANCELLED:
+            if group == "complete" and ref is not None:
+                # Cancelled mid-POST (the app is closing): the outcome is unknown.
+                self._completing.discard(ref_key(ref))
+
+    # ------------------------------------------------------------------ other actions
+
+    def action_help(self) -> None:
+        descriptions = {
+            "complete": "complete the highlighted order (asks first)" + (" [disabled: read-only]" if self.settings.read_only else ""),
+            "refresh": f"refresh now (automatic every {self.settings.refresh_seconds:g} s)",
+            "zoom": "zoom the focused pane to the whole screen, and back",
+            "help": "this help",
+            "quit": "quit",
+            "cursor_down": "next order", "cursor_up": "previous order",
+            "page_down": "a page down", "page_up": "a page up",
+            "first": "first order", "last": "last order",
+            "confirm": "complete it", "cancel": "leave it",
+            "command_palette": "command palette: every action by name",
+        }
+        contexts = [
+            ("Everywhere", describe_bindings(self, descriptions=descriptions)),
+            ("Order list", describe_bindings(self.order_list, descriptions=descriptions)),
+            ("Complete confirmation", [("y, enter", "complete it"), ("n, escape", "leave it")]),
+            ("Detail pane", [("tab", "move focus between the list and the detail"),
+                             ("up, down, pgup, pgdn", "scroll the detail")]),
+        ]
+        notes = [
+            "The list: worst risk first, then scheduled time. 'LATE 12m': an open order 12 minutes "
+            "past its scheduled time. '" + self.PENDING_LABEL + "': a complete is in flight.",
+        ]
+        self.push_screen(HelpScreen(contexts, self.order_list.palette, notes=notes))
+
+    def action_zoom(self) -> None:
+        screen = self.screen
+        if screen.maximized is not None:
+            screen.minimize()
+            return
+        focused = self.focused
+        if focused is not None:
+            target = focused if focused in (self.order_list, self.detail) else self.detail
+            screen.maximize(target, container=False)

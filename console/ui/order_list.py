@@ -1,0 +1,472 @@
+"""The order list: a line-API widget whose cost follows the rows on screen, not the rows loaded.
+
+Built like Textual's ``Log``/``OptionList`` and toolong's ``LogLines``: a :class:`ScrollView`
+whose ``virtual_size`` is the row count and whose :meth:`render_line` returns one
+:class:`~textual.strip.Strip` per visible line. There is no widget per row and no per-cell
+measuring (the built-in DataTable stalls the UI for seconds at 50k rows, see the engineering
+notes). The data lives in :class:`console.ui.state.OrderTable`; this widget draws it, moves the
+cursor and says which order is highlighted.
+
+Rendering rules:
+
+- A row's Strip is cached under (row version, pending label, width, minute, cursor, focus). A
+  refresh that changes nothing keeps every version, so nothing is re-rendered; a cursor move
+  re-renders two rows.
+- Relative times are computed against the clock floored to the minute: a row's text changes
+  only when the minute does (then the visible rows, and only those, are redrawn).
+- Every string drawn here came through the API's sanitizer, and is put into Segments directly:
+  no markup parsing anywhere, so ``[/oops]`` in an address is shown as typed.
+
+Line 0 is a fixed header; row ``i`` is drawn on screen line ``i - scroll_y + 1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from console.api.models import Order, OrderRef
+from console.ui.badges import BadgePalette
+from console.ui.columns import GAP, Column, fit, layout
+from console.ui.state import MergeResult, OrderRow, OrderTable, RefreshMerge
+from console.ui.text import MISSING, MISSING_ASCII
+from console.ui.timefmt import relative, scheduled_cell
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class OrderList(ScrollView, can_focus=True):
+    """Every loaded order, one line each, worst risk first."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,j", "cursor_down", "Down", show=False, id="list.cursor_down"),
+        Binding("up,k", "cursor_up", "Up", show=False, id="list.cursor_up"),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="list.page_down"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="list.page_up"),
+        Binding("home,g", "first", "First", show=False, id="list.first"),
+        Binding("end,G", "last", "Last", show=False, id="list.last"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "order-list--header",
+        "order-list--cursor",
+        "order-list--cursor-blurred",
+        "order-list--risk-red",
+        "order-list--risk-yellow",
+        "order-list--risk-green",
+        "order-list--risk-unknown",
+        "order-list--late",
+        "order-list--pending",
+        "order-list--completed",
+        "order-list--muted",
+        "order-list--empty",
+    }
+
+    DEFAULT_CSS = """
+    OrderList {
+        overflow-x: hidden;
+        overflow-y: auto;
+    }
+    """
+
+    class Highlighted(Message):
+        """The highlighted order changed (or the list became empty: ``row`` is None).
+
+        Consecutive messages replace each other in the queue: holding ``j`` down over a slow
+        link loads one detail, not one per row passed.
+        """
+
+        def __init__(self, order_list: "OrderList", row: OrderRow | None) -> None:
+            super().__init__()
+            self.order_list = order_list
+            self.row = row
+
+        @property
+        def control(self) -> "OrderList":
+            return self.order_list
+
+        @property
+        def ref(self) -> OrderRef | None:
+            return self.row.ref if self.row is not None else None
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, OrderList.Highlighted) and message.order_list is self.order_list
+
+    def __init__(
+        self,
+        *,
+        now: Clock | None = None,
+        ascii: bool = False,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.now: Clock = now or _utc_now
+        self.ascii = ascii
+        self.table = OrderTable()
+        self.empty_message = "Loading orders…"
+        self._cursor = 0
+        self._cursor_row: OrderRow | None = None
+        #: Until the supervisor moves the cursor, it stays on the first (worst) row while pages
+        #: arrive and refreshes re-sort; after that it follows its order.
+        self.cursor_moved = False
+        self._highlighted_sent: OrderRow | None | bool = False  # False: nothing sent yet
+        self._pending: dict[tuple, str] = {}
+        self._strips: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._palette: BadgePalette | None = None
+        self._styles: dict[str, Style] = {}
+        self._minute = self._minute_now()
+
+    # ------------------------------------------------------------------ public: data
+
+    @property
+    def cursor_index(self) -> int:
+        return self._cursor
+
+    @property
+    def cursor_row(self) -> OrderRow | None:
+        return self._cursor_row
+
+    @property
+    def cursor_ref(self) -> OrderRef | None:
+        return self._cursor_row.ref if self._cursor_row is not None else None
+
+    def extend(self, orders: Iterable[Order]) -> MergeResult:
+        """Show one more page of the first load, keeping the cursor on its order."""
+        result = self.table.extend(orders)
+        self._after_change(result)
+        return result
+
+    def begin_refresh(self) -> RefreshMerge:
+        """Start a complete reload: feed it pages, then :meth:`apply_refresh`."""
+        return self.table.begin_refresh()
+
+    async def apply_refresh(self, merge: RefreshMerge) -> MergeResult:
+        """Finish a reload, yielding to the event loop between chunks of the work.
+
+        Nothing is redrawn when nothing the list shows changed.
+        """
+        import asyncio
+
+        for _ in merge.steps():
+            await asyncio.sleep(0)
+        result = merge.finish()
+        self._after_change(result)
+        return result
+
+    def replace_order(self, ref: OrderRef, order: Order) -> OrderRow | None:
+        """Show an order the server returned for ``ref`` (a completion) in its row."""
+        row = self.table.replace_order(ref, order)
+        self._after_change(MergeResult(updated=1) if row is not None else MergeResult())
+        return row
+
+    def set_pending(self, ref: OrderRef, label: str | None) -> None:
+        """Show ``label`` (e.g. "completing…") instead of the status of ``ref``'s row."""
+        key = (ref.order_handle, ref.type, ref.type_index, ref.fulfillment_attempt)
+        if label is None:
+            self._pending.pop(key, None)
+        else:
+            self._pending[key] = label
+        index = self.table.index_of(ref)
+        if index is not None:
+            self._refresh_row(index)
+
+    def pending(self, ref: OrderRef) -> str | None:
+        return self._pending.get((ref.order_handle, ref.type, ref.type_index, ref.fulfillment_attempt))
+
+    def set_empty_message(self, message: str) -> None:
+        if message != self.empty_message:
+            self.empty_message = message
+            if not len(self.table):
+                self.refresh()
+
+    def tick(self) -> None:
+        """Called every few seconds: redraw the visible rows when the minute has changed."""
+        minute = self._minute_now()
+        if minute != self._minute:
+            self._minute = minute
+            self.refresh()
+
+    def set_ascii(self, ascii: bool) -> None:
+        self.ascii = ascii
+        self._palette = None
+        self._strips.clear()
+        self.refresh()
+
+    # ------------------------------------------------------------------ public: cursor
+
+    def move_cursor(self, index: int, *, scroll: bool = True) -> None:
+        count = len(self.table)
+        if not count:
+            return
+        self.cursor_moved = True
+        index = max(0, min(index, count - 1))
+        old = self._cursor
+        self._cursor = index
+        self._cursor_row = self.table.view[index]
+        if old != index:
+            self._refresh_row(old)
+            self._refresh_row(index)
+        if scroll:
+            self._scroll_to_cursor()
+        self._announce()
+
+    def select_ref(self, ref: OrderRef) -> bool:
+        """Move the cursor to ``ref``'s row; False when it is not in the list."""
+        index = self.table.index_of(ref)
+        if index is None:
+            return False
+        self.move_cursor(index)
+        return True
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self._cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self._cursor - 1)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self._cursor + self._page_rows())
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self._cursor - self._page_rows())
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.move_cursor(len(self.table) - 1)
+
+    # ------------------------------------------------------------------ events
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._update_virtual_size()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._update_virtual_size()
+        self._scroll_to_cursor()
+
+    def on_focus(self, event: events.Focus) -> None:
+        self._refresh_row(self._cursor)
+
+    def on_blur(self, event: events.Blur) -> None:
+        self._refresh_row(self._cursor)
+
+    async def _on_click(self, event: events.Click) -> None:
+        await super()._on_click(event)
+        if event.y >= 1:
+            index = int(self.scroll_y) + event.y - 1
+            if 0 <= index < len(self.table):
+                self.move_cursor(index, scroll=False)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._palette = None
+        self._styles = {}
+        self._strips.clear()
+
+    # ------------------------------------------------------------------ rendering
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y == 0:
+            return self._header_strip(width)
+        index = int(self.scroll_y) + y - 1
+        table = self.table
+        if index >= len(table):
+            if index == 0:
+                return self._message_strip(self.empty_message, width)
+            return Strip.blank(width, self.rich_style)
+        row = table.view[index]
+        is_cursor = index == self._cursor
+        focused = self.has_focus
+        pending = self._pending.get(row.key) if self._pending else None
+        key = (row.version, pending, width, self._minute, is_cursor, is_cursor and focused, self.ascii)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._row_strip(row, width, pending, is_cursor, focused)
+            self._strips[key] = strip
+        return strip
+
+    def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            # Partial: only what the rule sets, laid over the row's base (widget or cursor).
+            style = self.get_component_rich_style(f"order-list--{name}", partial=True)
+            self._styles[name] = style
+        return style
+
+    @property
+    def palette(self) -> BadgePalette:
+        """Badge styles resolved from the theme (via component classes), once per style change."""
+        if self._palette is None:
+            self._palette = BadgePalette(
+                red=self._style("risk-red"),
+                yellow=self._style("risk-yellow"),
+                green=self._style("risk-green"),
+                unknown=self._style("risk-unknown"),
+                ascii=self.ascii,
+            )
+        return self._palette
+
+    def _header_strip(self, width: int) -> Strip:
+        style = self.rich_style + self._style("header")
+        cells = [fit(column.title, column.width) for column in layout(width)]
+        text = fit((" " * GAP).join(cells), width)
+        return Strip([Segment(text, style)], width)
+
+    def _message_strip(self, message: str, width: int) -> Strip:
+        text = fit(f" {message}", width, self._ellipsis)
+        return Strip([Segment(text, self.rich_style + self._style("empty"))], width)
+
+    @property
+    def _ellipsis(self) -> str:
+        return "..." if self.ascii else "…"
+
+    @property
+    def _missing(self) -> str:
+        return MISSING_ASCII if self.ascii else MISSING
+
+    def _row_strip(
+        self, row: OrderRow, width: int, pending: str | None, is_cursor: bool, focused: bool
+    ) -> Strip:
+        base = self.rich_style
+        if is_cursor:
+            base = base + self._style("cursor" if focused else "cursor-blurred")
+        palette = self.palette
+        now = self._minute_clock()
+        ellipsis = self._ellipsis
+        missing = self._missing
+        segments: list[Segment] = []
+        gap = Segment(" " * GAP, base)
+        add = segments.append
+        first = True
+        for column in layout(width):
+            if not first:
+                add(gap)
+            first = False
+            name, w = column.name, column.width
+            if name == "marker":
+                marker = palette.marker(row.worst)
+                add(Segment(marker.text, base + marker.style))
+            elif name == "badges":
+                for cell in palette.badges(row.levels):
+                    add(Segment(cell.text, base + cell.style))
+            elif name == "handle":
+                add(Segment(fit(row.display_handle, w, ellipsis), base))
+            elif name == "status":
+                if pending is not None:
+                    add(Segment(fit(pending, w, ellipsis), base + self._style("pending")))
+                elif row.status == "completed":
+                    add(Segment(fit(row.status, w, ellipsis), base + self._style("completed")))
+                else:
+                    add(Segment(fit(row.status, w, ellipsis), base))
+            elif name == "worker":
+                add(self._text_cell(row.worker, w, base, ellipsis, missing))
+            elif name == "ops":
+                add(self._text_cell(row.ops_group, w, base, ellipsis, missing))
+            elif name == "scheduled":
+                text, late = scheduled_cell(row.scheduled_at, now, open_order=row.is_open)
+                if text == "-":
+                    add(Segment(fit(missing, w), base + self._style("muted")))
+                else:
+                    add(Segment(fit(text, w, ellipsis), base + self._style("late") if late else base))
+            elif name == "eta":
+                if row.eta is None:
+                    add(Segment(fit(missing, w), base + self._style("muted")))
+                else:
+                    add(Segment(fit(relative(row.eta, now), w, ellipsis), base))
+            elif name == "address":
+                add(self._text_cell(row.address, w, base, ellipsis, missing))
+        strip = Strip(segments)
+        return strip.crop_extend(0, width, base)
+
+    def _text_cell(self, value: str | None, width: int, base: Style, ellipsis: str, missing: str) -> Segment:
+        if not value:
+            return Segment(fit(missing, width), base + self._style("muted"))
+        return Segment(fit(value, width, ellipsis), base)
+
+    # ------------------------------------------------------------------ internals
+
+    def _minute_now(self) -> int:
+        return int(self.now().timestamp() // 60)
+
+    def _minute_clock(self) -> datetime:
+        """The clock floored to the minute the rows are drawn for."""
+        return datetime.fromtimestamp(self._minute * 60, timezone.utc)
+
+    def _page_rows(self) -> int:
+        return max(1, self.scrollable_content_region.height - 2)
+
+    def _update_virtual_size(self) -> None:
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self.table) + 1)
+
+    def _refresh_row(self, index: int) -> None:
+        line = index - int(self.scroll_y) + 1
+        if 1 <= line < self.scrollable_content_region.height:
+            self.refresh(Region(0, line, self.scrollable_content_region.width, 1))
+
+    def _scroll_to_cursor(self) -> None:
+        visible = max(1, self.scrollable_content_region.height - 1)
+        top = int(self.scroll_y)
+        if self._cursor < top:
+            top = self._cursor
+        elif self._cursor > top + visible - 1:
+            top = self._cursor - visible + 1
+        else:
+            return
+        self.scroll_to(y=top, animate=False, force=True)
+
+    def _after_change(self, result: MergeResult) -> None:
+        """Keep the cursor on its order (or its neighbour when it left) and redraw if needed."""
+        table = self.table
+        count = len(table)
+        old_index, old_top = self._cursor, int(self.scroll_y)
+        if result.changed or count != self.virtual_size.height - 1:
+            self._update_virtual_size()
+        if not count:
+            self._cursor, self._cursor_row = 0, None
+        else:
+            if not self.cursor_moved:
+                index = 0
+            elif self._cursor_row is not None:
+                index = table.position(self._cursor_row)
+            else:
+                index = None
+            if index is None:
+                index = min(old_index, count - 1)
+            self._cursor = index
+            self._cursor_row = table.view[index]
+            if index != old_index:
+                # Keep the cursor at the same height on screen: the list moves, not the eye.
+                top = max(0, index - (old_index - old_top))
+                self.scroll_to(y=top, animate=False, force=True)
+                self._scroll_to_cursor()
+        if result.changed:
+            self.refresh()
+        self._announce()
+
+    def _announce(self) -> None:
+        """Post :class:`Highlighted` when the highlighted row is not the one last announced."""
+        row = self._cursor_row
+        if row is self._highlighted_sent:
+            return
+        self._highlighted_sent = row
+        self.post_message(self.Highlighted(self, row))

@@ -1,0 +1,301 @@
+"""The console as a supervisor uses it (Pilot, against the in-process sandbox)."""
+
+from __future__ import annotations
+
+import httpx
+
+from console.api.client import OrdersClient
+from console.api.models import OPEN_STATUSES, RISK_KEYS, RiskLevel, risk_level
+from console.sandbox.core import IN_PROCESS_BASE_URL
+from console.settings import Settings
+from console.ui.badges import badge_char
+from console.ui.screens.confirm import ConfirmComplete
+from console.ui.screens.help import HelpScreen
+from tests.hostile import screen_text
+from tests.sandbox_fixtures import make_sandbox
+from tests.ui_support import detail_loaded, list_lines, loaded, make_app, row_line, wait_until
+
+
+async def open_orders_of(sb) -> list:
+    async with OrdersClient(sb.credentials, base_url=IN_PROCESS_BASE_URL, transport=sb.transport()) as client:
+        return await client.list_orders(status=OPEN_STATUSES)
+
+
+def expected_badges(order) -> str:
+    return "".join(badge_char(letter, risk_level(order.risks, key)) for key, letter, _ in RISK_KEYS)
+
+
+async def test_list_shows_every_open_order_worst_risk_first_with_badges() -> None:
+    app, sb, _ = make_app(orders=60, settings=Settings(base_url=IN_PROCESS_BASE_URL, page_size=15))
+    truth = {o.ref: o for o in await open_orders_of(sb)}
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        table = app.order_list.table
+        assert {row.ref for row in table.view} == set(truth)  # every page was loaded
+        assert len(truth) > 15  # ... and there was more than one page
+        lines = list_lines(app)
+        header = lines[0]
+        assert "SEORATBU" in header and "Order" in header and "Status" in header and "Scheduled" in header
+        # Rows on screen are the table's first rows, each with its badges spelled by level.
+        for row, line in zip(table.view, lines[1:]):
+            order = truth[row.ref]
+            assert line[2:10] == expected_badges(order), line
+            assert order.order_handle[:10] in line
+            assert order.status in line
+        # Worst risk first, then the earliest scheduled time.
+        worst = [row.worst for row in table.view]
+        assert worst == sorted(worst, reverse=True)
+        reds = [row for row in table.view if row.worst is RiskLevel.RED]
+        scheduled = [row.scheduled_at.timestamp() for row in reds if row.scheduled_at]
+        assert scheduled == sorted(scheduled)
+        text = screen_text(app)
+        assert "SANDBOX" in text
+        assert f"{len(truth)} open orders" in text
+        assert "updated 0s ago" in text
+
+
+async def test_marker_and_late_read_without_colour() -> None:
+    app, sb, _ = make_app(orders=60)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        for row, line in zip(app.order_list.table.view, list_lines(app)[1:]):
+            marker = {RiskLevel.RED: "■", RiskLevel.YELLOW: "▲", RiskLevel.GREEN: "●", RiskLevel.UNKNOWN: "○"}[row.worst]
+            assert line[0] == marker
+            if row.scheduled_at is not None and row.scheduled_at < app.now():
+                assert "LATE " in line
+
+
+async def test_cursor_keys_move_and_the_detail_follows() -> None:
+    app, sb, _ = make_app(orders=60)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        order_list = app.order_list
+        view = order_list.table.view
+        await pilot.press("j", "j", "down")
+        assert order_list.cursor_index == 3
+        await pilot.press("k")
+        assert order_list.cursor_index == 2
+        await pilot.press("G")
+        assert order_list.cursor_index == len(view) - 1
+        await pilot.press("g")
+        assert order_list.cursor_index == 0
+        await pilot.press("pagedown")
+        assert order_list.cursor_index > 1
+        await pilot.press("end")
+        assert order_list.cursor_index == len(view) - 1
+        await pilot.press("home", "j")
+        await detail_loaded(pilot, app)
+        shown = app.detail.order
+        assert shown is not None and shown.order_handle == view[1].ref.order_handle
+        assert shown.timeline is not None  # the full order from GET /orders/{h}, not the summary
+
+
+async def test_a_slow_detail_never_overwrites_a_newer_selection() -> None:
+    app, sb, _ = make_app(orders=60)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        view = app.order_list.table.view
+        slow = view[1].ref.order_handle
+        sb.faults.script("GET", slow, ["delay:0.4"])
+        await pilot.press("j")  # the slow one
+        await pilot.pause(0.05)
+        await pilot.press("j")  # then the next one, before the slow answer
+        await detail_loaded(pilot, app)
+        await pilot.pause(0.5)  # the slow answer's time has passed
+        assert app.detail.order.order_handle == view[2].ref.order_handle
+
+
+async def test_cursor_stays_on_its_order_across_refresh_and_resort() -> None:
+    app, sb, _ = make_app(orders=80)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        order_list = app.order_list
+        await pilot.press("j", "j", "j", "j", "j")
+        target = order_list.cursor_row.ref
+        before = [row.ref for row in order_list.table.view]
+        # Time passes: risks change, orders move, some finish: the list re-sorts.
+        sb.advance(45 * 60)
+        loads = app._loads
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app._loads > loads and not app.loading, what="the refresh")
+        after = [row.ref for row in order_list.table.view]
+        assert after != before
+        if target in after:
+            assert order_list.cursor_row.ref == target
+            assert after.index(target) == order_list.cursor_index
+        else:  # it left the list: the cursor is on a neighbour, still a valid row
+            assert order_list.cursor_row is not None
+
+
+async def test_idle_refresh_redraws_nothing() -> None:
+    app, sb, _ = make_app(orders=60)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        order_list = app.order_list
+        versions = [row.version for row in order_list.table.view]
+        refreshes: list[object] = []
+        original = order_list.refresh
+
+        def spy(*args, **kwargs):
+            refreshes.append(args)
+            return original(*args, **kwargs)
+
+        order_list.refresh = spy  # type: ignore[method-assign]
+        loads = app._loads
+        await pilot.press("r")  # the sandbox's clock is frozen: nothing changed
+        await wait_until(pilot, lambda: app._loads > loads and not app.loading, what="the refresh")
+        assert refreshes == []
+        assert [row.version for row in order_list.table.view] == versions
+
+
+async def test_complete_asks_then_completes_once_with_the_leg() -> None:
+    app, sb, seen = make_app(orders=60)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        row = app.order_list.cursor_row
+        handle = row.ref.order_handle
+        await pilot.press("c")
+        assert isinstance(app.screen, ConfirmComplete)
+        assert handle in screen_text(app)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not app._completing, what="the completion")
+        await pilot.pause()
+        assert sb.stats.completions_of(handle) == 1
+        [path] = seen.posts()
+        assert f"type={row.ref.type}" in path and f"type_index={row.ref.type_index}" in path
+        assert f"fulfillment_attempt={row.ref.fulfillment_attempt}" in path
+        # The row and the detail show the server's answer, also after the refresh that follows.
+        await wait_until(pilot, lambda: not app.loading, what="the refresh after completing")
+        assert "completed" in row_line(app, handle[:12])
+        shown = app.detail.order
+        assert shown.order_handle == handle and shown.status == "completed" and shown.completed_at is not None
+        assert not app.detail.error_shown
+        # The next refresh: it has left the open list.
+        loads = app._loads
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app._loads > loads and not app.loading, what="the next refresh")
+        assert app.order_list.table.get(row.ref) is None
+        assert sb.stats.completions_of(handle) == 1
+
+
+async def test_escape_and_n_cancel_the_confirmation() -> None:
+    app, sb, seen = make_app(orders=60)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("c")
+        assert isinstance(app.screen, ConfirmComplete)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ConfirmComplete)
+        await pilot.press("c", "n")
+        assert not isinstance(app.screen, ConfirmComplete)
+        await pilot.pause(0.1)
+        assert seen.posts() == []
+
+
+async def test_in_flight_completion_shows_and_a_second_press_does_nothing() -> None:
+    app, sb, seen = make_app(orders=60)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        handle = app.order_list.cursor_row.ref.order_handle
+        sb.faults.script("POST", handle, ["delay:0.6"])
+        await pilot.press("c", "y")
+        await wait_until(pilot, lambda: len(seen.posts()) == 1, what="the POST")
+        assert "completing…" in row_line(app, handle[:12])
+        await pilot.press("c")
+        assert not isinstance(app.screen, ConfirmComplete)
+        await wait_until(pilot, lambda: not app._completing, what="the completion")
+        assert len(seen.posts()) == 1
+        assert sb.stats.completions_of(handle) == 1
+
+
+async def test_read_only_disables_complete_visibly() -> None:
+    app, sb, seen = make_app(orders=60, settings=Settings(base_url=IN_PROCESS_BASE_URL, read_only=True))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        assert app.check_action("complete", ()) is None  # the footer shows it disabled
+        assert "READ-ONLY" in screen_text(app)
+        await pilot.press("c")
+        assert not isinstance(app.screen, ConfirmComplete)
+        await pilot.press("y")
+        await pilot.pause(0.1)
+        assert seen.posts() == []
+
+
+async def test_stale_banner_keeps_the_last_good_data() -> None:
+    app, sb, seen = make_app(orders=60)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        rows_before = list_lines(app)
+        seen.rules.append(lambda r: httpx.ConnectError("connection refused") if r.method == "GET" else None)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.query_one("#banner").display, what="the banner")
+        text = screen_text(app)
+        assert "STALE" in text and "connection refused" in text
+        after = list_lines(app)  # the banner takes a line or two; the rows are the same
+        assert len(after) >= len(rows_before) - 4 and after == rows_before[: len(after)]
+        seen.rules.clear()
+        await pilot.press("r")
+        await wait_until(pilot, lambda: not app.query_one("#banner").display, what="the banner to go")
+
+
+async def test_offline_from_the_start_says_so() -> None:
+    app, sb, seen = make_app(orders=60)
+    seen.rules.append(lambda r: httpx.ConnectError("no route to host"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.query_one("#banner").display, what="the banner")
+        text = screen_text(app)
+        assert "OFFLINE" in text and "no route to host" in text
+        assert app.order_list.cursor_row is None
+
+
+async def test_help_lists_keys_by_context_and_the_legend() -> None:
+    app, sb, _ = make_app(orders=20)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "Everywhere" in screen_text(app)  # on screen; the rest may need scrolling
+        text = str(app.screen.query_one("#help-body").render())
+        for needle in ("Everywhere", "Order list", "complete the highlighted order", "next order",
+                       "Risk badges", "bold capital letter", "small letter", "in low battery"):
+            assert needle in text, needle
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_layout_side_by_side_when_wide_and_stacked_when_narrow() -> None:
+    app, sb, _ = make_app(orders=30)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        assert app.detail.region.x > app.order_list.region.x
+        assert app.detail.region.y == app.order_list.region.y
+    app, sb, _ = make_app(orders=30)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        assert app.detail.region.y > app.order_list.region.y
+        assert app.order_list.region.height >= 8 and app.detail.region.height >= 6
+        assert app.order_list.region.width == 80
+
+
+async def test_zoom_gives_the_focused_pane_the_screen() -> None:
+    app, sb, _ = make_app(orders=30)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("z")
+        assert app.screen.maximized is app.order_list
+        await pilot.press("z")
+        assert app.screen.maximized is None
+
+
+async def test_progress_then_count() -> None:
+    sb = make_sandbox(orders=60)
+    sb.faults.set_latency(0.05)
+    app, sb, _ = make_app(sb, settings=Settings(base_url=IN_PROCESS_BASE_URL, page_size=10))
+    seen_texts: set[str] = set()
+    async with app.run_test(size=(100, 30)) as pilot:
+        while app._loads < 1:
+            seen_texts.add(str(app.count_label.render()))
+            await pilot.pause(0.02)
+        await pilot.pause()
+        assert any(t.startswith("loading ") and t.endswith("orders…") for t in seen_texts), seen_texts
+        assert str(app.count_label.render()).endswith("open orders")
