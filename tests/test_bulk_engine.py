@@ -4,6 +4,7 @@ the invariants I1-I5 (see ``check_invariants``)."""
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -277,11 +278,21 @@ async def test_unknown_orders_are_not_found(journal, journal_path) -> None:
 # ---------------------------------------------------------------------- 429: the run pauses
 
 
-async def test_f11_a_429_pauses_the_whole_run(journal, journal_path) -> None:
+async def test_f11_a_429_pauses_the_whole_run(journal, journal_path, monkeypatch) -> None:
     names = handles(12)
     fake = FakeHyperTrack(names)
     fake.post_faults["o3"] = ["429:3"]
     events: list = []
+    # A slow disk just when the 429 is recorded: the other workers get every chance to slip a
+    # request in while that write is awaited (the gate must already be closed by then).
+    real_outcome = journal.record_outcome
+
+    def slow_outcome(op_id, state, **fields):
+        if fields.get("http_status") == 429:
+            time.sleep(0.05)
+        return real_outcome(op_id, state, **fields)
+
+    monkeypatch.setattr(journal, "record_outcome", slow_outcome)
 
     def on_event(event) -> None:
         events.append(event)

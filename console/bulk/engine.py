@@ -423,6 +423,8 @@ class BulkEngine:
                      flagged: bool = False, field_errors: dict[str, list[str]] | None = None) -> OrderResult:
         """Build the result, record it, and return it."""
         http_status = getattr(exc, "status_code", None)
+        if status is ResultStatus.COMPLETED and exc is None:
+            http_status = 200  # the client returns the order, not the response: 2xx it was
         request_id = getattr(exc, "request_id", None)
         if item.anomaly:
             flagged = True
@@ -723,8 +725,8 @@ class BulkEngine:
         raise _Settled(await self._final(item, ResultStatus.COMPLETED, "completed", order=order))
 
     async def _after_rate_limit(self, item: _Item, exc: E.RateLimited) -> None:
-        await self._record(item, J.PENDING, http_status=429, request_id=exc.request_id,
-                           message=f"throttled (429): not applied; {exc.message}")
+        # Close the gate (or stop) BEFORE any await: while this coroutine waits for the journal,
+        # other workers run, and none of them may start a request once the 429 is known.
         wait = exc.retry_after
         if wait is not None and wait > self.max_retry_after:
             self._halt(StopReason.RATE_LIMITED, (
@@ -736,6 +738,8 @@ class BulkEngine:
             self._halt(StopReason.RETRY_BUDGET, "too many retries in this run (rate limited); stopping")
             raise _Settled(await self._not_sent(item))
         self._pause(wait)
+        await self._record(item, J.PENDING, http_status=429, request_id=exc.request_id,
+                           message=f"throttled (429): not applied; {exc.message}")
 
     async def _after_not_sent(self, item: _Item, exc: E.RequestNotSent, tries: int) -> None:
         await self._record(item, J.PENDING, message=f"not sent: {exc.message}")

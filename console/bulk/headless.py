@@ -212,7 +212,7 @@ class ProgressPrinter:
                 self._drawn = True
             return
         decile = int(10 * p.fraction)
-        if force or decile > self._last_decile:
+        if decile > self._last_decile or (force and decile < 10):
             self._last_decile = decile
             self.output.err(text)
 
