@@ -423,6 +423,55 @@ async def test_f29_a_read_only_journal_sends_nothing(journal, journal_path) -> N
     assert fake.log == []
 
 
+async def test_f17_a_refused_certificate_stops_the_run_without_retrying(journal, journal_path) -> None:
+    names = handles(5)
+    fake = FakeHyperTrack(names)
+    fake.post_faults["o1"] = ["cert"]
+    _, report = await run(fake, journal, names, concurrency=1)
+    assert report.stop_reason is StopReason.CERTIFICATE
+    assert [r.status for r in report.results] == [R.COMPLETED, R.FAILED_NOT_SENT] + [R.PENDING] * 3
+    assert len(fake.posts("o1")) == 1  # never retried
+    check_invariants(fake, journal_path, names, results=report.results)
+
+
+async def test_f18_a_redirect_is_not_followed_and_is_settled_by_get(journal, journal_path) -> None:
+    fake = FakeHyperTrack(["a"])
+    fake.post_faults["a"] = ["redirect"]
+    _, report = await run(fake, journal, ["a"])
+    result = report.results[0]
+    assert result.status is R.COMPLETED and result.flagged and "not followed" in result.message
+    assert [(r.method, r.outcome) for r in fake.log] == [("POST", "307"), ("GET", "200"), ("POST", "200")]
+    check_invariants(fake, journal_path, ["a"], results=report.results)
+
+
+async def test_an_outcome_that_cannot_be_written_stops_the_run_and_is_settled_next_time(
+    journal, journal_path, monkeypatch
+) -> None:
+    names = handles(4)
+    fake = FakeHyperTrack(names)
+    real = journal.record_outcome
+    failed = []
+
+    def failing(op_id, state, **fields):
+        if state == "completed" and not failed:
+            failed.append(op_id)
+            raise JournalWriteError("the journal could not be written: disk I/O error")
+        return real(op_id, state, **fields)
+
+    monkeypatch.setattr(journal, "record_outcome", failing)
+    _, report = await run(fake, journal, names, concurrency=1)
+    assert report.stop_reason is StopReason.JOURNAL
+    assert [r.status for r in report.results] == [R.COMPLETED, R.PENDING, R.PENDING, R.PENDING]
+    assert len(fake.posts()) == 1
+    assert [op.op_id for op in journal.pending_intents()] == failed  # the intent stays unsettled
+    monkeypatch.setattr(journal, "record_outcome", real)
+    _, again = await run(fake, journal, names)
+    assert [r.status for r in again.settled] == [R.COMPLETED_RECONCILED]
+    assert [r.status for r in again.results] == [R.ALREADY_COMPLETED] + [R.COMPLETED] * 3
+    assert len(fake.posts("o0")) == 1
+    check_invariants(fake, journal_path, names, results=again.results)
+
+
 # ---------------------------------------------------------------------- earlier runs
 
 

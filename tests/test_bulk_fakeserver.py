@@ -170,6 +170,12 @@ class FakeHyperTrack:
                 entry.outcome = fault
                 exc = httpx.ConnectError if fault == "connect" else httpx.ConnectTimeout
                 raise exc("connection refused", request=request)
+            if fault == "cert":
+                entry.outcome = fault
+                raise httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed",
+                                         request=request)
+            if fault == "redirect":
+                return reply(307, {"message": "moved"}, "307", {"Location": "https://evil.example/orders/x"})
             if fault == "drop_before_apply":
                 entry.outcome = fault
                 raise httpx.ReadTimeout("timed out", request=request)

@@ -374,3 +374,12 @@ def test_journal_since_parsing() -> None:
     con = Console()
     args = parser_for(H.add_journal_arguments).parse_args(["--since", "soon"])
     assert H.run_journal(args, stdout=con.stdout, stderr=con.stderr) == 2
+
+
+def test_a_refused_certificate_exits_3(journal_path) -> None:
+    fake = FakeHyperTrack(["a", "b"])
+    fake.post_faults["a"] = ["cert"]
+    code, con = complete(fake, journal_path, ["a", "b", "--yes", "--json", "--concurrency", "1"])
+    assert code == 3
+    assert [d["result"] for d in con.json_lines()] == ["failed_not_sent", "pending"]
+    assert "certificate" in con.err and fake.posts("b") == []
