@@ -13,6 +13,7 @@ import pytest
 from console.api import OrdersClient
 from console.api import errors as E
 from console.api.credentials import Credentials
+from console.api.handles import order_path
 from console.sandbox.server import serve_in_thread
 from tests.sandbox_fixtures import ServedSandbox, make_sandbox, served_sandbox  # noqa: F401 - fixture
 
@@ -106,7 +107,7 @@ async def test_bad_parameters_are_validation_failures(served_sandbox):
     async with httpx.AsyncClient(base_url=served_sandbox.base_url, auth=auth) as http:
         r = await http.get("/orders/", params={"limit": "abc", "sort_direction": "sideways"})
         o = sb.orders("assigned")[0]
-        r2 = await http.post(f"/orders/{o.handle}/complete", params={"type": "both", "type_index": "x"})
+        r2 = await http.post(order_path(o.handle, "complete"), params={"type": "both", "type_index": "x"})
     assert r.status_code == 422
     errors = E.ValidationFailed(422, r.json()["message"], detail=r.json()["detail"]).field_errors
     assert errors == {"query.limit": ["Not a valid integer."], "query.sort_direction": ["Must be one of: desc, asc."]}
@@ -158,8 +159,8 @@ async def test_a_dropped_connection_is_not_a_500_on_the_wire(served_sandbox):
     auth = (sb.credentials.account_id, sb.credentials.secret_key.get_secret_value())
     async with httpx.AsyncClient(base_url=served_sandbox.base_url, auth=auth) as http:
         with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
-            await http.post(f"/orders/{o.handle}/complete", params=_kw(o), json={})
-        r = await http.get(f"/orders/{o.handle}", params={"fulfillment_attempt": o.attempt})
+            await http.post(order_path(o.handle, "complete"), params=_kw(o), json={})
+        r = await http.get(order_path(o.handle), params={"fulfillment_attempt": o.attempt})
     assert r.status_code == 200 and r.json()["status"] == "completed"  # the server is still fine
 
 

@@ -7,6 +7,7 @@ import base64
 
 import pytest
 
+from console.api.handles import order_path
 from console.sandbox.app import decode_token, encode_token, route
 from tests.sandbox_fixtures import (  # noqa: F401 - fixtures, until conftest loads the plugin
     raw_http, sandbox, sandbox_client, sandbox_http, sandbox_sleeps,
@@ -181,16 +182,16 @@ def _legs(sandbox):
 async def test_get_picks_the_latest_attempt_then_the_first_leg(sandbox, sandbox_http):
     groups = _legs(sandbox)
     legs = next(g for g in groups.values() if {o.type for o in g} == {"pick", "drop"})
-    body = (await sandbox_http.get(f"/orders/{legs[0].handle}")).json()
+    body = (await sandbox_http.get(order_path(legs[0].handle))).json()
     assert (body["type"], body["type_index"]) == ("pick", 0)
     retried = next(g for g in groups.values() if len({o.attempt for o in g}) == 2)
     handle = retried[0].handle
-    assert (await sandbox_http.get(f"/orders/{handle}")).json()["fulfillment_attempt"] == 1
-    first = (await sandbox_http.get(f"/orders/{handle}", params={"fulfillment_attempt": 0})).json()
+    assert (await sandbox_http.get(order_path(handle))).json()["fulfillment_attempt"] == 1
+    first = (await sandbox_http.get(order_path(handle), params={"fulfillment_attempt": 0})).json()
     assert first["fulfillment_attempt"] == 0 and first["status"] == "cancelled"
-    r = await sandbox_http.get(f"/orders/{handle}", params={"fulfillment_attempt": 5})
+    r = await sandbox_http.get(order_path(handle), params={"fulfillment_attempt": 5})
     assert r.status_code == 404
-    r = await sandbox_http.get(f"/orders/{handle}", params={"fulfillment_attempt": "x"})
+    r = await sandbox_http.get(order_path(handle), params={"fulfillment_attempt": "x"})
     assert r.status_code == 422 and r.json()["detail"] == {"query": {"fulfillment_attempt": ["Not a valid integer."]}}
 
 
@@ -198,12 +199,12 @@ async def test_actions_address_one_leg_and_only_that_leg(sandbox, sandbox_http):
     legs = next(g for g in _legs(sandbox).values()
                 if {o.type for o in g} == {"pick", "drop"} and all(o.is_open for o in g))
     drop = next(o for o in legs if o.type == "drop")
-    r = await sandbox_http.post(f"/orders/{drop.handle}/complete", params={"type": "drop", "type_index": drop.type_index})
+    r = await sandbox_http.post(order_path(drop.handle, "complete"), params={"type": "drop", "type_index": drop.type_index})
     assert r.status_code == 200 and r.json()["type"] == "drop"
     assert sandbox.stats.completions_applied == {drop.key: 1}
     assert all(o.is_open for o in legs if o is not drop)
     # without parameters: the first leg (the pick)
-    r = await sandbox_http.post(f"/orders/{drop.handle}/complete")
+    r = await sandbox_http.post(order_path(drop.handle, "complete"))
     assert r.status_code == 200 and r.json()["type"] == "pick"
 
 
@@ -213,7 +214,7 @@ async def test_actions_address_one_leg_and_only_that_leg(sandbox, sandbox_http):
 ])
 async def test_action_parameter_validation(sandbox, sandbox_http, params, field):
     o = sandbox.orders("assigned")[0]
-    r = await sandbox_http.post(f"/orders/{o.handle}/complete", params=params)
+    r = await sandbox_http.post(order_path(o.handle, "complete"), params=params)
     assert r.status_code == 422 and field in r.json()["detail"]["query"]
     assert not sandbox.stats.completions_applied and o.status == "assigned"
 
@@ -224,7 +225,7 @@ async def test_action_parameter_validation(sandbox, sandbox_http, params, field)
 ])
 async def test_action_bodies(sandbox, sandbox_http, body, status):
     o = sandbox.orders("assigned")[0]
-    r = await sandbox_http.post(f"/orders/{o.handle}/cancel", params={"type": o.type}, content=body,
+    r = await sandbox_http.post(order_path(o.handle, "cancel"), params={"type": o.type}, content=body,
                                 headers={"content-type": "application/json"})
     assert r.status_code == status
     if status == 422:
@@ -234,7 +235,7 @@ async def test_action_bodies(sandbox, sandbox_http, body, status):
 
 async def test_terminal_orders_conflict_with_their_time(sandbox, sandbox_http):
     o = sandbox.orders("cancelled")[0]
-    r = await sandbox_http.post(f"/orders/{o.handle}/complete", params={"fulfillment_attempt": o.attempt,
+    r = await sandbox_http.post(order_path(o.handle, "complete"), params={"fulfillment_attempt": o.attempt,
                                                                           "type": o.type, "type_index": o.type_index})
     assert r.status_code == 409
     body = r.json()
@@ -297,8 +298,8 @@ async def test_everything_needs_basic_auth(sandbox, header):
     async with raw_http(sandbox, auth=None) as http:
         http.auth = None
         headers = {"authorization": header} if header else {}
-        for method, path in (("GET", "/orders/"), ("GET", f"/orders/{o.handle}"),
-                             ("POST", f"/orders/{o.handle}/complete"), ("GET", "/nowhere")):
+        for method, path in (("GET", "/orders/"), ("GET", order_path(o.handle)),
+                             ("POST", order_path(o.handle, "complete")), ("GET", "/nowhere")):
             r = await http.request(method, path, headers=headers)
             assert r.status_code == 401
             assert r.json() == {"detail": {}, "message": "Authentication credentials were missing or invalid"}
@@ -320,9 +321,9 @@ async def test_request_ids_are_unique_and_recorded(sandbox, sandbox_http):
 async def test_stats_record_what_the_server_received(sandbox, sandbox_http):
     o = sandbox.orders("ongoing")[0]
     await sandbox_http.get("/orders/", params={"limit": 3, "status": "ongoing"})
-    await sandbox_http.post(f"/orders/{o.handle}/complete", params={"type": o.type, "type_index": o.type_index,
+    await sandbox_http.post(order_path(o.handle, "complete"), params={"type": o.type, "type_index": o.type_index,
                                                                      "fulfillment_attempt": o.attempt})
-    await sandbox_http.post(f"/orders/{o.handle}/complete", params={"type": o.type, "type_index": o.type_index,
+    await sandbox_http.post(order_path(o.handle, "complete"), params={"type": o.type, "type_index": o.type_index,
                                                                      "fulfillment_attempt": o.attempt})
     recs = sandbox.stats.snapshot()
     assert [(r.method, r.status) for r in recs] == [("GET", 200), ("POST", 200), ("POST", 409)]

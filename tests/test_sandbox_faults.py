@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from console.api import errors as E
+from console.api.handles import order_path
 from console.sandbox import Faults
 from console.sandbox.faults import RequestInfo
 from tests.sandbox_fixtures import (  # noqa: F401 - fixtures, until conftest loads the plugin
@@ -30,7 +31,7 @@ async def test_error_rate_answers_5xx_before_applying(sandbox, sandbox_http):
     o = _open(sandbox)
     seen = set()
     for _ in range(12):
-        r = await sandbox_http.post(f"/orders/{o.handle}/complete", params=_params(o))
+        r = await sandbox_http.post(order_path(o.handle, "complete"), params=_params(o))
         seen.add(r.status_code)
     assert seen <= {500, 502, 503, 504} and len(seen) >= 2
     assert o.status == "assigned" and not sandbox.stats.completions_applied
@@ -50,10 +51,10 @@ async def test_drop_before_apply_is_a_transport_error_and_changes_nothing(sandbo
     sandbox.faults.drop_before_apply(1)
     o = _open(sandbox)
     with pytest.raises(httpx.RemoteProtocolError):
-        await sandbox_http.post(f"/orders/{o.handle}/complete", params=_params(o))
+        await sandbox_http.post(order_path(o.handle, "complete"), params=_params(o))
     assert o.status == "assigned" and not sandbox.stats.completions_applied
     assert sandbox.stats.snapshot()[-1].status is None
-    assert (await sandbox_http.post(f"/orders/{o.handle}/complete", params=_params(o))).status_code == 200
+    assert (await sandbox_http.post(order_path(o.handle, "complete"), params=_params(o))).status_code == 200
 
 
 async def test_drop_after_apply_is_a_transport_error_but_applied(sandbox, sandbox_client):
@@ -86,11 +87,11 @@ def _kw(o) -> dict:
 async def test_apply_faults_hit_completes_only_unless_told(sandbox, sandbox_http):
     sandbox.faults.drop_after_apply(1)
     a, b = sandbox.orders("assigned")[:2]
-    r = await sandbox_http.post(f"/orders/{a.handle}/cancel", params=_params(a))
+    r = await sandbox_http.post(order_path(a.handle, "cancel"), params=_params(a))
     assert r.status_code == 200  # a cancel is not a complete
     sandbox.faults.apply_to(["cancel"])
     with pytest.raises(httpx.RemoteProtocolError):
-        await sandbox_http.post(f"/orders/{b.handle}/cancel", params=_params(b))
+        await sandbox_http.post(order_path(b.handle, "cancel"), params=_params(b))
     assert b.status == "cancelled"
 
 
@@ -99,13 +100,13 @@ async def test_scripts_are_per_method_and_handle_and_in_order(sandbox, sandbox_h
     sandbox.faults.script("POST", a.handle, ["drop_after_apply", "ok"])
     sandbox.faults.script("GET", None, ["503", "429:7"])
     with pytest.raises(httpx.RemoteProtocolError):
-        await sandbox_http.post(f"/orders/{a.handle}/complete", params=_params(a))
-    ok_b = await sandbox_http.post(f"/orders/{b.handle}/complete", params=_params(b))  # not scripted
-    again = await sandbox_http.post(f"/orders/{a.handle}/complete", params=_params(a))  # "ok": a real 409
+        await sandbox_http.post(order_path(a.handle, "complete"), params=_params(a))
+    ok_b = await sandbox_http.post(order_path(b.handle, "complete"), params=_params(b))  # not scripted
+    again = await sandbox_http.post(order_path(a.handle, "complete"), params=_params(a))  # "ok": a real 409
     assert ok_b.status_code == 200 and again.status_code == 409
     r1 = await sandbox_http.get("/orders/", params={"limit": 1})
     r2 = await sandbox_http.get("/orders/", params={"limit": 1})
-    r3 = await sandbox_http.get(f"/orders/{a.handle}")  # a GET of one order is not the list
+    r3 = await sandbox_http.get(order_path(a.handle))  # a GET of one order is not the list
     r4 = await sandbox_http.get("/orders/", params={"limit": 1})
     assert [r1.status_code, r2.status_code, r3.status_code, r4.status_code] == [503, 429, 200, 200]
     assert r2.headers["retry-after"] == "7"

@@ -72,6 +72,7 @@ class Fleet:
         self._uids = count(1)
         self._day_numbers: dict[str, int] = {}
         self._partner_numbers = count(5501)
+        self._load: dict[str, list[tuple[int, str, Worker]]] = {}  # least-loaded worker per group
         self._live = False  # False while the day is replayed: no risk rounds, no new orders
         self._spawn_rng = random.Random(mix(seed, 77))
         self._build(orders)
@@ -92,21 +93,17 @@ class Fleet:
 
     def _build_fleet(self, n: int) -> None:
         rng = random.Random(mix(self.seed, 1))
-        self._make_workers(rng, max(8, round(n / 14)) if n else 8)
+        self._make_workers(rng, max(len(AREAS), round(n / 14)))
         groups = self._make_orders(rng, n)
-        self._replay_until(self.start)
+        self._run(self.start)  # replay the day so far with the same events that run it from now on
         self._name_handles(groups)
-        for o in self.all_records(groups):
-            self._index(o)
+        for group in groups:
+            for o in group:
+                self._index(o)
         self.ordered.sort(key=lambda o: (o.created_at, o.uid))
         for i, o in enumerate(self.ordered):
             o.seq = i
         self._go_live()
-
-    @staticmethod
-    def all_records(groups: list[list[SimOrder]]) -> Iterable[SimOrder]:
-        for g in groups:
-            yield from g
 
     def _make_workers(self, rng: random.Random, n: int) -> None:
         taken: set[str] = set()
@@ -130,9 +127,9 @@ class Fleet:
             )
             self.workers.append(w)
             self.workers_by_area[area.ops_group_handle].append(w)
-        for area in AREAS:  # every ops group has someone
+        for area in AREAS:  # every ops group has someone: borrow from the largest group
             if not self.workers_by_area[area.ops_group_handle]:
-                w = self.workers[-1]
+                w = max(self.workers_by_area.values(), key=len)[-1]
                 self.workers_by_area[w.area.ops_group_handle].remove(w)
                 w.area = area
                 w.pos = area.depot
@@ -245,7 +242,7 @@ class Fleet:
             self._route(o, worker, plan_t + rng.uniform(0.05, 0.4), plan_t, plan_id, rng)
             if rng.random() < 0.03:
                 self._set_fate(o, "cancel", plan_t + rng.uniform(0, self.start - plan_t + 2 * HOUR))
-            elif rng.random() < 0.035:
+            elif rng.random() < 0.05:
                 self._set_fate(o, "disable", plan_t + rng.uniform(0, self.start - plan_t + 2 * HOUR))
         heapq.heappush(queue, (len(worker.route), worker.handle, worker))
         return group
@@ -346,9 +343,6 @@ class Fleet:
         o.fate, o.fate_t = fate, t
         self._push(t, "fate", o)
 
-    def _replay_until(self, t_end: float) -> None:
-        self._run(t_end)
-
     def _go_live(self) -> None:
         """From now on: risk rounds for open orders and new orders now and then."""
         self._live = True
@@ -392,7 +386,8 @@ class Fleet:
         o.plan_id = uuid_from(self.seed, 42, AREAS.index(o.area), int(t // 1800))
         o.start_by = o.scheduled_at - 1800 if o.scheduled_at is not None else None
         o.touch()
-        self._push(t + 60 + unit(self.seed, o.uid, 70) * 3600, "assign", o)
+        # Planned orders wait a while for a worker (10 minutes to 3 hours).
+        self._push(t + 600 + unit(self.seed, o.uid, 70) * 3 * HOUR, "assign", o)
 
     def _on_planfail(self, t: float, o: SimOrder, version: int) -> None:
         if version != o.version or o.status != "unplanned":
