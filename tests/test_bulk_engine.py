@@ -134,6 +134,18 @@ async def test_a_network_that_stays_down_opens_the_circuit(journal, journal_path
     check_invariants(fake, journal_path, names, results=report.results)
 
 
+async def test_f15_a_network_that_is_down_opens_the_circuit_after_failures_in_a_row(journal, journal_path) -> None:
+    names = handles(40)
+    fake = FakeHyperTrack(names)
+    for h in names:
+        fake.post_faults[h] = ["connect"] * 50
+    _, report = await run(fake, journal, names, concurrency=4)
+    assert report.stop_reason is StopReason.UNREACHABLE
+    assert len(fake.posts()) <= 8 + 4  # the streak limit, plus requests already on their way
+    assert report.counts()[R.PENDING] >= 30 and not fake.completed()
+    check_invariants(fake, journal_path, names, results=report.results)
+
+
 # ---------------------------------------------------------------------- in doubt: reconciled
 
 

@@ -138,6 +138,10 @@ class BulkEngine:
     ``retry_budget``: automatic retries (re-sends after a connect failure or a 429, and re-sends
     after a reconciling GET) allowed in one run; ``None`` means ``10 + 10%`` of the orders. When
     it is spent the run stops with :attr:`StopReason.RETRY_BUDGET`.
+
+    ``unreachable_after``: that many requests in a row (across orders) that never reached the
+    server open the circuit: the network is down, so the run stops
+    (:attr:`StopReason.UNREACHABLE`) rather than burning through every order's retries.
     """
 
     def __init__(
@@ -156,6 +160,7 @@ class BulkEngine:
         min_pause: float = 1.0,
         max_retry_after: float = 300.0,
         max_sends: int = 3,
+        unreachable_after: int = 8,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not (
             MIN_CONCURRENCY <= concurrency <= MAX_CONCURRENCY
@@ -175,6 +180,7 @@ class BulkEngine:
         self.min_pause = min_pause
         self.max_retry_after = max_retry_after
         self.max_sends = max_sends
+        self.unreachable_after = unreachable_after
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
@@ -190,6 +196,7 @@ class BulkEngine:
         self._resume_at: float | None = None
         self._pause_task: asyncio.Task[None] | None = None
         self._throttles = 0
+        self._unreachable_streak = 0
         self._budget_left = 0
         self._run_id: str | None = None
         self._running = False
@@ -293,6 +300,7 @@ class BulkEngine:
             self._stop_message = ""
             self._resume_at = None
             self._throttles = 0
+            self._unreachable_streak = 0
             self._reset_counts(0)
         self._session_depth += 1
         try:
@@ -620,7 +628,15 @@ class BulkEngine:
                 await self._precheck(item)
             not_sent_tries = 0
             while True:
-                exc = await self._send_once(item)
+                try:
+                    exc = await self._send_once(item)
+                except _Settled:
+                    self._unreachable_streak = 0
+                    raise
+                if isinstance(exc, E.RequestNotSent):
+                    self._unreachable_streak += 1
+                else:
+                    self._unreachable_streak = 0
                 if exc is None:
                     continue  # throttled or not sent: try again (the gate and budget were checked)
                 if isinstance(exc, E.RequestNotSent):
@@ -745,6 +761,14 @@ class BulkEngine:
         await self._record(item, J.PENDING, message=f"not sent: {exc.message}")
         if self._stopping:
             raise _Settled(await self._not_sent(item))
+        if self._unreachable_streak >= self.unreachable_after:
+            self._halt(StopReason.UNREACHABLE, (
+                f"the server could not be reached {self._unreachable_streak} times in a row; stopping "
+                "(check the network, then run again)"
+            ))
+            raise _Settled(await self._final(
+                item, ResultStatus.FAILED_NOT_SENT, f"not sent: {exc.message}; the server is unreachable"
+            ))
         if tries >= self.backoff.max_attempts:
             raise _Settled(await self._final(
                 item, ResultStatus.FAILED_NOT_SENT, f"not sent after {tries} tries: {exc.message}"

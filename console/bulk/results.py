@@ -79,6 +79,7 @@ class StopReason(str, enum.Enum):
     JOURNAL = "journal"            # an intent or outcome could not be made durable: fail closed
     CERTIFICATE = "certificate"    # TLS verification failed: a security problem, never retried
     RETRY_BUDGET = "retry_budget"  # the run's automatic retries are spent (the circuit opened)
+    UNREACHABLE = "unreachable"    # the server could not be reached many times in a row
     RATE_LIMITED = "rate_limited"  # the server asked to wait longer than we will wait unattended
 
 
