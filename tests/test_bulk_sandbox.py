@@ -237,6 +237,20 @@ def finish(proc: subprocess.Popen) -> tuple[int, list[dict], str]:
     return proc.returncode, [json.loads(line) for line in out.splitlines() if line.strip()], err
 
 
+def wait_until_quiet(sb: Sandbox, quiet: float = 0.5, limit: float = 10.0) -> None:
+    """Wait until the server has recorded no new request and applied nothing new for ``quiet`` s."""
+    deadline = time.monotonic() + limit
+    last = None
+    stable_since = time.monotonic()
+    while time.monotonic() < deadline:
+        now_state = (len(sb.stats.snapshot()), sum(sb.stats.completions_applied.values()))
+        if now_state != last:
+            last, stable_since = now_state, time.monotonic()
+        elif time.monotonic() - stable_since >= quiet:
+            return
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def served():
     from console.sandbox.server import serve_in_thread
@@ -262,7 +276,7 @@ def test_f25_killed_mid_flight_then_restarted_nothing_completed_is_resent(served
     first.send_signal(signal.SIGKILL)  # no handler, no finally, no flush: like a dropped SSH session
     code, _, _ = finish(first)
     assert code == -signal.SIGKILL
-    time.sleep(0.5)  # let the server finish the requests the dead process left behind
+    wait_until_quiet(sb)  # the server finishes what the dead process left in flight
     completed_before = {key[0] for key in sb.stats.completions_applied}
     rows = {r["order_handle"]: r for r in journal_rows(journal)}
     in_flight = [h for h, r in rows.items() if r["state"] == "sending"]
