@@ -22,6 +22,24 @@ No Textual here. A UI drives the engine through :meth:`BulkEngine.run` (with an 
 callback for progress), :meth:`BulkEngine.stop` and the :class:`RunReport` it returns. Journal
 writes run on worker threads (and share fsyncs through the journal's group commit), so a slow
 disk never stalls the event loop.
+
+Driving it from a UI (run it in a worker that belongs to the App, so it outlives its screen)::
+
+    from console.bulk.engine import BulkEngine
+    from console.bulk.journal import Journal, JournalError   # JournalLocked: another run holds it
+
+    with Journal() as journal:                 # open per bulk action: the lock is exclusive
+        engine = BulkEngine(client, journal, concurrency=4)
+        report = await engine.run(frozen_refs, on_event=post_to_ui)   # settles earlier runs first
+    # meanwhile, from a key binding: engine.stop()   (in-flight finish and are recorded)
+
+``on_event`` is called on the event loop with a :class:`~console.bulk.results.BulkEvent`
+(``kind`` = settling / settled / started / sent / result / paused / resumed / stopping /
+finished), each carrying a :class:`~console.bulk.results.Progress` snapshot (finished, succeeded,
+failed, in_doubt, rate, eta, paused). It must return quickly; an exception in it is logged and
+ignored. ``report.results`` has one :class:`~console.bulk.results.OrderResult` per distinct ref
+(input order), ``report.settled`` the orders of interrupted earlier runs, and
+``report.retryable`` the refs a "retry the failed ones" key should send again.
 """
 
 from __future__ import annotations
