@@ -383,3 +383,19 @@ def test_a_refused_certificate_exits_3(journal_path) -> None:
     assert code == 3
     assert [d["result"] for d in con.json_lines()] == ["failed_not_sent", "pending"]
     assert "certificate" in con.err and fake.posts("b") == []
+
+
+def test_a_client_that_cannot_be_built_is_one_line_not_a_traceback(journal_path) -> None:
+    from console.api.errors import InvalidRequest
+
+    def broken():
+        raise InvalidRequest("plain http is only allowed for loopback hosts; use https://example.com")
+
+    con = Console()
+    args = parser_for(H.add_complete_arguments).parse_args(["a", "--yes", "--journal", str(journal_path)])
+    assert H.run_complete(args, client_factory=broken, stdout=con.stdout, stderr=con.stderr) == 3
+    assert con.err.count("\n") == 1 and "loopback" in con.err and "Traceback" not in con.err
+    con = Console()
+    args = parser_for(H.add_orders_arguments).parse_args([])
+    assert H.run_orders(args, client_factory=broken, stdout=con.stdout, stderr=con.stderr) == 3
+    assert con.err.count("\n") == 1

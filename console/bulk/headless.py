@@ -411,7 +411,9 @@ class _CompleteCommand:
         loop = asyncio.get_running_loop()
         self.main_task = asyncio.current_task()
         installed = self._install_signals(loop)
-        client = self.client_factory()
+        client = _make_client(self.client_factory, self.output, "complete")
+        if client is None:
+            return EXIT_CANNOT_RUN
         try:
             return await self._complete(client)
         except asyncio.CancelledError:
@@ -574,6 +576,20 @@ class _CompleteCommand:
         return answer.lower() in ("y", "yes")
 
 
+def _make_client(client_factory: Callable[[], Any], output: Output, command: str) -> Any:
+    """The client, or None after one clear line on stderr (bad base URL, sandbox unavailable)."""
+    from console.api.errors import HyperTrackError
+    from console.api.sanitize import sanitize
+
+    try:
+        return client_factory()
+    except HyperTrackError as exc:
+        output.err(f"dispatch-console {command}: {exc.message}")
+    except (OSError, ValueError, ImportError) as exc:
+        output.err(f"dispatch-console {command}: cannot set up the connection: {sanitize(str(exc))[:300]}")
+    return None
+
+
 async def _read_line_in_thread(stream: TextIO) -> str | None:
     """Read a line without blocking the loop (so Ctrl-C still works) and without a thread that
     would keep the process alive after an interrupt (daemon)."""
@@ -610,7 +626,9 @@ def run_orders(
     async def main() -> int:
         from console.api import errors as E
 
-        client = client_factory()
+        client = _make_client(client_factory, output, "orders")
+        if client is None:
+            return EXIT_CANNOT_RUN
         count = 0
         try:
             async for page in client.iter_pages(status=statuses, ops_group_handle=args.ops_group,
