@@ -24,7 +24,7 @@ Exit codes (the most serious wins, in this order):
  75   some orders are in doubt (may or may not be completed; could not be checked), or the
       server asked us to wait too long (429): check them, run again later
  3    the run could not start or had to stop: the journal is locked by another run or cannot
-      be written, or the server's TLS certificate was refused
+      be written, the connection could not be set up, or the server's TLS certificate was refused
  130  interrupted (SIGINT); 143 on SIGTERM, 129 on SIGHUP
  1    some orders were not completed (not found, rejected, conflict, not sent), or the
       operator declined the confirmation
@@ -65,7 +65,7 @@ exit codes:
   0    every order is completed (including already completed / reconciled)
   1    some orders were not completed (not found, rejected, conflict, not sent)
   2    usage error (bad arguments or handles; no terminal and no --yes)
-  3    could not run: journal locked or not writable, TLS certificate refused
+  3    could not run: journal locked or not writable, no connection, TLS certificate refused
   4    authentication failed; orders not yet sent stay pending
   75   some orders are in doubt (check them), or throttled too long: run again later
   130  interrupted (Ctrl-C): orders in flight finished and were recorded
