@@ -194,16 +194,18 @@ def _run_console(args: argparse.Namespace) -> int:
     from console.ui.app import DispatchApp
 
     client, _sandbox = build_client(target)
+    # Settings (console/settings.py) has no account_id field, and a theme of None would be
+    # reported as an unknown theme: pass only what Settings knows, and a theme only when set.
+    extra = {"theme": profile.theme} if profile and profile.theme else {}
     settings = Settings(
         base_url=target.base_url,
-        account_id=target.account_id,
         ops_group=args.ops_group or (profile.ops_group if profile else None),
         refresh_seconds=args.refresh or (profile.refresh if profile and profile.refresh else 10.0),
         read_only=args.read_only or bool(profile and profile.read_only),
         ascii=args.ascii,
         bulk_concurrency=concurrency,
-        theme=(profile.theme if profile and profile.theme else None),
         profile=profile.name if profile else None,
+        **extra,
     )
     app = DispatchApp(client=client, settings=settings, sandbox=target.sandbox)
     app.run()
