@@ -282,9 +282,16 @@ async def test_zoom_gives_the_focused_pane_the_screen() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot, app)
         await pilot.press("z")
-        assert app.screen.maximized is app.order_list
+        assert app.zoomed == "orders" and app.detail.region.height == 0
+        assert app.order_list.region.height > 18
         await pilot.press("z")
-        assert app.screen.maximized is None
+        assert app.zoomed is None and app.detail.region.height >= 6
+        await pilot.press("tab")  # focus the detail pane, then zoom it
+        await pilot.press("z")
+        assert app.zoomed == "detail" and app.order_list.region.height == 0
+        assert app.detail.region.height > 18
+        await pilot.press("z")
+        assert app.order_list.region.height >= 8
 
 
 async def test_progress_then_count() -> None:

@@ -37,7 +37,7 @@ from console.api import errors as E
 from console.api.client import OrdersClient
 from console.api.models import OPEN_STATUSES, Order, OrderRef
 from console.settings import DEFAULT_THEME, Settings
-from console.ui import heap
+from console.ui.heap import HeapPolicy
 from console.ui.detail import DetailPane
 from console.ui.detail_cache import DetailCache
 from console.ui.order_list import OrderList
@@ -144,6 +144,10 @@ class DispatchApp(App[None]):
         self._load_error: BaseException | None = None
         self._refresh_again = False
         self._loads = 0
+        self._complete_enabled: bool | None = None
+        self.heap = HeapPolicy()
+        #: "orders" or "detail" while `z` gives that pane the whole body.
+        self.zoomed: str | None = None
         theme = self.settings.theme
         self._theme_fallback = theme not in self.available_themes
         self.theme = DEFAULT_THEME if self._theme_fallback else theme
@@ -161,7 +165,7 @@ class DispatchApp(App[None]):
             if settings.profile:
                 scope = f"{settings.profile} · {scope}" if not settings.ascii else f"{settings.profile} - {scope}"
             yield Static(Text(scope), id="scope")
-            yield Static(Text(" READ-ONLY " if settings.read_only else " can write "), id="access")
+            yield Static(Text("READ-ONLY" if settings.read_only else "can write"), id="access")
             yield Static(id="topbar-spacer")
             self.count_label = StatusLabel(id="count")
             self.age_label = StatusLabel(id="age")
@@ -229,12 +233,12 @@ class DispatchApp(App[None]):
             if merge is None:
                 order_list.extend(page.orders)
                 self.count_label.set_text(f"loading {count:,} orders…")
+                self.heap.page_loaded(order_list.table.total)
             else:
                 merge.add_page(page.orders)
-            heap.settle(max(count, order_list.table.total))
         if merge is not None:
             await order_list.apply_refresh(merge)
-            heap.settle(order_list.table.total)
+        self.heap.load_finished(order_list.table.total)
         return LoadSummary(count, skipped, started)
 
     def _orders_loaded(self, summary: LoadSummary) -> None:
@@ -325,28 +329,40 @@ class DispatchApp(App[None]):
     # ------------------------------------------------------------------ the detail pane
 
     def on_order_list_highlighted(self, message: OrderList.Highlighted) -> None:
-        self._show_detail(message.row)
+        if self.is_running:  # not while shutting down: the pane's children are going away
+            self._show_detail(message.row)
 
     def _show_detail(self, row: OrderRow | None) -> None:
-        detail = self.detail
         self._detail_row = row
         if row is None:
             self._detail_version = None
-            detail.show_placeholder(self.order_list.empty_message)
-            self.refresh_bindings()
+            self.workers.cancel_group(self, "detail")
+            self.detail.show_placeholder(self.order_list.empty_message)
+            self._bindings_may_have_changed()
             return
         self._detail_version = row.version
-        cached = self._details.get(row.key)
-        if cached is not None:
-            self._show_full(row.ref, cached)
+        worker = self.load_detail(row)
+        self._worker_refs[worker] = row.ref
+        self._bindings_may_have_changed()
+
+    def _present(self, row: OrderRow, order: Order | None) -> None:
+        """Show ``order`` (or the row's summary, loading, when None) and any error of its last
+        complete attempt."""
+        if order is None:
+            self.detail.show_summary(row.summary_order(), loading=True)
         else:
-            detail.show_summary(row.summary_order(), loading=True)
-            worker = self.load_detail(row.ref)
-            self._worker_refs[worker] = row.ref
+            self._show_full(row.ref, order)
         error = self._complete_errors.get(row.key)
         if error is not None:
-            detail.show_error(*error)
-        self.refresh_bindings()
+            self.detail.show_error(*error)
+
+    def _bindings_may_have_changed(self) -> None:
+        """Refresh the footer only when `c` becomes enabled or disabled: a refresh re-composes the
+        footer, which must not happen on every cursor move."""
+        enabled = self.check_action("complete", ())
+        if enabled != self._complete_enabled:
+            self._complete_enabled = enabled
+            self.refresh_bindings()
 
     def _reload_detail_if_changed(self) -> None:
         """After a refresh: if the highlighted order changed on the server, fetch it again."""
@@ -358,8 +374,20 @@ class DispatchApp(App[None]):
             self._show_detail(row)
 
     @work(exclusive=True, group="detail", exit_on_error=False)
-    async def load_detail(self, ref: OrderRef) -> Order:
-        await asyncio.sleep(self.DETAIL_DEBOUNCE)
+    async def load_detail(self, row: OrderRow) -> Order | None:
+        """Show the highlighted order's detail once the cursor rests there.
+
+        Nothing is drawn before the pause: a held ``j`` moves only the list (cheap), not the
+        detail pane (a re-layout per order). A newer highlight cancels this worker.
+        """
+        if self.DETAIL_DEBOUNCE:
+            await asyncio.sleep(self.DETAIL_DEBOUNCE)
+        cached = self._details.get(row.key)
+        if cached is not None:
+            self._present(row, cached)
+            return None
+        self._present(row, None)
+        ref = row.ref
         return await self.client.get_order(ref.order_handle, fulfillment_attempt=ref.fulfillment_attempt)
 
     def _is_current(self, ref: OrderRef) -> bool:
@@ -368,8 +396,9 @@ class DispatchApp(App[None]):
 
     def _detail_loaded(self, ref: OrderRef, order: Order) -> None:
         self._details.put(ref_key(ref), order)
-        if self._is_current(ref):  # a slow answer for an order no longer highlighted is not shown
-            self._show_full(ref, order)
+        row = self._detail_row
+        if row is not None and self._is_current(ref):  # a slow answer for an order no longer highlighted is not shown
+            self._present(row, order)
 
     def _show_full(self, ref: OrderRef, order: Order) -> None:
         """Show a ``GET /orders/{h}`` answer, unless it is about another leg of the handle."""
@@ -494,7 +523,6 @@ class DispatchApp(App[None]):
                     self._show_full(ref, done)
                 self.detail.show_error(*shown)
             self.notify(f"{name}: {title}. {message}", severity="error", timeout=8, markup=False)
-        self.refresh_bindings()
         self._request_refresh()
 
     def _complete_crashed(self, ref: OrderRef, error: BaseException) -> None:
@@ -520,7 +548,7 @@ class DispatchApp(App[None]):
         if state == WorkerState.SUCCESS:
             if group == "orders":
                 self._orders_loaded(worker.result)
-            elif group == "detail" and ref is not None:
+            elif group == "detail" and ref is not None and worker.result is not None:
                 self._detail_loaded(ref, worker.result)
             elif group == "complete" and ref is not None:
                 self._complete_done(ref, worker.result)
@@ -569,11 +597,16 @@ class DispatchApp(App[None]):
         self.push_screen(HelpScreen(contexts, self.order_list.palette, notes=notes))
 
     def action_zoom(self) -> None:
-        screen = self.screen
-        if screen.maximized is not None:
-            screen.minimize()
+        """Give the focused pane (list or detail) the whole body, or give both their place back.
+
+        Done with classes rather than Screen.maximize: the detail pane is a scroll container,
+        which Textual does not maximize."""
+        screen = self.screen_stack[0]
+        if self.zoomed is not None:
+            screen.remove_class("-zoom-orders", "-zoom-detail")
+            self.zoomed = None
             return
         focused = self.focused
-        if focused is not None:
-            target = focused if focused in (self.order_list, self.detail) else self.detail
-            screen.maximize(target, container=False)
+        self.zoomed = "detail" if focused is not None and self.detail in (focused, *focused.ancestors) else "orders"
+        screen.add_class(f"-zoom-{self.zoomed}")
+        (self.detail if self.zoomed == "detail" else self.order_list).focus()

@@ -45,6 +45,8 @@ class BadgePalette:
     green: Style
     unknown: Style
     ascii: bool = False
+    #: Styles of the worst-risk marker (a coloured glyph, no background); badges' if None.
+    markers: dict[RiskLevel, Style] | None = None
     _cells: dict[tuple[RiskLevel, ...], list[Segment]] = field(default_factory=dict, repr=False)
 
     def style(self, level: RiskLevel) -> Style:
@@ -69,7 +71,8 @@ class BadgePalette:
 
     def marker(self, level: RiskLevel) -> Segment:
         """The worst-risk marker cell."""
-        return Segment(risk_glyph(level, ascii=self.ascii), self.style(level))
+        style = self.markers.get(level, self.style(level)) if self.markers else self.style(level)
+        return Segment(risk_glyph(level, ascii=self.ascii), style)
 
 
 def badge_char(letter: str, level: RiskLevel, *, ascii: bool = False) -> str:
@@ -106,7 +109,7 @@ def legend(palette: BadgePalette) -> list[Text]:
         lines.append(
             Text.assemble(
                 (f" {sample} ", palette.style(level)), "  ",
-                (risk_glyph(level, ascii=ascii), palette.style(level)),
+                (risk_glyph(level, ascii=ascii), palette.marker(level).style),
                 f"  {word}: badge is {how}; row marker {risk_glyph(level, ascii=ascii)}",
             )
         )

@@ -25,8 +25,9 @@ class Column:
 # name, title, minimum width, preferred maximum (None: takes what is left)
 _MARKER = ("marker", "", 1)
 _BADGES = ("badges", "SEORATBU", 8)
-# The handle identifies the order: optional columns are only added while it keeps 16 cells.
-_HANDLE_MIN, _HANDLE_COMFORT, _HANDLE_MAX = 12, 16, 24
+# The handle identifies the order: optional columns are only added while it keeps 18 cells
+# (a typical "ORD-20250314-0051" whole).
+_HANDLE_MIN, _HANDLE_COMFORT, _HANDLE_MAX = 12, 18, 24
 _STATUS = ("status", "Status", 11)  # "completing…" fits
 _SCHEDULED = ("scheduled", "Scheduled", 10)  # "LATE 23h59"
 # Optional columns, most useful first, with the width each needs to be worth showing.

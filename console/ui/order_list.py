@@ -36,7 +36,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from console.api.models import Order, OrderRef
+from console.api.models import Order, OrderRef, RiskLevel
 from console.ui.badges import BadgePalette
 from console.ui.columns import GAP, Column, fit, layout
 from console.ui.state import MergeResult, OrderRow, OrderTable, RefreshMerge
@@ -50,8 +50,12 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class OrderList(ScrollView, can_focus=True):
-    """Every loaded order, one line each, worst risk first."""
+class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
+    """Every loaded order, one line each, worst risk first.
+
+    The scroll bindings of ScrollView are not inherited (the keys below move the cursor, which
+    scrolls as needed; there is nothing to scroll sideways). The mouse wheel still scrolls.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down,j", "cursor_down", "Down", show=False, id="list.cursor_down"),
@@ -70,6 +74,10 @@ class OrderList(ScrollView, can_focus=True):
         "order-list--risk-yellow",
         "order-list--risk-green",
         "order-list--risk-unknown",
+        "order-list--marker-red",
+        "order-list--marker-yellow",
+        "order-list--marker-green",
+        "order-list--marker-unknown",
         "order-list--late",
         "order-list--pending",
         "order-list--completed",
@@ -128,7 +136,7 @@ class OrderList(ScrollView, can_focus=True):
         self.cursor_moved = False
         self._highlighted_sent: OrderRow | None | bool = False  # False: nothing sent yet
         self._pending: dict[tuple, str] = {}
-        self._strips: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._strips: LRUCache[tuple, Strip] = LRUCache(512)
         self._palette: BadgePalette | None = None
         self._styles: dict[str, Style] = {}
         self._minute = self._minute_now()
@@ -323,6 +331,12 @@ class OrderList(ScrollView, can_focus=True):
                 green=self._style("risk-green"),
                 unknown=self._style("risk-unknown"),
                 ascii=self.ascii,
+                markers={
+                    RiskLevel.RED: self._style("marker-red"),
+                    RiskLevel.YELLOW: self._style("marker-yellow"),
+                    RiskLevel.GREEN: self._style("marker-green"),
+                    RiskLevel.UNKNOWN: self._style("marker-unknown"),
+                },
             )
         return self._palette
 

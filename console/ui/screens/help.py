@@ -58,6 +58,10 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
+#: Textual's own hint binding (ctrl+c says "press ctrl+q to quit"): not a console key.
+_HIDDEN_ACTIONS = frozenset({"help_quit"})
+
+
 def describe_bindings(node, *, descriptions: dict[str, str] | None = None) -> list[tuple[str, str]]:
     """(keys, description) per action bound on ``node``, after any user keymap, with keys as
     the app displays them. ``descriptions`` overrides a binding's short footer label."""
@@ -65,6 +69,8 @@ def describe_bindings(node, *, descriptions: dict[str, str] | None = None) -> li
     by_action: dict[str, tuple[list[str], str]] = {}
     for key, bindings in node._bindings.key_to_bindings.items():
         for binding in bindings:
+            if binding.action in _HIDDEN_ACTIONS:
+                continue
             keys, description = by_action.setdefault(
                 binding.action, ([], binding.description or binding.action)
             )

@@ -1,0 +1,124 @@
+"""Regenerate the README's screenshots (SVG) from the in-process sandbox.
+
+    .venv/bin/python scripts/screenshots.py [--out screenshots]
+
+Deterministic: a fixed sandbox seed and a frozen clock (the sandbox's and the app's), so the same
+code gives byte-identical SVGs. Each shot is taken inside ``App.run_test(size=...)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from console.sandbox import ManualClock, Sandbox  # noqa: E402
+from console.sandbox.core import IN_PROCESS_BASE_URL  # noqa: E402
+from console.settings import Settings  # noqa: E402
+from console.ui.app import DispatchApp  # noqa: E402
+
+FROZEN = datetime(2026, 11, 29, 18, 30, tzinfo=timezone.utc)
+SEED = 7
+ORDERS = 300
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+def build_app(**settings: object) -> DispatchApp:
+    sandbox = Sandbox(seed=SEED, orders=ORDERS, clock=ManualClock(FROZEN))
+    app = DispatchApp(
+        sandbox.client(sleep=_no_sleep),
+        Settings(base_url=IN_PROCESS_BASE_URL, **settings),  # type: ignore[arg-type]
+        sandbox=True,
+        now=lambda: FROZEN,
+    )
+    app.DETAIL_DEBOUNCE = 0.0
+    return app
+
+
+async def _settle(pilot, app: DispatchApp) -> None:
+    """Wait for the list and the highlighted order's detail, then for the screen to be idle."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while (app._loads < 1 or app.loading or any(not w.is_finished for w in app.workers)) and loop.time() < deadline:
+        await pilot.pause(0.05)
+    await pilot.pause(0.1)
+
+
+async def _highlight_route(pilot, app: DispatchApp) -> None:
+    """Put the cursor on the first ongoing order: it has a timeline and a route to show."""
+    view = app.order_list.table.view
+    index = next((i for i, row in enumerate(view) if row.status == "ongoing"), 0)
+    app.order_list.move_cursor(index)
+    await _settle(pilot, app)
+
+
+Shot = tuple[str, tuple[int, int], dict, Callable[[object, DispatchApp], Awaitable[None]]]
+
+
+async def _main_view(pilot, app: DispatchApp) -> None:
+    await _highlight_route(pilot, app)
+
+
+async def _detail_view(pilot, app: DispatchApp) -> None:
+    await _highlight_route(pilot, app)
+    app.detail.focus()
+    await pilot.press("z")
+    await pilot.pause(0.1)
+
+
+async def _confirm_view(pilot, app: DispatchApp) -> None:
+    await _highlight_route(pilot, app)
+    await pilot.press("c")
+    await pilot.pause(0.1)
+
+
+async def _help_view(pilot, app: DispatchApp) -> None:
+    await pilot.press("question_mark")
+    await pilot.pause(0.1)
+
+
+SHOTS: list[Shot] = [
+    ("main.svg", (160, 48), {}, _main_view),
+    ("main-80x24.svg", (80, 24), {}, _main_view),
+    ("detail.svg", (100, 48), {}, _detail_view),
+    ("confirm.svg", (100, 30), {}, _confirm_view),
+    ("help.svg", (100, 48), {}, _help_view),
+    ("read-only-ascii.svg", (80, 24), {"read_only": True, "ascii": True}, _main_view),
+]
+
+
+async def take(name: str, size: tuple[int, int], settings: dict, prepare, out: Path) -> Path:
+    app = build_app(**settings)
+    async with app.run_test(size=size) as pilot:
+        await _settle(pilot, app)
+        await prepare(pilot, app)
+        await pilot.pause(0.3)  # the footer re-composes after a binding change
+        app.save_screenshot(name, str(out))
+    return out / name
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
+    parser.add_argument("--only", help="one file name, e.g. main.svg")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, size, settings, prepare in SHOTS:
+        if args.only and name != args.only:
+            continue
+        path = asyncio.run(take(name, size, settings, prepare, args.out))
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
