@@ -34,17 +34,32 @@ def _is_secret_flag(name: str) -> bool:
     return squashed in _SECRET_NAMES or any(word in squashed for word in _SECRET_WORDS)
 
 
-def _common_connection_options(parser: argparse.ArgumentParser) -> None:
+def _common_connection_options(parser: argparse.ArgumentParser, *, subcommand: bool = False) -> None:
+    """The connection options, accepted before or after the subcommand.
+
+    A subcommand's copy must not overwrite what was given before it (argparse writes a
+    subparser's defaults over the namespace), so there the defaults are suppressed.
+    """
     group = parser.add_argument_group("connection")
+    if subcommand:
+        _add_connection_arguments(group, default=argparse.SUPPRESS)
+        return
+    _add_connection_arguments(group, default=None)
+
+
+def _add_connection_arguments(group: argparse._ArgumentGroup, *, default: object) -> None:
+    keep = {} if default is None else {"default": default}
     group.add_argument("--base-url", help="HyperTrack API base URL (default: $HYPERTRACK_BASE_URL, "
-                       "the profile's, or https://v3.api.hypertrack.com)")
+                       "the profile's, or https://v3.api.hypertrack.com)", **keep)
     group.add_argument("--sandbox", action="store_true",
-                       help="use the embedded sandbox even when credentials are set")
-    group.add_argument("--profile", help="a profile from the config file ($DISPATCH_CONSOLE_CONFIG)")
-    group.add_argument("--sandbox-orders", type=int, default=500, metavar="N",
-                       help="orders in the embedded sandbox fleet (default 500)")
-    group.add_argument("--sandbox-seed", type=int, default=7, metavar="SEED",
-                       help="seed of the embedded sandbox fleet (default 7)")
+                       help="use the embedded sandbox even when credentials are set", **keep)
+    group.add_argument("--profile", help="a profile from the config file ($DISPATCH_CONSOLE_CONFIG)", **keep)
+    group.add_argument("--sandbox-orders", type=int, metavar="N",
+                       help="orders in the embedded sandbox fleet (default 500)",
+                       **(keep or {"default": 500}))
+    group.add_argument("--sandbox-seed", type=int, metavar="SEED",
+                       help="seed of the embedded sandbox fleet (default 7)",
+                       **(keep or {"default": 7}))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,10 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     from console.bulk import headless
 
     complete = sub.add_parser("complete", help="complete orders without the UI")
-    _common_connection_options(complete)
+    _common_connection_options(complete, subcommand=True)
     headless.add_complete_arguments(complete)
     orders = sub.add_parser("orders", help="list orders without the UI")
-    _common_connection_options(orders)
+    _common_connection_options(orders, subcommand=True)
     headless.add_orders_arguments(orders)
     journal = sub.add_parser("journal", help="show the bulk-completion journal")
     headless.add_journal_arguments(journal)

@@ -145,3 +145,4 @@ def test_storing_a_secret_keeps_the_other_settings_and_replaces_the_old_secret(t
     assert config.profile("day").ops_group == "g" and config.profile("night").refresh == 5
     assert path.read_text().count("secret_key") == 1
     assert path.stat().st_mode & 0o777 == 0o600
+

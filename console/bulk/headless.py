@@ -91,7 +91,8 @@ def add_complete_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--yes", "-y", action="store_true",
                         help="do not ask for confirmation (required when standard input is not a terminal)")
     parser.add_argument("--json", action="store_true", help="one JSON object per order on stdout")
-    parser.add_argument("--concurrency", type=int, metavar="N", default=None,
+    # SUPPRESS: `dispatch-console --concurrency 8 complete ...` must keep the 8 given before.
+    parser.add_argument("--concurrency", type=int, metavar="N", default=argparse.SUPPRESS,
                         help="requests in flight at once, 1-16 (default 4)")
     parser.add_argument("--journal", metavar="PATH",
                         help="the journal file (default: $DISPATCH_CONSOLE_JOURNAL or the platform data directory)")
@@ -346,7 +347,7 @@ def _read_and_validate(args: argparse.Namespace, stdin: TextIO, output: Output) 
 def _concurrency(args: argparse.Namespace, client_factory: Any) -> int:
     from console.bulk.engine import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, MIN_CONCURRENCY
 
-    value = args.concurrency
+    value = getattr(args, "concurrency", None)
     if value is None:
         profile = getattr(client_factory, "profile", None)
         value = getattr(profile, "bulk_concurrency", None) or DEFAULT_CONCURRENCY

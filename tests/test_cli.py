@@ -1,0 +1,15 @@
+"""The command line: options, subcommands and what is refused."""
+
+from __future__ import annotations
+
+
+def test_options_before_a_subcommand_are_not_overwritten_by_its_defaults():
+    from console.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["--sandbox", "--concurrency", "8", "--sandbox-orders", "50", "complete", "A"])
+    assert (args.sandbox, args.concurrency, args.sandbox_orders) == (True, 8, 50)
+    args = parser.parse_args(["complete", "--sandbox", "--concurrency", "3", "A"])
+    assert (args.sandbox, args.concurrency, args.sandbox_orders, args.sandbox_seed) == (True, 3, 500, 7)
+    args = parser.parse_args(["orders", "--base-url", "https://example.test"])
+    assert (args.base_url, args.sandbox, args.profile) == ("https://example.test", False, None)
