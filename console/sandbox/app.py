@@ -437,11 +437,15 @@ class SandboxASGI:
         async def send_with_id(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status_box.append(message["status"])
+                # Record before the first byte leaves: a client that has its answer must find
+                # the request in the stats (served in a thread, the order is otherwise a race).
+                record(message["status"])
                 message = {**message, "headers": [*message.get("headers", []), (b"apigw-requestid", request_id.encode())]}
             await send(message)
 
         await self.api.app(scope, receive, send_with_id)
-        record(status_box[0] if status_box else None)
+        if not status_box:
+            record(None)
 
 
 def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
