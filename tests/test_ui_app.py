@@ -306,3 +306,73 @@ async def test_progress_then_count() -> None:
         await pilot.pause()
         assert any(t.startswith("loading ") and t.endswith("orders…") for t in seen_texts), seen_texts
         assert str(app.count_label.render()).endswith("open orders")
+
+
+async def test_theme_change_re_resolves_the_badge_colours() -> None:
+    app, sb, _ = make_app(orders=30)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        before = app.order_list.palette.red
+        app.theme = "nord"
+        await pilot.pause(0.2)
+        list_lines(app)  # renders with the new palette
+        after = app.order_list.palette.red
+        assert after.bgcolor is not None and after.bgcolor != before.bgcolor
+
+
+async def test_a_leg_the_api_cannot_fetch_alone_shows_its_summary_and_says_why() -> None:
+    app, sb, _ = make_app(orders=300)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        legs: dict[str, list] = {}
+        for row in app.order_list.table.view:
+            legs.setdefault(row.ref.order_handle, []).append(row)
+        # A drop leg of a handle that also has a pick: GET /orders/{h} answers with the pick.
+        sim = {(o.handle, o.type, o.type_index, o.attempt) for o in sb.orders()}
+        target = next(
+            row for rows in legs.values() for row in rows
+            if row.ref.type == "drop"
+            and (row.ref.order_handle, "pick", 0, row.ref.fulfillment_attempt) in sim
+        )
+        app.order_list.select_ref(target.ref)
+        await wait_until(pilot, lambda: app.detail.error_shown, what="the notice")
+        text = screen_text(app)
+        assert "Only the list's summary for this leg" in text
+        shown = app.detail.order
+        assert shown.status == target.status and shown.type == "drop"
+
+
+async def test_detail_is_refetched_quietly_and_redrawn_only_when_changed() -> None:
+    from console.api.handles import order_path
+
+    app, sb, seen = make_app(orders=60)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        await detail_loaded(pilot, app)
+        row = app.order_list.cursor_row
+        path = order_path(row.ref.order_handle)
+
+        def gets() -> int:
+            return sum(1 for method, raw in seen.seen if method == "GET" and raw.split("?")[0] == path)
+
+        app._details.ttl = 0  # the cached detail is stale at once
+        shows: list[object] = []
+        original = app.detail.show_order
+        app.detail.show_order = lambda order: (shows.append(order), original(order))  # type: ignore[method-assign]
+        before = gets()
+        loads = app._loads
+        await pilot.press("r")  # frozen sandbox: the same answer again
+        await wait_until(pilot, lambda: app._loads > loads and not app.loading, what="the refresh")
+        await detail_loaded(pilot, app)
+        assert gets() == before + 1
+        assert shows == []  # nothing new: not redrawn
+        # The fleet moves on: after the next refresh the pane shows the server's current order.
+        sb.advance(20 * 60)
+        loads = app._loads
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app._loads > loads and not app.loading, what="the second refresh")
+        await detail_loaded(pilot, app)
+        current = app.order_list.cursor_row
+        async with OrdersClient(sb.credentials, base_url=IN_PROCESS_BASE_URL, transport=sb.transport()) as other:
+            truth = await other.get_order(current.ref.order_handle, fulfillment_attempt=current.ref.fulfillment_attempt)
+        assert app.detail.order == truth

@@ -146,6 +146,9 @@ class DispatchApp(App[None]):
         self._loads = 0
         self._complete_enabled: bool | None = None
         self.heap = HeapPolicy()
+        #: Detail re-fetches whose failure is not worth replacing the pane for (the list's
+        #: banner reports a connection problem; the pane keeps what it shows).
+        self._quiet_workers: set[Worker] = set()
         #: "orders" or "detail" while `z` gives that pane the whole body.
         self.zoomed: str | None = None
         theme = self.settings.theme
@@ -365,21 +368,36 @@ class DispatchApp(App[None]):
             self.refresh_bindings()
 
     def _reload_detail_if_changed(self) -> None:
-        """After a refresh: if the highlighted order changed on the server, fetch it again."""
+        """After a refresh, keep the highlighted order's detail live.
+
+        If its row changed, fetch it again (showing the new summary meanwhile). Otherwise, once
+        the cached detail is older than the TTL, fetch it quietly: the pane is redrawn only if
+        the answer differs (a timeline grows while its list row stays the same).
+        """
         row = self.order_list.cursor_row
         if row is None or row is not self._detail_row:
             return
         if row.version != self._detail_version:
             self._details.discard(row.key)
             self._show_detail(row)
+        elif self._details.get(row.key) is None and not any(
+            w.group == "detail" and not w.is_finished for w in self.workers
+        ):
+            worker = self.load_detail(row, quiet=True)
+            self._worker_refs[worker] = row.ref
+            self._quiet_workers.add(worker)
 
     @work(exclusive=True, group="detail", exit_on_error=False)
-    async def load_detail(self, row: OrderRow) -> Order | None:
+    async def load_detail(self, row: OrderRow, quiet: bool = False) -> Order | None:
         """Show the highlighted order's detail once the cursor rests there.
 
         Nothing is drawn before the pause: a held ``j`` moves only the list (cheap), not the
-        detail pane (a re-layout per order). A newer highlight cancels this worker.
+        detail pane (a re-layout per order). A newer highlight cancels this worker. ``quiet``:
+        a re-fetch of the order already shown (no pause, no summary in between).
         """
+        ref = row.ref
+        if quiet:
+            return await self.client.get_order(ref.order_handle, fulfillment_attempt=ref.fulfillment_attempt)
         if self.DETAIL_DEBOUNCE:
             await asyncio.sleep(self.DETAIL_DEBOUNCE)
         cached = self._details.get(row.key)
@@ -387,7 +405,6 @@ class DispatchApp(App[None]):
             self._present(row, cached)
             return None
         self._present(row, None)
-        ref = row.ref
         return await self.client.get_order(ref.order_handle, fulfillment_attempt=ref.fulfillment_attempt)
 
     def _is_current(self, ref: OrderRef) -> bool:
@@ -397,8 +414,11 @@ class DispatchApp(App[None]):
     def _detail_loaded(self, ref: OrderRef, order: Order) -> None:
         self._details.put(ref_key(ref), order)
         row = self._detail_row
-        if row is not None and self._is_current(ref):  # a slow answer for an order no longer highlighted is not shown
-            self._present(row, order)
+        if row is None or not self._is_current(ref):
+            return  # a slow answer for an order no longer highlighted is not shown
+        if self.detail.order == order and not self._complete_errors.get(row.key):
+            return  # a quiet re-fetch that found nothing new: nothing to redraw
+        self._present(row, order)
 
     def _show_full(self, ref: OrderRef, order: Order) -> None:
         """Show a ``GET /orders/{h}`` answer, unless it is about another leg of the handle."""
@@ -544,6 +564,8 @@ class DispatchApp(App[None]):
                 self._update_age()
             return
         ref = self._worker_refs.pop(worker, None)
+        quiet = worker in self._quiet_workers
+        self._quiet_workers.discard(worker)
         group = worker.group
         if state == WorkerState.SUCCESS:
             if group == "orders":
@@ -557,7 +579,7 @@ class DispatchApp(App[None]):
             assert error is not None
             if group == "orders":
                 self._orders_failed(error)
-            elif group == "detail" and ref is not None:
+            elif group == "detail" and ref is not None and not quiet:
                 self._detail_failed(ref, error)
             elif group == "complete" and ref is not None:
                 self._complete_crashed(ref, error)

@@ -27,7 +27,7 @@ _MARKER = ("marker", "", 1)
 _BADGES = ("badges", "SEORATBU", 8)
 # The handle identifies the order: optional columns are only added while it keeps 18 cells
 # (a typical "ORD-20250314-0051" whole).
-_HANDLE_MIN, _HANDLE_COMFORT, _HANDLE_MAX = 12, 18, 24
+_HANDLE_MIN, _HANDLE_COMFORT = 12, 18
 _STATUS = ("status", "Status", 11)  # "completing…" fits
 _SCHEDULED = ("scheduled", "Scheduled", 10)  # "LATE 23h59"
 # Optional columns, most useful first, with the width each needs to be worth showing.
@@ -74,8 +74,8 @@ def layout(width: int) -> tuple[Column, ...]:
             spare -= grow
     if "address" in widths:
         widths["address"] += spare
-    else:
-        widths["handle"] += min(spare, _HANDLE_MAX - widths["handle"])
+    else:  # no address column: the handle takes the rest (long handles exist: "ACME/PO-…")
+        widths["handle"] += spare
     return tuple(Column(name, titles[name], widths[name]) for name in _ORDER if name in widths)
 
 
