@@ -169,3 +169,35 @@ def test_summary_order_carries_what_the_list_knows() -> None:
     assert summary.destination.address == "9 Elm"
     assert summary.risks["is_offline"] == "red"
     assert summary.ref == o.ref
+
+
+def test_text_filter_matches_like_the_predicate_and_narrows() -> None:
+    from console.ui.state import TextFilter
+
+    rng = random.Random(5)
+    words = ["Oak St", "Pine Ave", "[Ltd] Elm", "配達 Rd", "Grand Blvd"]
+    table = OrderTable()
+    table.extend([order(f"o{i:03d}", address=f"{i} {rng.choice(words)}", minute=i % 60,
+                        worst=rng.choice(["green", "red"])) for i in range(400)])
+    for needle in ("oak", "O1", "[ltd]", "配達", "blvd", "zzz", "1 p"):
+        expected = [row for row in table.rows if needle.lower() in row.search_text]
+        table.set_filter(TextFilter(needle.lower()))
+        assert table.view == expected, needle
+    table.set_filter(TextFilter("o"))
+    wide = list(table.view)
+    table.set_filter(TextFilter("o1"))  # narrows: only the rows shown are re-checked
+    assert table.view == [row for row in wide if "o1" in row.search_text]
+    reds = TextFilter("grand", also=lambda row: row.worst is RiskLevel.RED)
+    table.set_filter(reds)
+    assert table.view and all(row.worst is RiskLevel.RED and "grand" in row.search_text for row in table.view)
+
+
+def test_text_filter_follows_refreshes() -> None:
+    from console.ui.state import TextFilter
+
+    table = OrderTable()
+    table.extend([order("a", address="Oak St"), order("b", address="Pine Ave")])
+    table.set_filter(TextFilter("oak"))
+    assert handles(table) == ["a"]
+    table.merge([order("a", address="Elm St"), order("b", address="Oak Ave"), order("c", address="Oak Rd")])
+    assert sorted(handles(table)) == ["b", "c"]
