@@ -430,7 +430,26 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         return max(1, self.scrollable_content_region.height - 2)
 
     def _update_virtual_size(self) -> None:
-        self.virtual_size = Size(self.scrollable_content_region.width, len(self.table) + 1)
+        """Tell the scrollbar how many lines there are, without a layout pass.
+
+        Assigning ``virtual_size`` lays out the whole screen (every widget measured and redrawn,
+        ~100 ms on this project's machine), and a 50k-order load did that on every page. The
+        list's own size never depends on its row count (the stylesheet sizes it), so only the
+        scrollbar needs to know; a layout is asked for only when the scrollbar appears or
+        disappears, which changes the width the rows get.
+        """
+        size = Size(self.scrollable_content_region.width, len(self.table) + 1)
+        if size == self.virtual_size:
+            return
+        if not self.size:  # before the first layout: the ordinary way
+            self.virtual_size = size
+            return
+        had_scrollbar = self.show_vertical_scrollbar
+        self.set_reactive(OrderList.virtual_size, size)
+        self._scroll_update(size)
+        if self.show_vertical_scrollbar != had_scrollbar:
+            self.refresh(layout=True)
+
 
     def _refresh_row(self, index: int) -> None:
         line = index - int(self.scroll_y) + 1
