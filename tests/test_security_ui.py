@@ -353,8 +353,7 @@ COMPLETE_ANSWERS: dict[str, tuple[Callable[[str], httpx.Response | BaseException
 
 # Each malformed kind is proven against the client in tests/test_security_client.py; through the
 # UI the default run takes one of each outcome class, -m slow takes them all.
-COMPLETE_DEFAULT = ["422_field_errors", "409", "502_html", "200_other_handle", "200_duplicate_keys",
-                    "200_not_completed", "dropped"]
+COMPLETE_DEFAULT = ["422_field_errors", "409", "502_html", "200_duplicate_keys", "dropped"]
 
 
 async def test_failed_or_malformed_completes_are_shown_escaped_and_never_as_done():
