@@ -242,6 +242,7 @@ async def _rows_and_detail(names: list[str]) -> None:
             expected = shown(text)
             line_with(lines, "Destination", expected)
             line_with(lines, "Worker", expected)
+            line_with(lines, "Ops group", expected)
             line_with(lines, "Metadata", f"{expected}: {expected}")
             line_with(lines, "note: " + expected)
             line_with(lines, "09:00:00", expected)  # the unknown timeline event type
@@ -278,6 +279,7 @@ async def test_hostile_handles_are_escaped_in_the_list_and_the_detail():
 
 async def test_numbers_and_times_no_float_can_hold_do_not_crash_the_list_or_detail():
     orders = [
+        hostile_order("h-long", HOSTILE["long"], metadata={HOSTILE["long"]: HOSTILE["long"]}),
         hostile_order("h-huge", COMBINED, distance=HUGE_INT, duration=-HUGE_INT, fulfillment_attempt=HUGE_INT,
                       capacity_used=HUGE_INT, expected_service_time=HUGE_INT, tracking_rate=HUGE_INT,
                       estimate={"arrive_at": "2026-01-01T11:00:00Z", "distance": HUGE_INT, "duration": HUGE_INT,
@@ -297,7 +299,9 @@ async def test_numbers_and_times_no_float_can_hold_do_not_crash_the_list_or_deta
             if app.order_list.select_ref(OrderRef(order["order_handle"], "drop", 0, order.get("fulfillment_attempt", 0))):
                 await pilot.pause()
                 await wait_until(pilot, lambda: idle(app), "the detail")
-            screen_lines(app)
+            lines = screen_lines(app)
+            if order["order_handle"] == "h-long":
+                line_with(lines, "Worker", "L" * 40)  # a 5,000-character value: shown, wrapped
         assert app.is_running
         check_screenshot(app)
 
