@@ -256,7 +256,7 @@ async def test_help_lists_keys_by_context_and_the_legend() -> None:
         assert isinstance(app.screen, HelpScreen)
         assert "Everywhere" in screen_text(app)  # on screen; the rest may need scrolling
         text = str(app.screen.query_one("#help-body").render())
-        for needle in ("Everywhere", "Order list", "complete the highlighted order", "next order",
+        for needle in ("Everywhere", "Order list", "highlighted", "next order",
                        "Risk badges", "bold capital letter", "small letter", "in low battery"):
             assert needle in text, needle
         await pilot.press("escape")
