@@ -200,7 +200,9 @@ def _run_console(args: argparse.Namespace) -> int:
     target = _target(args, profile)
     if args.refresh is not None and not (1 <= args.refresh <= 3600):
         raise _UsageProblem("--refresh must be between 1 and 3600 seconds")
-    concurrency = args.concurrency or (profile.bulk_concurrency if profile else None) or 4
+    concurrency = args.concurrency
+    if concurrency is None:
+        concurrency = (profile.bulk_concurrency if profile else None) or 4
     if not 1 <= concurrency <= 16:
         raise _UsageProblem("--concurrency must be between 1 and 16")
 

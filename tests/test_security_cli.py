@@ -168,16 +168,9 @@ def test_a_non_loopback_http_base_url_is_refused(how, url, env, tmp_path, capsys
     assert find_leaks(err) == []
 
 
-_CONCURRENCY_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="gap in console/cli.py (reported): --concurrency 12 passes the CLI's 1-16 check and then "
-           "Settings (1-10) raises ValueError, a traceback; --concurrency 0 is falsy and silently becomes 4",
-)
-
-
 @pytest.mark.parametrize("args,words", [
-    pytest.param(["--concurrency", "12"], "concurrency", marks=_CONCURRENCY_GAP),
-    pytest.param(["--concurrency", "0"], "concurrency", marks=_CONCURRENCY_GAP),
+    (["--concurrency", "17"], "concurrency"),
+    (["--concurrency", "0"], "concurrency"),
     (["--refresh", "0"], "refresh"),
     (["--refresh", "100000"], "refresh"),
 ])
