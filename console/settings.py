@@ -7,6 +7,7 @@ or a second profile can build an app with exactly the settings it wants.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from console.api.client import DEFAULT_BASE_URL
 
@@ -32,11 +33,14 @@ class Settings:
     profile: str | None = None
     #: Orders asked for per list page.
     page_size: int = 100
+    #: The bulk-completion journal (None: $DISPATCH_CONSOLE_JOURNAL, else the platform data dir).
+    journal_path: Path | None = None
 
     def __post_init__(self) -> None:
         if self.refresh_seconds <= 0:
             raise ValueError("refresh_seconds must be positive")
         if self.page_size < 1:
             raise ValueError("page_size must be at least 1")
-        if not 1 <= self.bulk_concurrency <= 10:
-            raise ValueError("bulk_concurrency must be between 1 and 10")
+        # 16 is the engine's ceiling (console.bulk.engine.MAX_CONCURRENCY) and the CLI's limit.
+        if not 1 <= self.bulk_concurrency <= 16:
+            raise ValueError("bulk_concurrency must be between 1 and 16")

@@ -37,6 +37,9 @@ from console.api import errors as E
 from console.api.client import OrdersClient
 from console.api.models import OPEN_STATUSES, Order, OrderRef
 from console.settings import DEFAULT_THEME, Settings
+from console.ui import bulk_view
+from console.ui.bulk_bar import BulkStatusBar
+from console.ui.bulk_run import TYPED_CONFIRM_ABOVE, BulkController
 from console.ui.heap import HeapPolicy
 from console.ui.detail import DetailPane
 from console.ui.detail_cache import DetailCache
@@ -110,6 +113,12 @@ class DispatchApp(App[None]):
         Binding("z", "zoom", "Zoom pane", id="app.zoom"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
+        # Bulk completion (console/ui/bulk_run.py): marks, the marked run, its screen.
+        Binding("space", "toggle_mark", "Mark", show=False, id="bulk.mark"),
+        Binding("asterisk", "mark_view", "Mark all shown", show=False, id="bulk.mark_all"),
+        Binding("U", "clear_marks", "Clear marks", show=False, id="bulk.clear"),
+        Binding("R", "retry_failed", "Retry failed", show=False, id="bulk.retry"),
+        Binding("b", "bulk_show", "Bulk run", show=False, id="bulk.show"),
     ]
 
     #: Seconds the cursor must rest on an order before its detail is requested.
@@ -134,6 +143,8 @@ class DispatchApp(App[None]):
         self.settings = settings or Settings()
         self.sandbox = sandbox
         self.now: Clock = now or _utc_now
+        #: Marks and bulk runs; a run is a worker of this App, so it outlives its screen.
+        self.bulk = BulkController(self)
         self._details: DetailCache[Order] = DetailCache(self.DETAIL_TTL, self.DETAIL_CACHE_SIZE)
         self._detail_row: OrderRow | None = None
         self._detail_version: int | None = None
@@ -181,6 +192,7 @@ class DispatchApp(App[None]):
             self.detail = DetailPane(now=self.now, ascii=settings.ascii, id="detail")
             yield self.order_list
             yield self.detail
+        yield BulkStatusBar(self.bulk, id="bulk-status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -196,6 +208,8 @@ class DispatchApp(App[None]):
                         severity="warning", markup=False)
         self.set_interval(self.settings.refresh_seconds, self._auto_refresh, name="auto-refresh")
         self.set_interval(1.0, self._tick, name="tick")
+        self.order_list.is_marked = self.bulk.marks.is_marked
+        self.bulk.startup()  # settles an interrupted bulk run before anything is sent
         self.load_orders()
 
     # The widgets the app talks to, created once in compose (not queried on every tick: a
@@ -259,6 +273,7 @@ class DispatchApp(App[None]):
             self.notify(f"{summary.skipped} order(s) could not be read and are not listed.",
                         severity="warning", markup=False)
         self._reload_detail_if_changed()
+        self.bulk.after_load()  # marks of orders that left the open list go
         if self._refresh_again:
             self._refresh_again = False
             self.load_orders()
@@ -454,8 +469,10 @@ class DispatchApp(App[None]):
                 return None  # shown disabled: this console cannot write
             if self.is_mounted and self.screen is self.screen_stack[0]:
                 row = self.order_list.cursor_row
-                if row is None:
+                if row is None and not self.bulk.marks:
                     return None
+        if action == "retry_failed" and self.settings.read_only:
+            return None
         return True
 
     def action_complete(self) -> None:
@@ -464,9 +481,14 @@ class DispatchApp(App[None]):
         if self.settings.read_only:
             self.notify("Read-only: this console cannot complete orders.", severity="warning", markup=False)
             return
+        if self.bulk.marks:
+            self.bulk.complete_marked()  # the marked set, reviewed and frozen first
+            return
         row = self.order_list.cursor_row
         if row is None or row.key in self._completing:
             return  # nothing highlighted, or already in flight: a second press does nothing
+        if self.bulk.refuses_single(row.ref):
+            return
         if row.status in ("completed", "cancelled"):
             self.notify(f"{row.display_handle} is already {row.status}.", markup=False)
             return
@@ -590,6 +612,23 @@ class DispatchApp(App[None]):
                 # Cancelled mid-POST (the app is closing): the outcome is unknown.
                 self._completing.discard(ref_key(ref))
 
+    # ------------------------------------------------------------------ bulk (console/ui/bulk_run.py)
+
+    def action_toggle_mark(self) -> None:
+        self.bulk.toggle()
+
+    def action_mark_view(self) -> None:
+        self.bulk.mark_view()
+
+    def action_clear_marks(self) -> None:
+        self.bulk.clear()
+
+    def action_retry_failed(self) -> None:
+        self.bulk.retry_failed()
+
+    def action_bulk_show(self) -> None:
+        self.bulk.show()
+
     # ------------------------------------------------------------------ other actions
 
     def action_help(self) -> None:
@@ -605,16 +644,19 @@ class DispatchApp(App[None]):
             "confirm": "complete it", "cancel": "leave it",
             "command_palette": "command palette: every action by name",
         }
+        descriptions.update(bulk_view.help_descriptions(read_only=self.settings.read_only))
         contexts = [
             ("Everywhere", describe_bindings(self, descriptions=descriptions)),
             ("Order list", describe_bindings(self.order_list, descriptions=descriptions)),
             ("Complete confirmation", [("y, enter", "complete it"), ("n, escape", "leave it")]),
             ("Detail pane", [("tab", "move focus between the list and the detail"),
                              ("up, down, pgup, pgdn", "scroll the detail")]),
+            *bulk_view.help_contexts(typed_above=TYPED_CONFIRM_ABOVE),
         ]
         notes = [
             "The list: worst risk first, then scheduled time. 'LATE 12m': an open order 12 minutes "
             "past its scheduled time. '" + self.PENDING_LABEL + "': a complete is in flight.",
+            bulk_view.help_note(self.settings.ascii),
         ]
         self.push_screen(HelpScreen(contexts, self.order_list.palette, notes=notes))
 

@@ -83,6 +83,7 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         "order-list--completed",
         "order-list--muted",
         "order-list--empty",
+        "order-list--marked",
     }
 
     DEFAULT_CSS = """
@@ -136,6 +137,9 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         self.cursor_moved = False
         self._highlighted_sent: OrderRow | None | bool = False  # False: nothing sent yet
         self._pending: dict[tuple, str] = {}
+        #: Bulk marks (console.ui.marks): a row whose key this says is marked shows the mark
+        #: glyph in the cell after its risk marker. Set by the app; None draws no marks.
+        self.is_marked: Callable[[tuple], bool] | None = None
         self._strips: LRUCache[tuple, Strip] = LRUCache(512)
         self._palette: BadgePalette | None = None
         self._styles: dict[str, Style] = {}
@@ -194,6 +198,28 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         index = self.table.index_of(ref)
         if index is not None:
             self._refresh_row(index)
+
+    def set_pending_many(self, labels: dict[tuple, str | None]) -> None:
+        """Many row labels at once (a bulk run's progress), with one redraw for all of them."""
+        for key, label in labels.items():
+            if label is None:
+                self._pending.pop(key, None)
+            else:
+                self._pending[key] = label
+        if labels:
+            self.refresh()
+
+    def refresh_marks(self, ref: OrderRef | None = None) -> None:
+        """Redraw ``ref``'s row after its mark changed, or every visible row (None)."""
+        index = self.table.index_of(ref) if ref is not None else None
+        if index is not None:
+            self._refresh_row(index)
+        else:
+            self.refresh()
+
+    @property
+    def mark_glyph(self) -> str:
+        return "*" if self.ascii else "✓"
 
     def pending(self, ref: OrderRef) -> str | None:
         return self._pending.get((ref.order_handle, ref.type, ref.type_index, ref.fulfillment_attempt))
@@ -306,10 +332,11 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         is_cursor = index == self._cursor
         focused = self.has_focus
         pending = self._pending.get(row.key) if self._pending else None
-        key = (row.version, pending, width, self._minute, is_cursor, is_cursor and focused, self.ascii)
+        marked = self.is_marked is not None and self.is_marked(row.key)
+        key = (row.version, pending, width, self._minute, is_cursor, is_cursor and focused, self.ascii, marked)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._row_strip(row, width, pending, is_cursor, focused)
+            strip = self._row_strip(row, width, pending, is_cursor, focused, marked)
             self._strips[key] = strip
         return strip
 
@@ -359,7 +386,8 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         return MISSING_ASCII if self.ascii else MISSING
 
     def _row_strip(
-        self, row: OrderRow, width: int, pending: str | None, is_cursor: bool, focused: bool
+        self, row: OrderRow, width: int, pending: str | None, is_cursor: bool, focused: bool,
+        marked: bool = False,
     ) -> Strip:
         base = self.rich_style
         if is_cursor:
@@ -370,11 +398,14 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         missing = self._missing
         segments: list[Segment] = []
         gap = Segment(" " * GAP, base)
+        # A marked row shows its mark in the gap after the risk marker (the first column).
+        mark = Segment(self.mark_glyph, base + self._style("marked")) if marked else None
         add = segments.append
         first = True
         for column in layout(width):
             if not first:
-                add(gap)
+                add(mark if mark is not None else gap)
+                mark = None
             first = False
             name, w = column.name, column.width
             if name == "marker":

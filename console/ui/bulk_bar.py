@@ -1,0 +1,94 @@
+"""The one-line bulk status bar above the footer: the number of marks, and a run's progress.
+
+Shown whenever there is something to say (marks, a run going on or finished, the start-up
+settlement), hidden otherwise so the list keeps its lines. It is redrawn from the controller's
+coalesced flush, with ``layout=False`` (its height never changes), so a run of 1,000 orders
+costs a few short updates per second, not a screen relayout per event.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from console.ui.bulk_run import FAILED, FINISHED, SETTLING, STOPPING, BulkController
+from console.ui.bulk_view import rate_text, sep, short_counts
+from console.ui.text import format_duration
+
+
+class BulkStatusBar(Static):
+    """Reads :class:`BulkController` state; never parses markup (every update is a Text)."""
+
+    def __init__(self, controller: BulkController, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.controller = controller
+        self._last: Text | None = None
+
+    def on_mount(self) -> None:
+        self.controller.subscribe(self.redraw)
+        self.redraw()
+
+    def on_unmount(self) -> None:
+        self.controller.unsubscribe(self.redraw)
+
+    def redraw(self) -> None:
+        content = self.describe()
+        show = content is not None
+        if show != self.display:
+            self.display = show  # a layout, only when the bar appears or goes
+        if content is not None and content != self._last:
+            self._last = content
+            self.update(content, layout=False)
+
+    def describe(self) -> Text | None:
+        """The bar's text, or None when there is nothing to show."""
+        c = self.controller
+        ascii = c.app.settings.ascii
+        dot = sep(ascii)
+        parts: list[tuple[str, str]] = []
+        marks = len(c.marks)
+        if marks:
+            glyph = "*" if ascii else "✓"
+            parts.append((f"{glyph} {marks:,} marked", "bold"))
+            if c.app.settings.read_only:
+                parts.append(("read-only: completing is disabled", "bold"))
+        startup = c.startup_state
+        if c.startup_busy and startup is not None and startup.phase == SETTLING:
+            total = startup.progress.total or len(startup.settled)
+            parts.append((f"checking {total:,} order(s) an interrupted bulk run left in doubt; "
+                          "nothing is sent until this is done", "bold"))
+        state = c.state
+        if state is not None and state.phase == FINISHED and c.summary_hidden:
+            state = None
+        if state is not None:
+            progress = state.progress
+            if state.phase == FAILED:
+                parts.append(("bulk run not started (b shows why)", "bold"))
+            elif state.phase == FINISHED:
+                retry = len([r for r in state.retryable if r in c.marks])
+                text = "last bulk run: " + short_counts(progress, ascii=ascii)
+                if retry:
+                    text += f"{dot}R retries {retry:,} failed"
+                parts.append((text + f"{dot}b shows results", ""))
+            else:
+                if state.phase == SETTLING:
+                    head = "bulk: checking earlier runs first"
+                elif state.phase == STOPPING:
+                    head = f"bulk STOPPING ({progress.in_flight:,} in flight)"
+                elif state.paused_until is not None:
+                    left = max(0.0, state.paused_until - c.clock())
+                    head = f"bulk PAUSED by the server, resuming in {format_duration(left)}"
+                else:
+                    head = "bulk"
+                text = f"{head}: {short_counts(progress, ascii=ascii)}{dot}{rate_text(progress, ascii=ascii)}"
+                parts.append((text + f"{dot}b shows it", "bold"))
+        elif marks and not c.app.settings.read_only:
+            parts.append(("c completes them" + dot + "U clears", ""))
+        if not parts:
+            return None
+        out = Text(no_wrap=True, overflow="ellipsis")
+        for i, (text, style) in enumerate(parts):
+            if i:
+                out.append(dot)
+            out.append(text, style)
+        return out

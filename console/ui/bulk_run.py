@@ -1,0 +1,606 @@
+"""The App-side controller of bulk completion: marks, the frozen plan, the run, its journal.
+
+Why it lives on the App: a run changes real orders and must outlive the screen that shows it.
+Workers belong to the node that starts them and popping a screen cancels its workers, so the run
+is a worker of the App (``group="bulk"``); screens only *look* at :attr:`BulkController.state`.
+
+How the pieces meet:
+
+- :class:`~console.ui.marks.Marks` holds what is marked, by identity. ``c`` with marks freezes
+  them into a list of :class:`OrderRef` (:meth:`BulkController.plan`) that the review screen
+  shows and the run is given unchanged: a refresh or re-sort while the review is open cannot
+  change what is sent.
+- The engine (:class:`console.bulk.engine.BulkEngine`) does the careful part (journal, retries,
+  reconciliation). Its events arrive on the event loop; :meth:`_on_event` only updates plain
+  state and sets a dirty flag. A timer (:attr:`FLUSH_SECONDS`) pushes the state to the views,
+  so 1,000 orders cost a few repaints per second, not a repaint per event.
+- The journal's exclusive lock is taken per bulk action (a run, the start-up settlement) and
+  released when it ends, so the headless ``complete`` command can run between two UI runs. A
+  :class:`~console.bulk.journal.JournalLocked` is shown with its message, which names the
+  process holding the journal.
+- At start-up, intents an interrupted run left without an outcome are settled by GET before
+  anything is sent (:meth:`startup`): sending is blocked (:attr:`blocks_sending`) until it is done,
+  and the supervisor gets a screen saying what happened to each order.
+
+No widget code here beyond pushing screens and notifying: the screens and the status bar read
+the state and call back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from console.api.models import OrderRef
+from console.bulk.engine import MAX_CONCURRENCY, BulkEngine
+from console.bulk.journal import Journal, JournalError, JournalReader, default_journal_path
+from console.bulk.results import (
+    BulkEvent,
+    OrderResult,
+    Progress,
+    ResultStatus,
+    RunReport,
+    StopReason,
+)
+from console.ui.bulk_view import QUEUED, row_label, sending_label
+from console.ui.marks import Marks, still_open
+from console.ui.state import RowKey, ref_key
+
+if TYPE_CHECKING:
+    from console.ui.app import DispatchApp
+
+log = logging.getLogger(__name__)
+
+#: Above this many orders the supervisor types the count to confirm.
+TYPED_CONFIRM_ABOVE = 20
+
+# Phases of a RunState.
+OPENING = "opening"    # taking the journal's lock
+SETTLING = "settling"  # GETs for what earlier runs left in doubt: nothing is sent yet
+RUNNING = "running"
+STOPPING = "stopping"  # no new requests; those in flight finish and are recorded
+FINISHED = "finished"
+FAILED = "failed"      # the run could not start (journal locked, unwritable, ...)
+ACTIVE_PHASES = frozenset({OPENING, SETTLING, RUNNING, STOPPING})
+
+RUN = "run"
+STARTUP = "startup"
+
+
+@dataclass
+class RunState:
+    """What the views show of one bulk action. Plain data, changed only on the event loop."""
+
+    kind: str
+    refs: list[OrderRef]
+    phase: str = OPENING
+    progress: Progress = field(default_factory=lambda: Progress(total=0))
+    #: This run's results, in the order they arrived.
+    results: list[OrderResult] = field(default_factory=list)
+    #: Orders of interrupted earlier runs, settled by GET before anything was sent.
+    settled: list[OrderResult] = field(default_factory=list)
+    #: Monotonic time the 429 pause ends (None: not paused).
+    paused_until: float | None = None
+    pause_message: str = ""
+    stop_requested: bool = False
+    stop_reason: StopReason | None = None
+    stop_message: str = ""
+    report: RunReport | None = None
+    error: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.phase in ACTIVE_PHASES
+
+    @property
+    def total(self) -> int:
+        return len(self.refs)
+
+    @property
+    def retryable(self) -> list[OrderRef]:
+        return self.report.retryable if self.report is not None else []
+
+    def count(self, *statuses: ResultStatus) -> int:
+        wanted = set(statuses)
+        return sum(1 for r in self.results if r.status in wanted)
+
+
+class BulkController:
+    """Marks, the review, the run and the start-up settlement for one :class:`DispatchApp`."""
+
+    #: Seconds between pushes of the run's state to the screen (coalesced repaints).
+    FLUSH_SECONDS = 0.2
+
+    def __init__(self, app: "DispatchApp", *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.app = app
+        settings = app.settings
+        self.marks = Marks()
+        self.concurrency = max(1, min(settings.bulk_concurrency, MAX_CONCURRENCY))
+        #: Extra keyword arguments for BulkEngine (tests: fake sleeps, no settle delay).
+        self.engine_options: dict[str, Any] = {}
+        self.clock = clock
+        #: The current run, or the last one (its results stay viewable), or None.
+        self.state: RunState | None = None
+        #: The start-up settlement, while it runs (and after, for its report).
+        self.startup_state: RunState | None = None
+        self.engine: BulkEngine | None = None
+        self._startup_busy = False
+        #: U hides the last run's line in the status bar (b still shows its results).
+        self.summary_hidden = False
+        self._listeners: list[Callable[[], None]] = []
+        self._labels: dict[RowKey, str | None] = {}
+        #: Keys whose row label this controller set (cleared by U or when the row leaves).
+        self._labelled: set[RowKey] = set()
+        self._dirty = False
+        self._timer: Any = None
+        #: Refs to mark once the list has loaded (orders the start-up settlement found not completed).
+        self._mark_after_load: list[OrderRef] = []
+
+    # ------------------------------------------------------------------ configuration
+
+    @property
+    def journal_path(self) -> Path:
+        """Settings' journal path, else ``$DISPATCH_CONSOLE_JOURNAL`` or the platform data dir."""
+        configured = getattr(self.app.settings, "journal_path", None)
+        return Path(configured).expanduser() if configured else default_journal_path()
+
+    # ------------------------------------------------------------------ state for the views
+
+    @property
+    def active(self) -> bool:
+        return self.state is not None and self.state.active
+
+    @property
+    def blocks_sending(self) -> bool:
+        """True while nothing else may be sent: a run goes on, or the start-up settlement."""
+        return self.active or self._startup_busy
+
+    @property
+    def startup_busy(self) -> bool:
+        return self._startup_busy
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        if listener not in self._listeners:
+            self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def changed(self, *, now: bool = False) -> None:
+        """Something the views show changed: they hear of it at the next flush, or at once for
+        a key press (a mark), which is one change, not a stream of them."""
+        self._dirty = True
+        if now:
+            self.flush()
+        else:
+            self._ensure_timer()
+
+    def flush(self) -> None:
+        """Push accumulated changes to the list and the views (called by the timer)."""
+        state = self.state
+        if state is not None and state.paused_until is not None:
+            self._dirty = True  # the countdown moves every flush
+        if not self._dirty:
+            if not self.blocks_sending:
+                self._stop_timer()
+            return
+        self._dirty = False
+        if self._labels and self.app.is_running:
+            labels, self._labels = self._labels, {}
+            self.app.order_list.set_pending_many(labels)
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:  # a view that broke must not stop the others
+                log.exception("a bulk view failed to update")
+
+    def _ensure_timer(self) -> None:
+        if self._timer is None and self.app.is_running:
+            self._timer = self.app.set_interval(self.FLUSH_SECONDS, self.flush, name="bulk-flush")
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    # ------------------------------------------------------------------ marks
+
+    def toggle(self) -> None:
+        row = self.app.order_list.cursor_row
+        if row is None:
+            return
+        if row.ref not in self.marks and not row.is_open:
+            self.app.notify(f"{row.display_handle} is {row.status}: only open orders can be marked.",
+                            markup=False)
+            return
+        self.marks.toggle(row.ref)
+        self.app.order_list.refresh_marks(row.ref)
+        self.changed(now=True)
+
+    def mark_view(self) -> None:
+        """``*``: every open order of the current (filtered) view."""
+        view = self.app.order_list.table.view
+        added = self.marks.mark(row.ref for row in view if row.is_open)
+        if added:
+            self.app.order_list.refresh_marks()
+        self.changed(now=True)
+        self.app.notify(f"Marked {added:,} more; {len(self.marks):,} marked.", markup=False)
+
+    def clear(self) -> None:
+        """``U``: no marks, and no result labels of finished runs in the list."""
+        cleared = self.marks.clear()
+        if not self.active:
+            self.summary_hidden = True
+            for key in self._labelled:
+                self._labels[key] = None
+            self._labelled.clear()
+        self.app.order_list.refresh_marks()
+        self.changed(now=True)
+        if cleared:
+            self.app.notify(f"Cleared {cleared:,} mark{'s' if cleared != 1 else ''}.", markup=False)
+
+    def after_load(self) -> None:
+        """After every load: drop the marks (and labels) of orders that left the open list."""
+        table = self.app.order_list.table
+        if self._mark_after_load:
+            present = [ref for ref in self._mark_after_load if table.get(ref) is not None]
+            self._mark_after_load = []
+            self.marks.mark(present)
+        dropped = self.marks.prune(still_open(table))
+        running = set(map(ref_key, self.state.refs)) if self.active and self.state else set()
+        gone = [key for key in self._labelled
+                if key not in running and table.get(OrderRef(*key)) is None]
+        for key in gone:
+            self._labelled.discard(key)
+            self._labels[key] = None
+        if dropped or gone:
+            self.app.order_list.refresh_marks()
+            self.changed(now=True)
+
+    def plan(self) -> tuple[list[OrderRef], list[str]]:
+        """The frozen list ``c`` would complete, and notes on what was left out and why."""
+        table = self.app.order_list.table
+        refs = self.marks.frozen(table)
+        notes: list[str] = []
+        completing = getattr(self.app, "_completing", set())
+        busy = [ref for ref in refs if ref_key(ref) in completing]
+        if busy:
+            refs = [ref for ref in refs if ref_key(ref) not in completing]
+            notes.append(f"{len(busy)} marked order(s) left out: a single completion of them is in flight.")
+        view = {row.key for row in table.view}
+        hidden = sum(1 for ref in refs if ref_key(ref) not in view)
+        if hidden:
+            notes.append(f"{hidden:,} of these are marked but hidden by the current filter.")
+        return refs, notes
+
+    # ------------------------------------------------------------------ starting a run
+
+    def complete_marked(self) -> None:
+        """``c`` with marks: review the frozen list, then run it."""
+        if self._refuse_to_send():
+            return
+        refs, notes = self.plan()
+        if not refs:
+            self.app.notify("Nothing to complete: the marked orders are not in the list any more.", markup=False)
+            return
+        self._review(refs, notes, verb="Complete")
+
+    def retry_failed(self) -> None:
+        """``R``: the failed orders of the last run that are still marked, reviewed first."""
+        if self._refuse_to_send():
+            return
+        state = self.state
+        if state is None or state.report is None:
+            self.app.notify("No finished bulk run to retry.", markup=False)
+            return
+        table = self.app.order_list.table
+        refs = [ref for ref in state.retryable if ref in self.marks and table.get(ref) is not None]
+        if not refs:
+            self.app.notify("No failed order of the last run is still marked and open.", markup=False)
+            return
+        self._review(refs, [f"Only the failed orders of the last run that are still marked ({len(refs):,})."],
+                     verb="Retry")
+
+    def _refuse_to_send(self) -> bool:
+        app = self.app
+        if app.settings.read_only:
+            app.notify("Read-only: this console cannot complete orders.", severity="warning", markup=False)
+            return True
+        if self._startup_busy:
+            app.notify("Checking what an interrupted bulk run left in doubt first; try again in a moment.",
+                       severity="warning", markup=False)
+            return True
+        if self.active:
+            app.notify("A bulk run is going on (b shows it); one run at a time.", severity="warning", markup=False)
+            return True
+        return False
+
+    def refuses_single(self, ref: OrderRef) -> bool:
+        """``c`` without marks: refuse (and say why) while the start-up settlement runs, or when
+        the order is part of the bulk run going on (U4: no second request while one is out)."""
+        if self._startup_busy:
+            self.app.notify("Checking what an interrupted bulk run left in doubt first; try again in a moment.",
+                            severity="warning", markup=False)
+            return True
+        state = self.state
+        if state is not None and state.active and ref in state.refs:
+            self.app.notify("This order is in the bulk run going on (b shows it).", severity="warning",
+                            markup=False)
+            return True
+        return False
+
+    def _review(self, refs: list[OrderRef], notes: list[str], *, verb: str) -> None:
+        from console.ui.screens.bulk_review import BulkReviewScreen
+
+        frozen = list(refs)  # the screen and the run share this copy; nothing re-reads the list
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.start(frozen)
+
+        self.app.push_screen(
+            BulkReviewScreen(frozen, verb=verb, notes=notes, typed=len(frozen) > TYPED_CONFIRM_ABOVE,
+                             ascii=self.app.settings.ascii),
+            confirmed,
+        )
+
+    def start(self, refs: Sequence[OrderRef]) -> RunState | None:
+        """Run ``refs`` (exactly these) on the App and show the progress screen."""
+        if self._refuse_to_send():
+            return None
+        state = RunState(RUN, list(refs))
+        self.state = state
+        self.summary_hidden = False
+        for ref in state.refs:
+            self._set_label(ref_key(ref), QUEUED)
+        self.app.run_worker(self._drive(state), group="bulk", name="bulk run", exit_on_error=False)
+        self.changed()
+        self.show()
+        return state
+
+    def show(self) -> None:
+        """``b``: (re)open the progress/results screen of the current or last run."""
+        from console.ui.screens.bulk_progress import BulkProgressScreen
+
+        if self.state is None:
+            self.app.notify("No bulk run yet: mark orders (space, *) and press c.", markup=False)
+            return
+        if isinstance(self.app.screen, BulkProgressScreen):
+            return
+        self.app.push_screen(BulkProgressScreen(self))
+
+    def stop(self) -> None:
+        """Esc on the progress screen: send no new request (in-flight ones finish and are recorded)."""
+        state = self.state
+        if state is None or not state.active or state.stop_requested:
+            return
+        state.stop_requested = True
+        if self.engine is not None:
+            self.engine.stop()
+        else:
+            # The engine is not there yet (the journal is being opened): it stops on its first event.
+            state.phase = STOPPING
+            state.stop_message = "stopped by the operator: no new requests are sent"
+        self.changed()
+
+    # ------------------------------------------------------------------ the run (an App worker)
+
+    async def _open_journal(self) -> Journal:
+        journal = Journal(self.journal_path)
+        await asyncio.to_thread(journal.open)
+        return journal
+
+    def _engine(self, journal: Journal) -> BulkEngine:
+        return BulkEngine(self.app.client, journal, concurrency=self.concurrency, **self.engine_options)
+
+    async def _drive(self, state: RunState) -> None:
+        try:
+            journal = await self._open_journal()
+        except JournalError as exc:
+            self._failed(state, f"Not started: {exc}")
+            return
+        report: RunReport | None = None
+        try:
+            engine = self._engine(journal)
+            self.engine = engine
+            if state.stop_requested:
+                # Esc while the journal was opening: the run records every order as stopped.
+                pass
+            report = await engine.run(state.refs, on_event=lambda event: self._on_event(state, event))
+        except JournalError as exc:
+            self._failed(state, f"The run could not be recorded, so nothing more was sent: {exc}")
+        except Exception as exc:  # a bug: say so; the journal settles whatever was in flight
+            log.exception("the bulk run failed")
+            self._failed(state, f"The run stopped on an internal error ({type(exc).__name__}); "
+                                "orders in flight are checked on the next start.")
+        finally:
+            self.engine = None
+            journal.close()
+        if report is not None:
+            self._finished(state, report)
+
+    def _on_event(self, state: RunState, event: BulkEvent) -> None:
+        """Called by the engine on the event loop: update plain state, nothing else."""
+        state.progress = event.progress
+        kind = event.kind
+        if kind == "settling":
+            state.phase = SETTLING
+        elif kind == "settled":
+            result = event.result  # type: ignore[attr-defined]
+            if result is not None:
+                state.settled.append(result)
+        elif kind == "started":
+            if state.phase != STOPPING:
+                state.phase = RUNNING
+        elif kind == "sent":
+            ref = event.ref  # type: ignore[attr-defined]
+            if ref is not None:
+                self._set_label(ref_key(ref), sending_label(self.app.settings.ascii))
+        elif kind == "result":
+            result = event.result  # type: ignore[attr-defined]
+            if result is not None:
+                state.results.append(result)
+                self._set_label(ref_key(result.ref), row_label(result.status))
+        elif kind == "paused":
+            state.paused_until = self.clock() + event.retry_after  # type: ignore[attr-defined]
+            state.pause_message = event.message  # type: ignore[attr-defined]
+        elif kind == "resumed":
+            state.paused_until = None
+            state.pause_message = ""
+        elif kind == "stopping":
+            state.phase = STOPPING
+            state.stop_reason = event.reason  # type: ignore[attr-defined]
+            state.stop_message = event.message  # type: ignore[attr-defined]
+        elif kind == "finished":
+            state.report = event.report  # type: ignore[attr-defined]
+        if state.stop_requested and self.engine is not None and kind in ("settling", "started"):
+            self.engine.stop()  # Esc came before the engine could hear it
+        self.changed()
+
+    def _finished(self, state: RunState, report: RunReport) -> None:
+        state.report = report
+        state.phase = FINISHED
+        state.paused_until = None
+        state.stop_reason = report.stop_reason
+        state.stop_message = report.stop_message
+        table = self.app.order_list.table
+        succeeded = [r.ref for r in report.results if r.status.is_success]
+        # Failed, in doubt or never sent: they stay marked (R retries the retryable ones).
+        unfinished = [r.ref for r in report.results if not r.status.is_success and table.get(r.ref) is not None]
+        self.marks.unmark(succeeded)
+        self.marks.mark(unfinished)
+        details = getattr(self.app, "_details", None)
+        for ref in succeeded:
+            if details is not None:
+                details.discard(ref_key(ref))
+        self.app.order_list.refresh_marks()
+        self.changed()
+        self.flush()
+        counts = report.counts()
+        done = sum(n for status, n in counts.items() if status.is_success)
+        failed = sum(n for status, n in counts.items() if status.is_failure)
+        doubt = counts.get(ResultStatus.IN_DOUBT, 0)
+        not_sent = len(report.results) - done - failed - doubt
+        text = f"Bulk run finished: {done:,} completed, {failed:,} failed, {doubt:,} in doubt"
+        if not_sent:
+            text += f", {not_sent:,} not sent"
+        if unfinished:
+            text += f". The {len(unfinished):,} not completed stay marked"
+            if state.retryable:
+                text += "; R retries the failed ones"
+        self.app.notify(text + ".", severity="error" if doubt or failed else "information", timeout=10,
+                        markup=False)
+        request_refresh = getattr(self.app, "_request_refresh", None)
+        if request_refresh is not None:
+            request_refresh()
+
+    def _failed(self, state: RunState, message: str) -> None:
+        state.phase = FAILED
+        state.error = message
+        for ref in state.refs:
+            key = ref_key(ref)
+            if key in self._labelled:
+                self._labelled.discard(key)
+                self._labels[key] = None
+        self.changed()
+        self.flush()
+        self.app.notify(message, severity="error", timeout=12, markup=False)
+
+    def _set_label(self, key: RowKey, label: str | None) -> None:
+        self._labels[key] = label
+        if label is None:
+            self._labelled.discard(key)
+        else:
+            self._labelled.add(key)
+
+    # ------------------------------------------------------------------ start-up settlement
+
+    def startup(self) -> None:
+        """Settle what an interrupted run left in doubt, before anything else is sent.
+
+        Sending is blocked from this call until the settlement is done (or found unnecessary);
+        nothing is created on disk when there is no journal yet."""
+        self._startup_busy = True
+        self.app.run_worker(self._startup(), group="bulk-startup", name="bulk start-up", exit_on_error=False)
+
+    async def _startup(self) -> None:
+        try:
+            await self._settle_at_startup()
+        except Exception as exc:  # never leave sending blocked because of a bug here
+            log.exception("settling at start-up failed")
+            self.app.notify(f"Could not check the bulk journal at start-up ({type(exc).__name__}).",
+                            severity="error", markup=False)
+        finally:
+            self._startup_busy = False
+            self.changed()
+
+    async def _settle_at_startup(self) -> None:
+        app = self.app
+        path = self.journal_path
+        client = app.client
+        if not path.exists():
+            return
+
+        def unsettled() -> int:
+            with JournalReader(path) as reader:
+                return len(reader.unsettled(client.account_id, client.base_url))
+
+        try:
+            count = await asyncio.to_thread(unsettled)
+        except JournalError as exc:
+            app.notify(f"Could not read the bulk journal: {exc}", severity="error", markup=False)
+            return
+        if not count:
+            return
+        if app.settings.read_only:
+            app.notify(
+                f"{count:,} order(s) of an interrupted bulk run may have been completed and are not settled; "
+                "read-only mode does not settle them (open the console without read-only, or run "
+                "'dispatch-console journal').", severity="warning", timeout=12, markup=False)
+            return
+        state = RunState(STARTUP, [], phase=SETTLING)
+        self.startup_state = state
+        self.changed()
+        try:
+            journal = await self._open_journal()
+        except JournalError as exc:
+            state.phase = FAILED
+            state.error = f"Could not settle the interrupted bulk run: {exc}"
+            app.notify(state.error, severity="error", timeout=12, markup=False)
+            return
+        try:
+            engine = self._engine(journal)
+            results = await engine.settle_pending(on_event=lambda event: self._on_startup_event(state, event))
+        except JournalError as exc:
+            state.phase = FAILED
+            state.error = f"Could not settle the interrupted bulk run: {exc}"
+            app.notify(state.error, severity="error", timeout=12, markup=False)
+            return
+        finally:
+            journal.close()
+        state.settled = list(results)
+        state.phase = FINISHED
+        # Orders the GET showed were not completed: marked, so that c sends them (after review).
+        self._mark_after_load.extend(r.ref for r in results if r.status is ResultStatus.PENDING)
+        if app.order_list.table.total:
+            self.after_load()
+        self.changed()
+        self._show_settled(state)
+
+    def _on_startup_event(self, state: RunState, event: BulkEvent) -> None:
+        state.progress = event.progress
+        if event.kind == "settled" and event.result is not None:  # type: ignore[attr-defined]
+            state.settled.append(event.result)  # type: ignore[attr-defined]
+        self.changed()
+
+    def _show_settled(self, state: RunState) -> None:
+        from console.ui.screens.bulk_settled import BulkSettledScreen
+
+        if self.app.is_running:
+            self.app.push_screen(BulkSettledScreen(state.settled, ascii=self.app.settings.ascii))

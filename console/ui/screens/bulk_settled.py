@@ -1,0 +1,65 @@
+"""At start-up: what happened to each order an interrupted bulk run left in doubt.
+
+A run that died (the terminal closed, the SSH link dropped, the process was killed) leaves
+intents without outcomes in the journal. Before the console sends anything, each is read back
+with a GET; this screen lists the answer per order so the supervisor knows exactly what
+happened: completed after all, not completed (marked again, ready for ``c``), cancelled, gone,
+or still in doubt (the GET failed: check the order by hand).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from console.bulk.results import OrderResult, ResultStatus
+from console.ui.bulk_view import handle_width, problems_first, result_line
+from console.ui.screens.bulk_lines import LineList
+
+
+class BulkSettledScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,enter,q", "close", "Close", id="bulk_settled.close"),
+    ]
+
+    def __init__(self, results: Sequence[OrderResult], *, ascii: bool = False) -> None:
+        super().__init__()
+        self.results = list(results)
+        self.ascii = ascii
+
+    def compose(self) -> ComposeResult:
+        results = self.results
+        n = len(results)
+        completed = sum(1 for r in results if r.status.is_success)
+        not_done = sum(1 for r in results if r.status is ResultStatus.PENDING)
+        doubt = sum(1 for r in results if r.status is ResultStatus.IN_DOUBT)
+        other = n - completed - not_done - doubt
+        summary = Text(no_wrap=False)
+        summary.append(f"An earlier bulk run was interrupted with {n:,} request(s) whose answer was never "
+                       "recorded. Each order was checked with the server before anything else was sent:\n")
+        summary.append(f"{completed:,} completed (the request had arrived), ")
+        summary.append(f"{not_done:,} not completed (marked again: c sends them after a review), ")
+        summary.append(f"{other:,} cancelled or gone, ")
+        summary.append(f"{doubt:,} still in doubt", "bold" if doubt else "")
+        summary.append(" (the check failed: look at those orders before sending again)." if doubt else ".")
+        with Vertical(id="bulk-settled-dialog"):
+            yield Static(Text("Interrupted bulk run settled", "bold"), id="bulk-settled-title")
+            yield Static(summary, id="bulk-settled-summary")
+            width = handle_width(r.ref for r in results)
+            yield LineList((result_line(r, ascii=self.ascii, width=width) for r in problems_first(results)),
+                           ascii=self.ascii, id="bulk-settled-list")
+            yield Static(Text.assemble(("Esc", "bold"), "/", ("Enter", "bold"), " close    ",
+                                       ("up/down/PgUp/PgDn", "bold"), " scroll"), id="bulk-settled-keys")
+
+    def on_mount(self) -> None:
+        self.query_one(LineList).focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
