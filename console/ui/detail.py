@@ -571,8 +571,9 @@ class DetailPane(VerticalScroll):
             lines.append(Text("no risk data for this order", self._style("muted")))
             return Group(*lines)
         known = {key for key, _, _ in RISK_KEYS}
-        rows = [(risk_level(risks, key), letter, words) for key, letter, words in RISK_KEYS]
-        # Risks the console has no words for are still shown, by their key: never dropped.
+        rows = [(risk_level(risks, key), letter, words[:1].upper() + words[1:]) for key, letter, words in RISK_KEYS]
+        # Risks the console has no words for are still shown, by their key: never dropped, and
+        # exactly as the API sent it (escaped, not re-cased).
         rows += [(risk_level(risks, key), "", safe(key)) for key in risks if key not in known]
         grid = Table.grid(padding=(0, 1))
         grid.add_column(no_wrap=True)  # glyph + level word
@@ -583,7 +584,7 @@ class DetailPane(VerticalScroll):
             grid.add_row(
                 Text(f"{risk_glyph(level, ascii=self.ascii)} {risk_word(level):<7}", level_style),
                 Text(letter),
-                Text(words[:1].upper() + words[1:]),
+                Text(words),
             )
         return Group(lines[0], grid)
 
