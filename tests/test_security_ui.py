@@ -246,6 +246,7 @@ async def _rows_and_detail(names: list[str]) -> None:
             line_with(lines, "Metadata", f"{expected}: {expected}")
             line_with(lines, "note: " + expected)
             line_with(lines, "09:00:00", expected)  # the unknown timeline event type
+            line_with(lines, "yellow", expected)  # an unknown risk key, not re-cased
         assert app.is_running
         check_screenshot(app)
     assert not any("could not" in m for m in toasts.messages)
