@@ -206,7 +206,7 @@ class DispatchApp(App[None]):
         if self._theme_fallback:
             self.notify(f"Unknown theme {self.settings.theme!r}; using {DEFAULT_THEME}.",
                         severity="warning", markup=False)
-        self.set_interval(self.settings.refresh_seconds, self._auto_refresh, name="auto-refresh")
+        self.set_interval(self.settings.refresh_seconds, self._refresh_on_timer, name="auto-refresh")
         self.set_interval(1.0, self._tick, name="tick")
         self.order_list.is_marked = self.bulk.marks.is_marked
         self.bulk.startup()  # settles an interrupted bulk run before anything is sent
@@ -311,7 +311,9 @@ class DispatchApp(App[None]):
         self.banner.display = False
         self.age_label.remove_class("-stale")
 
-    def _auto_refresh(self) -> None:
+    def _refresh_on_timer(self) -> None:
+        # Not "_auto_refresh": Textual's DOMNode keeps an attribute of that name (None), which
+        # shadowed this method, so the timer called nothing and the list never refreshed itself.
         if not self.loading:
             self.load_orders()
 
