@@ -12,6 +12,7 @@ from pathlib import Path
 from console.api.client import DEFAULT_BASE_URL
 
 DEFAULT_THEME = "textual-dark"
+PALETTES = ("default", "colorblind")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,12 @@ class Settings:
     profile: str | None = None
     #: Orders asked for per list page.
     page_size: int = 100
+    #: Badge colours: "default" (the theme's red/yellow/green) or "colorblind" (Okabe-Ito:
+    #: vermillion, yellow, sky blue). Every level also reads without colour.
+    palette: str = "default"
+    #: User key bindings: (binding id, keys) pairs from the config's [keymap] table, e.g.
+    #: ("order.complete", "x"). Applied with App.set_keymap.
+    keymap: tuple[tuple[str, str], ...] = ()
     #: The bulk-completion journal (None: $DISPATCH_CONSOLE_JOURNAL, else the platform data dir).
     journal_path: Path | None = None
 
@@ -41,6 +48,8 @@ class Settings:
             raise ValueError("refresh_seconds must be positive")
         if self.page_size < 1:
             raise ValueError("page_size must be at least 1")
+        if self.palette not in PALETTES:
+            raise ValueError(f"palette must be one of {', '.join(PALETTES)}")
         # 16 is the engine's ceiling (console.bulk.engine.MAX_CONCURRENCY) and the CLI's limit.
         if not 1 <= self.bulk_concurrency <= 16:
             raise ValueError("bulk_concurrency must be between 1 and 16")

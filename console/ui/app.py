@@ -40,6 +40,7 @@ from console.settings import DEFAULT_THEME, Settings
 from console.ui import bulk_view
 from console.ui.bulk_bar import BulkStatusBar
 from console.ui.bulk_run import TYPED_CONFIRM_ABOVE, BulkController
+from console.ui.commands import ConsoleCommands
 from console.ui.heap import HeapPolicy
 from console.ui.detail import DetailPane
 from console.ui.detail_cache import DetailCache
@@ -59,6 +60,7 @@ from console.ui.screens.confirm import ConfirmComplete
 from console.ui.screens.help import HelpScreen, describe_bindings
 from console.ui.state import OrderRow, ref_key
 from console.ui.timefmt import ago
+from console.ui.view_controls import ViewControls
 
 Clock = Callable[[], datetime]
 
@@ -106,11 +108,22 @@ class DispatchApp(App[None]):
     CSS_PATH = _css_paths()
     # Side by side from 120 columns; stacked below (80x24 stays fully usable).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    #: ctrl+p lists every console action (console/ui/commands.py) besides Textual's own.
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "complete", "Complete", id="order.complete"),
+        # The list's view, the clipboard (console/ui/view_controls.py).
+        Binding("slash", "filter", "Filter", id="view.filter"),
+        Binding("o", "pick_sort", "Sort", id="view.sort"),
+        Binding("O", "reverse_sort", "Reverse sort", show=False, id="view.reverse"),
+        Binding("1", "risk('red')", "Red only", show=False, id="view.risk_red"),
+        Binding("2", "risk('yellow')", "Red+yellow", show=False, id="view.risk_yellow"),
+        Binding("0", "risk('all')", "All risks", show=False, id="view.risk_all"),
+        Binding("s", "pick_status", "Status", show=False, id="view.status"),
+        Binding("y", "copy_url", "Copy URL", id="order.copy_url"),
         Binding("r", "refresh", "Refresh", id="app.refresh"),
-        Binding("z", "zoom", "Zoom pane", id="app.zoom"),
+        Binding("z", "zoom", "Zoom pane", show=False, id="app.zoom"),  # help and ctrl+p list it; the footer has no room at 80 columns
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
         # Bulk completion (console/ui/bulk_run.py): marks, the marked run, its screen.
@@ -145,6 +158,8 @@ class DispatchApp(App[None]):
         self.now: Clock = now or _utc_now
         #: Marks and bulk runs; a run is a worker of this App, so it outlives its screen.
         self.bulk = BulkController(self)
+        #: Filter, sort, clipboard, palette, keymap, disabled-key explanations.
+        self.view_controls = ViewControls(self)
         self._details: DetailCache[Order] = DetailCache(self.DETAIL_TTL, self.DETAIL_CACHE_SIZE)
         self._detail_row: OrderRow | None = None
         self._detail_version: int | None = None
@@ -187,13 +202,14 @@ class DispatchApp(App[None]):
             yield self.age_label
         self.banner = Static(id="banner")
         yield self.banner
+        yield self.view_controls.make_bar()
         with Container(id="body"):
             self.order_list = OrderList(now=self.now, ascii=settings.ascii, id="orders")
             self.detail = DetailPane(now=self.now, ascii=settings.ascii, id="detail")
             yield self.order_list
             yield self.detail
         yield BulkStatusBar(self.bulk, id="bulk-status")
-        yield Footer()
+        yield Footer(compact=True)  # 80 columns hold every shown key
 
     def on_mount(self) -> None:
         self.query_one("#sandbox-marker").display = self.sandbox
@@ -210,6 +226,7 @@ class DispatchApp(App[None]):
         self.set_interval(1.0, self._tick, name="tick")
         self.order_list.is_marked = self.bulk.marks.is_marked
         self.bulk.startup()  # settles an interrupted bulk run before anything is sent
+        self.view_controls.mount()
         self.load_orders()
 
     # The widgets the app talks to, created once in compose (not queried on every tick: a
@@ -267,6 +284,7 @@ class DispatchApp(App[None]):
         self.order_list.set_empty_message("No open orders.")
         self._hide_banner()
         self._update_age()
+        self.view_controls.update_bar()
         if self.order_list.cursor_row is None:
             self.detail.show_placeholder("No open orders.")
         if summary.skipped:
@@ -335,6 +353,7 @@ class DispatchApp(App[None]):
             return
         self._update_age()
         self.order_list.tick()
+        self.view_controls.update_bar()
 
     def _update_age(self) -> None:
         if self.loading and self._last_success is not None:
@@ -379,7 +398,7 @@ class DispatchApp(App[None]):
     def _bindings_may_have_changed(self) -> None:
         """Refresh the footer only when `c` becomes enabled or disabled: a refresh re-composes the
         footer, which must not happen on every cursor move."""
-        enabled = self.check_action("complete", ())
+        enabled = (self.check_action("complete", ()), self.check_action("copy_url", ()))
         if enabled != self._complete_enabled:
             self._complete_enabled = enabled
             self.refresh_bindings()
@@ -475,7 +494,7 @@ class DispatchApp(App[None]):
                     return None
         if action == "retry_failed" and self.settings.read_only:
             return None
-        return True
+        return self.view_controls.check_action(action, parameters)
 
     def action_complete(self) -> None:
         if self.screen is not self.screen_stack[0]:
@@ -631,9 +650,47 @@ class DispatchApp(App[None]):
     def action_bulk_show(self) -> None:
         self.bulk.show()
 
+    # ------------------------------------------------------------------ view (console/ui/view_controls.py)
+
+    def action_filter(self) -> None:
+        self.view_controls.open_filter()
+
+    def action_risk(self, level: str) -> None:
+        self.view_controls.set_risk(level)
+
+    def action_pick_status(self) -> None:
+        self.view_controls.pick_status()
+
+    def action_status(self, status: str) -> None:
+        self.view_controls.set_status(status)
+
+    def action_pick_sort(self) -> None:
+        self.view_controls.pick_sort()
+
+    def action_reverse_sort(self) -> None:
+        self.view_controls.reverse_sort()
+
+    def action_sort_by(self, column: str) -> None:
+        self.view_controls.sort_by(column)
+
+    def action_copy_url(self) -> None:
+        self.view_controls.copy_url()
+
+    def on_key(self, event) -> None:
+        # Runs before the bindings: a key whose action is disabled (c in read-only) says why.
+        self.view_controls.explain_key(event.key)
+
+    def handle_bindings_clash(self, clashed_bindings, node) -> None:
+        self.view_controls.bindings_clash(clashed_bindings)
+
+    def get_line_filters(self):
+        # --ascii: every rendered line also goes through AsciiFilter (console/ui/ascii_mode.py).
+        return self.view_controls.line_filters(super().get_line_filters())
+
     # ------------------------------------------------------------------ other actions
 
-    def action_help(self) -> None:
+    def action_descriptions(self) -> dict[str, str]:
+        """Long descriptions per action, for the help screen and the command palette."""
         descriptions = {
             "complete": "complete the highlighted order (asks first)" + (" [disabled: read-only]" if self.settings.read_only else ""),
             "refresh": f"refresh now (automatic every {self.settings.refresh_seconds:g} s)",
@@ -647,6 +704,11 @@ class DispatchApp(App[None]):
             "command_palette": "command palette: every action by name",
         }
         descriptions.update(bulk_view.help_descriptions(read_only=self.settings.read_only))
+        descriptions.update(self.view_controls.help_descriptions())
+        return descriptions
+
+    def action_help(self) -> None:
+        descriptions = self.action_descriptions()
         contexts = [
             ("Everywhere", describe_bindings(self, descriptions=descriptions)),
             ("Order list", describe_bindings(self.order_list, descriptions=descriptions)),
@@ -654,11 +716,13 @@ class DispatchApp(App[None]):
             ("Detail pane", [("tab", "move focus between the list and the detail"),
                              ("up, down, pgup, pgdn", "scroll the detail")]),
             *bulk_view.help_contexts(typed_above=TYPED_CONFIRM_ABOVE),
+            *self.view_controls.help_contexts(),
         ]
         notes = [
             "The list: worst risk first, then scheduled time. 'LATE 12m': an open order 12 minutes "
             "past its scheduled time. '" + self.PENDING_LABEL + "': a complete is in flight.",
             bulk_view.help_note(self.settings.ascii),
+            *self.view_controls.help_notes(),
         ]
         self.push_screen(HelpScreen(contexts, self.order_list.palette, notes=notes))
 

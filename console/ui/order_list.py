@@ -39,7 +39,7 @@ from textual.strip import Strip
 from console.api.models import Order, OrderRef, RiskLevel
 from console.ui.badges import BadgePalette
 from console.ui.columns import GAP, Column, fit, layout
-from console.ui.state import MergeResult, OrderRow, OrderTable, RefreshMerge
+from console.ui.state import MergeResult, OrderRow, OrderTable, RefreshMerge, RowFilter, SortKey
 from console.ui.text import MISSING, MISSING_ASCII
 from console.ui.timefmt import relative, scheduled_cell
 
@@ -243,6 +243,27 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         self._strips.clear()
         self.refresh()
 
+    # ------------------------------------------------------------------ public: view (issue 5)
+
+    #: Shown instead of the rows when a filter hides every loaded order.
+    no_match_message = "No order matches the filter."
+
+    def set_filter(self, row_filter: RowFilter | None) -> None:
+        """Show only the rows ``row_filter`` accepts (console/ui/filtering.py): no re-sort.
+
+        The cursor stays on its order when it is still shown, else goes to the first row."""
+        self._change_view(lambda: self.table.set_filter(row_filter))
+
+    def set_sort(self, key: SortKey | None, reverse: bool = False) -> None:
+        """Sort by ``key`` (console/ui/sorting.py); the cursor stays on its order."""
+        self._change_view(lambda: self.table.set_sort(key, reverse))
+
+    def _change_view(self, change: Callable[[], None]) -> None:
+        change()
+        if self._cursor_row is not None and self.table.position(self._cursor_row) is None:
+            self._cursor, self._cursor_row = 0, None
+        self._after_change(MergeResult(updated=1))
+
     # ------------------------------------------------------------------ public: cursor
 
     def move_cursor(self, index: int, *, scroll: bool = True) -> None:
@@ -326,7 +347,8 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         table = self.table
         if index >= len(table):
             if index == 0:
-                return self._message_strip(self.empty_message, width)
+                message = self.no_match_message if table.total else self.empty_message
+                return self._message_strip(message, width)
             return Strip.blank(width, self.rich_style)
         row = table.view[index]
         is_cursor = index == self._cursor
@@ -480,7 +502,6 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         self._scroll_update(size)
         if self.show_vertical_scrollbar != had_scrollbar:
             self.refresh(layout=True)
-
 
     def _refresh_row(self, index: int) -> None:
         line = index - int(self.scroll_y) + 1

@@ -22,6 +22,13 @@ from console.ui.badges import BadgePalette, legend
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "close", "Close", id="help.close"),
+        # The same keys as in the order list: the help is a list to read too.
+        Binding("j,down", "scroll('down')", "Down", show=False, id="help.down"),
+        Binding("k,up", "scroll('up')", "Up", show=False, id="help.up"),
+        Binding("g,home", "scroll('home')", "Top", show=False, id="help.top"),
+        Binding("G,end", "scroll('end')", "Bottom", show=False, id="help.bottom"),
+        Binding("ctrl+f,pagedown,space", "scroll('page_down')", "Page down", show=False, id="help.page_down"),
+        Binding("ctrl+b,pageup", "scroll('page_up')", "Page up", show=False, id="help.page_up"),
     ]
 
     def __init__(
@@ -57,6 +64,10 @@ class HelpScreen(ModalScreen[None]):
     def action_close(self) -> None:
         self.dismiss(None)
 
+    def action_scroll(self, where: str) -> None:
+        scroller = self.query_one("#help-dialog", VerticalScroll)
+        getattr(scroller, f"scroll_{where}")(animate=False)
+
 
 #: Textual's own hint binding (ctrl+c says "press ctrl+q to quit"): not a console key.
 _HIDDEN_ACTIONS = frozenset({"help_quit"})
@@ -66,8 +77,11 @@ def describe_bindings(node, *, descriptions: dict[str, str] | None = None) -> li
     """(keys, description) per action bound on ``node``, after any user keymap, with keys as
     the app displays them. ``descriptions`` overrides a binding's short footer label."""
     app = node.app
+    bound = node._bindings.copy()
+    if app._keymap:
+        bound.apply_keymap(app._keymap)
     by_action: dict[str, tuple[list[str], str]] = {}
-    for key, bindings in node._bindings.key_to_bindings.items():
+    for key, bindings in bound.key_to_bindings.items():
         for binding in bindings:
             if binding.action in _HIDDEN_ACTIONS:
                 continue

@@ -1,0 +1,371 @@
+"""The console's keyboard ergonomics (issue 5), for one :class:`DispatchApp`:
+
+- the list's view: ``/`` filter as you type, ``1``/``2``/``0`` risk, ``s`` status, ``o``/``O`` sort,
+  and the view bar that always says which are active (console/ui/filter_bar.py);
+- ``y``: the highlighted order's share URL to the clipboard (console/ui/clipboard.py);
+- which actions apply now (for the footer, via the app's ``check_action``) and, when a key of a
+  disabled action is pressed, a toast saying why (read-only, nothing highlighted, ...);
+- the command palette's list of every action (console/ui/commands.py) and the help's entries;
+- start-up: the user's keymap (``[keymap]`` in the config), the ASCII and colour-blind classes.
+
+The app keeps thin ``action_*`` methods that call in here (like the bulk controller), so this
+logic lives in one module and app.py stays readable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+
+from console.api.models import OPEN_STATUSES, RiskLevel
+from console.api.sanitize import sanitize
+from console.ui.ascii_mode import AsciiFilter
+from console.ui.clipboard import copy_message, copyable_url
+from console.ui.filter_bar import FilterBar, ViewState
+from console.ui.filtering import ViewFilter
+from console.ui.screens.picker import PickerScreen
+from console.ui.sorting import SORT_COLUMNS, ViewSort
+
+if TYPE_CHECKING:
+    from console.ui.app import DispatchApp
+
+#: Actions that write to HyperTrack: all disabled in read-only mode.
+WRITE_ACTIONS = frozenset({"complete", "retry_failed"})
+
+#: Long descriptions of this module's actions (help screen and command palette).
+DESCRIPTIONS: dict[str, str] = {
+    "filter": "filter the list as you type (handle, worker, ops group, address, metadata)",
+    "risk('red')": "show only orders with a red risk",
+    "risk('yellow')": "show orders with a red or yellow risk",
+    "risk('all')": "show every risk level",
+    "pick_status": "show only one status (a picker)",
+    "pick_sort": "sort by a column (a picker)",
+    "reverse_sort": "reverse the sort",
+    "copy_url": "copy the highlighted order's share URL (OSC 52 clipboard)",
+}
+
+_RISK_BY_WORD = {"red": RiskLevel.RED, "yellow": RiskLevel.YELLOW, "all": None}
+
+
+@dataclass(frozen=True)
+class PaletteCommand:
+    """One entry of the command palette: a title, a help line, and what it runs."""
+
+    title: str
+    help: str
+    action: str
+    #: The node the action runs on: "app" or "list".
+    target: str = "app"
+
+
+class ViewControls:
+    def __init__(self, app: "DispatchApp") -> None:
+        self.app = app
+        self.filter = ViewFilter()
+        self.sort = ViewSort()
+        self.bar: FilterBar | None = None
+        self._clashes_told: set[tuple[str, ...]] = set()
+        self._ascii_filter = AsciiFilter()
+
+    # ------------------------------------------------------------------ composition
+
+    def make_bar(self) -> FilterBar:
+        self.bar = FilterBar(on_text=self.set_text, on_close=self.close_filter, on_move=self._move,
+                             id="viewbar")
+        return self.bar
+
+    def mount(self) -> None:
+        """Called from the app's on_mount: classes for ASCII and the palette, the keymap."""
+        app = self.app
+        settings = app.settings
+        app.set_class(settings.ascii, "-ascii")
+        app.set_class(getattr(settings, "palette", "default") == "colorblind", "-palette-colorblind")
+        keymap = dict(getattr(settings, "keymap", ()) or ())
+        if keymap:
+            app.set_keymap(keymap)
+        self.update_bar()
+
+    # ------------------------------------------------------------------ the view
+
+    def apply_filter(self, new: ViewFilter) -> None:
+        if new == self.filter:
+            return
+        self.filter = new
+        self.app.order_list.set_filter(new.row_filter())
+        self.update_bar()
+
+    def apply_sort(self, new: ViewSort) -> None:
+        if new == self.sort:
+            return
+        self.sort = new
+        key, reverse = new.key()
+        self.app.order_list.set_sort(key, reverse)
+        self.update_bar()
+
+    def update_bar(self) -> None:
+        """Redraw the view bar if anything it shows changed (cheap to call on every tick)."""
+        bar = self.bar
+        if bar is None or not bar.is_mounted:
+            return
+        table = self.app.order_list.table
+        bar.summary.set_state(ViewState(
+            filter=self.filter, sort=self.sort, shown=len(table), total=table.total,
+            editing=bar.editing, ascii=self.app.settings.ascii,
+        ))
+
+    # ``/``
+
+    def open_filter(self) -> None:
+        if self.bar is None:
+            return
+        self.bar.open(self.filter.text)
+        self.update_bar()
+
+    def set_text(self, text: str) -> None:
+        """Every keystroke in the filter input: filter now (no debounce, no re-sort)."""
+        self.apply_filter(self.filter.with_text(text))
+
+    def close_filter(self, keep: bool) -> None:
+        """Enter (keep) or Esc (clear the text; the risk and status filters stay)."""
+        if self.bar is None:
+            return
+        if not keep:
+            self.apply_filter(self.filter.with_text(""))
+        self.bar.close()
+        self.app.order_list.focus()
+        self.update_bar()
+
+    def _move(self, delta: int) -> None:
+        order_list = self.app.order_list
+        order_list.move_cursor(order_list.cursor_index + delta)
+
+    # ``1`` ``2`` ``0``
+
+    def set_risk(self, word: str) -> None:
+        min_risk = _RISK_BY_WORD.get(word)
+        self.apply_filter(self.filter.with_risk(min_risk))
+
+    # ``s``
+
+    def pick_status(self) -> None:
+        counts: dict[str, int] = {}
+        for row in self.app.order_list.table.rows:
+            counts[row.status] = counts.get(row.status, 0) + 1
+        ordered = [s for s in OPEN_STATUSES if s in counts] + sorted(s for s in counts if s not in OPEN_STATUSES)
+        options = [("*", Text(f"all statuses ({sum(counts.values()):,})"))]
+        options += [(f"={status}", Text(f"{sanitize(status)} ({counts[status]:,})")) for status in ordered]
+        current = "*" if self.filter.status is None else f"={self.filter.status}"
+
+        def picked(choice: str | None) -> None:
+            if choice is None:
+                return
+            self.apply_filter(self.filter.with_status(None if choice == "*" else choice[1:]))
+
+        self.app.push_screen(PickerScreen("Show orders of status", options, current=current), picked)
+
+    # ``o`` ``O``
+
+    def pick_sort(self) -> None:
+        options = []
+        for column in SORT_COLUMNS:
+            ascending, descending = column.directions
+            options.append((column.name, Text(f"{column.title}: {ascending} (O: {descending})")))
+
+        def picked(choice: str | None) -> None:
+            if choice is not None:
+                self.apply_sort(ViewSort(choice, reverse=False))
+
+        self.app.push_screen(PickerScreen("Sort the list by", options, current=self.sort.column), picked)
+
+    def reverse_sort(self) -> None:
+        self.apply_sort(ViewSort(self.sort.column, not self.sort.reverse))
+
+    def sort_by(self, column: str) -> None:
+        self.apply_sort(ViewSort(column, reverse=False))
+
+    # ``y``
+
+    def share_url(self) -> str | None:
+        """The highlighted order's share URL: its row's, else the full order's in the detail
+        pane (the list item may predate the order's start, when the URL appears)."""
+        app = self.app
+        row = app.order_list.cursor_row if app.is_mounted else None
+        if row is None:
+            return None
+        if row.share_url:
+            return row.share_url
+        shown = app.detail.order if app._is_current(row.ref) else None
+        if shown is not None and shown.order_handle == row.ref.order_handle:
+            return shown.share_url
+        return None
+
+    def copy_url(self) -> None:
+        row = self.app.order_list.cursor_row
+        if row is None:
+            return
+        url = copyable_url(self.share_url())
+        if url is None:
+            self.app.notify(self.disabled_reason("copy_url") or "Nothing to copy.", severity="warning",
+                            markup=False)
+            return
+        self.app.copy_to_clipboard(url)
+        self.app.notify(copy_message(row.display_handle, url, ascii=self.app.settings.ascii),
+                        title="Copied", markup=False)
+
+    def line_filters(self, textual_filters):
+        """Textual's line filters (NO_COLOR's Monochrome, ...), plus ASCII mode's."""
+        if not self.app.settings.ascii:
+            return textual_filters
+        return [*textual_filters, self._ascii_filter]
+
+    # ------------------------------------------------------------------ what applies now
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """For the app's ``check_action``: None shows the key disabled, True enabled."""
+        if action in WRITE_ACTIONS and self.app.settings.read_only:
+            return None
+        if action == "copy_url":
+            return True if copyable_url(self.share_url()) else None
+        return True
+
+    def disabled_reason(self, action: str) -> str | None:
+        """Why ``action`` cannot run now, in words for a toast (None: it can, or no idea)."""
+        app = self.app
+        settings = app.settings
+        if action in WRITE_ACTIONS and settings.read_only:
+            source = f"profile {settings.profile!r} is read-only" if settings.profile else "started with --read-only"
+            return (f"Read-only ({sanitize(source)}): this console cannot complete orders. "
+                    "Start it without --read-only (or with a profile that can write) to complete.")
+        row = app.order_list.cursor_row if app.is_mounted else None
+        if action == "complete" and row is None:
+            return "No order is highlighted (the list is empty or still loading)."
+        if action == "copy_url":
+            if row is None:
+                return "No order is highlighted: nothing to copy."
+            if not self.share_url():
+                return f"{row.display_handle} has no share URL (it appears once the order has started)."
+            return f"{row.display_handle}'s share URL is not a web address, so it is not copied."
+        return None
+
+    def explain_key(self, key: str) -> None:
+        """A key whose action is disabled was pressed: say why, instead of doing nothing."""
+        app = self.app
+        try:
+            active = app.screen.active_bindings.get(key)
+        except Exception:  # no screen yet (start-up) or shutting down
+            return
+        if active is None or active.enabled:
+            return
+        action = active.binding.action
+        reason = self.disabled_reason(action) or f"{active.binding.description or action} is not available now."
+        app.notify(reason, severity="warning", markup=False)
+
+    def bindings_clash(self, clashed: Iterable[Any]) -> None:
+        """The user's keymap gave a key that another binding already had: say so once (Textual
+        calls this on every binding lookup)."""
+        names = tuple(sorted({f"{b.id or b.action} ({b.key})" for b in clashed}))
+        if not names or names in self._clashes_told:
+            return
+        self._clashes_told.add(names)
+        self.app.notify("Keymap: these keys were already taken, the keymap's binding wins: "
+                        + ", ".join(names), severity="warning", timeout=10, markup=False)
+
+    # ------------------------------------------------------------------ help and palette
+
+    def help_descriptions(self) -> dict[str, str]:
+        return dict(DESCRIPTIONS)
+
+    def help_contexts(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        return [
+            ("Filter input (/)", [
+                ("type", "filters as you type: plain text, case-insensitive, no patterns"),
+                ("enter", "keep the filter, back to the list"),
+                ("escape", "clear the text filter, back to the list"),
+                ("up, down", "move in the list while typing"),
+            ]),
+            ("Pickers (s, o) and other lists", [
+                ("j, k, up, down", "move"), ("g, G, home, end", "first, last"),
+                ("enter", "pick"), ("escape, q", "cancel"),
+            ]),
+            ("Command palette (ctrl+p)", [
+                ("type", "find any action by name"), ("up, down", "move (j and k type)"),
+                ("enter", "run it"), ("escape", "close"),
+            ]),
+        ]
+
+    def help_notes(self) -> list[str]:
+        return [
+            "The bar above the list always shows the filter, the risk and status filters, the sort, "
+            "and how many of the loaded orders they leave. Marks stay on orders the filter hides.",
+            "y copies with OSC 52: it works over SSH; inside tmux it needs 'set -g set-clipboard on'.",
+        ]
+
+    def palette_commands(self, descriptions: dict[str, str]) -> list[PaletteCommand]:
+        """Every action: the app's and the list's bindings (with their current keys), then the
+        ones without a key of their own (each sort column, each status)."""
+        app = self.app
+        commands: list[PaletteCommand] = []
+        seen: set[str] = set()
+        for target, node in (("app", app), ("list", app.order_list)):
+            for action, keys, short in _bindings_of(node):
+                if action in seen or action in ("command_palette", "help_quit"):
+                    continue
+                seen.add(action)
+                title = descriptions.get(action) or short or action
+                commands.append(PaletteCommand(_capitalise(title), f"key: {keys}", action, target))
+        for column in SORT_COLUMNS:
+            commands.append(PaletteCommand(
+                f"Sort by {column.title.lower()} ({column.directions[0]})",
+                "o picks the column, O reverses it", f"sort_by('{column.name}')"))
+        for status in OPEN_STATUSES:
+            commands.append(PaletteCommand(
+                f"Show only status {status}", "s picks a status; s, then 'all statuses' clears it",
+                f"status('{status}')"))
+        commands.append(PaletteCommand("Show every status", "s picks a status", "status('')"))
+        return commands
+
+    def set_status(self, status: str) -> None:
+        self.apply_filter(self.filter.with_status(status or None))
+
+    def state(self, command: PaletteCommand) -> bool | None:
+        """The action's state for the palette (None: shown, but it says why it cannot run)."""
+        node = self.app if command.target == "app" else self.app.order_list
+        try:
+            return self.app._check_action_state(command.action, node)
+        except Exception:
+            return True
+
+    async def run(self, command: PaletteCommand) -> None:
+        """Run a palette command, or say why it cannot run now."""
+        app = self.app
+        if not self.state(command):
+            name = command.action.split("(")[0]
+            app.notify(self.disabled_reason(name) or f"{command.title} is not available now.",
+                       severity="warning", markup=False)
+            return
+        node = app if command.target == "app" else app.order_list
+        await app.run_action(command.action, node)
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _bindings_of(node: Any) -> Iterable[tuple[str, str, str]]:
+    """(action, keys as displayed, short description) per action bound on ``node``, after the
+    user's keymap."""
+    app = node.app
+    bindings = node._bindings.copy()
+    if app._keymap:
+        bindings.apply_keymap(app._keymap)
+    by_action: dict[str, tuple[list[str], str]] = {}
+    for _key, binding in bindings:
+        keys, short = by_action.setdefault(binding.action, ([], binding.description))
+        shown = app.get_key_display(binding)
+        if shown not in keys:
+            keys.append(shown)
+    for action, (keys, short) in by_action.items():
+        yield action, ", ".join(keys), short
