@@ -70,6 +70,21 @@ def marked_lines(app, glyph: str = "✓") -> list[str]:
     return [line for line in list_lines(app)[1:] if line[1:2] == glyph]
 
 
+def entry(lines: list[str], handle: str) -> str:
+    """One order's result from a result list: its line, and its message line(s) below it."""
+    found = []
+    for i, line in enumerate(lines):
+        if not line.startswith(" ") and handle in line:
+            block = [line]
+            for more in lines[i + 1:]:
+                if not more.startswith("    "):
+                    break
+                block.append(more.strip())
+            found.append("\n".join(block))
+    assert len(found) == 1, (handle, lines)
+    return found[0]
+
+
 async def run_finished(pilot, app) -> None:
     await wait_until(pilot, lambda: app.bulk.state is not None and app.bulk.state.phase == FINISHED,
                      what="the bulk run to finish")
@@ -291,8 +306,8 @@ async def test_rejection_shows_the_apis_message(tmp_path) -> None:
         await pilot.press("c", "y")
         await run_finished(pilot, app)
         lines = app.screen.query_one("#bulk-progress-results").plain_lines
-        [rejected] = [line for line in lines if bad in line]
-        assert "rejected" in rejected and "[/oops] worker must be on site" in rejected
+        rejected = entry(lines, bad)
+        assert "rejected" in rejected.splitlines()[0] and "[/oops] worker must be on site" in rejected
         assert "failed 1" in screen_text(app)
         assert set(applied(sb)) == {ref_key(refs[0])}
         assert refs[1] in app.bulk.marks and refs[0] not in app.bulk.marks
@@ -332,6 +347,98 @@ async def test_escape_in_the_middle_stops_new_sends(tmp_path) -> None:
         # The stopped ones stay marked: R sends them after a review.
         assert set(app.bulk.marks) == {r.ref for r in stopped}
         assert set(app.bulk.state.retryable) == {r.ref for r in stopped}
+
+
+class HeldClock:
+    """The engine's clock and sleep: a sleep lasts until the test releases it, then the clock
+    moves on by that much. A 429 pause is held as long as the test looks at it."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+        self.release = asyncio.Event()
+        self.sleeping = 0
+
+    def __call__(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeping += 1
+        await self.release.wait()
+        self.t += seconds
+
+
+async def test_a_429_pauses_the_whole_run_with_a_countdown(tmp_path) -> None:
+    app, sb, seen = bulk_app(tmp_path, bulk_concurrency=1)
+    clock = HeldClock()
+    app.bulk.engine_options.update(clock=clock, sleep=clock.sleep)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        refs = await mark_rows(pilot, app, 3)
+        sb.faults.script("POST", refs[0].order_handle, ["429:7"])
+        await pilot.press("c", "y")
+        await wait_until(pilot, lambda: clock.sleeping >= 1, what="the pause")
+        await wait_until(pilot, lambda: "PAUSED" in screen_text(app), what="the paused screen")
+        note = str(app.screen.query_one("#bulk-progress-note").render()).replace("\n", " ")
+        assert "(429)" in note and "no request goes out for" in note
+        await pilot.pause(0.2)
+        assert sb.stats.count("POST") == 1  # nothing else goes out while paused
+        clock.release.set()
+        await run_finished(pilot, app)
+        assert "PAUSED" not in screen_text(app) and "completed 3" in screen_text(app)
+        assert posts_to(sb, refs[0].order_handle) == 2  # the throttled one, once more after the pause
+        assert applied(sb) == {ref_key(ref): 1 for ref in refs}
+
+
+async def test_an_order_left_in_doubt_says_so_and_is_settled_before_the_next_run(tmp_path) -> None:
+    app, sb, seen = bulk_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        refs = await mark_rows(pilot, app, 2)
+        lost = refs[0]
+        failing = {"on": True}
+        sb.faults.script("POST", lost.order_handle, ["drop_after_apply"])
+        sb.faults.hook = lambda info: ("503" if failing["on"] and info.method == "GET"
+                                       and info.handle == lost.order_handle else None)
+        await pilot.press("c", "y")
+        await run_finished(pilot, app)
+        lines = app.screen.query_one("#bulk-progress-results").plain_lines
+        doubt = entry(lines, lost.order_handle)
+        assert "IN DOUBT" in doubt.splitlines()[0] and "checking the order failed" in doubt
+        assert "in doubt 1" in screen_text(app)
+        assert posts_to(sb, lost.order_handle) == 1  # not sent again without evidence
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: "1 IN DOUBT" in screen_text(app), what="the status bar")
+        # The next run first settles it by GET (now answering), and says what happened.
+        failing["on"] = False
+        await pilot.press("U")
+        target = next(row for row in app.order_list.table.view if row.is_open and row.ref not in refs)
+        app.order_list.select_ref(target.ref)
+        await pilot.press("space", "c", "y")
+        await run_finished(pilot, app)
+        lines = app.screen.query_one("#bulk-progress-results").plain_lines
+        settled = entry(lines, lost.order_handle)
+        assert "completed (reconciled)" in settled and "earlier run" in settled
+        assert posts_to(sb, lost.order_handle) == 1
+        assert applied(sb)[ref_key(lost)] == 1 and applied(sb)[ref_key(target.ref)] == 1
+
+
+async def test_q_during_a_run_warns_first(tmp_path) -> None:
+    app, sb, seen = bulk_app(tmp_path, bulk_concurrency=1)
+    gate = Gate(seen.inner)
+    seen.inner = gate
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        await mark_rows(pilot, app, 2)
+        await pilot.press("c", "y")
+        await wait_until(pilot, lambda: gate.waiting == 1, what="a POST in flight")
+        await pilot.press("b", "q")
+        await pilot.pause()
+        assert app.is_running and app.bulk.active  # the first q only warns
+        gate.open.set()
+        await run_finished(pilot, app)
+        await pilot.press("escape", "q")
+        await pilot.pause()
+    assert not app.is_running  # no run going on: q quits at once
 
 
 async def test_failed_orders_stay_marked_and_R_retries_only_them(tmp_path) -> None:
@@ -454,8 +561,8 @@ async def test_hostile_handles_are_shown_escaped_in_review_and_results(tmp_path)
         await run_finished(pilot, app)
         assert app.is_running  # no markup was parsed: no crash, no quit
         lines = app.screen.query_one("#bulk-progress-results").plain_lines
-        [sent] = [line for line in lines if markup in line]
-        [refused] = [line for line in lines if "pwned" in line]
+        sent = entry(lines, markup)
+        refused = entry(lines, "pwned")
         assert "completed" in sent
         assert "rejected" in refused and "[b]\\x1b]0;pwned\\x07" in refused and "not sent" in refused
         assert sb.stats.completions_of(markup) == 1
@@ -494,8 +601,8 @@ async def test_pending_intents_of_a_dead_run_are_settled_and_shown_before_anythi
         text = screen_text(app)
         assert "Interrupted bulk run settled" in text
         lines = app.screen.query_one("#bulk-settled-list").plain_lines
-        [done_line] = [line for line in lines if done.order_handle in line]
-        [open_line] = [line for line in lines if not_done.order_handle in line]
+        done_line = entry(lines, done.order_handle)
+        open_line = entry(lines, not_done.order_handle)
         assert "completed (reconciled)" in done_line
         assert "pending (not sent)" in open_line
         assert not any(third.order_handle in line for line in lines)  # no intent: not in doubt

@@ -650,6 +650,10 @@ class DispatchApp(App[None]):
     def action_bulk_show(self) -> None:
         self.bulk.show()
 
+    async def action_quit(self) -> None:
+        if self.bulk.confirm_quit():  # during a bulk run, the first q only warns
+            await super().action_quit()
+
     # ------------------------------------------------------------------ view (console/ui/view_controls.py)
 
     def action_filter(self) -> None:

@@ -130,6 +130,7 @@ class BulkController:
         self.startup_state: RunState | None = None
         self.engine: BulkEngine | None = None
         self._startup_busy = False
+        self._quit_armed_for: RunState | None = None
         #: U hides the last run's line in the status bar (b still shows its results).
         self.summary_hidden = False
         self._listeners: list[Callable[[], None]] = []
@@ -389,6 +390,23 @@ class BulkController:
             state.stop_message = "stopped by the operator: no new requests are sent"
         self.changed()
 
+    def confirm_quit(self) -> bool:
+        """``q`` during a run: the first press only warns (quitting stops the run where it is);
+        a second press quits. Nothing is lost either way: what was in flight is settled by GET
+        at the next start."""
+        state = self.state
+        if state is None or not state.active:
+            return True
+        if self._quit_armed_for is state:
+            return True
+        self._quit_armed_for = state
+        left = state.total - len(state.results)
+        self.app.notify(
+            f"A bulk run is going on ({left:,} of {state.total:,} not finished). Press q again to quit: "
+            "orders not sent stay unsent, and requests in flight are checked at the next start.",
+            severity="warning", timeout=8, markup=False)
+        return False
+
     # ------------------------------------------------------------------ the run (an App worker)
 
     async def _open_journal(self) -> Journal:
@@ -491,11 +509,15 @@ class BulkController:
         if not_sent:
             text += f", {not_sent:,} not sent"
         if unfinished:
-            text += f". The {len(unfinished):,} not completed stay marked"
+            n = len(unfinished)
+            text += f". {n:,} not completed {'stays' if n == 1 else 'stay'} marked"
             if state.retryable:
                 text += "; R retries the failed ones"
-        self.app.notify(text + ".", severity="error" if doubt or failed else "information", timeout=10,
-                        markup=False)
+        from console.ui.screens.bulk_progress import BulkProgressScreen
+
+        if not isinstance(self.app.screen, BulkProgressScreen):  # that screen says it all already
+            self.app.notify(text + ".", severity="error" if doubt or failed else "information", timeout=10,
+                            markup=False)
         request_refresh = getattr(self.app, "_request_refresh", None)
         if request_refresh is not None:
             request_refresh()

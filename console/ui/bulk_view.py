@@ -8,7 +8,8 @@ ASCII variant exists for terminals without Unicode.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import textwrap
+from collections.abc import Iterable, Sequence
 
 from console.api.models import OrderRef
 from console.bulk.results import OrderResult, Progress, ResultStatus
@@ -70,28 +71,38 @@ def handle_width(refs: Iterable[OrderRef]) -> int:
     return max(18, min(longest, 40))
 
 
-def result_line(result: OrderResult, *, ascii: bool = False, width: int = HANDLE_WIDTH) -> Line:
-    """``✓ ORD-1 (drop#0)   completed (reconciled)   the answer to our request was lost…``
+#: Continuation lines of one message at most (the journal keeps all of it).
+MESSAGE_LINES = 3
 
-    The message is the engine's (sanitized) text, which holds the API's own message for a
-    rejection; the line widget sanitizes again and never parses markup.
-    """
+
+def result_lines(result: OrderResult, *, ascii: bool = False, width: int = HANDLE_WIDTH,
+                 wrap: int = 72) -> list[Line]:
+    """One order's result: ``✓ ORD-1 (drop#0)   completed (reconciled)``, then its message on
+    a line of its own (indented), so that a rejection's API message stays readable at 80
+    columns. The message is the engine's sanitized text; the line widget sanitizes again and
+    never parses markup."""
     glyph_u, glyph_a, kind = outcome_class(result.status)
     label = result.status.label
     if result.flagged:
-        label += " !"
-    parts: list[tuple[str, str | None]] = [
+        label += " (look at it)"
+    head: list[tuple[str, str | None]] = [
         (glyph_a if ascii else glyph_u, kind),
         (" ", None),
         (_pad(result.ref.describe(), width), "strong"),
         (" ", None),
-        (_pad(label, LABEL_WIDTH), kind),
+        (label, kind),
     ]
-    # Results of earlier runs need no prefix: the engine's message starts "an earlier run ...".
+    lines: list[Line] = [head]
     message = safe(result.message)
     if message and message != result.status.label:
-        parts.append((" " + message, None))
-    return parts
+        kind = "muted" if result.status.is_success else None
+        ellipsis = "..." if ascii else "…"
+        chunks = textwrap.wrap(message, max(20, wrap - 4), break_long_words=True) or [message]
+        if len(chunks) > MESSAGE_LINES:
+            chunks = chunks[:MESSAGE_LINES]
+            chunks[-1] = chunks[-1][: max(1, wrap - 4 - len(ellipsis))] + ellipsis
+        lines.extend([("    " + chunk, kind)] for chunk in chunks)
+    return lines
 
 
 def ref_line(ref: OrderRef, note: str = "") -> Line:
@@ -106,8 +117,10 @@ def _pad(text: str, width: int) -> str:
     return text if len(text) >= width else text + " " * (width - len(text))
 
 
-def problems_first(results: list[OrderResult]) -> list[OrderResult]:
-    """In doubt first, then failures, then never sent, then completed; stable within each."""
+def problems_first(results: list[OrderResult], order: Sequence[OrderRef] = ()) -> list[OrderResult]:
+    """In doubt first, then failures, then never sent, then completed; within each, in the
+    order of ``order`` (the run's input) when given, else as they came."""
+    position = {ref: i for i, ref in enumerate(order)}
 
     def rank(result: OrderResult) -> int:
         status = result.status
@@ -119,7 +132,7 @@ def problems_first(results: list[OrderResult]) -> list[OrderResult]:
             return 2
         return 3
 
-    return sorted(results, key=rank)
+    return sorted(results, key=lambda r: (rank(r), position.get(r.ref, len(position))))
 
 
 def sep(ascii: bool = False) -> str:

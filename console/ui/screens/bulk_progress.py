@@ -21,7 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, Static
 
 from console.ui.bulk_run import FAILED, FINISHED, OPENING, SETTLING, STOPPING, BulkController, RunState
-from console.ui.bulk_view import counts_text, handle_width, problems_first, rate_text, result_line, sep
+from console.ui.bulk_view import counts_text, handle_width, problems_first, rate_text, result_lines, sep
 from console.ui.screens.bulk_lines import LineList
 from console.ui.text import format_duration
 
@@ -97,16 +97,18 @@ class BulkProgressScreen(ModalScreen[None]):
         lines = self.query_one(LineList)
         ascii = self.ascii
         width = self._width(state)
+        wrap = lines.scrollable_content_region.width or 72
         if state.phase == FINISHED:
             if not self._sorted:
                 self._sorted = True
-                ordered = problems_first(state.settled) + problems_first(state.results)
-                lines.set_lines(result_line(r, ascii=ascii, width=width) for r in ordered)
+                ordered = problems_first(state.settled) + problems_first(state.results, state.refs)
+                lines.set_lines(line for r in ordered for line in result_lines(r, ascii=ascii, width=width, wrap=wrap))
                 lines.scroll_home(animate=False)
             return
         shown = state.settled + state.results
         if len(shown) > self._shown:
-            lines.append(result_line(r, ascii=ascii, width=width) for r in shown[self._shown:])
+            lines.append(line for r in shown[self._shown:]
+                         for line in result_lines(r, ascii=ascii, width=width, wrap=wrap))
             self._shown = len(shown)
 
     def _width(self, state: RunState) -> int:

@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from console.bulk.results import OrderResult, ResultStatus
-from console.ui.bulk_view import handle_width, problems_first, result_line
+from console.ui.bulk_view import handle_width, problems_first, result_lines
 from console.ui.screens.bulk_lines import LineList
 
 
@@ -52,14 +52,22 @@ class BulkSettledScreen(ModalScreen[None]):
         with Vertical(id="bulk-settled-dialog"):
             yield Static(Text("Interrupted bulk run settled", "bold"), id="bulk-settled-title")
             yield Static(summary, id="bulk-settled-summary")
-            width = handle_width(r.ref for r in results)
-            yield LineList((result_line(r, ascii=self.ascii, width=width) for r in problems_first(results)),
-                           ascii=self.ascii, id="bulk-settled-list")
+            yield LineList(ascii=self.ascii, id="bulk-settled-list")
             yield Static(Text.assemble(("Esc", "bold"), "/", ("Enter", "bold"), " close    ",
                                        ("up/down/PgUp/PgDn", "bold"), " scroll"), id="bulk-settled-keys")
 
     def on_mount(self) -> None:
-        self.query_one(LineList).focus()
+        lines = self.query_one(LineList)
+        lines.focus()
+        self.call_after_refresh(self._fill)
+
+    def _fill(self) -> None:
+        """Once laid out: the messages are wrapped to the list's width."""
+        lines = self.query_one(LineList)
+        width = handle_width(r.ref for r in self.results)
+        wrap = lines.scrollable_content_region.width or 72
+        lines.set_lines(line for r in problems_first(self.results)
+                        for line in result_lines(r, ascii=self.ascii, width=width, wrap=wrap))
 
     def action_close(self) -> None:
         self.dismiss(None)
