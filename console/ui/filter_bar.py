@@ -148,6 +148,15 @@ class FilterInput(Input):
         Binding("up", "list_up", "Previous order", show=False, id="filter.up"),
     ]
 
+    # Pasted text can hold ESC, C1 or bidi controls (a value copied from a ticket or a log), and
+    # an Input draws its value to the terminal as it is: an OSC sequence would retitle the
+    # window. Inserted text becomes the visible escapes the list shows (and its filter matches).
+    def insert(self, text: str, index: int) -> None:
+        super().insert(sanitize(text), index)
+
+    def replace(self, text: str, start: int, end: int) -> None:
+        super().replace(sanitize(text), start, end)
+
     def action_clear_filter(self) -> None:
         self._bar.closed(keep=False)
 
