@@ -536,3 +536,48 @@ async def test_malformed_detail_answers_are_escaped_errors_in_the_pane():
                 assert shown(ERROR_TEXT)[:40] in "\n".join(lines), name
         assert app.is_running
         check_screenshot(app)
+
+
+# --------------------------------------------------------------------------- the / filter
+
+
+async def test_the_filter_takes_any_pasted_or_typed_text_and_never_writes_controls():
+    """The supervisor's own input: a paste holding escapes (copied from a log), markup, and
+    characters that mean something to a regex. Nothing crashes, nothing raw reaches the screen,
+    the filter matches what the list shows, and clearing it brings every row back."""
+    from textual import events
+
+    orders = [hostile_order(f"h-{name}", text) for name, text in SHORT_HOSTILE.items()]
+    api = HostileAPI(orders)
+    app = make_app(api)
+    NotifyRecorder(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        total = len(app.order_list.table)
+
+        async def filter_by(paste: str) -> int:
+            await pilot.press("slash")
+            await wait_until(pilot, lambda: app.focused is not None and "Input" in type(app.focused).__name__,
+                             "the filter input")
+            app.focused.post_message(events.Paste(paste))
+            await pilot.pause()
+            await wait_until(pilot, lambda: True, "a frame")
+            lines = screen_lines(app)  # no raw control character, filter text included
+            shown = len(app.order_list.table)
+            await pilot.press("escape")  # clears the text: nothing is lost
+            await wait_until(pilot, lambda: len(app.order_list.table) == total, "every row back")
+            assert lines
+            return shown
+
+        # Escapes pasted raw match the order whose fields hold them (shown escaped in the list).
+        assert await filter_by("\x1b]0;pwned\x07") == 1
+        assert await filter_by("\u202eevil") == 1
+        # Markup and regex characters are plain text.
+        assert await filter_by("[/oops]") == 1
+        assert await filter_by("[bold red]x[/]") == 1
+        assert await filter_by("(\\[*.+?") == 0
+        assert await filter_by("$value [$x]") == 1
+        assert await filter_by("a\\[b") == 1
+        assert await filter_by("x" * 5000) == 0
+        assert app.is_running
+        check_screenshot(app)
