@@ -581,3 +581,65 @@ async def test_the_filter_takes_any_pasted_or_typed_text_and_never_writes_contro
         assert await filter_by("x" * 5000) == 0
         assert app.is_running
         check_screenshot(app)
+
+
+# --------------------------------------------------------------------------- clipboard and bulk review
+
+SHARE_URLS = {
+    "valid": ("https://trk.example/share/AbC-123?x=1#t", True),
+    "osc52_inside": ("https://trk.example/\x1b]52;c;ZXZpbA==\x07", False),
+    "newline_command": ("https://trk.example/a\nrm -rf ~\n", False),
+    "javascript": ("javascript:alert(1)", False),
+    "file": ("file:///etc/passwd", False),
+    "space": ("https://trk.example/a b", False),
+    "bidi": ("https://trk.example/\u202egnp.exe", False),
+    "no_host": ("https:///path", False),
+    "too_long": ("https://trk.example/" + "a" * 5000, False),
+}
+
+
+async def test_y_copies_only_a_plain_web_address_to_the_clipboard():
+    orders = [hostile_order(f"u-{name}", "x", share_url=url) for name, (url, _) in SHARE_URLS.items()]
+    api = HostileAPI(orders)
+    app = make_app(api)
+    toasts = NotifyRecorder(app)
+    copied: list[str] = []
+    app.copy_to_clipboard = copied.append  # type: ignore[method-assign]  (no OSC 52 in a test)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        for name, (url, allowed) in SHARE_URLS.items():
+            before_copies, before_toasts = len(copied), len(toasts.messages)
+            await select(pilot, app, f"u-{name}")
+            await pilot.press("y")
+            await pilot.pause()
+            if allowed:
+                await wait_until(pilot, lambda: len(copied) > before_copies, f"the copy ({name})")
+                assert copied[-1] == url
+                assert any(url in m for m in toasts.messages[before_toasts:])
+            else:
+                assert len(copied) == before_copies, f"{name}: {copied[-1]!r} was put on the clipboard"
+        screen_lines(app)
+        check_screenshot(app)
+
+
+async def test_the_bulk_review_lists_hostile_handles_escaped_and_sends_nothing_when_cancelled():
+    handles = ["[/oops] [@click=app.quit]x[/]", "h-\x1b]0;pwned\x07", "h-\u202eevil", "[TODO] Acme [Ltd]"]
+    api = HostileAPI([hostile_order(h, COMBINED) for h in handles])
+    app = make_app(api)
+    NotifyRecorder(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("asterisk")  # mark every order shown
+        await pilot.pause()
+        await pilot.press("c")
+        await wait_until(pilot, lambda: "Review" in type(app.screen).__name__, "the bulk review")
+        await wait_until(pilot, lambda: "4 orders" in screen_text(app), "the review drawn")
+        text = "\n".join(screen_lines(app))
+        for handle in handles:
+            assert shown(handle)[:20] in text, f"{handle!r} is not listed escaped:\n{text}"
+        check_screenshot(app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is app.screen_stack[0], "the review to close")
+        await pilot.pause()
+        assert api.posts() == []
+        assert app.is_running
