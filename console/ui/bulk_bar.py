@@ -25,7 +25,7 @@ class BulkStatusBar(Static):
         self._last: Text | None = None
 
     def on_mount(self) -> None:
-        self.controller.subscribe(self.redraw)
+        self.controller.subscribe(self.redraw, base=True)
         self.redraw()
 
     def on_unmount(self) -> None:

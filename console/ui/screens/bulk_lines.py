@@ -105,7 +105,23 @@ class LineList(ScrollView, can_focus=True):
         self._strips.clear()
 
     def _update_size(self) -> None:
-        self.virtual_size = Size(max(1, self.scrollable_content_region.width), len(self._lines))
+        """Tell the scrollbar how many lines there are without a layout pass: assigning
+        ``virtual_size`` lays out the whole screen (the order list and detail behind this dialog
+        too), which at a few appends per second during a 1,000-order run stalled the UI for
+        hundreds of milliseconds. This widget's own size never depends on its line count (the
+        stylesheet sizes it), except while it is ``height: auto``; a layout is asked for only
+        then, or when the scrollbar appears or goes (that changes the width of the lines)."""
+        size = Size(max(1, self.scrollable_content_region.width), len(self._lines))
+        if size == self.virtual_size:
+            return
+        if not self.size or self.styles.height is None or self.styles.height.is_auto:
+            self.virtual_size = size
+            return
+        had_scrollbar = self.show_vertical_scrollbar
+        self.set_reactive(LineList.virtual_size, size)
+        self._scroll_update(size)
+        if self.show_vertical_scrollbar != had_scrollbar:
+            self.refresh(layout=True)
 
     def _style(self, kind: str | None) -> Style:
         if kind is None:

@@ -41,6 +41,7 @@ class BulkProgressScreen(ModalScreen[None]):
         self._shown = 0
         self._sorted = False
         self._phase: str | None = None
+        self._texts: dict[str, Text] = {}
 
     @property
     def ascii(self) -> bool:
@@ -78,20 +79,29 @@ class BulkProgressScreen(ModalScreen[None]):
             bar.update(total=None)
         else:
             bar.update(total=total, progress=len(state.results))
-        self.query_one("#bulk-progress-title", Static).update(self._title(state))
+        self._set("#bulk-progress-title", self._title(state))
         counts = Text(counts_text(progress, ascii=self.ascii) if state.phase not in (OPENING, SETTLING, FAILED) else "")
         if state.phase not in (OPENING, SETTLING, FAILED):
             counts.append("\n" + rate_text(progress, ascii=self.ascii))
-        self.query_one("#bulk-progress-counts", Static).update(counts)
+        self._set("#bulk-progress-counts", counts)
         note = self._note(state)
-        note_widget = self.query_one("#bulk-progress-note", Static)
-        note_widget.update(note)
-        note_widget.set_class(bool(note.plain), "-shown")
-        self.query_one("#bulk-progress-keys", Static).update(self._keys(state))
+        # The note's height varies (0-3 lines): it is the one update that may lay out the dialog.
+        if self._set("#bulk-progress-note", note, layout=True):
+            self.query_one("#bulk-progress-note").set_class(bool(note.plain), "-shown")
+        self._set("#bulk-progress-keys", self._keys(state))
         self._update_results(state)
         if state.phase != self._phase:
             self._phase = state.phase
             self.refresh_bindings()
+
+    def _set(self, selector: str, content: Text, *, layout: bool = False) -> bool:
+        """Update a Static only when its text changed; fixed-height ones without a layout pass
+        (a layout re-measures every widget on screen, the list behind this dialog included)."""
+        if self._texts.get(selector) == content:
+            return False
+        self._texts[selector] = content
+        self.query_one(selector, Static).update(content, layout=layout)
+        return True
 
     def _update_results(self, state: RunState) -> None:
         lines = self.query_one(LineList)
@@ -124,8 +134,7 @@ class BulkProgressScreen(ModalScreen[None]):
         if phase == OPENING:
             return Text(f"Bulk completion of {n:,} {noun}: opening the journal…", "bold")
         if phase == SETTLING:
-            return Text(f"Bulk completion of {n:,} {noun}: first checking, by GET, what earlier runs left "
-                        "in doubt; nothing is sent yet", "bold")
+            return Text(f"Bulk completion of {n:,} {noun}: checking earlier runs first", "bold")
         if phase == STOPPING:
             return Text(f"Bulk completion of {n:,} {noun}: STOPPING", "bold")
         if phase == FAILED:
@@ -143,6 +152,8 @@ class BulkProgressScreen(ModalScreen[None]):
         c = self.controller
         if phase == FAILED:
             return Text(state.error)
+        if phase == SETTLING:
+            return Text("Orders that earlier runs left in doubt are read back by GET before anything is sent.")
         if phase == STOPPING:
             flying = state.progress.in_flight
             return Text(
@@ -167,14 +178,14 @@ class BulkProgressScreen(ModalScreen[None]):
             out = Text.assemble(("Esc", "bold"), "/", ("Enter", "bold"), " close")
             if retry and not self.controller.app.settings.read_only:
                 out.append(dot)
-                out.append_text(Text.assemble(("R", "bold"), f" retry the {retry:,} failed (still marked)"))
-            out.append(dot + "up/down/PgUp/PgDn scroll")
+                out.append_text(Text.assemble(("R", "bold"), f" retries the {retry:,} failed"))
+            out.append(dot + "arrows/PgUp/PgDn scroll")
             return out
         if state.phase == STOPPING:
             return Text.assemble(("Esc", "bold"), "/", ("b", "bold"),
-                                 " close (the run finishes in the background; b on the list reopens this)")
+                                 " close; the run finishes in the background (b reopens this)")
         return Text.assemble(("Esc", "bold"), " stop sending", dot, ("b", "bold"),
-                             " close, the run goes on (b on the list reopens this)")
+                             " close, the run goes on (b reopens this)")
 
     # ------------------------------------------------------------------ keys
 
