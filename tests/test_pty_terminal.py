@@ -46,6 +46,7 @@ REPO = Path(__file__).resolve().parent.parent
 TITLE = "ORIGINAL-TITLE"
 ATTACK = "\x1b]0;pwned\x07 \x1b]2;pwned\x1b\\ \x1b]52;c;ZXZpbA==\x07 \x1b[2J \x9b2J end"
 VISIBLE = "\\x1b]0;pwned\\x07"
+SHARE_URL = "https://trk.example/share/AbC-123"
 
 
 class Tmux:
@@ -180,6 +181,7 @@ def test_hostile_api_text_does_not_reach_the_terminal_as_escapes(tmux, tmp_path)
         hostile_order("h-attack", ATTACK),
         *(hostile_order(f"h-{name}", text) for name, text in ESCAPES.items()),
         hostile_order(ATTACK[:20], "handle attack"),
+        hostile_order("h-share", "plain", share_url=SHARE_URL),
     ]
     with CraftedServer(hostile_api(orders)) as server:
         command = f"{shlex.quote(sys.executable)} -m console --base-url {server.url}"
@@ -188,14 +190,15 @@ def test_hostile_api_text_does_not_reach_the_terminal_as_escapes(tmux, tmp_path)
         details = lambda: [r.raw_path.split("?")[0] for r in server.requests  # noqa: E731
                            if r.raw_path.startswith("/orders/h")]
 
-        def check(stage: str) -> None:
+        def check(stage: str, footer: str = "Quit") -> None:
             screen = tmux.screen()
             assert tmux.title() == TITLE, f"{stage}: the pane title changed to {tmux.title()!r}"
             assert "evil" not in tmux.buffers(), f"{stage}: OSC 52 set the clipboard"
             lines = screen.splitlines()
             # Not cleared: the top bar, the list header and the footer are all still drawn.
             assert "open order" in lines[0], f"{stage}:\n{screen}"
-            assert "Order" in lines[1] and "Quit" in lines[-1], f"{stage}:\n{screen}"
+            assert any("Order" in line and "Status" in line for line in lines[1:4]), f"{stage}:\n{screen}"
+            assert any(footer in line for line in lines[-2:]), f"{stage}:\n{screen}"
             assert find_leaks(screen) == []
 
         # The list: escapes are visible text in the rows (the first row's handle, addresses).
@@ -223,6 +226,38 @@ def test_hostile_api_text_does_not_reach_the_terminal_as_escapes(tmux, tmp_path)
         check("the confirmation dialog")
         tmux.keys("Escape")
         tmux.wait_for(lambda: "Complete order" not in tmux.screen(), "the dialog to close")
+
+        # The supervisor pastes the attack into the / filter. (tmux turns the ESC of a paste
+        # into text itself; a raw ESC in a paste is covered by the Pilot test of the filter.)
+        tmux.keys("/")
+        tmux.wait_for(lambda: " / " in tmux.screen().splitlines()[1], "the filter input")
+        tmux.run("set-buffer", "-b", "attack", "\x1b]0;pwned\x07\x9b2J")
+        tmux.run("paste-buffer", "-p", "-d", "-b", "attack", "-t", "pty")
+        tmux.wait_for(lambda: "0;pwned" in tmux.screen().splitlines()[1], "the pasted text in the filter")
+        check("a hostile paste into the filter", footer="Clear filter")
+        tmux.keys("Escape")
+        tmux.wait_for(lambda: "filter: none" in tmux.screen().splitlines()[1], "the filter cleared")
+
+        # y on an order whose share URL is hostile copies nothing; on a plain https URL the
+        # console's own OSC 52 puts exactly that URL in tmux's buffer.
+        tmux.keys("g", "y")
+        tmux.wait_for(lambda: "copy" in tmux.screen().lower() or "URL" in tmux.screen(), "the refusal")
+        assert tmux.buffers().strip() == ""
+        tmux.keys("/")
+        tmux.wait_for(lambda: " / " in tmux.screen().splitlines()[1], "the filter input")
+        tmux.keys("-l", "h-share")
+        tmux.wait_for(lambda: "h-share" in tmux.screen().splitlines()[1], "the typed filter")
+        tmux.keys("Enter")
+        tmux.wait_for(lambda: 'filter: "h-share"' in tmux.screen().splitlines()[1]
+                      and "1 of" in tmux.screen().splitlines()[1], "the filter kept, finding h-share")
+        tmux.keys("y")
+        tmux.wait_for(lambda: tmux.buffers().strip() != "", "the copy")
+        assert tmux.run("show-buffer") == SHARE_URL
+        check("after y")
+        tmux.keys("/")
+        tmux.wait_for(lambda: " / " in tmux.screen().splitlines()[1], "the filter input")
+        tmux.keys("Escape")  # clears the filter (waited for: ESC then q at once reads as alt+q)
+        tmux.wait_for(lambda: "filter: none" in tmux.screen().splitlines()[1], "the filter cleared")
 
         tmux.keys("q")
         tmux.wait_for(lambda: tmux.dead()[0], "the console to quit")
