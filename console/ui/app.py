@@ -382,7 +382,9 @@ class DispatchApp(App[None]):
         self._detail_version = row.version
         worker = self.load_detail(row)
         self._worker_refs[worker] = row.ref
-        self._bindings_may_have_changed()
+        # The footer is brought up to date by load_detail once the cursor rests: whether `c` and
+        # `y` apply depends on the row, and a footer refresh recomposes every key in it (~50 ms
+        # here), which a held `j` must not pay per row. A key is checked when pressed anyway.
 
     def _present(self, row: OrderRow, order: Order | None) -> None:
         """Show ``order`` (or the row's summary, loading, when None) and any error of its last
@@ -436,6 +438,7 @@ class DispatchApp(App[None]):
             return await self.client.get_order(ref.order_handle, fulfillment_attempt=ref.fulfillment_attempt)
         if self.DETAIL_DEBOUNCE:
             await asyncio.sleep(self.DETAIL_DEBOUNCE)
+        self._bindings_may_have_changed()
         cached = self._details.get(row.key)
         if cached is not None:
             self._present(row, cached)
