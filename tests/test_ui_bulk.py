@@ -139,12 +139,22 @@ async def test_marks_follow_identity_through_resort_filter_refresh_and_go_when_t
             await pilot.pause()
             assert any(ref.order_handle[:12] in line for line in marked_lines(app))
         # Filter to red only (1): `*` marks the open orders shown; marks outside the filter stay.
-        await pilot.press("1")
+        await pilot.press("g")  # the top row of the reversed sort: the least risk
+        last = order_list.cursor_row
+        assert last.worst.name != "RED"
+        await pilot.press("space", "1")
         shown = [row.ref for row in table.view if row.is_open]
-        assert shown and len(shown) < len(table.rows)
+        assert shown and len(shown) < len(table.rows) and last.ref not in shown
         await pilot.press("asterisk")
-        marked = set(refs) | set(shown)
+        marked = set(refs) | set(shown) | {last.ref}
         assert set(app.bulk.marks) == marked
+        # The review says how many of the marked orders the filter hides (they are sent too).
+        hidden = len(marked - set(shown))
+        assert hidden >= 1
+        await pilot.press("c")
+        assert isinstance(app.screen, BulkReviewScreen) and set(app.screen.refs) == marked
+        assert f"{hidden} of these are marked but hidden by the current filter" in screen_text(app)
+        await pilot.press("escape")
         await pilot.press("0")
         await pilot.pause()
         assert len(table.view) > len(shown)
@@ -539,6 +549,22 @@ async def test_read_only_marks_work_but_completion_is_disabled(tmp_path) -> None
         await pilot.pause(0.1)
         assert not isinstance(app.screen, (BulkReviewScreen, ConfirmComplete))
         assert seen.posts() == []
+
+
+async def test_ascii_mode_marks_and_results_read_without_unicode(tmp_path) -> None:
+    app, sb, seen = bulk_app(tmp_path, ascii=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        refs = await mark_rows(pilot, app, 2)
+        assert len(marked_lines(app, "*")) == 2 and marked_lines(app) == []
+        assert "* 2 marked | c completes them | U clears" in screen_text(app)
+        await pilot.press("c", "y")
+        await run_finished(pilot, app)
+        lines = app.screen.query_one("#bulk-progress-results").plain_lines
+        for ref in refs:
+            assert entry(lines, ref.order_handle).startswith("+ ")
+        assert all(line.isascii() for line in lines)
+        assert "done 2/2 | completed 2" in screen_text(app)
 
 
 async def test_hostile_handles_are_shown_escaped_in_review_and_results(tmp_path) -> None:
