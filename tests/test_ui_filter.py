@@ -443,3 +443,17 @@ async def test_the_view_bar_is_shown_at_80x24_and_250x70() -> None:
             text = screen_text(app)
             assert "risk: red+yellow" in text
             assert "of 60" in text or "of " in text
+
+
+def test_a_row_changed_while_filtering_is_matched_by_its_new_text() -> None:
+    table = table_of(fleet())
+    table.set_filter(ViewFilter(text="o").row_filter())  # broad: the C pass over the texts
+    assert "ORD-2" in handles(table.view)
+    row = next(r for r in table.rows if r.ref.order_handle == "ORD-2")
+    table.replace_order(row.ref, order("ORD-2", worker="w-bo", ops="sf-mission", risk="yellow",
+                                       address="77 Zebra Lane", status="completed"))
+    for text in ("o", "ze", "zebra"):  # a full scan, then narrowing keystrokes
+        table.set_filter(ViewFilter(text=text).row_filter())
+        expected = [h for h, r in zip(handles(table.rows), table.rows) if text in r.search_text]
+        assert handles(table.view) == expected
+    assert handles(table.view) == ["ORD-2"]

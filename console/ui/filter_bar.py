@@ -22,6 +22,8 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
@@ -141,6 +143,12 @@ class FilterInput(Input):
     Up/down move the list's cursor while typing, so a match can be picked without leaving
     the input. Everything else types (``j``, ``q``, ``1``: this is text).
     """
+
+    #: Textual's Input resizes its virtual width on every keystroke, and a virtual size change
+    #: lays out the whole screen (measured: ~17 ms of each 50k-row filter keystroke here).
+    #: This input's own size never changes (the stylesheet fixes it), and scrolling within it
+    #: reads the virtual width directly: no layout is needed.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "clear_filter", "Clear filter", id="filter.clear"),

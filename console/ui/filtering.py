@@ -72,12 +72,13 @@ class ViewFilter:
         return replace(self, status=status)
 
     def row_filter(self) -> RowFilter | None:
-        """What :meth:`OrderTable.set_filter` takes: None (every row), the risk/status
-        predicate alone, or a :class:`TextFilter` carrying it."""
+        """What :meth:`OrderTable.set_filter` takes: None (every row) or a :class:`TextFilter`
+        (its text may be empty: the risk/status part alone). Always a TextFilter, so that the
+        first keystroke after ``1`` narrows the red rows rather than scanning them all again."""
         also = _also(self.min_risk, self.status)
         needle = self.needle
-        if not needle:
-            return also
+        if not needle and also is None:
+            return None
         return TextFilter(needle, also)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import operator
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -118,6 +119,39 @@ class TextFilter:
     def narrows(self, other: object) -> bool:
         """True when every row this filter accepts was accepted by ``other``."""
         return isinstance(other, TextFilter) and other.also is self.also and other.needle in self.needle
+
+    def select(
+        self, rows: Sequence["OrderRow"], texts: list[str] | None = None
+    ) -> tuple[list["OrderRow"], list[str] | None]:
+        """The rows of ``rows`` this filter accepts, in order, and their search texts.
+
+        The text test runs in C (``compress`` over the search texts; ``texts``, when given, are
+        those of ``rows``, so the rows themselves are not even touched): a Python call per row
+        cost ~35 ms per keystroke at 50k rows here. Only ``also`` (risk, status) is a Python
+        call per row. The texts returned (None when not needed) let the next keystroke narrow
+        without touching the rows either.
+        """
+        needle = self.needle
+        if needle:
+            if texts is None:
+                texts = list(map(_SEARCH_OF, rows))
+                if None in texts:  # a row changed since its text was built: build those now
+                    texts = [t if t is not None else r.search_text for t, r in zip(texts, rows)]
+            mask = list(map(operator.contains, texts, itertools.repeat(needle)))
+            rows = list(itertools.compress(rows, mask))
+            texts = list(itertools.compress(texts, mask))
+        else:
+            rows = list(rows)
+        also = self.also
+        if also is not None:
+            mask = list(map(also, rows))
+            rows = list(itertools.compress(rows, mask))
+            if texts is not None:
+                texts = list(itertools.compress(texts, mask))
+        return rows, texts
+
+
+_SEARCH_OF = operator.attrgetter("_search")
 
 
 def default_sort_key(row: "OrderRow") -> tuple:
@@ -295,6 +329,10 @@ class OrderTable:
         #: Bumped whenever rows or their search texts change; keys the text-filter corpus.
         self._text_version = 0
         self._corpus: tuple[int, str, list[int]] | None = None
+        #: The search texts of ``rows`` (built with the corpus) and of ``view`` (when a text
+        #: filter made it; None otherwise): a keystroke filters these, not the row objects.
+        self._texts: list[str] = []
+        self._view_texts: list[str] | None = None
 
     # ------------------------------------------------------------------ reading
 
@@ -391,7 +429,7 @@ class OrderTable:
         A :class:`TextFilter` is fast: see there."""
         previous, self.row_filter = self.row_filter, row_filter
         if isinstance(row_filter, TextFilter) and row_filter.narrows(previous):
-            self.view = [r for r in self.view if row_filter(r)]
+            self.view, self._view_texts = row_filter.select(self.view, self._view_texts)
             return
         self._refilter(data_changed=False)
 
@@ -410,6 +448,10 @@ class OrderTable:
         find_row = bisect.bisect_right
         return [rows[find_row(starts, match.start()) - 1] for match in pattern.finditer(corpus)]
 
+    def prepare_text_search(self) -> None:
+        """Build the text-filter corpus now (``/`` was pressed), not on the first keystroke."""
+        self._text_corpus()
+
     def _text_corpus(self) -> tuple[int, str, list[int]]:
         corpus = self._corpus
         if corpus is None or corpus[0] != self._text_version:
@@ -418,6 +460,9 @@ class OrderTable:
             starts.extend(itertools.accumulate(len(text) + 1 for text in texts))
             corpus = (self._text_version, _ROW_END.join(texts), starts)
             self._corpus = corpus
+            # Fresh copies, allocated one after the other: scanning them is ~4x faster than
+            # scanning the rows' own texts, scattered through memory by the load (measured).
+            self._texts = corpus[1].split(_ROW_END)
         return corpus
 
     # ------------------------------------------------------------------ internals
@@ -439,9 +484,13 @@ class OrderTable:
         return self.sort_key if self.sort_key is not None else _default_key
 
     def _resort(self) -> None:
-        key = self._key_function()
-        self.rows.sort(key=key, reverse=self.sort_reverse)
-        self._keys = list(map(key, self.rows))
+        # The key function runs once per row (sorting, then keying the sorted rows again, ran
+        # it twice: ~0.15 s of a 50k-row column sort here).
+        rows = self.rows
+        keys = list(map(self._key_function(), rows))
+        order = sorted(range(len(rows)), key=keys.__getitem__, reverse=self.sort_reverse)
+        self.rows = [rows[i] for i in order]
+        self._keys = [keys[i] for i in order]
         self._mutations += 1
         self._refilter()
 
@@ -481,12 +530,20 @@ class OrderTable:
         if data_changed:
             self._text_version += 1
         row_filter = self.row_filter
+        self._view_texts = None
         if row_filter is None:
             self.view = self.rows
         elif isinstance(row_filter, TextFilter) and row_filter.needle:
+            _version, corpus, _starts = self._text_corpus()
+            if corpus.count(row_filter.needle) > len(self.rows) // 4:
+                # A broad needle ("a"): one C pass over the texts beats a Python step per match.
+                self.view, self._view_texts = row_filter.select(self.rows, self._texts)
+                return
             matches = self.text_matches(row_filter.needle)
             also = row_filter.also
-            self.view = matches if also is None else [r for r in matches if also(r)]
+            self.view = matches if also is None else list(filter(also, matches))
+        elif isinstance(row_filter, TextFilter):
+            self.view, self._view_texts = row_filter.select(self.rows)
         else:
             self.view = [r for r in self.rows if row_filter(r)]
 

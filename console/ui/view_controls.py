@@ -121,6 +121,7 @@ class ViewControls:
     def open_filter(self) -> None:
         if self.bar is None:
             return
+        self.app.order_list.table.prepare_text_search()  # its cost before the first keystroke
         self.bar.open(self.filter.text)
         self.update_bar()
 
