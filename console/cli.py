@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--refresh", type=float, metavar="SECONDS", help="refresh interval (default 10)")
     ui.add_argument("--read-only", action="store_true", help="disable every write action")
     ui.add_argument("--ascii", action="store_true", help="ASCII-only drawing, for terminals without Unicode")
+    ui.add_argument("--palette", choices=("default", "colorblind"),
+                    help="badge colours: colorblind uses blue/orange/yellow (default: the profile's, else default)")
     ui.add_argument("--concurrency", type=int, metavar="N", help="bulk completion concurrency (1-16, default 4)")
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -210,6 +212,7 @@ def _run_console(args: argparse.Namespace) -> int:
     from console.settings import Settings
     from console.ui.app import DispatchApp
 
+    keymap = _checked_keymap()  # a bad [keymap] entry is a config error before anything starts
     client, _sandbox = build_client(target)
     # Settings (console/settings.py) has no account_id field, and a theme of None would be
     # reported as an unknown theme: pass only what Settings knows, and a theme only when set.
@@ -222,11 +225,26 @@ def _run_console(args: argparse.Namespace) -> int:
         ascii=args.ascii,
         bulk_concurrency=concurrency,
         profile=profile.name if profile else None,
+        palette=args.palette or (profile.palette if profile and profile.palette else "default"),
+        keymap=keymap,
         **extra,
     )
     app = DispatchApp(client=client, settings=settings, sandbox=target.sandbox)
     app.run()
     return app.return_code or 0
+
+
+def _checked_keymap() -> tuple[tuple[str, str], ...]:
+    """The config's [keymap], its ids checked against the console's bindings (issue 5)."""
+    from console.config import ConfigError, check_keymap, load_config
+    from console.ui.keymap import binding_ids
+
+    try:
+        config = load_config()
+        check_keymap(config, binding_ids())
+    except ConfigError as exc:
+        raise _UsageProblem(str(exc)) from None
+    return tuple(config.keymap.items())
 
 
 def _store_secret(args: argparse.Namespace) -> int:

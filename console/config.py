@@ -16,6 +16,11 @@
     [profiles.audit]
     account_id = "3f1c..."
     read_only = true
+    palette = "colorblind"
+
+    [keymap]                 # binding id = "key" or "key,other key" (the help lists the ids)
+    "order.complete" = "x"
+    "view.filter" = "f,slash"
 
 The secret is never required here: it comes from ``HYPERTRACK_SECRET_KEY`` (or the system
 keyring, when the optional ``keyring`` package is installed). A profile *may* hold
@@ -27,6 +32,7 @@ No Textual imports: the CLI reads the config before any UI exists.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import stat
@@ -69,6 +75,8 @@ class Profile:
     bulk_concurrency: int | None = None
     theme: str | None = None
     read_only: bool = False
+    #: Badge colours: "default" or "colorblind" (console/settings.py PALETTES).
+    palette: str | None = None
     secret_key: SecretStr | None = field(default=None, repr=False)
 
 
@@ -77,6 +85,11 @@ class Config:
     path: Path | None
     profiles: dict[str, Profile]
     default_profile: str | None = None
+    #: ``[keymap]``: binding id -> keys ("x" or "x,ctrl+x"), for App.set_keymap. Checked for
+    #: syntax here; :func:`check_keymap` checks the ids against the console's bindings.
+    keymap: dict[str, str] = field(default_factory=dict)
+    #: The line of each keymap entry, for messages.
+    keymap_lines: dict[str, int | None] = field(default_factory=dict, repr=False)
 
     def profile(self, name: str | None) -> Profile | None:
         """The named profile, the default one, or None when there is no config at all."""
@@ -109,8 +122,15 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "bulk_concurrency": int,
     "theme": str,
     "read_only": bool,
+    "palette": str,
     "secret_key": str,
 }
+
+PALETTES = ("default", "colorblind")  # the same as console.settings.PALETTES (no UI import here)
+
+#: One key of a keymap entry: a single character ("?", "x", "G") or a Textual key name with
+#: modifiers ("ctrl+x", "question_mark", "f5", "shift+tab").
+_KEY_NAME = re.compile(r"(?:[^\s,]|[a-z][a-z0-9_]*(?:\+[A-Za-z0-9_]+)*)")
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -137,11 +157,12 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(path, f"not valid TOML: {str(exc).split(' (at')[0]}", line=line) from None
 
     locate = _Locator(text)
-    unknown_top = [k for k in data if k not in ("default_profile", "profiles")]
+    unknown_top = [k for k in data if k not in ("default_profile", "profiles", "keymap")]
     if unknown_top:
         key = unknown_top[0]
-        raise ConfigError(path, "unknown setting (expected 'default_profile' or [profiles.NAME])",
+        raise ConfigError(path, "unknown setting (expected 'default_profile', [profiles.NAME] or [keymap])",
                           line=locate.key(None, key), key=key)
+    keymap, keymap_lines = _read_keymap(path, data.get("keymap", {}), locate)
     default = data.get("default_profile")
     if default is not None and not isinstance(default, str):
         raise ConfigError(path, "must be a profile name in quotes", line=locate.key(None, "default_profile"),
@@ -185,7 +206,56 @@ def load_config(path: Path | None = None) -> Config:
                           line=locate.key(None, "default_profile"), key="default_profile")
     if holds_secret:
         check_private_file(path)
-    return Config(path=path, profiles=profiles, default_profile=default)
+    return Config(path=path, profiles=profiles, default_profile=default, keymap=keymap,
+                  keymap_lines=keymap_lines)
+
+
+def _read_keymap(path: Path, raw: Any, locate: "_Locator") -> tuple[dict[str, str], dict[str, int | None]]:
+    """``[keymap]`` as {binding id: keys}. An unquoted dotted id (``view.filter = "f"``) is a
+    nested table in TOML: it is flattened back to its dotted id."""
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "must be a table: [keymap] then lines like \"order.complete\" = \"x\"",
+                          line=locate.key(None, "keymap"), key="keymap")
+    keymap: dict[str, str] = {}
+    lines: dict[str, int | None] = {}
+
+    def walk(table: dict[str, Any], prefix: str) -> None:
+        for name, value in table.items():
+            binding_id = f"{prefix}{name}"
+            if isinstance(value, dict):
+                walk(value, f"{binding_id}.")
+                continue
+            line = locate.key("keymap", binding_id)
+            if line is None and "." in binding_id:
+                section, _, last = binding_id.rpartition(".")
+                line = locate.key(f"keymap.{section}", last)
+            full = f"keymap.{binding_id}"
+            if not isinstance(value, str):
+                raise ConfigError(path, 'must be keys in quotes, e.g. "x" or "x,ctrl+x"', line=line, key=full)
+            keys = [k.strip() for k in value.split(",")]
+            bad = next((k for k in keys if not k or _KEY_NAME.fullmatch(k) is None), None)
+            if bad is not None:
+                shown = f"'{sanitize(bad)}'" if bad else "an empty key"
+                raise ConfigError(path, f"{shown} is not a key (a character like x or ?, or a name "
+                                  "like ctrl+x, f5, question_mark; several separated by commas)",
+                                  line=line, key=full)
+            keymap[binding_id] = ",".join(keys)
+            lines[binding_id] = line
+
+    walk(raw, "")
+    return keymap, lines
+
+
+def check_keymap(config: Config, known_ids: set[str]) -> None:
+    """Refuse a ``[keymap]`` entry whose binding id the console does not have (a typo would
+    otherwise be silently ignored)."""
+    for binding_id in config.keymap:
+        if binding_id not in known_ids:
+            close = difflib.get_close_matches(binding_id, sorted(known_ids), n=3, cutoff=0.6)
+            hint = (f" (did you mean {', '.join(close)}?)" if close
+                    else " (the command palette, ctrl+p, shows each action's id)")
+            raise ConfigError(config.path or Path("(no config file)"), f"no key binding has this id{hint}",
+                              line=config.keymap_lines.get(binding_id), key=f"keymap.{binding_id}")
 
 
 def _check_values(values: dict[str, Any]) -> tuple[str, str] | None:
@@ -195,6 +265,9 @@ def _check_values(values: dict[str, Any]) -> tuple[str, str] | None:
     concurrency = values.get("bulk_concurrency")
     if concurrency is not None and not (1 <= concurrency <= MAX_CONCURRENCY):
         return "bulk_concurrency", f"must be between 1 and {MAX_CONCURRENCY}"
+    palette = values.get("palette")
+    if palette is not None and palette not in PALETTES:
+        return "palette", f"must be one of: {', '.join(PALETTES)}"
     base_url = values.get("base_url")
     if base_url is not None:
         from console.api.client import check_base_url

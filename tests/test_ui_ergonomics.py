@@ -334,4 +334,91 @@ async def test_a_user_keymap_rebinds_keys_everywhere_it_is_shown() -> None:
         assert re.search(r"^\s+f\s+filter the list", body, re.M)
         await pilot.press("escape")
         commands = {c.action: c for c in app.view_controls.palette_commands(app.action_descriptions())}
-        assert commands["filter"].help == "key: f" and commands["copy_url"].help == "key: Y"
+        assert commands["filter"].help == "key: f   (keymap id: view.filter)"
+        assert commands["copy_url"].help.startswith("key: Y ")
+
+
+# ---------------------------------------------------------------------------- keymap and palette in the config
+
+
+def _config(tmp_path, text: str):
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_config_keymap_and_palette_load(tmp_path) -> None:
+    from console.config import check_keymap, load_config
+    from console.ui.keymap import binding_ids
+
+    path = _config(tmp_path, """
+[profiles.night]
+palette = "colorblind"
+
+[keymap]
+"order.complete" = "x"
+view.filter = "f, slash"
+list.cursor_down = "n,ctrl+n"
+"help.close" = "?"
+""")
+    config = load_config(path)
+    assert config.profile("night").palette == "colorblind"
+    assert config.keymap == {"order.complete": "x", "view.filter": "f,slash",
+                             "list.cursor_down": "n,ctrl+n", "help.close": "?"}
+    check_keymap(config, binding_ids())  # every id exists
+
+
+@pytest.mark.parametrize("text, line, key, words", [
+    ('[keymap]\n"order.complete" = 5\n', 2, "keymap.order.complete", "keys in quotes"),
+    ('# c\n[keymap]\n"view.filter" = "f,,g"\n', 3, "keymap.view.filter", "an empty key"),
+    ('[keymap]\n"view.filter" = "ctrl f"\n', 2, "keymap.view.filter", "'ctrl f' is not a key"),
+    ('keymap = "x"\n', 1, "keymap", "must be a table"),
+    ('[profiles.a]\npalette = "rainbow"\n', 2, "profiles.a.palette", "default, colorblind"),
+])
+def test_config_keymap_problems_name_the_file_line_and_key(tmp_path, text, line, key, words) -> None:
+    from console.config import ConfigError, load_config
+
+    path = _config(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    error = caught.value
+    assert (error.line, error.key) == (line, key)
+    assert str(path) in str(error) and words in str(error)
+
+
+def test_an_unknown_binding_id_is_a_config_error_with_exit_code_2(tmp_path, monkeypatch, capsys) -> None:
+    from console.cli import main
+
+    path = _config(tmp_path, '[keymap]\n\n"order.completee" = "x"\n')
+    monkeypatch.setenv("DISPATCH_CONSOLE_CONFIG", str(path))
+    for name in ("HYPERTRACK_ACCOUNT_ID", "HYPERTRACK_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["--sandbox"]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "line 3" in err and "keymap.order.completee" in err
+    assert "did you mean order.complete" in err
+
+
+def test_the_cli_passes_palette_keymap_and_read_only_to_the_app(tmp_path, monkeypatch) -> None:
+    from console.cli import main
+    from console.ui import app as app_module
+
+    path = _config(tmp_path, """
+default_profile = "audit"
+[profiles.audit]
+read_only = true
+palette = "colorblind"
+[keymap]
+"view.filter" = "f"
+""")
+    monkeypatch.setenv("DISPATCH_CONSOLE_CONFIG", str(path))
+    for name in ("HYPERTRACK_ACCOUNT_ID", "HYPERTRACK_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    seen = []
+    monkeypatch.setattr(app_module.DispatchApp, "run", lambda self: seen.append(self.settings))
+    assert main(["--sandbox", "--ascii"]) == 0
+    [s] = seen
+    assert (s.read_only, s.palette, s.ascii, s.profile, s.keymap) == (True, "colorblind", True, "audit",
+                                                                     (("view.filter", "f"),))
+    assert main(["--sandbox", "--palette", "default"]) == 0
+    assert seen[1].palette == "default"

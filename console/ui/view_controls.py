@@ -311,12 +311,14 @@ class ViewControls:
         commands: list[PaletteCommand] = []
         seen: set[str] = set()
         for target, node in (("app", app), ("list", app.order_list)):
-            for action, keys, short in _bindings_of(node):
+            for action, keys, short, ids in _bindings_of(node):
                 if action in seen or action in ("command_palette", "help_quit"):
                     continue
                 seen.add(action)
                 title = descriptions.get(action) or short or action
-                commands.append(PaletteCommand(_capitalise(title), f"key: {keys}", action, target))
+                # The id is what a [keymap] entry in the config file names.
+                help_text = f"key: {keys}" + (f"   (keymap id: {', '.join(ids)})" if ids else "")
+                commands.append(PaletteCommand(_capitalise(title), help_text, action, target))
         for column in SORT_COLUMNS:
             commands.append(PaletteCommand(
                 f"Sort by {column.title.lower()} ({column.directions[0]})",
@@ -355,18 +357,20 @@ def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _bindings_of(node: Any) -> Iterable[tuple[str, str, str]]:
-    """(action, keys as displayed, short description) per action bound on ``node``, after the
-    user's keymap."""
+def _bindings_of(node: Any) -> Iterable[tuple[str, str, str, list[str]]]:
+    """(action, keys as displayed, short description, binding ids) per action bound on
+    ``node``, after the user's keymap."""
     app = node.app
     bindings = node._bindings.copy()
     if app._keymap:
         bindings.apply_keymap(app._keymap)
-    by_action: dict[str, tuple[list[str], str]] = {}
+    by_action: dict[str, tuple[list[str], str, list[str]]] = {}
     for _key, binding in bindings:
-        keys, short = by_action.setdefault(binding.action, ([], binding.description))
+        keys, short, ids = by_action.setdefault(binding.action, ([], binding.description, []))
         shown = app.get_key_display(binding)
         if shown not in keys:
             keys.append(shown)
-    for action, (keys, short) in by_action.items():
-        yield action, ", ".join(keys), short
+        if binding.id and binding.id not in ids:
+            ids.append(binding.id)
+    for action, (keys, short, ids) in by_action.items():
+        yield action, ", ".join(keys), short, ids
