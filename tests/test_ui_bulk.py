@@ -633,13 +633,74 @@ async def test_pending_intents_of_a_dead_run_are_settled_and_shown_before_anythi
         open_line = entry(lines, not_done.order_handle)
         assert "completed (reconciled)" in done_line
         assert "pending (not sent)" in open_line
-        assert not any(third.order_handle in line for line in lines)  # no intent: not in doubt
+        # No intent: the run died before sending it. Said so; nothing was checked for it.
+        assert "interrupted before sending" in entry(lines, third.order_handle)
+        assert sb.stats.count("GET", handle=third.order_handle) == 0
         assert sb.stats.count("POST") == posts_before  # settled by GET only
         await pilot.press("escape")
-        # The order whose request never took effect is marked, ready for c after a review.
+        # The orders not completed are marked, ready for c after a review.
         await wait_until(pilot, lambda: not_done in app.bulk.marks, what="the mark")
+        assert set(app.bulk.marks) == {not_done, third}
         assert not app.bulk.blocks_sending
     with Journal(path) as journal:
+        assert journal.unsettled() == []
+
+
+class ApplyThenHang(httpx.AsyncBaseTransport):
+    """POSTs reach the server (which applies them) and their answers never come back: the
+    console is closed with requests in flight, as when the terminal dies."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.hanging = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == "POST":
+            self.hanging += 1
+            await asyncio.Event().wait()  # until the app is closed
+        return response
+
+
+async def test_console_closed_mid_run_then_reopened_shows_what_happened_to_each_order(tmp_path) -> None:
+    sb = make_sandbox(orders=60)
+    app, sb, seen = bulk_app(tmp_path, sb, bulk_concurrency=2)
+    hang = ApplyThenHang(seen.inner)
+    seen.inner = hang
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        refs = await mark_rows(pilot, app, 6)
+        await pilot.press("c", "y")
+        await wait_until(pilot, lambda: hang.hanging == 2, what="two requests applied, answers pending")
+        await pilot.press("b", "q", "q")  # the supervisor quits (or the terminal dies) mid-run
+        await pilot.pause()
+    in_flight = {key for key, n in applied(sb).items() if n}
+    assert len(in_flight) == 2 and sb.stats.count("POST") == 2
+    # Reopened: the two requests whose answers were lost are settled by GET, nothing is sent.
+    app, sb, seen = bulk_app(tmp_path, sb)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkSettledScreen), what="the settlement report")
+        await pilot.pause()
+        lines = app.screen.query_one("#bulk-settled-list").plain_lines
+        for ref in refs:
+            if ref_key(ref) in in_flight:
+                assert "completed (reconciled)" in entry(lines, ref.order_handle)
+            else:  # never sent: said so, and marked again for c
+                never = entry(lines, ref.order_handle)
+                assert "pending (not sent)" in never and "interrupted before sending" in never
+        assert sb.stats.count("POST") == 2  # nothing sent again
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: len(app.bulk.marks) == 4, what="the marks")
+        assert {ref_key(ref) for ref in app.bulk.marks} == {ref_key(ref) for ref in refs} - in_flight
+    # Reported once: the next start has nothing to say.
+    app, sb, seen = bulk_app(tmp_path, sb)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        await wait_until(pilot, lambda: not app.bulk.startup_busy, what="the start-up check")
+        await pilot.pause()
+        assert app.bulk.startup_state is None and not isinstance(app.screen, BulkSettledScreen)
+    with Journal(tmp_path / "journal.sqlite3") as journal:
         assert journal.unsettled() == []
 
 

@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 from console.api.models import OrderRef
 from console.bulk.engine import MAX_CONCURRENCY, BulkEngine
-from console.bulk.journal import Journal, JournalError, JournalReader, default_journal_path
+from console.bulk.journal import PENDING as J_PENDING
+from console.bulk.journal import Journal, JournalError, JournalReader, base_host, default_journal_path
 from console.bulk.results import (
     BulkEvent,
     OrderResult,
@@ -597,25 +598,27 @@ class BulkController:
         app = self.app
         path = self.journal_path
         client = app.client
+        account, base_url = client.account_id, client.base_url
         if not path.exists():
-            return
+            return  # nothing was ever run: nothing to settle, and no file is created
 
-        def unsettled() -> int:
+        def look() -> tuple[int, int]:
             with JournalReader(path) as reader:
-                return len(reader.unsettled(client.account_id, client.base_url))
+                return (len(reader.unsettled(account, base_url)),
+                        len(_unfinished_runs(reader, account, base_url)))
 
         try:
-            count = await asyncio.to_thread(unsettled)
+            unsettled, unfinished = await asyncio.to_thread(look)
         except JournalError as exc:
             app.notify(f"Could not read the bulk journal: {exc}", severity="error", markup=False)
             return
-        if not count:
+        if not unsettled and not unfinished:
             return
         if app.settings.read_only:
             app.notify(
-                f"{count:,} order(s) of an interrupted bulk run may have been completed and are not settled; "
-                "read-only mode does not settle them (open the console without read-only, or run "
-                "'dispatch-console journal').", severity="warning", timeout=12, markup=False)
+                "An interrupted bulk run left orders unsettled or unsent; read-only mode does not settle "
+                "them (open the console without read-only, or see 'dispatch-console journal').",
+                severity="warning", timeout=12, markup=False)
             return
         state = RunState(STARTUP, [], phase=SETTLING)
         self.startup_state = state
@@ -623,28 +626,35 @@ class BulkController:
         try:
             journal = await self._open_journal()
         except JournalError as exc:
+            # Most likely another process runs a bulk completion now (its runs look unfinished).
             state.phase = FAILED
-            state.error = f"Could not settle the interrupted bulk run: {exc}"
+            state.error = f"Could not check the interrupted bulk run: {exc}"
             app.notify(state.error, severity="error", timeout=12, markup=False)
             return
         try:
+            # Under the lock no other process runs: a run without an end was interrupted. Its
+            # orders still pending were never sent; settle_pending then closes those runs.
+            never_sent = await asyncio.to_thread(_never_sent, journal, account, base_url)
             engine = self._engine(journal)
             results = await engine.settle_pending(on_event=lambda event: self._on_startup_event(state, event))
         except JournalError as exc:
             state.phase = FAILED
-            state.error = f"Could not settle the interrupted bulk run: {exc}"
+            state.error = f"Could not check the interrupted bulk run: {exc}"
             app.notify(state.error, severity="error", timeout=12, markup=False)
             return
         finally:
             journal.close()
-        state.settled = list(results)
+        settled_refs = {r.ref for r in results}
+        state.settled = list(results) + [r for r in never_sent if r.ref not in settled_refs]
         state.phase = FINISHED
-        # Orders the GET showed were not completed: marked, so that c sends them (after review).
-        self._mark_after_load.extend(r.ref for r in results if r.status is ResultStatus.PENDING)
+        # Orders that are not completed (the GET said so, or never sent): marked, so that c
+        # sends them after a review.
+        self._mark_after_load.extend(r.ref for r in state.settled if r.status is ResultStatus.PENDING)
         if app.order_list.table.total:
             self.after_load()
         self.changed()
-        self._show_settled(state)
+        if state.settled:
+            self._show_settled(state)
 
     def _on_startup_event(self, state: RunState, event: BulkEvent) -> None:
         state.progress = event.progress
@@ -657,3 +667,27 @@ class BulkController:
 
         if self.app.is_running:
             self.app.push_screen(BulkSettledScreen(state.settled, ascii=self.app.settings.ascii))
+
+
+# ----------------------------------------------------------------------------- journal reading
+
+
+def _unfinished_runs(journal: JournalReader | Journal, account: str | None, base_url: str) -> list[Any]:
+    """Runs of this account and server that never recorded their end (interrupted, or going on
+    in another process when the lock is not held)."""
+    host = base_host(base_url)
+    return [run for run in journal.list_runs()
+            if run.finished_at is None and run.account_id == (account or "") and run.base_host == host]
+
+
+def _never_sent(journal: Journal, account: str | None, base_url: str) -> list[OrderResult]:
+    """(On a thread, with the lock held.) Orders of interrupted runs that were never sent."""
+    runs = {run.run_id for run in _unfinished_runs(journal, account, base_url)}
+    if not runs:
+        return []
+    return [
+        OrderResult(op.ref, ResultStatus.PENDING, op.op_id, attempts=op.attempts, earlier_run=True,
+                    message="an earlier run was interrupted before sending this; the order was not completed by it")
+        for op in journal.open_ops(account, base_url, states=(J_PENDING,))
+        if (op.last_run_id or op.run_id) in runs
+    ]

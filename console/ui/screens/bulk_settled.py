@@ -1,11 +1,11 @@
-"""At start-up: what happened to each order an interrupted bulk run left in doubt.
+"""At start-up: what happened to each unfinished order of an interrupted bulk run.
 
 A run that died (the terminal closed, the SSH link dropped, the process was killed) leaves
-intents without outcomes in the journal. Before the console sends anything, each is read back
-with a GET; this screen lists the answer per order so the supervisor knows exactly what
-happened: completed after all, not completed (marked again, ready for ``c``), cancelled, gone,
-or still in doubt (the GET failed: check the order by hand).
-"""
+intents without outcomes in the journal, and orders it never got to. Before the console sends
+anything, each intent is read back with a GET; this screen lists every such order so the
+supervisor knows exactly what happened: completed after all, not completed (the request did not
+take effect, or was never sent: marked again, ready for ``c``), cancelled, gone, or still in
+doubt (the GET failed: check the order by hand)."""
 
 from __future__ import annotations
 
@@ -42,8 +42,8 @@ class BulkSettledScreen(ModalScreen[None]):
         doubt = sum(1 for r in results if r.status is ResultStatus.IN_DOUBT)
         other = n - completed - not_done - doubt
         summary = Text(no_wrap=False)
-        summary.append(f"An earlier bulk run was interrupted with {n:,} request(s) whose answer was never "
-                       "recorded. Each order was checked with the server before anything else was sent:\n")
+        summary.append(f"An earlier bulk run was interrupted. What happened to its {n:,} unfinished order(s), "
+                       "checked with the server by GET before anything else was sent: ")
         summary.append(f"{completed:,} completed (the request had arrived), ")
         summary.append(f"{not_done:,} not completed (marked again: c sends them after a review), ")
         summary.append(f"{other:,} cancelled or gone, ")
