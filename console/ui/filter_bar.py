@@ -223,6 +223,8 @@ class FilterBar(Horizontal):
         self.prompt = Static(Text(" / "), id="filter-prompt")
         self.input = FilterInput(placeholder="handle, worker, ops group, address, metadata",
                                  id="filter-input", select_on_focus=False, compact=True)
+        # A steady cursor: a blinking one redraws twice a second, bytes over SSH for nothing.
+        self.input.cursor_blink = False
         self.summary = ViewSummary(id="view-summary")
 
     def compose(self) -> ComposeResult:

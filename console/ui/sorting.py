@@ -32,10 +32,11 @@ class SortColumn:
     natural_descending: bool = False
 
     def arrow(self, reverse: bool, *, ascii: bool = False) -> str:
-        """``↓`` when the largest values come first, ``↑`` when the smallest (ASCII ``v``/``^``)."""
+        """``↓`` when the largest values come first, ``↑`` when the smallest (ASCII: ``desc`` and
+        ``asc``, since a ``v`` would read as a letter)."""
         descending = self.natural_descending != reverse
         if ascii:
-            return "v" if descending else "^"
+            return " desc" if descending else " asc"
         return "↓" if descending else "↑"
 
 
@@ -85,7 +86,7 @@ class ViewSort:
         return f"{column.title.lower()}, {column.directions[1 if self.reverse else 0]}"
 
     def describe_short(self, *, ascii: bool = False) -> str:
-        """``risk↓``; ``scheduled↑``."""
+        """``risk↓``; ``scheduled↑`` (ASCII ``risk desc``)."""
         column = _BY_NAME[self.column]
         return f"{column.title.lower()}{column.arrow(self.reverse, ascii=ascii)}"
 

@@ -124,6 +124,7 @@ class ViewControls:
         self.app.order_list.table.prepare_text_search()  # its cost before the first keystroke
         self.bar.open(self.filter.text)
         self.update_bar()
+        self.app.refresh_bindings()
 
     def set_text(self, text: str) -> None:
         """Every keystroke in the filter input: filter now (no debounce, no re-sort)."""
@@ -138,6 +139,7 @@ class ViewControls:
         self.bar.close()
         self.app.order_list.focus()
         self.update_bar()
+        self.app.refresh_bindings()
 
     def _move(self, delta: int) -> None:
         order_list = self.app.order_list
@@ -230,6 +232,8 @@ class ViewControls:
             return None
         if action == "copy_url":
             return True if copyable_url(self.share_url()) else None
+        if action == "filter" and self.bar is not None and self.bar.editing:
+            return False  # "/" types a slash in the input: not a key to show then
         return True
 
     def disabled_reason(self, action: str) -> str | None:
