@@ -11,8 +11,9 @@ The price of a freeze: cyclic garbage-to-be that is alive at that instant is nev
 httpx's Response and its stream form such a cycle, so every freeze keeps one page's response
 (~150 KB for 100 orders). Hence freezes are rare:
 
-- once, when the first page is on screen, after a full collection (garbage already there, e.g.
-  a previous app's in a test run, is collected rather than frozen);
+- once, when the second page arrives (the first page's rows are on screen by then), after a full
+  collection (garbage already there, e.g. a previous app's in a test run, is collected rather
+  than frozen);
 - every :attr:`HeapPolicy.pages_per_freeze` pages of a load while the table is growing;
 - after a refresh only if it added many rows.
 
@@ -41,6 +42,10 @@ class HeapPolicy:
         if not self.enabled:
             return
         self._pages += 1
+        if self._pages == 1:
+            # Not on the first page: the full collection before the first freeze takes ~100 ms,
+            # and its rows are not on screen yet. They paint while the second page is fetched.
+            return
         if not self._collected or self._pages % self.pages_per_freeze == 0:
             self._freeze(rows)
 
