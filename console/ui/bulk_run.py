@@ -458,10 +458,7 @@ class BulkController:
         report: RunReport | None = None
         try:
             engine = self._engine(journal)
-            self.engine = engine
-            if state.stop_requested:
-                # Esc while the journal was opening: the run records every order as stopped.
-                pass
+            self.engine = engine  # an Esc that came while the journal opened: see _on_event
             report = await engine.run(state.refs, on_event=lambda event: self._on_event(state, event))
         except JournalError as exc:
             self._failed(state, f"The run could not be recorded, so nothing more was sent: {exc}")
