@@ -86,6 +86,17 @@ async def _help_view(pilot, app: DispatchApp) -> None:
     await pilot.pause(0.1)
 
 
+async def _filtered_view(pilot, app: DispatchApp) -> None:
+    """Issue 5's scenario: the red orders of one ops group, latest scheduled first, marked."""
+    await pilot.press("slash", *"oak-depot", "enter", "1", "o", *["j"] * 5, "enter", "O", "asterisk")
+    await _settle(pilot, app)
+
+
+async def _palette_view(pilot, app: DispatchApp) -> None:
+    await pilot.press("ctrl+p", *"sort by")
+    await pilot.pause(0.3)
+
+
 SHOTS: list[Shot] = [
     ("main.svg", (160, 48), {}, _main_view),
     ("main-80x24.svg", (80, 24), {}, _main_view),
@@ -93,6 +104,9 @@ SHOTS: list[Shot] = [
     ("confirm.svg", (100, 30), {}, _confirm_view),
     ("help.svg", (100, 48), {}, _help_view),
     ("read-only-ascii.svg", (80, 24), {"read_only": True, "ascii": True}, _main_view),
+    ("filtered-80x24.svg", (80, 24), {}, _filtered_view),
+    ("colorblind.svg", (160, 48), {"palette": "colorblind"}, _main_view),
+    ("command-palette.svg", (100, 30), {}, _palette_view),
 ]
 
 

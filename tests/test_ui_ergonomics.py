@@ -52,14 +52,14 @@ async def test_help_lists_the_view_keys_by_context_and_scrolls_with_j_k_g_G() ->
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         body = str(app.screen.query_one("#help-body").render())
-        for needle in ("filter the list as you type", "show only orders with a red risk",
+        for needle in ("filter as you type: handle, worker", "show only orders with a red risk",
                        "show orders with a red or yellow risk", "show every risk level",
                        "sort by a column", "reverse the sort", "copy the highlighted order's share URL",
                        "Filter input (/)", "Pickers (s, o)", "Command palette (ctrl+p)",
                        "set-clipboard on", "Risk badges", "bold capital letter"):
             assert needle in body, needle
         # Each key as displayed: / 1 2 0 s o O y.
-        for key, words in (("/", "filter the list"), ("1", "only orders with a red"), ("O", "reverse the sort"),
+        for key, words in (("/", "filter as you type"), ("1", "only orders with a red"), ("O", "reverse the sort"),
                            ("y", "share URL"), ("s", "one status")):
             assert re.search(rf"^\s+{re.escape(key)}\s+.*{re.escape(words)}", body, re.M), key
         scroller = app.screen.query_one("#help-dialog")
@@ -332,7 +332,7 @@ async def test_a_user_keymap_rebinds_keys_everywhere_it_is_shown() -> None:
         assert footer_keys(app)["filter"].key == "f"
         await pilot.press("question_mark")
         body = str(app.screen.query_one("#help-body").render())
-        assert re.search(r"^\s+f\s+filter the list", body, re.M)
+        assert re.search(r"^\s+f\s+filter as you type", body, re.M)
         await pilot.press("escape")
         commands = {c.action: c for c in app.view_controls.palette_commands(app.action_descriptions())}
         assert commands["filter"].help == "key: f   (keymap id: view.filter)"

@@ -37,7 +37,7 @@ WRITE_ACTIONS = frozenset({"complete", "retry_failed"})
 
 #: Long descriptions of this module's actions (help screen and command palette).
 DESCRIPTIONS: dict[str, str] = {
-    "filter": "filter the list as you type (handle, worker, ops group, address, metadata)",
+    "filter": "filter as you type: handle, worker, ops group, address, metadata",
     "risk('red')": "show only orders with a red risk",
     "risk('yellow')": "show orders with a red or yellow risk",
     "risk('all')": "show every risk level",
