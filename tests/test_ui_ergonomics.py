@@ -423,3 +423,27 @@ palette = "colorblind"
                                                                      (("view.filter", "f"),))
     assert main(["--sandbox", "--palette", "default"]) == 0
     assert seen[1].palette == "default"
+
+
+def test_every_screen_s_binding_ids_can_be_keymapped() -> None:
+    from console.ui.keymap import binding_ids
+
+    ids = binding_ids()
+    for expected in ("order.complete", "view.filter", "list.cursor_down", "filter.clear", "help.close",
+                     "picker.cancel", "confirm.yes", "bulk.mark", "bulk_progress.stop", "bulk_review.yes"):
+        assert expected in ids, expected
+
+
+async def test_a_keymap_that_takes_another_action_s_key_says_so() -> None:
+    app, _, _ = make_app(orders=30, settings=settings(keymap=(("order.complete", "r"),)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        [told] = [t for t in toasts(app) if t.startswith("Keymap:")]
+        assert "Refresh (app.refresh)" in told
+        await pilot.press("r")
+        assert isinstance(app.screen, ConfirmComplete)  # r is now complete
+        await pilot.press("escape")
+    app, _, _ = make_app(orders=30, settings=settings(keymap=(("order.complete", "x"),)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        assert not [t for t in toasts(app) if t.startswith("Keymap:")]

@@ -15,8 +15,14 @@ from textual.dom import DOMNode
 
 def binding_ids() -> set[str]:
     """Every binding id of the console's app, screens and widgets (and Textual's own)."""
-    import console.ui.app  # noqa: F401 - the app imports every screen and widget it uses
+    import importlib
+    import pkgutil
 
+    import console.ui
+
+    # Every module of the UI, also the screens the app imports only when first shown.
+    for module in pkgutil.walk_packages(console.ui.__path__, "console.ui."):
+        importlib.import_module(module.name)
     ids: set[str] = set()
     seen: set[type] = set()
     stack: list[type] = [DOMNode]

@@ -86,7 +86,24 @@ class ViewControls:
         keymap = dict(getattr(settings, "keymap", ()) or ())
         if keymap:
             app.set_keymap(keymap)
+            self._tell_keyless_actions()
         self.update_bar()
+
+    def _tell_keyless_actions(self) -> None:
+        """A keymap that gives an action the key of another takes it away from that one, and
+        Textual says nothing (its clash check skips bindings that have an id): say which
+        actions have no key left (the command palette still runs them)."""
+        lost: list[str] = []
+        for node in (self.app, self.app.order_list):
+            before = {b.id: b for _, b in node._bindings if b.id}
+            after = node._bindings.copy()
+            after.apply_keymap(self.app._keymap)
+            still = {b.id for _, b in after if b.id}
+            lost += [f"{b.description or b.action} ({binding_id})" for binding_id, b in before.items()
+                     if binding_id not in still]
+        if lost:
+            self.app.notify("Keymap: these actions lost their key to another (ctrl+p still runs them): "
+                            + ", ".join(lost), severity="warning", timeout=15, markup=False)
 
     # ------------------------------------------------------------------ the view
 
