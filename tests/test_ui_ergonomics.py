@@ -447,3 +447,26 @@ async def test_a_keymap_that_takes_another_action_s_key_says_so() -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot, app)
         assert not [t for t in toasts(app) if t.startswith("Keymap:")]
+
+
+async def test_j_k_g_G_scroll_the_bulk_screens_line_lists() -> None:
+    from textual.app import App
+
+    from console.ui.screens.bulk_lines import LineList
+
+    class Lines(App[None]):
+        def compose(self):
+            yield LineList([[(f"line {i}", "ok")] for i in range(100)], id="lines")
+
+    app = Lines()
+    async with app.run_test(size=(40, 10)) as pilot:
+        lines = app.query_one(LineList)
+        lines.focus()
+        await pilot.press("j", "j", "j")
+        assert lines.scroll_y == 3
+        await pilot.press("k")
+        assert lines.scroll_y == 2
+        await pilot.press("G")
+        assert lines.scroll_y == lines.max_scroll_y > 0
+        await pilot.press("g")
+        assert lines.scroll_y == 0

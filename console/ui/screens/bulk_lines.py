@@ -20,6 +20,7 @@ from typing import ClassVar
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
@@ -35,7 +36,15 @@ KINDS = ("ok", "failed", "doubt", "muted", "strong", "warning")
 
 
 class LineList(ScrollView, can_focus=True):
-    """Read-only lines; arrow keys, PgUp/PgDn, Home/End scroll (the container's bindings)."""
+    """Read-only lines; arrow keys, PgUp/PgDn, Home/End scroll (the container's bindings), and
+    the order list's j/k/g/G (issue 5: the same keys in every list)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "scroll_down", "Down", show=False, id="lines.down"),
+        Binding("k", "scroll_up", "Up", show=False, id="lines.up"),
+        Binding("g", "scroll_home", "Top", show=False, id="lines.top"),
+        Binding("G", "scroll_end", "Bottom", show=False, id="lines.bottom"),
+    ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {f"line-list--{kind}" for kind in KINDS}
 
