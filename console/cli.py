@@ -8,6 +8,7 @@ Heavy imports (Textual, the sandbox server, SQLite) happen inside the command th
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -124,8 +125,29 @@ def _refuse_secret_arguments(argv: Sequence[str]) -> str | None:
     return None
 
 
+class _SafeLogFormatter(logging.Formatter):
+    """Log lines may carry server text (an exception's message): escape control characters
+    line by line, so a log line can neither drive the terminal nor forge another log line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from console.api.sanitize import sanitize
+
+        return "\n".join(sanitize(line) for line in super().format(record).split("\n"))
+
+
+def _configure_logging() -> None:
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(_SafeLogFormatter("dispatch-console: %(levelname)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _configure_logging()
     problem = _refuse_secret_arguments(argv)
     if problem:
         print(f"dispatch-console: {problem}", file=sys.stderr)

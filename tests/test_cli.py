@@ -13,3 +13,15 @@ def test_options_before_a_subcommand_are_not_overwritten_by_its_defaults():
     assert (args.sandbox, args.concurrency, args.sandbox_orders, args.sandbox_seed) == (True, 3, 500, 7)
     args = parser.parse_args(["orders", "--base-url", "https://example.test"])
     assert (args.base_url, args.sandbox, args.profile) == ("https://example.test", False, None)
+
+
+def test_log_lines_carrying_server_text_are_escaped_line_by_line():
+    import logging
+
+    from console.cli import _SafeLogFormatter
+
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "order %s failed", ("a\x1b]0;t\x07b",), None)
+    text = _SafeLogFormatter("%(message)s").format(record)
+    assert text == "order a\\x1b]0;t\\x07b failed"
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "two\nlines\x9b", (), None)
+    assert _SafeLogFormatter("%(message)s").format(record) == "two\nlines\\x9b"
