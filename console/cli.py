@@ -129,10 +129,15 @@ class _SafeLogFormatter(logging.Formatter):
     """Log lines may carry server text (an exception's message): escape control characters
     line by line, so a log line can neither drive the terminal nor forge another log line."""
 
-    def format(self, record: logging.LogRecord) -> str:
+    def formatMessage(self, record: logging.LogRecord) -> str:
         from console.api.sanitize import sanitize
 
-        return "\n".join(sanitize(line) for line in super().format(record).split("\n"))
+        return sanitize(super().formatMessage(record))  # one line, whatever the message holds
+
+    def formatException(self, ei) -> str:  # type: ignore[no-untyped-def]
+        from console.api.sanitize import sanitize
+
+        return "\n".join(sanitize(line) for line in super().formatException(ei).split("\n"))
 
 
 def _configure_logging() -> None:

@@ -15,7 +15,7 @@ def test_options_before_a_subcommand_are_not_overwritten_by_its_defaults():
     assert (args.base_url, args.sandbox, args.profile) == ("https://example.test", False, None)
 
 
-def test_log_lines_carrying_server_text_are_escaped_line_by_line():
+def test_log_lines_carrying_server_text_are_escaped_and_kept_on_one_line():
     import logging
 
     from console.cli import _SafeLogFormatter
@@ -24,4 +24,4 @@ def test_log_lines_carrying_server_text_are_escaped_line_by_line():
     text = _SafeLogFormatter("%(message)s").format(record)
     assert text == "order a\\x1b]0;t\\x07b failed"
     record = logging.LogRecord("x", logging.WARNING, __file__, 1, "two\nlines\x9b", (), None)
-    assert _SafeLogFormatter("%(message)s").format(record) == "two\nlines\\x9b"
+    assert _SafeLogFormatter("%(message)s").format(record) == "two\\x0alines\\x9b"
