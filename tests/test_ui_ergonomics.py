@@ -16,7 +16,6 @@ from console.settings import Settings
 from console.ui.clipboard import copy_message, copyable_url
 from console.ui.screens.confirm import ConfirmComplete
 from console.ui.screens.help import HelpScreen
-from console.ui.screens.picker import PickerScreen
 from tests.hostile import screen_text
 from tests.ui_support import list_lines, loaded, make_app, wait_until
 

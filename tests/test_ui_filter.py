@@ -15,8 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from console.api.models import Order, RiskLevel
-from console.sandbox.core import IN_PROCESS_BASE_URL
-from console.settings import Settings
 from console.ui.filter_bar import ViewState, describe_view
 from console.ui.filtering import ViewFilter
 from console.ui.screens.picker import PickerScreen
