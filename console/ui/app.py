@@ -270,22 +270,28 @@ class DispatchApp(App[None]):
         merge = None if first else order_list.begin_refresh()
         count = skipped = 0
         self._update_age()
-        async for page in self.client.iter_pages(**self._list_filters()):
-            count += len(page.orders)
-            skipped += len(page.skipped)
-            orders, step = page.orders, self.ROWS_PER_STEP
-            for start in range(0, len(orders), step):
-                if start:
-                    await asyncio.sleep(0)
+        self.heap.load_started()  # no full GC per page: see HeapPolicy.load_started
+        try:
+            async for page in self.client.iter_pages(**self._list_filters()):
+                count += len(page.orders)
+                skipped += len(page.skipped)
+                orders, step = page.orders, self.ROWS_PER_STEP
+                for start in range(0, len(orders), step):
+                    if start:
+                        await asyncio.sleep(0)
+                    if merge is None:
+                        order_list.extend(orders[start:start + step])
+                    else:
+                        merge.add_page(orders[start:start + step])
                 if merge is None:
-                    order_list.extend(orders[start:start + step])
-                else:
-                    merge.add_page(orders[start:start + step])
-            if merge is None:
-                self.count_label.set_text(f"loading {count:,} orders…")
-                self.heap.page_loaded(order_list.table.total)
-        if merge is not None:
-            await order_list.apply_refresh(merge)
+                    self.count_label.set_text(f"loading {count:,} orders…")
+                    self.heap.page_loaded(order_list.table.total)
+            if merge is not None:
+                await order_list.apply_refresh(merge)
+        except BaseException:
+            self.heap.load_failed()
+            raise
+        await asyncio.sleep(0)  # the merged rows paint (and keys run) before the collection
         self.heap.load_finished(order_list.table.total)
         return LoadSummary(count, skipped, started)
 
