@@ -23,6 +23,7 @@ refreshes freezes never.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 
@@ -32,6 +33,8 @@ class HeapPolicy:
 
     #: The oldest generation's threshold while a load runs: in effect, no full collection.
     LOADING_THRESHOLD = 1_000_000
+    #: Seconds after a load ends before its put-off collection runs.
+    SETTLE_DELAY = 0.05
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
@@ -79,14 +82,29 @@ class HeapPolicy:
             self._freeze(rows)
 
     def load_finished(self, rows: int) -> None:
-        """After a load or refresh has been merged."""
+        """After a load or refresh has been merged.
+
+        The full collection the load put off (then a freeze, if the table grew) runs
+        :attr:`SETTLE_DELAY` s later on the event loop, on its own: not in the same stretch as
+        the merge and the redraw that just ran, which would add up into one long stall.
+        """
         if not self.enabled:
             return
-        if self._thresholds is not None:
-            self._restore()
-            gc.collect()  # the one full collection the load put off (its pages are gone now)
-        if rows - self._rows_at_freeze >= self.rows_per_freeze:
-            self._freeze(rows)
+        put_off = self._thresholds is not None
+        self._restore()
+
+        def settle() -> None:
+            if put_off:
+                gc.collect()
+            if rows - self._rows_at_freeze >= self.rows_per_freeze:
+                self._freeze(rows)
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not on an event loop (a unit test): now
+            settle()
+            return
+        loop.call_later(self.SETTLE_DELAY, settle)
 
     def _freeze(self, rows: int) -> None:
         if not self._collected or self._thresholds is not None:
