@@ -14,7 +14,7 @@ What is measured, all from frames as the app produces them (:class:`~tests.bench
    floor for the stall figures); :data:`CURSOR_BURSTS` bursts of ``j``, each key to its frame;
    the ``/`` filter (when the console has one: typing a few characters, each to the frame
    showing the filtered list); a refresh (``r``) after the server changed 1% of the orders, with
-   the loop's longest stall while it is fetched and merged.
+   the loop's longest stall while it is fetched and merged, and for half a second after.
 
 Keys are sent on a fixed schedule, not after the previous frame, and each latency counts from
 the moment its key was due: a loop that is busy delays the keys behind it, as a terminal's would
@@ -197,8 +197,9 @@ async def measure_console(url: str, ctl: httpx.AsyncClient) -> dict[str, Any]:
         t = press(app, "r")
         while app._loads == loads:
             await asyncio.sleep(0.005)
-        out["merge_stall"] = await monitor.stop()
         out["merge_time"] = now() - t
+        await asyncio.sleep(0.5)  # and whatever the refresh left to run right after it
+        out["merge_stall"] = await monitor.stop()
         out["merge_changed"] = changed
         await control(ctl, "reset")
         await control(ctl, "list_requests")
