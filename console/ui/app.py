@@ -58,7 +58,7 @@ from console.ui.outcomes import (
 )
 from console.ui.screens.confirm import ConfirmComplete
 from console.ui.screens.help import HelpScreen, describe_bindings
-from console.ui.state import OrderRow, ref_key
+from console.ui.state import OrderRow, build_rows, ref_key
 from console.ui.timefmt import ago
 from console.ui.view_controls import ViewControls
 
@@ -272,20 +272,24 @@ class DispatchApp(App[None]):
         self._update_age()
         self.heap.load_started()  # no full GC per page: see HeapPolicy.load_started
         try:
-            async for page in self.client.iter_pages(**self._list_filters()):
+            async for page in self.client.iter_summary_pages(**self._list_filters()):
                 count += len(page.orders)
                 skipped += len(page.skipped)
                 orders, step = page.orders, self.ROWS_PER_STEP
-                for start in range(0, len(orders), step):
-                    if start:
-                        await asyncio.sleep(0)
-                    if merge is None:
-                        order_list.extend(orders[start:start + step])
-                    else:
-                        merge.add_page(orders[start:start + step])
                 if merge is None:
+                    # Rows are built a step at a time; the page joins the table (a splice into
+                    # every row loaded so far, and a redraw) once.
+                    rows: list[OrderRow] = []
+                    for start in range(0, len(orders), step):
+                        await asyncio.sleep(0)
+                        rows += build_rows(orders[start:start + step])
+                    order_list.extend(rows)
                     self.count_label.set_text(f"loading {count:,} orders…")
                     self.heap.page_loaded(order_list.table.total)
+                else:
+                    for start in range(0, len(orders), step):
+                        await asyncio.sleep(0)
+                        merge.add_page(orders[start:start + step])
             if merge is not None:
                 await order_list.apply_refresh(merge)
         except BaseException:

@@ -27,18 +27,14 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from console.api.models import (
-    OPEN_STATUSES,
-    RISK_KEY_NAMES,
-    Destination,
-    Estimate,
-    Order,
-    OrderRef,
-    RiskLevel,
-)
 from console.api.sanitize import sanitize
+from console.api.summaries import OrderSummary
+from console.api.vocab import OPEN_STATUSES, RISK_KEY_NAMES, OrderRef, RiskLevel
+
+if TYPE_CHECKING:  # the list path never needs the full pydantic models: see summaries.py
+    from console.api.models import Order
 
 _versions = itertools.count(1)
 
@@ -174,13 +170,21 @@ def _shared(text: str | None) -> str | None:
     return sys.intern(text) if text is not None and len(text) <= 64 else text
 
 
+def _fingerprint(order: OrderSummary, levels: tuple[RiskLevel, ...], worst: RiskLevel) -> tuple:
+    """Everything the list displays of an order (see :attr:`OrderRow.fingerprint`)."""
+    return (
+        order.status, order.worker, order.ops_group, order.scheduled_at, order.address, order.eta,
+        levels, worst, order.completed_at,
+    )
+
+
 class OrderRow:
     """One line of the list: what it shows of an order, plus everything precomputed to sort,
     compare and find it.
 
-    The row keeps only the fields the list, its filters and the detail summary use, not the
-    parsed :class:`Order`: a list item's model costs about 9 KB (measured), so 50k of them
-    would not fit the console's memory budget; a row costs a small fraction of that.
+    The row keeps only the fields the list, its filters and the detail summary use: it is built
+    from an :class:`~console.api.summaries.OrderSummary` (what a list page is read into), or
+    from a full :class:`Order` (a completion's answer), which is summarized first.
     """
 
     __slots__ = (
@@ -189,27 +193,24 @@ class OrderRow:
         "worst", "fingerprint", "sort_key", "version", "stamp", "_search",
     )
 
-    def __init__(self, order: Order, ref: OrderRef | None = None) -> None:
+    def __init__(self, order: "OrderSummary | Order", ref: OrderRef | None = None) -> None:
+        if type(order) is not OrderSummary:
+            order = OrderSummary.of_order(order)  # type: ignore[arg-type]
         self.ref: OrderRef = ref if ref is not None else order.ref
         self.key: RowKey = ref_key(self.ref)
         self.status: str = _shared(order.status)  # type: ignore[assignment]
         self.worker = _shared(order.worker)
-        self.worker_name = order.worker_name or order.driver_name
-        self.ops_group = _shared(order.ops_group_handle)
+        self.worker_name = order.worker_name
+        self.ops_group = _shared(order.ops_group)
         self.scheduled_after = order.scheduled_after
         self.scheduled_at = order.scheduled_at
-        destination = order.destination
-        self.address = destination.address if destination is not None else None
-        estimate = order.estimate
-        self.eta = estimate.arrive_at if estimate is not None else None
+        self.address = order.address
+        self.eta = order.eta
         self.completed_at = order.completed_at
         self.share_url = order.share_url
-        self.metadata = order.metadata or None
+        self.metadata = order.metadata
         self.levels, self.worst = _risk_levels(order.risks)
-        self.fingerprint = (
-            self.status, self.worker, self.ops_group, self.scheduled_at, self.address, self.eta,
-            self.levels, self.worst, self.completed_at,
-        )
+        self.fingerprint = _fingerprint(order, self.levels, self.worst)
         self.sort_key = default_sort_key(self)
         self.version = next(_versions)
         #: Set by a refresh to its own number when the server still lists this row.
@@ -233,10 +234,13 @@ class OrderRow:
         filter: 50k of them at once took most of a second here.
         """
         if self._search is None:
-            parts = [self.display_handle, self.worker or "", self.worker_name or "",
-                     self.ops_group or "", self.status, self.address or ""]
+            handle = self.ref.order_handle  # the one field kept unsanitized (it is an address)
+            parts = [handle if handle.isprintable() else sanitize(handle), self.worker or "",
+                     self.worker_name or "", self.ops_group or "", self.status, self.address or ""]
             if self.metadata:
-                parts.extend(sanitize(str(v)) for v in self.metadata.values())
+                # Metadata strings were sanitized when the page was read; other values are
+                # made text (and that text made safe) here.
+                parts.extend(v if type(v) is str else sanitize(str(v)) for v in self.metadata.values())
             self._search = "\x00".join(parts).lower().replace(_ROW_END, " ")
         return self._search
 
@@ -257,6 +261,9 @@ class OrderRow:
             completed_at=self.completed_at, share_url=self.share_url, metadata=self.metadata,
             risks=risks or None,
         )
+        # Imported here: only the detail pane asks for this, one row at a time.
+        from console.api.models import Destination, Estimate, Order
+
         if self.address is not None:
             fields["destination"] = Destination.model_construct(address=self.address)
         if self.eta is not None:
@@ -265,6 +272,15 @@ class OrderRow:
 
     def __repr__(self) -> str:
         return f"OrderRow({self.ref.describe()!r}, v{self.version})"
+
+
+def build_rows(orders: "Iterable[OrderSummary | Order]") -> list[OrderRow]:
+    """Rows for (part of) a page, search texts included: the per-order work of adding a page,
+    which a caller can spread over event-loop steps before :meth:`OrderTable.extend`."""
+    rows = [OrderRow(order) for order in orders]
+    for row in rows:
+        row.search_text  # noqa: B018
+    return rows
 
 
 @dataclass
@@ -291,7 +307,7 @@ class _Override:
       "completed", so the supervisor sees the result: it leaves on the next load.
     """
 
-    order: Order
+    order: "Order"
     generation: int
     kept_once: bool = False
 
@@ -361,16 +377,19 @@ class OrderTable:
 
     # ------------------------------------------------------------------ loading
 
-    def extend(self, orders: Iterable[Order]) -> MergeResult:
+    def extend(self, orders: "Iterable[OrderRow | OrderSummary | Order]") -> MergeResult:
         """Add a page during the first load: rows appear without waiting for the other pages.
 
+        ``orders`` may be rows built beforehand (see :func:`build_rows`): building is most of
+        the per-order work, and it can be spread over several event-loop steps while the page
+        is spliced into the table in one.
         An order seen on an earlier page (the list moved while we paged) replaces that row.
         """
         result = MergeResult()
         fresh: list[OrderRow] = []
         by_key = self._by_key
         for order in orders:
-            row = OrderRow(order)
+            row = order if type(order) is OrderRow else OrderRow(order)
             row.search_text  # noqa: B018 - built now, a page at a time (see search_text)
             prev = by_key.get(row.key)
             if prev is not None:
@@ -392,7 +411,7 @@ class OrderTable:
         """Start a complete reload; feed it pages, run its steps, then ``finish()`` it."""
         return RefreshMerge(self)
 
-    def merge(self, orders: Iterable[Order]) -> MergeResult:
+    def merge(self, orders: "Iterable[OrderSummary | Order]") -> MergeResult:
         """A complete reload in one call (tests, small lists)."""
         merge = self.begin_refresh()
         merge.add_page(orders)
@@ -400,7 +419,7 @@ class OrderTable:
             pass
         return merge.finish()
 
-    def replace_order(self, ref: OrderRef, order: Order) -> OrderRow | None:
+    def replace_order(self, ref: OrderRef, order: "Order") -> OrderRow | None:
         """Apply an order the server returned (e.g. a completion) to the row of ``ref``, and
         remember it so that a load that started earlier does not bring the old state back.
 
@@ -568,41 +587,51 @@ class RefreshMerge:
         self._gone: list[OrderRow] = []
         self._mutations_at_steps = -1
 
-    def add_page(self, orders: Iterable[Order]) -> None:
+    def add_page(self, orders: "Iterable[OrderSummary | Order]") -> None:
+        """Compare a page with the rows on screen.
+
+        Most orders of a refresh are unchanged: for those only the fingerprint is computed from
+        the summary (no row is built: a row's sort key, version and search text cost several
+        times more), and the row on screen is kept.
+        """
         table = self.table
         by_key = table._by_key
         overrides = table._overrides
         stamp = self.stamp
         for order in orders:
-            row = OrderRow(order)
-            key = row.key
+            if type(order) is not OrderSummary:
+                order = OrderSummary.of_order(order)  # type: ignore[arg-type]
+            ref = order.ref
+            key = (ref.order_handle, ref.type, ref.type_index, ref.fulfillment_attempt)
             if overrides:
                 override = overrides.get(key)
                 if override is not None and override.newer_than(self.started_generation):
                     # This load may have read the server before our own change: keep ours.
-                    row = OrderRow(override.order, row.ref)
+                    order = OrderSummary.of_order(override.order)
+                    order.ref = ref
             prev = by_key.get(key)
             if prev is None:
                 if key not in self._added:
-                    self._added[key] = row
+                    self._added[key] = OrderRow(order)
                     self.count += 1
                 continue
             if prev.stamp == stamp or prev.stamp == -stamp:
                 continue  # a duplicate across pages: the first one wins
             self.count += 1
-            if prev.fingerprint == row.fingerprint:
+            levels, worst = _risk_levels(order.risks)
+            if prev.fingerprint == _fingerprint(order, levels, worst):
                 # Nothing displayed changed: keep the row and its renderings. Fields the list
                 # does not show (share URL, metadata) still take the fresh values.
-                prev.share_url = row.share_url
-                if prev.metadata != row.metadata:
-                    prev.metadata = row.metadata
+                prev.share_url = order.share_url
+                if prev.metadata != order.metadata:
+                    prev.metadata = order.metadata
                     prev._search = None
                     prev.search_text  # noqa: B018
                     table._text_version += 1
                 prev.stamp = stamp
             else:
                 prev.stamp = -stamp  # leaves its place; re-inserted where it now belongs
-                self._changed.append((prev, row))
+                self._changed.append((prev, OrderRow(order)))
 
     def steps(self) -> Iterator[None]:
         """Sort the current rows into kept and gone, yielding every :data:`CHUNK` rows."""
