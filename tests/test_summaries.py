@@ -311,3 +311,24 @@ async def test_reading_a_big_page_yields_to_the_event_loop_between_steps() -> No
     task.cancel()
     assert len(got[0].orders) == 1000
     assert ticks >= 10  # the ticker ran between the ten steps
+
+
+def test_the_collector_is_paused_while_a_page_is_read_and_always_comes_back() -> None:
+    import gc
+
+    from console.api.summaries import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("a cancelled read")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # a caller's own pause is left alone
+    finally:
+        gc.enable()

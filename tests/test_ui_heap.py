@@ -39,3 +39,34 @@ def test_a_disabled_policy_leaves_the_collector_alone(thresholds) -> None:
     assert gc.get_threshold() == thresholds
     policy.load_finished(rows=100_000)
     assert policy.freezes == 0 and gc.get_threshold() == thresholds
+
+
+def test_every_page_after_the_first_is_collected_and_frozen_and_so_is_the_end(thresholds) -> None:
+    # Each freeze keeps the next collection down to what is new since the previous one.
+    policy = HeapPolicy()
+    try:
+        policy.load_started()
+        policy.page_loaded(rows=100)
+        assert policy.freezes == 0  # the first rows paint before the first (long) collection
+        frozen = gc.get_freeze_count()
+        garbage = [[]]
+        garbage[0].append(garbage)  # a cycle nothing refers to: collected, not frozen
+        del garbage
+        policy.page_loaded(rows=1100)
+        policy.page_loaded(rows=2100)
+        assert policy.freezes == 2 and gc.get_freeze_count() > frozen
+        assert gc.get_threshold()[2] == HeapPolicy.LOADING_THRESHOLD
+        policy.load_finished(rows=2100)  # no event loop here: the settle runs at once
+        assert policy.freezes == 3 and gc.get_threshold() == thresholds
+    finally:
+        gc.unfreeze()
+
+
+def test_a_refresh_without_pages_still_collects_and_freezes_at_its_end(thresholds) -> None:
+    policy = HeapPolicy()
+    try:
+        policy.load_started()
+        policy.load_finished(rows=50)
+        assert policy.freezes == 1
+    finally:
+        gc.unfreeze()

@@ -46,7 +46,12 @@ from console.api.models import (
 )
 from console.api.retry import Backoff, parse_retry_after
 from console.api.sanitize import sanitize
-from console.api.summaries import OrderSummary, SummaryPage, SummaryPageReader  # noqa: F401
+from console.api.summaries import (  # noqa: F401 - OrderSummary: what the pages hold
+    OrderSummary,
+    SummaryPage,
+    SummaryPageReader,
+    collector_paused,
+)
 
 DEFAULT_BASE_URL = "https://v3.api.hypertrack.com"
 DEFAULT_PAGE_LIMIT = 100
@@ -224,10 +229,11 @@ class OrdersClient:
         validator hold the GIL for their whole call.)
         """
         async def parse(body: bytes) -> SummaryPage:
-            reader = SummaryPageReader(body)
-            while not reader.done:
-                await asyncio.sleep(0)
-                reader.read(step)
+            with collector_paused():  # see there: the page's JSON is never walked by the GC
+                reader = SummaryPageReader(body)
+                while not reader.done:
+                    await asyncio.sleep(0)
+                    reader.read(step)
             return reader.page
 
         params = list_params(
@@ -271,6 +277,9 @@ class OrdersClient:
                     f"the order list is not valid: {problems} problem(s)",
                     status_code=response.status_code, request_id=_request_id(response),
                 ) from None
+            # Not held while the caller works on the page: a caller may freeze the garbage
+            # collector's view of the heap (console/ui/heap.py), and the response is cyclic.
+            del body, response
             yield page
             token = page.pagination_token
             if not token:

@@ -31,7 +31,9 @@ need none of the full models built.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import gc
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -353,9 +355,31 @@ class SummaryPageReader:
             return index, item, None
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while a page is read (restored however it ends).
+
+    Everything a page's parse creates stays alive until the page has been read, and none of it
+    is cyclic garbage, yet the tens of thousands of new containers of a 1,000-order page set off
+    dozens of collections that walk them again and again (a third of the parse's time in a
+    profiled 50k-order load). Paused, the parsed JSON is freed by reference counting before the
+    collector ever sees it. A caller that reads the page in steps between event-loop yields may
+    hold the pause across them: a page takes tens of milliseconds.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def parse_summary_page(body: bytes | str) -> SummaryPage:
     """A whole list page at once (small pages, tests). Raises ValueError as the reader does."""
-    reader = SummaryPageReader(body)
-    while not reader.done:
-        reader.read(CHUNK)
+    with collector_paused():
+        reader = SummaryPageReader(body)
+        while not reader.done:
+            reader.read(CHUNK)
     return reader.page

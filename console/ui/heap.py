@@ -8,17 +8,20 @@ skip, so later collections only walk what is new. Objects freed later are still 
 reference counting (rows hold no reference cycles).
 
 The price of a freeze: cyclic garbage-to-be that is alive at that instant is never collected.
-httpx's Response and its stream form such a cycle, so every freeze keeps one page's response
-(~150 KB for 100 orders). Hence freezes are rare:
+So a freeze always follows a full collection, on a loop turn of its own, when little is in
+flight (the list client drops each page's response before handing the page over).
 
-- once, when the second page arrives (the first page's rows are on screen by then), after a full
-  collection (garbage already there, e.g. a previous app's in a test run, is collected rather
-  than frozen);
-- every :attr:`HeapPolicy.pages_per_freeze` pages of a load while the table is growing;
-- after a refresh only if it added many rows.
+What a full collection costs is what it walks: every tracked object *not* frozen. Hence freezes
+are frequent, each one keeping the next collection small:
 
-A 50k-order first load thus freezes about 20 times (a few MB kept, once); an idle shift of
-refreshes freezes never.
+- after every page of the first load but the first (its rows paint first): the collection walks
+  that page's rows and whatever the screen made meanwhile, a few milliseconds; once every 25
+  pages (the previous policy) it walked 25,000 rows: 100-300 ms stalls mid-load (measured);
+- when a load or refresh has been merged, after the collection it put off: without a freeze
+  there, the next one walked every object the screen made since the first load (a refresh's
+  collection took 60-190 ms, measured, most of it Textual's render caches).
+
+A 50k-order first load thus freezes about 50 times; each refresh once.
 """
 
 from __future__ import annotations
@@ -28,8 +31,7 @@ import gc
 
 
 class HeapPolicy:
-    pages_per_freeze = 25
-    rows_per_freeze = 2_500
+    """When the app's full collections and freezes happen (see the module docstring)."""
 
     #: The oldest generation's threshold while a load runs: in effect, no full collection.
     LOADING_THRESHOLD = 1_000_000
@@ -41,7 +43,6 @@ class HeapPolicy:
         self.freezes = 0
         self._collected = False
         self._pages = 0
-        self._rows_at_freeze = 0
         self._thresholds: tuple[int, int, int] | None = None
 
     def load_started(self) -> None:
@@ -75,16 +76,16 @@ class HeapPolicy:
             return
         self._pages += 1
         if self._pages == 1:
-            # Not on the first page: the full collection before the first freeze takes ~100 ms,
-            # and its rows are not on screen yet. They paint while the second page is fetched.
+            # Not on the first page: the first collection walks everything Textual built at
+            # start-up (~100 ms), and the first rows are not on screen yet. They paint while
+            # the second page is fetched.
             return
-        if not self._collected or self._pages % self.pages_per_freeze == 0:
-            self._freeze(rows)
+        self._freeze()
 
     def load_finished(self, rows: int) -> None:
         """After a load or refresh has been merged.
 
-        The full collection the load put off (then a freeze, if the table grew) runs
+        The full collection the load put off, then a freeze, runs
         :attr:`SETTLE_DELAY` s later on the event loop, on its own: not in the same stretch as
         the merge and the redraw that just ran, which would add up into one long stall.
         """
@@ -95,9 +96,7 @@ class HeapPolicy:
 
         def settle() -> None:
             if put_off:
-                gc.collect()
-            if rows - self._rows_at_freeze >= self.rows_per_freeze:
-                self._freeze(rows)
+                self._freeze()
 
         try:
             loop = asyncio.get_running_loop()
@@ -106,12 +105,9 @@ class HeapPolicy:
             return
         loop.call_later(self.SETTLE_DELAY, settle)
 
-    def _freeze(self, rows: int) -> None:
-        if not self._collected or self._thresholds is not None:
-            # Collect before freezing: frozen garbage is never freed, and during a load no full
-            # collection has run since it started.
-            self._collected = True
-            gc.collect()
+    def _freeze(self) -> None:
+        # Collect first: frozen garbage is never freed. Only what is not frozen yet is walked.
+        self._collected = True
+        gc.collect()
         gc.freeze()
         self.freezes += 1
-        self._rows_at_freeze = rows
