@@ -8,20 +8,20 @@ skip, so later collections only walk what is new. Objects freed later are still 
 reference counting (rows hold no reference cycles).
 
 The price of a freeze: cyclic garbage-to-be that is alive at that instant is never collected.
-So a freeze always follows a full collection, on a loop turn of its own, when little is in
-flight (the list client drops each page's response before handing the page over).
+Textual's render caches are such garbage-to-be (strips evicted later are cyclic): measured, each
+freeze after a refresh kept ~800 more objects for good, which over a shift of refreshes every
+30 s would add up to tens of MB. So freezes happen while the table grows, not per refresh:
 
-What a full collection costs is what it walks: every tracked object *not* frozen. Hence freezes
-are frequent, each one keeping the next collection small:
+- after every page of the first load but the first (its rows paint first), after a full
+  collection that then walks only what is new since the previous freeze: that page's rows and
+  whatever the screen made meanwhile, a few milliseconds. (Once every 25 pages, as before, it
+  walked 25,000 rows: 100-300 ms stalls mid-load, measured.) The list client drops each page's
+  (cyclic) response before handing the page over, so it is garbage, not frozen;
+- after a refresh only if it added many rows. Its put-off full collection still runs, on a loop
+  turn of its own.
 
-- after every page of the first load but the first (its rows paint first): the collection walks
-  that page's rows and whatever the screen made meanwhile, a few milliseconds; once every 25
-  pages (the previous policy) it walked 25,000 rows: 100-300 ms stalls mid-load (measured);
-- when a load or refresh has been merged, after the collection it put off: without a freeze
-  there, the next one walked every object the screen made since the first load (a refresh's
-  collection took 60-190 ms, measured, most of it Textual's render caches).
-
-A 50k-order first load thus freezes about 50 times; each refresh once.
+A 50k-order first load thus freezes about 50 times, keeping no more garbage than the three
+freezes of the previous policy did (measured); an idle shift of refreshes freezes never.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ import gc
 class HeapPolicy:
     """When the app's full collections and freezes happen (see the module docstring)."""
 
+    #: A refresh that grew the table by this many rows freezes them.
+    rows_per_freeze = 2_500
+
     #: The oldest generation's threshold while a load runs: in effect, no full collection.
     LOADING_THRESHOLD = 1_000_000
     #: Seconds after a load ends before its put-off collection runs.
@@ -43,6 +46,7 @@ class HeapPolicy:
         self.freezes = 0
         self._collected = False
         self._pages = 0
+        self._rows_at_freeze = 0
         self._thresholds: tuple[int, int, int] | None = None
 
     def load_started(self) -> None:
@@ -80,12 +84,12 @@ class HeapPolicy:
             # start-up (~100 ms), and the first rows are not on screen yet. They paint while
             # the second page is fetched.
             return
-        self._freeze()
+        self._freeze(rows)
 
     def load_finished(self, rows: int) -> None:
         """After a load or refresh has been merged.
 
-        The full collection the load put off, then a freeze, runs
+        The full collection the load put off (then a freeze, if the table grew) runs
         :attr:`SETTLE_DELAY` s later on the event loop, on its own: not in the same stretch as
         the merge and the redraw that just ran, which would add up into one long stall.
         """
@@ -95,8 +99,10 @@ class HeapPolicy:
         self._restore()
 
         def settle() -> None:
-            if put_off:
-                self._freeze()
+            if rows - self._rows_at_freeze >= self.rows_per_freeze:
+                self._freeze(rows)
+            elif put_off:
+                gc.collect()
 
         try:
             loop = asyncio.get_running_loop()
@@ -105,9 +111,10 @@ class HeapPolicy:
             return
         loop.call_later(self.SETTLE_DELAY, settle)
 
-    def _freeze(self) -> None:
+    def _freeze(self, rows: int) -> None:
         # Collect first: frozen garbage is never freed. Only what is not frozen yet is walked.
         self._collected = True
         gc.collect()
         gc.freeze()
         self.freezes += 1
+        self._rows_at_freeze = rows
