@@ -285,6 +285,7 @@ class DispatchApp(App[None]):
                         rows += build_rows(orders[start:start + step])
                     order_list.extend(rows)
                     self.count_label.set_text(f"loading {count:,} orders…")
+                    await asyncio.sleep(0)  # keys (and a frame that is due) run before its collection
                     self.heap.page_loaded(order_list.table.total)
                 else:
                     for start in range(0, len(orders), step):
