@@ -14,8 +14,6 @@ Rules that hold for every model here:
 from __future__ import annotations
 
 import enum
-import math
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Annotated, Any, ClassVar
@@ -35,53 +33,22 @@ from pydantic import (
 )
 from pydantic_core import from_json
 
-from console.api.sanitize import has_unsafe_characters, sanitize
+from console.api.free_json import MAX_JSON_DEPTH, clean_json  # noqa: F401 - re-exported
+from console.api.sanitize import sanitize
 from console.api.timestamps import parse_timestamp
-
-#: Free-form JSON deeper than this is refused. The JSON parser already stops at ~200 levels;
-#: this bound also protects values built in Python (no RecursionError in :func:`clean_json`).
-MAX_JSON_DEPTH = 100
-
-
-def clean_json(value: Any, _depth: int = 0) -> Any:
-    """Sanitize every key and string of a free-form JSON value; refuse NaN/Infinity.
-
-    Metadata, risk values, unknown fields and error details are shown to the supervisor as they
-    are, so their strings must be as safe as any typed field. Raises ValueError (which pydantic
-    turns into a ValidationError) for non-finite numbers or excessive nesting.
-    """
-    if _depth > MAX_JSON_DEPTH:
-        raise ValueError(f"nested more than {MAX_JSON_DEPTH} levels deep")
-    kind = type(value)
-    if kind is str:
-        return sanitize(value)
-    if kind is dict:
-        # Flat objects of short strings (risks, most metadata) are the common case: keep the
-        # per-item work to one regex search, since 50k orders pass through here.
-        out = {}
-        for key, item in value.items():
-            if type(key) is not str or has_unsafe_characters(key):
-                key = sanitize(str(key))
-            item_kind = type(item)
-            if item_kind is str:
-                if has_unsafe_characters(item):
-                    item = sanitize(item)
-            elif item_kind is not int and item_kind is not bool and item is not None:
-                item = clean_json(item, _depth + 1)
-            out[key] = item
-        return out
-    if kind is float or isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError("numbers must be finite (NaN and Infinity are not JSON)")
-        return value
-    if kind is list or isinstance(value, (list, tuple)):
-        return [clean_json(v, _depth + 1) for v in value]
-    if isinstance(value, dict):
-        return clean_json(dict(value), _depth)
-    if isinstance(value, str):
-        return sanitize(value)
-    return value  # None, bool, int, or an already-validated model
-
+# Plain-Python names the list path shares without importing this module; re-exported here.
+from console.api.vocab import (  # noqa: F401
+    FILTERABLE_STATUSES,
+    OPEN_STATUSES,
+    ORDER_TYPES,
+    RISK_KEY_NAMES,
+    RISK_KEYS,
+    TERMINAL_STATUSES,
+    OrderRef,
+    RiskLevel,
+    risk_level,
+    worst_risk,
+)
 
 SafeStr = Annotated[str, AfterValidator(sanitize)]
 Timestamp = Annotated[datetime | None, BeforeValidator(parse_timestamp)]
@@ -119,80 +86,7 @@ class OrderStatus(str, enum.Enum):
     SUMMARIZING = "summarizing"
 
 
-#: Statuses the list filter accepts (``dispatched`` and ``summarizing`` cannot be filtered).
-FILTERABLE_STATUSES = (
-    "completed", "cancelled", "rescheduled", "disabled", "ongoing", "unplanned", "assigned", "planned",
-)
-#: The "open" orders a supervisor watches.
-OPEN_STATUSES = ("unplanned", "planned", "assigned", "ongoing", "disabled")
-TERMINAL_STATUSES = frozenset({"completed", "cancelled"})
-ORDER_TYPES = ("pick", "drop")
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRef:
-    """The identity of one order leg and attempt: what an action addresses."""
-
-    order_handle: str
-    type: str | None = None
-    type_index: int | None = None
-    fulfillment_attempt: int | None = None
-
-    def action_params(self) -> dict[str, Any]:
-        return {
-            k: v
-            for k, v in (
-                ("type", self.type),
-                ("type_index", self.type_index),
-                ("fulfillment_attempt", self.fulfillment_attempt),
-            )
-            if v is not None
-        }
-
-    def describe(self) -> str:
-        text = sanitize(self.order_handle)
-        extras = []
-        if self.type is not None:
-            extras.append(f"{self.type}#{self.type_index if self.type_index is not None else 0}")
-        if self.fulfillment_attempt:
-            extras.append(f"attempt {self.fulfillment_attempt}")
-        return f"{text} ({', '.join(extras)})" if extras else text
-
-
 # --------------------------------------------------------------------------- risks
-
-
-class RiskLevel(enum.IntEnum):
-    """Ordered so that ``max()`` gives the worst."""
-
-    UNKNOWN = 0
-    GREEN = 1
-    YELLOW = 2
-    RED = 3
-
-    @classmethod
-    def parse(cls, value: Any) -> "RiskLevel":
-        if isinstance(value, str):
-            return _RISK_LEVELS.get(value.strip().lower(), cls.UNKNOWN)
-        if isinstance(value, dict):  # webhook shape: {"intensity_label": "red", ...}
-            return cls.parse(value.get("intensity_label"))
-        return cls.UNKNOWN
-
-
-_RISK_LEVELS = {"green": RiskLevel.GREEN, "yellow": RiskLevel.YELLOW, "red": RiskLevel.RED}
-
-#: The eight risk keys, in the order the console shows them, with a one-letter code and words.
-RISK_KEYS: tuple[tuple[str, str, str], ...] = (
-    ("delayed_from_scheduled_at", "S", "expected to be late against the scheduled time"),
-    ("delayed_from_initial_eta", "E", "later than the first ETA given"),
-    ("is_offline", "O", "the device stopped sending locations"),
-    ("deviating_from_expected_route", "R", "off the expected route"),
-    ("moving_away_from_destination", "A", "moving away from the destination"),
-    ("moving_too_slow", "T", "moving too slowly to arrive on time"),
-    ("in_low_battery", "B", "battery may run out before the order is done"),
-    ("in_outage", "U", "in a location outage"),
-)
-RISK_KEY_NAMES = tuple(k for k, _, _ in RISK_KEYS)
 
 
 def _coerce_risks(value: Any) -> dict[str, Any]:
@@ -205,18 +99,6 @@ def _coerce_risks(value: Any) -> dict[str, Any]:
 
 # Unknown keys and values are kept (sanitized), so a new risk still shows up.
 Risks = Annotated[dict[str, Any], BeforeValidator(_coerce_risks), AfterValidator(clean_json)]
-
-
-def risk_level(risks: dict[str, Any] | None, key: str) -> RiskLevel:
-    if not risks:
-        return RiskLevel.UNKNOWN
-    return RiskLevel.parse(risks.get(key))
-
-
-def worst_risk(risks: dict[str, Any] | None) -> RiskLevel:
-    if not risks:
-        return RiskLevel.UNKNOWN
-    return max((RiskLevel.parse(v) for v in risks.values()), default=RiskLevel.UNKNOWN)
 
 
 # --------------------------------------------------------------------------- geometry
