@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -36,12 +36,15 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from console.api.models import Order, OrderRef, RiskLevel
+from console.api.vocab import OrderRef, RiskLevel
 from console.ui.badges import BadgePalette
 from console.ui.columns import GAP, Column, fit, layout
 from console.ui.state import MergeResult, OrderRow, OrderTable, RefreshMerge, RowFilter, SortKey
 from console.ui.text import MISSING, MISSING_ASCII
 from console.ui.timefmt import relative, scheduled_cell
+
+if TYPE_CHECKING:  # annotations only: drawing rows never needs the pydantic models
+    from console.api.models import Order
 
 Clock = Callable[[], datetime]
 
