@@ -103,3 +103,18 @@ def test_httpx_is_imported_without_its_command_line_client() -> None:
         "assert callable(httpx._main.main) and 'click' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True, cwd=ROOT, timeout=60)
+
+
+def test_the_api_package_s_light_modules_do_not_load_the_models() -> None:
+    """``console.api`` names its client and models lazily: importing the plain-Python parts
+    (what the list, its filters and the widgets need) builds no pydantic model."""
+    probe = (
+        "import sys\n"
+        "import console.api.vocab, console.api.sanitize, console.api.errors, console.geo\n"
+        "from console.api import NotFoundError, order_path\n"
+        "bad = [m for m in ('console.api.models', 'pydantic', 'httpx') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+        "from console.api import OrdersClient, Order\n"
+        "assert 'console.api.models' in sys.modules and OrdersClient and Order\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, cwd=ROOT, timeout=60)
