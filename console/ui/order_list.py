@@ -45,7 +45,7 @@ from console.ui.timefmt import relative, scheduled_cell
 
 # Annotations only: drawing rows never needs the pydantic models (start-up, issue 6). Kept apart
 # from the typing import above so that it merges beside changes to the import block.
-from typing import TYPE_CHECKING  # noqa: E402
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from console.api.models import Order
