@@ -8,6 +8,7 @@ Heavy imports (Textual, the sandbox server, SQLite) happen inside the command th
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -178,8 +179,43 @@ def _import_httpx_without_its_cli() -> None:
             del sys.modules["httpx._main"]
 
 
+class _StartUpGC:
+    """No cyclic garbage collection while the console starts; what start-up built is frozen.
+
+    Importing Textual, httpx, pydantic and the console and building the app allocate ~100,000
+    long-lived objects, and the collector rescanned them again and again as they piled up: 170
+    collections, 100-230 ms of CPU before the first rows were on screen (measured with
+    ``gc.callbacks``). Paused, then ``gc.freeze()`` (the objects move to the permanent generation,
+    which later collections skip), the same start-up runs ~50 young collections, ~20-30 ms.
+    The price: cyclic garbage made during start-up is never freed, ~800 objects here (what a
+    full collection at that point finds), against a ~90 ms collection to find them. Reference
+    counting frees everything else as usual. ``HeapPolicy`` (console/ui/heap.py) freezes again
+    once the list is loaded, on the same reasoning. Fleet building pauses it the same way.
+    """
+
+    def __init__(self) -> None:
+        self.paused = gc.isenabled()
+        if self.paused:
+            gc.disable()
+
+    def done(self) -> None:
+        """Before the command runs (idempotent): freeze what start-up built, collect again."""
+        if self.paused:
+            self.paused = False
+            gc.freeze()
+            gc.enable()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    start_up = _StartUpGC()
+    try:
+        return _main(argv, start_up)
+    finally:
+        start_up.done()
+
+
+def _main(argv: list[str], start_up: _StartUpGC) -> int:
     _import_httpx_without_its_cli()
     _configure_logging()
     problem = _refuse_secret_arguments(argv)
@@ -188,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is not None:
+        start_up.done()  # a subcommand runs with the collector on; the console, see _run_console
     try:
         if args.command == "sandbox":
             from console.sandbox.server import run_sandbox_command
@@ -205,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from console.bulk import headless
 
             return headless.run_journal(args)
-        return _run_console(args)
+        return _run_console(args, start_up)
     except _UsageProblem as exc:
         print(f"dispatch-console: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -263,7 +301,7 @@ def _client_factory(args: argparse.Namespace):
     return factory
 
 
-def _run_console(args: argparse.Namespace) -> int:
+def _run_console(args: argparse.Namespace, start_up: _StartUpGC | None = None) -> int:
     config = _load_config()  # read once: the profile and the keymap come from the same file
     profile = _load_profile(args, config)
     target = _target(args, profile)
@@ -297,6 +335,8 @@ def _run_console(args: argparse.Namespace) -> int:
         **extra,
     )
     app = DispatchApp(client=client, settings=settings, sandbox=target.sandbox)
+    if start_up is not None:
+        start_up.done()  # everything above lives as long as the console: frozen, never rescanned
     app.run()
     return app.return_code or 0
 
