@@ -191,10 +191,14 @@ class _StartUpGC:
     full collection at that point finds), against a ~90 ms collection to find them. Reference
     counting frees everything else as usual. ``HeapPolicy`` (console/ui/heap.py) freezes again
     once the list is loaded, on the same reasoning. Fleet building pauses it the same way.
+
+    Only for the process's own start-up (``main()`` reading ``sys.argv``: the console script,
+    ``python -m console``): a program or a test calling ``main(argv)`` keeps its collector as
+    it is.
     """
 
-    def __init__(self) -> None:
-        self.paused = gc.isenabled()
+    def __init__(self, enabled: bool = True) -> None:
+        self.paused = enabled and gc.isenabled()
         if self.paused:
             gc.disable()
 
@@ -207,8 +211,8 @@ class _StartUpGC:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    start_up = _StartUpGC(enabled=argv is None)
     argv = list(sys.argv[1:] if argv is None else argv)
-    start_up = _StartUpGC()
     try:
         return _main(argv, start_up)
     finally:

@@ -122,31 +122,37 @@ def test_the_api_package_s_light_modules_do_not_load_the_models() -> None:
 
 def test_start_up_runs_without_the_cyclic_collector_and_the_console_runs_with_it(tmp_path: Path) -> None:
     """The collector is paused while the console starts (imports, sandbox, app), and on again,
-    with start-up's objects frozen, when the app runs; a subcommand runs with it on too."""
+    with start-up's objects frozen, when the app runs; a subcommand runs with it on too. A
+    caller of ``main(argv)`` (a test, a program) keeps its collector as it is."""
     probe = (
         "import gc, json, sys\n"
         "from textual.app import App\n"
         "seen = {}\n"
+        "phase = 'script'\n"
         "import console.connection as connection\n"
         "build = connection.build_client\n"
         "def spy(*a, **k):\n"
-        "    seen['while_building'] = gc.isenabled()\n"
+        "    seen[phase + ':building'] = gc.isenabled()\n"
         "    return build(*a, **k)\n"
         "connection.build_client = spy\n"
         "def run(self, *a, **k):\n"
-        "    seen['when_running'] = (gc.isenabled(), gc.get_freeze_count() > 0)\n"
+        "    seen[phase + ':running'] = [gc.isenabled(), gc.get_freeze_count() > 0]\n"
         "App.run = run\n"
         "import console.bulk.headless as headless\n"
         "def journal(args):\n"
-        "    seen['subcommand'] = gc.isenabled()\n"
+        "    seen[phase + ':subcommand'] = [gc.isenabled(), gc.get_freeze_count() > 0]\n"
         "    return 0\n"
         "headless.run_journal = journal\n"
         "from console.cli import main\n"
-        "assert gc.get_freeze_count() == 0\n"
-        "assert main(['--sandbox']) == 0\n"
-        "seen['after'] = gc.isenabled()\n"
+        "sys.argv = ['dispatch-console', '--sandbox']\n"  # the process's own start-up
+        "assert main() == 0\n"
+        "seen['script:after'] = gc.isenabled()\n"
         "gc.unfreeze()\n"
-        "assert main(['journal']) == 0\n"
+        "sys.argv = ['dispatch-console', 'journal']\n"
+        "assert main() == 0\n"
+        "gc.unfreeze()\n"
+        "phase = 'called'\n"
+        "assert main(['--sandbox']) == 0\n"
         "print(json.dumps(seen))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HYPERTRACK_", "DISPATCH_CONSOLE_"))}
@@ -156,4 +162,8 @@ def test_start_up_runs_without_the_cyclic_collector_and_the_console_runs_with_it
                           timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
-    assert seen == {"while_building": False, "when_running": [True, True], "after": True, "subcommand": True}
+    assert seen == {
+        "script:building": False, "script:running": [True, True], "script:after": True,
+        "script:subcommand": [True, True],
+        "called:building": True, "called:running": [True, False],
+    }
