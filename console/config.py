@@ -32,11 +32,9 @@ No Textual imports: the CLI reads the config before any UI exists.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import stat
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,6 +148,8 @@ def load_config(path: Path | None = None) -> Config:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(path, f"not UTF-8 text (byte {exc.start})") from None
+    import tomllib  # only when there is a file to read (most starts have none)
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -251,6 +251,8 @@ def check_keymap(config: Config, known_ids: set[str]) -> None:
     otherwise be silently ignored)."""
     for binding_id in config.keymap:
         if binding_id not in known_ids:
+            import difflib
+
             close = difflib.get_close_matches(binding_id, sorted(known_ids), n=3, cutoff=0.6)
             hint = (f" (did you mean {', '.join(close)}?)" if close
                     else " (the command palette, ctrl+p, shows each action's id)")

@@ -17,8 +17,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from console.api.models import Destination, Order, TrackPoint
+if TYPE_CHECKING:  # annotations only: importing this module does not build the pydantic models
+    from console.api.models import Destination, Order, TrackPoint
 
 #: IUGG mean Earth radius (R1), in metres.
 EARTH_RADIUS_M = 6_371_008.8

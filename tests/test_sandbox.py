@@ -410,6 +410,11 @@ def test_start_up_imports_stay_light():
         "bad = [m for m in ('starlette', 'uvicorn', 'console.sandbox.fleet') if m in sys.modules]\n"
         "assert not bad, bad\n"
         "from console.sandbox import Sandbox\n"
+        # The embedded sandbox (in process) runs without Starlette: only serving needs it.
+        "sb = Sandbox(orders=10); sb.transport()\n"
+        "bad = [m for m in ('starlette', 'uvicorn', 'anyio') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+        "sb.app\n"
         "assert 'starlette' in sys.modules\n"
     )
     root = Path(__file__).resolve().parents[1]

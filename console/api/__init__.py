@@ -1,18 +1,49 @@
-"""The HyperTrack Orders API: models, errors and the async client. No Textual in here."""
+"""The HyperTrack Orders API: models, errors and the async client. No Textual in here.
 
-from console.api.client import DEFAULT_BASE_URL, OrdersClient, check_base_url
-from console.api.credentials import Credentials
+The client, the credentials and the pydantic models load on first use (PEP 562), not with the
+package: every ``import console.api.<module>`` runs this file first, and a light module
+(``vocab``, ``sanitize``, ``errors``) must not cost the start-up the models' schema building
+(issue 6). ``from console.api import OrdersClient`` works as before.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from console.api.errors import *  # noqa: F403 - the exception tree is part of the API
 from console.api.handles import order_path, validate_handle
-from console.api.models import (
-    RISK_KEYS,
-    Order,
-    OrderPage,
-    OrderRef,
-    OrderStatus,
-    RiskLevel,
-    TimelineEvent,
-    UnknownEvent,
-    parse_order,
-    parse_order_page,
-)
+
+if TYPE_CHECKING:
+    from console.api.client import DEFAULT_BASE_URL, OrdersClient, check_base_url
+    from console.api.credentials import Credentials
+    from console.api.models import (
+        RISK_KEYS,
+        Order,
+        OrderPage,
+        OrderRef,
+        OrderStatus,
+        RiskLevel,
+        TimelineEvent,
+        UnknownEvent,
+        parse_order,
+        parse_order_page,
+    )
+
+_LAZY = {
+    "DEFAULT_BASE_URL": "console.api.client",
+    "OrdersClient": "console.api.client",
+    "check_base_url": "console.api.client",
+    "Credentials": "console.api.credentials",
+    **{name: "console.api.models" for name in (
+        "RISK_KEYS", "Order", "OrderPage", "OrderRef", "OrderStatus", "RiskLevel", "TimelineEvent",
+        "UnknownEvent", "parse_order", "parse_order_page",
+    )},
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'console.api' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,8 +1,9 @@
-"""A simulated HyperTrack Orders API (Starlette app; in process or served by uvicorn).
+"""A simulated HyperTrack Orders API (in process through an httpx transport, or served by uvicorn
+as an ASGI app).
 
 Names are loaded on first use (PEP 562), so ``import console.sandbox.server`` for its command-line
-options does not pull Starlette into the console's start-up; ``console.api`` never imports this
-package at all.
+options does not build a fleet; the in-process sandbox never imports Starlette (only
+``Sandbox.app``, the served face, does); ``console.api`` never imports this package at all.
 """
 
 from __future__ import annotations

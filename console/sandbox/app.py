@@ -1,18 +1,25 @@
-"""The sandbox's HTTP face: HyperTrack's four order operations as a Starlette ASGI app.
+"""The sandbox's HTTP face: HyperTrack's four order operations, without a web framework.
 
 - ``GET /orders/``, ``GET /orders/{order_handle}``, ``POST /orders/{order_handle}/complete`` and
   ``POST /orders/{order_handle}/cancel``, with HyperTrack's bodies (see the contract document).
 - Routing reads the RAW path: the handle is the raw segment percent-decoded exactly once, so
-  ``/orders/a%2Fb`` addresses the order ``a/b`` (Starlette's own routing works on the decoded
-  path, where that order would be unreachable). Literal paths (``/orders/track``, ``/plans``, ...)
-  are matched before ``{order_handle}``; real but unsimulated operations answer 501.
+  ``/orders/a%2Fb`` addresses the order ``a/b`` (a framework routing on the decoded path would
+  make that order unreachable). Literal paths (``/orders/track``, ``/plans``, ...) are matched
+  before ``{order_handle}``; real but unsimulated operations answer 501.
 - Basic auth on everything (401 ``HTTPError``); 404 ``HTTPError`` for unknown handles; 422
   ``ValidationError`` for bad parameters; 409 ``HTTPError`` for complete/cancel of an order
   already completed or cancelled (a sandbox assumption: HyperTrack does not say).
 - Every response carries a unique ``apigw-requestid`` header.
 
-Faults (:mod:`console.sandbox.faults`) are applied by :class:`SandboxASGI`, the outer layer, so
-the Starlette handlers only ever implement the contract.
+One request in, one response out: :meth:`SandboxAPI.handle` takes a :class:`SandboxRequest`
+(method, raw path, query string, headers, body) and returns a :class:`SandboxResponse` (status,
+headers, body), or ``None`` when a fault drops the connection. Two thin adapters carry it:
+:mod:`console.sandbox.transport` (an httpx transport, in process: what the console's embedded
+sandbox uses, with no ASGI and no Starlette to import at start-up) and
+:mod:`console.sandbox.asgi` (the ASGI app uvicorn serves over HTTP).
+
+Faults (:mod:`console.sandbox.faults`) are applied by :class:`SandboxAPI`, the outer layer, so
+the :class:`OrdersAPI` handlers only ever implement the contract.
 """
 
 from __future__ import annotations
@@ -22,14 +29,10 @@ import base64
 import binascii
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote_to_bytes
-
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from console.sandbox.clock import iso
 from console.sandbox.faults import OK, Decision, RequestInfo
@@ -59,7 +62,55 @@ FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 
 
 class ConnectionDropped(Exception):
-    """Raised to an in-process transport: "the server closed the connection, no response"."""
+    """"The server closed the connection, no response": raised by the ASGI app when it has no
+    connection of its own to close (see :func:`console.sandbox.asgi._drop`)."""
+
+
+@dataclass(frozen=True)
+class SandboxRequest:
+    """One HTTP request as the sandbox sees it."""
+
+    method: str
+    #: The path as sent, still percent-encoded, without the query.
+    raw_path: bytes
+    query_string: bytes = b""
+    #: Header names in lower case, as in ASGI.
+    headers: Sequence[tuple[bytes, bytes]] = ()
+    body: bytes = b""
+
+    def header(self, name: bytes) -> bytes | None:
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+
+@dataclass
+class SandboxResponse:
+    """One HTTP response: status, raw headers (lower-case names, in order) and body."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: bytes = b""
+
+    @classmethod
+    def make(cls, body: bytes, status: int = 200, media_type: str = "application/json",
+             headers: dict[str, str] | None = None) -> "SandboxResponse":
+        """The headers a Starlette ``Response`` of the same arguments had (the sandbox's answers
+        stay byte-identical to before it left Starlette): the given ones, then content-length,
+        then content-type (``; charset=utf-8`` for ``text/*``)."""
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+        names = {k for k, _ in raw}
+        if b"content-length" not in names and not (status < 200 or status in (204, 304)):
+            raw.append((b"content-length", str(len(body)).encode("latin-1")))
+        if b"content-type" not in names:
+            if media_type.startswith("text/") and "charset=" not in media_type.lower():
+                media_type += "; charset=utf-8"
+            raw.append((b"content-type", media_type.encode("latin-1")))
+        return cls(status, raw, body)
+
+    def with_header(self, name: bytes, value: bytes) -> "SandboxResponse":
+        return SandboxResponse(self.status, [*self.headers, (name, value)], self.body)
 
 
 @dataclass(frozen=True)
@@ -105,17 +156,17 @@ def _decode_segment(segment: bytes) -> str | None:
 
 
 def http_error(status: int, message: str, detail: dict[str, Any] | None = None,
-               headers: dict[str, str] | None = None) -> Response:
+               headers: dict[str, str] | None = None) -> SandboxResponse:
     body = to_json({"detail": detail or {}, "message": message})
-    return Response(body, status_code=status, media_type=JSON, headers=headers)
+    return SandboxResponse.make(body, status, JSON, headers)
 
 
-def validation_error(location: str, errors: dict[str, list[str]]) -> Response:
+def validation_error(location: str, errors: dict[str, list[str]]) -> SandboxResponse:
     body = to_json({"detail": {location: errors}, "message": "Request validation failed"})
-    return Response(body, status_code=422, media_type=JSON)
+    return SandboxResponse.make(body, 422, JSON)
 
 
-def unauthorized() -> Response:
+def unauthorized() -> SandboxResponse:
     return http_error(401, "Authentication credentials were missing or invalid",
                       headers={"WWW-Authenticate": 'Basic realm="HyperTrack"'})
 
@@ -126,8 +177,9 @@ def unauthorized() -> Response:
 class Query:
     """Query parameters with webargs/marshmallow-style messages collected per field."""
 
-    def __init__(self, request: Request) -> None:
-        self.params = request.query_params
+    def __init__(self, request: SandboxRequest) -> None:
+        # As Starlette's QueryParams read it: latin-1, blank values kept, the last repeat wins.
+        self.params = dict(parse_qsl(request.query_string.decode("latin-1"), keep_blank_values=True))
         self.errors: dict[str, list[str]] = {}
 
     def text(self, name: str) -> str | None:
@@ -190,7 +242,7 @@ def decode_token(token: str) -> tuple[int, str]:
     return after, fingerprint
 
 
-# ---------------------------------------------------------------------- the Starlette app
+# ---------------------------------------------------------------------- the handlers
 
 
 class OrdersAPI:
@@ -199,11 +251,17 @@ class OrdersAPI:
 
     def __init__(self, sandbox: "Sandbox") -> None:
         self.sb = sandbox
-        self.app = Starlette(routes=[Route("/{path:path}", self.dispatch, methods=ALL_METHODS)])
 
-    async def dispatch(self, request: Request) -> Response:
-        target: Target = request.scope.get("sandbox.target") or route(_raw_path(request.scope))
+    async def dispatch(self, request: SandboxRequest, target: Target | None = None) -> SandboxResponse:
         method = request.method
+        if not request.raw_path.startswith(b"/"):
+            # What the Starlette app this replaced answered outside its one route ("/{path}").
+            return SandboxResponse.make(b"Not Found", 404, "text/plain")
+        if method not in ALL_METHODS:
+            # Likewise for a method its route did not list (TRACE, CONNECT, made-up ones).
+            return SandboxResponse.make(b"Method Not Allowed", 405, "text/plain",
+                                        {"Allow": ", ".join(ALL_METHODS)})
+        target = target or route(request.raw_path)
         if target.kind == "list":
             if method == "GET":
                 return self.list_orders(request)
@@ -218,7 +276,7 @@ class OrdersAPI:
             return _not_allowed(method)
         if target.kind == "action":
             if method == "POST":
-                return await self.act(request, target.handle or "", target.action or "")
+                return self.act(request, target.handle or "", target.action or "")
             return _not_allowed(method)
         if target.kind == "unsimulated":
             return _unsimulated(method)
@@ -226,7 +284,7 @@ class OrdersAPI:
 
     # ------------------------------------------------------------------ GET /orders/
 
-    def list_orders(self, request: Request) -> Response:
+    def list_orders(self, request: SandboxRequest) -> SandboxResponse:
         q = Query(request)
         status_text = q.text("status")
         statuses: frozenset[str] | None = None
@@ -267,11 +325,11 @@ class OrdersAPI:
             items = b",".join(o.summary_bytes(now) for o in page)
         next_token = json.dumps(encode_token(page[-1].seq, fingerprint)).encode() if more else b"null"
         body = b'{"orders":[' + items + b'],"pagination_token":' + next_token + b"}"
-        return Response(body, media_type=JSON)
+        return SandboxResponse.make(body)
 
     # ------------------------------------------------------------------ GET /orders/{handle}
 
-    def get_order(self, request: Request, handle: str) -> Response:
+    def get_order(self, request: SandboxRequest, handle: str) -> SandboxResponse:
         q = Query(request)
         attempt = q.integer("fulfillment_attempt", 0)
         if q.errors:
@@ -282,18 +340,18 @@ class OrdersAPI:
             if order is None:
                 return _not_found(handle)
             body = to_json(order.wire(now, detail=True))
-        return Response(body, media_type=JSON)
+        return SandboxResponse.make(body)
 
     # ------------------------------------------------------------------ POST complete / cancel
 
-    async def act(self, request: Request, handle: str, action: str) -> Response:
+    def act(self, request: SandboxRequest, handle: str, action: str) -> SandboxResponse:
         q = Query(request)
         kind = q.choice("type", ("pick", "drop"))
         type_index = q.integer("type_index", 0)
         attempt = q.integer("fulfillment_attempt", 0)
         if q.errors:
             return validation_error("query", q.errors)
-        body = await request.body()
+        body = request.body
         if body.strip():
             try:
                 json.loads(body)
@@ -314,7 +372,7 @@ class OrdersAPI:
                 return _conflict(order)
             self.sb.stats.applied(action, order.key)
             payload = to_json(order.wire(now, detail=True))
-        return Response(payload, media_type=JSON)
+        return SandboxResponse.make(payload)
 
 
 def _matcher(statuses: frozenset[str] | None, ops_group: str | None, worker: str | None,
@@ -343,11 +401,11 @@ def _matcher(statuses: frozenset[str] | None, ops_group: str | None, worker: str
     return match
 
 
-def _not_found(handle: str) -> Response:
+def _not_found(handle: str) -> SandboxResponse:
     return http_error(404, f"Order not found for handle {handle}")
 
 
-def _conflict(order: SimOrder) -> Response:
+def _conflict(order: SimOrder) -> SandboxResponse:
     at = order.completed_at if order.status == "completed" else order.cancelled_at
     field = "completed_at" if order.status == "completed" else "cancelled_at"
     detail: dict[str, Any] = {"status": order.status}
@@ -356,139 +414,70 @@ def _conflict(order: SimOrder) -> Response:
     return http_error(409, f"Order {order.handle} is already {order.status}", detail)
 
 
-def _unsimulated(method: str) -> Response:
+def _unsimulated(method: str) -> SandboxResponse:
     return http_error(501, f"{method} on this path is a HyperTrack operation the sandbox does not simulate")
 
 
-def _not_allowed(method: str) -> Response:
+def _not_allowed(method: str) -> SandboxResponse:
     return http_error(405, f"Method {method} not allowed")
 
 
-def _raw_path(scope: dict[str, Any]) -> bytes:
-    raw = scope.get("raw_path")
-    if raw is None:
-        raw = scope["path"].encode("utf-8")
-    return raw.split(b"?", 1)[0]
+# ---------------------------------------------------------------------- the outer layer
 
 
-# ---------------------------------------------------------------------- the outer ASGI layer
-
-
-class SandboxASGI:
+class SandboxAPI:
     """Auth, faults, request ids and the server's stats around :class:`OrdersAPI`."""
 
     def __init__(self, sandbox: "Sandbox") -> None:
         self.sb = sandbox
-        self.api = OrdersAPI(sandbox)
+        self.orders = OrdersAPI(sandbox)
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.api.app(scope, receive, send)
-            return
+    async def handle(self, request: SandboxRequest) -> SandboxResponse | None:
+        """The response to send, or None: close the connection without one (a drop fault).
+
+        The request is in the stats before this returns: a client that has its answer must
+        find it there (served in a thread, the order is otherwise a race)."""
         sb = self.sb
-        raw_path = _raw_path(scope)
-        target = route(raw_path)
+        target = route(request.raw_path)
         request_id = sb.next_request_id()
-        auth_ok = sb.check_authorization(_header(scope, b"authorization"))
+        auth_ok = sb.check_authorization(request.header(b"authorization"))
         per_order = target.kind in ("order", "action")
-        info = RequestInfo(scope["method"], target.handle if per_order else None, target.action)
+        info = RequestInfo(request.method, target.handle if per_order else None, target.action)
         decision = sb.faults.decide(info) if auth_ok and target.kind != "not_found" else OK
 
         def record(status: int | None, fault: str | None = decision.fault) -> None:
             sb.stats.record(RequestRecord(
-                method=scope["method"], raw_path=raw_path.decode("latin-1"),
-                query=scope.get("query_string", b"").decode("latin-1"), auth_ok=auth_ok, status=status,
+                method=request.method, raw_path=request.raw_path.decode("latin-1"),
+                query=request.query_string.decode("latin-1"), auth_ok=auth_ok, status=status,
                 handle=target.handle if per_order else None, action=target.action, fault=fault,
                 request_id=request_id,
             ))
 
+        def answer(response: SandboxResponse, status: int | None = None) -> SandboxResponse:
+            record(response.status if status is None else status)
+            return response.with_header(b"apigw-requestid", request_id.encode())
+
         if decision.delay:
             await asyncio.sleep(decision.delay)
         if not auth_ok:
-            record(401)
-            await _send_response(unauthorized(), scope, receive, send, request_id)
-            return
+            return answer(unauthorized())
         if decision.status is not None:
-            record(decision.status)
-            await _send_response(_fault_response(decision), scope, receive, send, request_id)
-            return
+            return answer(_fault_response(decision))
         if decision.drop_before:
             record(None)
-            await _drop(scope, send)
-            return
-        scope = {**scope, "sandbox.target": target}
-        if decision.drop_after or decision.gateway_timeout_after:
-            captured: list[dict[str, Any]] = []
-
-            async def capture(message: dict[str, Any]) -> None:
-                captured.append(message)
-
-            await self.api.app(scope, receive, capture)
-            if decision.drop_after:
-                record(None)
-                await _drop(scope, send)
-                return
-            record(504)
-            response = http_error(504, "Endpoint request timed out")
-            await _send_response(response, scope, receive, send, request_id)
-            return
-        status_box: list[int] = []
-
-        async def send_with_id(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status_box.append(message["status"])
-                # Record before the first byte leaves: a client that has its answer must find
-                # the request in the stats (served in a thread, the order is otherwise a race).
-                record(message["status"])
-                message = {**message, "headers": [*message.get("headers", []), (b"apigw-requestid", request_id.encode())]}
-            await send(message)
-
-        await self.api.app(scope, receive, send_with_id)
-        if not status_box:
-            record(None)
+            return None
+        response = await self.orders.dispatch(request, target)
+        if decision.drop_after:
+            record(None)  # applied (or refused) by the handler; the answer never leaves
+            return None
+        if decision.gateway_timeout_after:
+            return answer(http_error(504, "Endpoint request timed out"))
+        return answer(response)
 
 
-def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return value
-    return None
-
-
-def _fault_response(decision: Decision) -> Response:
+def _fault_response(decision: Decision) -> SandboxResponse:
     if decision.status == 429:
         return http_error(429, "Too Many Requests", headers={"Retry-After": str(decision.retry_after or 0)})
     messages = {500: "Internal server error", 502: "Bad gateway", 503: "Service unavailable",
                 504: "Endpoint request timed out"}
     return http_error(decision.status or 500, messages.get(decision.status or 500, "Server error"))
-
-
-async def _send_response(response: Response, scope: dict[str, Any], receive: Any, send: Any, request_id: str) -> None:
-    response.headers["apigw-requestid"] = request_id
-    await response(scope, receive, send)
-
-
-async def _drop(scope: dict[str, Any], send: Any) -> None:
-    """Close the connection without a response.
-
-    In process (our httpx transport) the transport turns :class:`ConnectionDropped` into
-    ``httpx.RemoteProtocolError``. Under uvicorn the ASGI ``send`` is bound to the connection's
-    request cycle, whose asyncio transport we abort: the client sees the connection close with
-    no status line, and uvicorn, seeing a disconnected client, sends nothing and logs nothing.
-    Any other server gets a response cut short (headers, part of the body, then an error).
-    """
-    if scope.get("sandbox.in_process"):
-        raise ConnectionDropped()
-    cycle = getattr(send, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if transport is not None and hasattr(transport, "abort"):
-        transport.abort()
-        for _ in range(50):
-            if getattr(cycle, "disconnected", True):
-                break
-            await asyncio.sleep(0)
-        return
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
-    await send({"type": "http.response.body", "body": b'{"order_handle":', "more_body": True})
-    raise ConnectionDropped()

@@ -3,8 +3,9 @@
 ::
 
     sb = Sandbox(seed=7, orders=500, account_id="sandbox", secret_key="sandbox-secret", clock=None)
+    sb.api            # the simulation: request in, response out (console.sandbox.app)
     sb.app            # the ASGI app (serve it with uvicorn, see console.sandbox.server)
-    sb.transport()    # an httpx transport calling the app in process
+    sb.transport()    # an httpx transport calling sb.api in process (no ASGI, no Starlette)
     sb.credentials    # console.api.Credentials the app accepts
     sb.faults         # fault knobs (console.sandbox.faults.Faults)
     sb.stats          # what the server received and applied (console.sandbox.stats.Stats)
@@ -24,7 +25,7 @@ import httpx
 from pydantic import SecretStr
 
 from console.api.credentials import Credentials
-from console.sandbox.app import SandboxASGI
+from console.sandbox.app import SandboxAPI
 from console.sandbox.clock import Clock, WallClock
 from console.sandbox.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_SECRET_KEY, IN_PROCESS_BASE_URL
 from console.sandbox.faults import Faults
@@ -58,7 +59,8 @@ class Sandbox:
         self.credentials = Credentials(account_id, SecretStr(secret_key))
         self._expected_auth = self.credentials.basic_value()
         self._request_ids = count(1)
-        self.app = SandboxASGI(self)
+        self.api = SandboxAPI(self)
+        self._asgi: Any = None
 
     def __repr__(self) -> str:
         return f"Sandbox(seed={self.seed}, orders={len(self.fleet.ordered)}, account_id={self.credentials.account_id!r})"
@@ -86,8 +88,17 @@ class Sandbox:
 
     # ------------------------------------------------------------------ clients
 
+    @property
+    def app(self) -> Any:
+        """The ASGI app, made on first use: only serving over HTTP needs it (and Starlette)."""
+        if self._asgi is None:
+            from console.sandbox.asgi import SandboxASGI
+
+            self._asgi = SandboxASGI(self.api)
+        return self._asgi
+
     def transport(self) -> httpx.AsyncBaseTransport:
-        return SandboxTransport(self.app)
+        return SandboxTransport(self.api)
 
     def client(self, **kwargs: Any) -> Any:
         """An ``OrdersClient`` talking to this sandbox in process."""

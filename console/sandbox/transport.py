@@ -1,32 +1,34 @@
-"""An httpx transport that calls the sandbox app in process (no sockets, no threads).
+"""An httpx transport that calls the sandbox in process (no sockets, no threads, no ASGI).
 
-A fault that drops the connection cannot close a socket here, so the app raises
-:class:`~console.sandbox.app.ConnectionDropped` and this transport turns it into the error a
-client would see on a real connection: ``httpx.RemoteProtocolError("Server disconnected without
-sending a response.")``.
+The request goes straight to :meth:`~console.sandbox.app.SandboxAPI.handle`, as the fields an
+ASGI server would pass (httpx's own ``ASGITransport`` builds the same: lower-case header names,
+the raw path without its query). A fault that drops the connection cannot close a socket here,
+so it becomes the error a client sees on a real connection:
+``httpx.RemoteProtocolError("Server disconnected without sending a response.")``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
-from console.sandbox.app import ConnectionDropped
+from console.sandbox.app import SandboxAPI, SandboxRequest
 
 
 class SandboxTransport(httpx.AsyncBaseTransport):
-    def __init__(self, app: Any) -> None:
-        self._app = app
-        self._inner = httpx.ASGITransport(app=self._in_process_app)
-
-    async def _in_process_app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await self._app({**scope, "sandbox.in_process": True}, receive, send)
+    def __init__(self, api: SandboxAPI) -> None:
+        self._api = api
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            return await self._inner.handle_async_request(request)
-        except ConnectionDropped:
-            raise httpx.RemoteProtocolError(
-                "Server disconnected without sending a response.", request=request
-            ) from None
+        body = b"".join([chunk async for chunk in request.stream])  # type: ignore[union-attr]
+        response = await self._api.handle(SandboxRequest(
+            method=request.method,
+            raw_path=request.url.raw_path.split(b"?", 1)[0],
+            query_string=request.url.query,
+            headers=[(k.lower(), v) for k, v in request.headers.raw],
+            body=body,
+        ))
+        if response is None:
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+        # A HEAD answer has no body on the wire (httpx's ASGITransport drops it too).
+        content = b"" if request.method == "HEAD" else response.body
+        return httpx.Response(response.status, headers=response.headers, stream=httpx.ByteStream(content))

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -33,14 +33,14 @@ from textual.containers import Container, Horizontal
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
+# Only what the first frame needs is imported here. Screens, the bulk views, the command
+# palette's provider and the pydantic models load where they are first used (start-up time,
+# issue 6: each import is paid before the first rows can be painted).
 from console.api import errors as E
-from console.api.client import OrdersClient
-from console.api.models import OPEN_STATUSES, Order, OrderRef
+from console.api.vocab import OPEN_STATUSES
 from console.settings import DEFAULT_THEME, Settings
-from console.ui import bulk_view
 from console.ui.bulk_bar import BulkStatusBar
-from console.ui.bulk_run import TYPED_CONFIRM_ABOVE, BulkController
-from console.ui.commands import ConsoleCommands
+from console.ui.bulk_run import BulkController
 from console.ui.heap import HeapPolicy
 from console.ui.detail import DetailPane
 from console.ui.detail_cache import DetailCache
@@ -56,11 +56,16 @@ from console.ui.outcomes import (
     request_id,
     same_leg,
 )
-from console.ui.screens.confirm import ConfirmComplete
-from console.ui.screens.help import HelpScreen, describe_bindings
 from console.ui.state import OrderRow, build_rows, ref_key
 from console.ui.timefmt import ago
 from console.ui.view_controls import ViewControls
+
+if TYPE_CHECKING:
+    from textual.command import Provider
+
+    from console.api.client import OrdersClient
+    from console.api.models import Order
+    from console.api.vocab import OrderRef
 
 Clock = Callable[[], datetime]
 
@@ -78,6 +83,15 @@ def _css_paths() -> list[Path]:
     first = directory / "app.tcss"
     others = sorted(p for p in directory.glob("*.tcss") if p.name != "app.tcss")
     return [first, *others]
+
+
+def _console_commands() -> type[Provider]:
+    """The command palette's provider, imported when the palette first opens (Textual accepts
+    a callable returning the provider class in ``App.COMMANDS``): textual.command and the
+    palette's widgets are not needed to show the list."""
+    from console.ui.commands import ConsoleCommands
+
+    return ConsoleCommands
 
 
 def _utc_now() -> datetime:
@@ -109,7 +123,7 @@ class DispatchApp(App[None]):
     # Side by side from 120 columns; stacked below (80x24 stays fully usable).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     #: ctrl+p lists every console action (console/ui/commands.py) besides Textual's own.
-    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    COMMANDS = App.COMMANDS | {_console_commands}
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "complete", "Complete", id="order.complete"),
@@ -555,6 +569,8 @@ class DispatchApp(App[None]):
             if ok:
                 self._start_complete(row)
 
+        from console.ui.screens.confirm import ConfirmComplete
+
         self.push_screen(ConfirmComplete(row, ascii=self.settings.ascii), confirmed)
 
     def _start_complete(self, row: OrderRow) -> None:
@@ -732,6 +748,8 @@ class DispatchApp(App[None]):
 
     def action_descriptions(self) -> dict[str, str]:
         """Long descriptions per action, for the help screen and the command palette."""
+        from console.ui import bulk_view
+
         descriptions = {
             "complete": "complete the highlighted order (asks first)" + (" [disabled: read-only]" if self.settings.read_only else ""),
             "refresh": f"refresh now (automatic every {self.settings.refresh_seconds:g} s)",
@@ -749,6 +767,10 @@ class DispatchApp(App[None]):
         return descriptions
 
     def action_help(self) -> None:
+        from console.ui import bulk_view
+        from console.ui.bulk_run import TYPED_CONFIRM_ABOVE
+        from console.ui.screens.help import HelpScreen, describe_bindings
+
         descriptions = self.action_descriptions()
         contexts = [
             ("Everywhere", describe_bindings(self, descriptions=descriptions)),

@@ -27,7 +27,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from console.api.models import RISK_KEYS, RiskLevel
+from console.api.vocab import RISK_KEYS, RiskLevel
 from console.ui.text import risk_glyph
 
 #: The one-letter code of each risk, in badge order.

@@ -12,7 +12,6 @@ from rich.text import Text
 from textual.widgets import Static
 
 from console.ui.bulk_run import FAILED, FINISHED, SETTLING, STOPPING, BulkController
-from console.ui.bulk_view import rate_text, sep, short_counts
 from console.ui.text import format_duration
 
 
@@ -43,6 +42,16 @@ class BulkStatusBar(Static):
     def describe(self) -> Text | None:
         """The bar's text, or None when there is nothing to show."""
         c = self.controller
+        startup = c.startup_state
+        settling = c.startup_busy and startup is not None and startup.phase == SETTLING
+        if not c.marks and not settling and (
+            c.state is None or (c.state.phase == FINISHED and c.summary_hidden)
+        ):
+            return None  # the usual case at start-up: nothing to say, nothing more to import
+        # The bulk views' wording (and the result types behind it) load when there is a run or
+        # a mark to describe.
+        from console.ui.bulk_view import rate_text, sep, short_counts
+
         ascii = c.app.settings.ascii
         dot = sep(ascii)
         parts: list[tuple[str, str]] = []
@@ -52,8 +61,7 @@ class BulkStatusBar(Static):
             parts.append((f"{glyph} {marks:,} marked", "bold"))
             if c.app.settings.read_only:
                 parts.append(("read-only: completing is disabled", "bold"))
-        startup = c.startup_state
-        if c.startup_busy and startup is not None and startup.phase == SETTLING:
+        if settling:
             total = startup.progress.total or len(startup.settled)
             parts.append((f"checking {total:,} order(s) an interrupted bulk run left in doubt; "
                           "nothing is sent until this is done", "bold"))

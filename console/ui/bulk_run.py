@@ -36,23 +36,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from console.api.models import OrderRef
-from console.bulk.engine import MAX_CONCURRENCY, BulkEngine
-from console.bulk.journal import PENDING as J_PENDING
-from console.bulk.journal import Journal, JournalError, JournalReader, base_host, default_journal_path
-from console.bulk.results import (
-    BulkEvent,
-    OrderResult,
-    Progress,
-    ResultStatus,
-    RunReport,
-    StopReason,
-)
-from console.ui.bulk_view import QUEUED, row_label, sending_label
+from console.api.vocab import OrderRef
 from console.ui.marks import Marks, still_open
 from console.ui.state import RowKey, ref_key
 
+# The engine, the journal (SQLite) and the result types load when a bulk action first needs
+# them (a run, a settlement, a journal that exists): not on the path to the first rows.
 if TYPE_CHECKING:
+    from console.bulk.engine import BulkEngine
+    from console.bulk.journal import Journal, JournalReader
+    from console.bulk.results import BulkEvent, OrderResult, Progress, ResultStatus, RunReport, StopReason
     from console.ui.app import DispatchApp
 
 log = logging.getLogger(__name__)
@@ -80,7 +73,7 @@ class RunState:
     kind: str
     refs: list[OrderRef]
     phase: str = OPENING
-    progress: Progress = field(default_factory=lambda: Progress(total=0))
+    progress: Progress = field(default_factory=lambda: _progress(total=0))
     #: This run's results, in the order they arrived.
     results: list[OrderResult] = field(default_factory=list)
     #: Orders of interrupted earlier runs, settled by GET before anything was sent.
@@ -119,9 +112,7 @@ class BulkController:
 
     def __init__(self, app: "DispatchApp", *, clock: Callable[[], float] = time.monotonic) -> None:
         self.app = app
-        settings = app.settings
         self.marks = Marks()
-        self.concurrency = max(1, min(settings.bulk_concurrency, MAX_CONCURRENCY))
         #: Extra keyword arguments for BulkEngine (tests: fake sleeps, no settle delay).
         self.engine_options: dict[str, Any] = {}
         self.clock = clock
@@ -150,10 +141,21 @@ class BulkController:
     # ------------------------------------------------------------------ configuration
 
     @property
+    def concurrency(self) -> int:
+        """Parallel requests of a run: the settings', within the engine's limits."""
+        from console.bulk.engine import MAX_CONCURRENCY
+
+        return max(1, min(self.app.settings.bulk_concurrency, MAX_CONCURRENCY))
+
+    @property
     def journal_path(self) -> Path:
         """Settings' journal path, else ``$DISPATCH_CONSOLE_JOURNAL`` or the platform data dir."""
         configured = getattr(self.app.settings, "journal_path", None)
-        return Path(configured).expanduser() if configured else default_journal_path()
+        if configured:
+            return Path(configured).expanduser()
+        from console.bulk.journal import default_journal_path
+
+        return default_journal_path()
 
     # ------------------------------------------------------------------ state for the views
 
@@ -387,6 +389,8 @@ class BulkController:
         """Run ``refs`` (exactly these) on the App and show the progress screen."""
         if self._refuse_to_send():
             return None
+        from console.ui.bulk_view import QUEUED
+
         state = RunState(RUN, list(refs))
         self.state = state
         self.summary_hidden = False
@@ -442,14 +446,20 @@ class BulkController:
     # ------------------------------------------------------------------ the run (an App worker)
 
     async def _open_journal(self) -> Journal:
+        from console.bulk.journal import Journal
+
         journal = Journal(self.journal_path)
         await asyncio.to_thread(journal.open)
         return journal
 
     def _engine(self, journal: Journal) -> BulkEngine:
+        from console.bulk.engine import BulkEngine
+
         return BulkEngine(self.app.client, journal, concurrency=self.concurrency, **self.engine_options)
 
     async def _drive(self, state: RunState) -> None:
+        from console.bulk.journal import JournalError
+
         try:
             journal = await self._open_journal()
         except JournalError as exc:
@@ -474,6 +484,8 @@ class BulkController:
 
     def _on_event(self, state: RunState, event: BulkEvent) -> None:
         """Called by the engine on the event loop: update plain state, nothing else."""
+        from console.ui.bulk_view import row_label, sending_label
+
         state.progress = event.progress
         kind = event.kind
         if kind == "settling":
@@ -529,6 +541,8 @@ class BulkController:
         self.app.order_list.refresh_marks()
         self.changed()
         self.flush()
+        from console.bulk.results import ResultStatus
+
         counts = report.counts()
         done = sum(n for status, n in counts.items() if status.is_success)
         failed = sum(n for status, n in counts.items() if status.is_failure)
@@ -578,6 +592,12 @@ class BulkController:
         Sending is blocked from this call until the settlement is done (or found unnecessary);
         nothing is created on disk when there is no journal yet."""
         self._startup_busy = True
+        # The check itself starts once the screen has been drawn: reading the journal (SQLite,
+        # in a thread) and loading the bulk engine are not needed to show the first rows, and
+        # nothing can be sent before it is done anyway.
+        self.app.call_after_refresh(self._start_settlement)
+
+    def _start_settlement(self) -> None:
         self.app.run_worker(self._startup(), group="bulk-startup", name="bulk start-up", exit_on_error=False)
 
     async def _startup(self) -> None:
@@ -598,6 +618,8 @@ class BulkController:
         account, base_url = client.account_id, client.base_url
         if not path.exists():
             return  # nothing was ever run: nothing to settle, and no file is created
+        from console.bulk.journal import JournalError, JournalReader
+        from console.bulk.results import ResultStatus
 
         def look() -> tuple[int, int]:
             with JournalReader(path) as reader:
@@ -672,6 +694,8 @@ class BulkController:
 def _unfinished_runs(journal: JournalReader | Journal, account: str | None, base_url: str) -> list[Any]:
     """Runs of this account and server that never recorded their end (interrupted, or going on
     in another process when the lock is not held)."""
+    from console.bulk.journal import base_host
+
     host = base_host(base_url)
     return [run for run in journal.list_runs()
             if run.finished_at is None and run.account_id == (account or "") and run.base_host == host]
@@ -679,6 +703,9 @@ def _unfinished_runs(journal: JournalReader | Journal, account: str | None, base
 
 def _never_sent(journal: Journal, account: str | None, base_url: str) -> list[OrderResult]:
     """(On a thread, with the lock held.) Orders of interrupted runs that were never sent."""
+    from console.bulk.journal import PENDING as J_PENDING
+    from console.bulk.results import OrderResult, ResultStatus
+
     runs = {run.run_id for run in _unfinished_runs(journal, account, base_url)}
     if not runs:
         return []
@@ -688,3 +715,9 @@ def _never_sent(journal: Journal, account: str | None, base_url: str) -> list[Or
         for op in journal.open_ops(account, base_url, states=(J_PENDING,))
         if (op.last_run_id or op.run_id) in runs
     ]
+
+
+def _progress(total: int) -> Progress:
+    from console.bulk.results import Progress
+
+    return Progress(total=total)

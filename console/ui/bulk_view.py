@@ -11,7 +11,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable, Sequence
 
-from console.api.models import OrderRef
+from console.api.vocab import OrderRef
 from console.bulk.results import OrderResult, Progress, ResultStatus
 from console.ui.screens.bulk_lines import Line
 from console.ui.text import format_duration, safe

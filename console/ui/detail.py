@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.style import Style
@@ -28,27 +28,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from console import geo
-from console.api.models import (
-    RISK_KEYS,
-    DriverActivityEnded,
-    DriverActivityStarted,
-    Order,
-    OrderAssigned,
-    OrderCancelled,
-    OrderCompleted,
-    OrderCreated,
-    OrderDisabled,
-    OrderGeofenceEntered,
-    OrderGeofenceExited,
-    OrderPlanned,
-    OrderServiceEnded,
-    OrderServiceStarted,
-    OrderStarted,
-    RiskLevel,
-    TimelineEvent,
-    UnknownEvent,
-    risk_level,
-)
+from console.api.vocab import RISK_KEYS, RiskLevel, risk_level
 from console.ui.text import (
     MISSING,
     MISSING_ASCII,
@@ -65,6 +45,16 @@ from console.ui.text import (
     short_id,
     text,
 )
+
+# The pydantic models load with the first order shown, not with the pane (start-up, issue 6).
+if TYPE_CHECKING:
+    from console.api.models import (
+        DriverActivityEnded,
+        DriverActivityStarted,
+        Order,
+        OrderCompleted,
+        TimelineEvent,
+    )
 
 
 def _stylesheet() -> Path:
@@ -90,6 +80,22 @@ LABEL_WIDTH = 11
 
 def event_sentence(event: TimelineEvent, *, ascii: bool = False) -> str:
     """One readable sentence for a timeline event (safe to show: sanitized, single line)."""
+    from console.api.models import (
+        DriverActivityEnded,
+        DriverActivityStarted,
+        OrderAssigned,
+        OrderCancelled,
+        OrderCompleted,
+        OrderCreated,
+        OrderDisabled,
+        OrderGeofenceEntered,
+        OrderGeofenceExited,
+        OrderPlanned,
+        OrderServiceEnded,
+        OrderServiceStarted,
+        OrderStarted,
+    )
+
     ellipsis = "..." if ascii else "…"
     if isinstance(event, OrderCreated):
         return "Order created"
@@ -171,6 +177,8 @@ def _completed(event: OrderCompleted) -> str:
 
 def _generic(event: TimelineEvent, ellipsis: str = "…") -> str:
     """An event type the console does not know: its type and a few raw fields, never dropped."""
+    from console.api.models import UnknownEvent
+
     if isinstance(event, UnknownEvent):
         fields = dict(event.raw)
     else:  # a typed event class added to the models without a sentence here
@@ -596,6 +604,8 @@ class DetailPane(VerticalScroll):
         events = timeline_oldest_first(order.timeline or [])
         if not events:
             return Group(heading, Text("no events yet", self._style("muted")))
+        from console.api.models import UnknownEvent
+
         grid = Table.grid(padding=(0, 1))
         grid.add_column(no_wrap=True, style=self._style("muted"))
         grid.add_column(overflow="fold")

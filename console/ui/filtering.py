@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from console.api.models import RiskLevel
+from console.api.vocab import RiskLevel
 from console.api.sanitize import sanitize
 from console.ui.state import RowFilter, TextFilter
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from console.api.models import OrderRef
+from console.api.vocab import OrderRef
 from console.ui.state import OrderRow, OrderTable, RowKey, ref_key
 
 

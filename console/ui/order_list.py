@@ -36,12 +36,19 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from console.api.models import Order, OrderRef, RiskLevel
+from console.api.vocab import OrderRef, RiskLevel
 from console.ui.badges import BadgePalette
 from console.ui.columns import GAP, Column, fit, layout
 from console.ui.state import MergeResult, OrderRow, OrderTable, RefreshMerge, RowFilter, SortKey
 from console.ui.text import MISSING, MISSING_ASCII
 from console.ui.timefmt import relative, scheduled_cell
+
+# Annotations only: drawing rows never needs the pydantic models (start-up, issue 6). Kept apart
+# from the typing import above so that it merges beside changes to the import block.
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from console.api.models import Order
 
 Clock = Callable[[], datetime]
 

@@ -9,9 +9,12 @@ happened, safe to try again), *rejected* (the server refused: nothing happened),
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from console.api import errors as E
-from console.api.models import Order, OrderRef
+
+if TYPE_CHECKING:  # annotations only: the pydantic models are not needed to word an error
+    from console.api.models import Order, OrderRef
 
 
 @dataclass

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from console.api.models import OPEN_STATUSES
+from console.api.vocab import OPEN_STATUSES
 from console.ui.state import OrderRow, SortKey
 
 

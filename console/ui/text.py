@@ -20,7 +20,7 @@ from typing import Any
 from rich.style import Style
 from rich.text import Text
 
-from console.api.models import RiskLevel
+from console.api.vocab import RiskLevel
 from console.api.sanitize import sanitize
 
 #: Shown where a value is absent.

@@ -20,13 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from console.api.models import OPEN_STATUSES, RiskLevel
+from console.api.vocab import OPEN_STATUSES, RiskLevel
 from console.api.sanitize import sanitize
 from console.ui.ascii_mode import AsciiFilter
 from console.ui.clipboard import copy_message, copyable_url
 from console.ui.filter_bar import FilterBar, ViewState
 from console.ui.filtering import ViewFilter
-from console.ui.screens.picker import PickerScreen
 from console.ui.sorting import SORT_COLUMNS, ViewSort
 
 if TYPE_CHECKING:
@@ -184,6 +183,8 @@ class ViewControls:
                 return
             self.apply_filter(self.filter.with_status(None if choice == "*" else choice[1:]))
 
+        from console.ui.screens.picker import PickerScreen  # loaded when first opened
+
         self.app.push_screen(PickerScreen("Show orders of status", options, current=current), picked)
 
     # ``o`` ``O``
@@ -197,6 +198,8 @@ class ViewControls:
         def picked(choice: str | None) -> None:
             if choice is not None:
                 self.apply_sort(ViewSort(choice, reverse=False))
+
+        from console.ui.screens.picker import PickerScreen
 
         self.app.push_screen(PickerScreen("Sort the list by", options, current=self.sort.column), picked)
 

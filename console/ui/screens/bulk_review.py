@@ -21,7 +21,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from console.api.models import OrderRef
+from console.api.vocab import OrderRef
 from console.ui.bulk_view import ref_line
 from console.ui.screens.bulk_lines import LineList
 

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from console.api.models import OrderRef
+from console.api.vocab import OrderRef
 from console.ui.state import OrderRow
 
 

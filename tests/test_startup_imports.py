@@ -1,0 +1,169 @@
+"""Start-up stays lean (issue 6): what ``dispatch-console --sandbox`` does not load before its
+first rows are on screen. Each module listed here cost start-up time before it was made lazy;
+this checks where they are loaded, never how long anything takes.
+
+Run in a fresh interpreter (a test process has imported everything already)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_PROBE = r"""
+import asyncio, json, sys
+from textual.app import App
+
+captured = []
+App.run = lambda self, *args, **kwargs: captured.append(self)  # build the app, do not run it
+
+from console.cli import main
+
+assert main(sys.argv[1:]) == 0
+seen = {"after_main": sorted(sys.modules)}
+app = captured[0]
+
+async def first_rows():
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not app.order_list.table.total:
+            await pilot.pause(0.01)
+        await pilot.pause()
+        seen["after_rows"] = sorted(sys.modules)
+
+asyncio.run(first_rows())
+print(json.dumps(seen))
+"""
+
+#: Never needed to show the list: the httpx CLI and what it imports, the served sandbox's web
+#: stack, the screens (opened by a key), the command palette's provider, the bulk engine.
+NOT_ON_THE_START_PATH = (
+    "httpx._main", "click", "pygments", "starlette", "uvicorn", "anyio",
+    "console.sandbox.asgi", "console.ui.commands", "console.ui.keymap", "console.bulk.engine",
+)
+#: Not before the app runs: the bulk views and journal (SQLite), the TOML parser without a
+#: config file. The journal is read once the screen has been drawn (the start-up settlement).
+NOT_BEFORE_THE_APP_RUNS = (
+    "console.ui.bulk_view", "console.bulk.journal", "console.bulk.results", "sqlite3", "tomllib",
+)
+
+
+def _modules_loaded(tmp_path: Path, *argv: str) -> dict[str, list[str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYPERTRACK_", "DISPATCH_CONSOLE_"))}
+    env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               XDG_DATA_HOME=str(tmp_path / "data"), PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", _PROBE, *argv], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_first_rows_load_only_what_they_need(tmp_path: Path) -> None:
+    seen = _modules_loaded(tmp_path, "--sandbox")
+    for stage in ("after_main", "after_rows"):
+        loaded = set(seen[stage])
+        assert "console.ui.order_list" in loaded  # the probe looks at a real start
+        screens = sorted(m for m in loaded if m.startswith("console.ui.screens."))
+        assert screens == [], (stage, screens)
+        assert [m for m in NOT_ON_THE_START_PATH if m in loaded] == [], stage
+    assert [m for m in NOT_BEFORE_THE_APP_RUNS if m in set(seen["after_main"])] == []
+
+
+def test_a_keymap_in_the_config_is_still_checked_against_every_screen(tmp_path: Path) -> None:
+    """The keymap check imports every UI module (their bindings); only a config with a
+    [keymap] pays for it."""
+    config = tmp_path / "config" / "dispatch-console" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[keymap]\n"bulk_review.yes" = "ctrl+y"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYPERTRACK_", "DISPATCH_CONSOLE_"))}
+    env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"), PYTHONPATH=str(ROOT),
+               DISPATCH_CONSOLE_CONFIG=str(config))
+    probe = ("import sys\nfrom textual.app import App\nApp.run = lambda self, *a, **k: None\n"
+             "from console.cli import main\nassert main(['--sandbox']) == 0\n"
+             "print(sorted(m for m in sys.modules if m.startswith('console.ui.screens.')))\n")
+    done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "console.ui.screens.bulk_review" in done.stdout
+
+
+def test_httpx_is_imported_without_its_command_line_client() -> None:
+    probe = (
+        "import sys\n"
+        "from console.cli import _import_httpx_without_its_cli\n"
+        "_import_httpx_without_its_cli()\n"
+        "import httpx\n"
+        "assert 'httpx._main' not in sys.modules and 'click' not in sys.modules, 'the CLI was imported'\n"
+        "assert httpx.AsyncClient and httpx.RemoteProtocolError\n"
+        # Nothing is left blocked: the CLI module still imports when asked for.
+        "import httpx._main\n"
+        "assert callable(httpx._main.main) and 'click' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, cwd=ROOT, timeout=60)
+
+
+def test_the_api_package_s_light_modules_do_not_load_the_models() -> None:
+    """``console.api`` names its client and models lazily: importing the plain-Python parts
+    (what the list, its filters and the widgets need) builds no pydantic model."""
+    probe = (
+        "import sys\n"
+        "import console.api.vocab, console.api.sanitize, console.api.errors, console.geo\n"
+        "from console.api import NotFoundError, order_path\n"
+        "bad = [m for m in ('console.api.models', 'pydantic', 'httpx') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+        "from console.api import OrdersClient, Order\n"
+        "assert 'console.api.models' in sys.modules and OrdersClient and Order\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, cwd=ROOT, timeout=60)
+
+
+def test_start_up_runs_without_the_cyclic_collector_and_the_console_runs_with_it(tmp_path: Path) -> None:
+    """The collector is paused while the console starts (imports, sandbox, app), and on again,
+    with start-up's objects frozen, when the app runs; a subcommand runs with it on too. A
+    caller of ``main(argv)`` (a test, a program) keeps its collector as it is."""
+    probe = (
+        "import gc, json, sys\n"
+        "from textual.app import App\n"
+        "seen = {}\n"
+        "phase = 'script'\n"
+        "import console.connection as connection\n"
+        "build = connection.build_client\n"
+        "def spy(*a, **k):\n"
+        "    seen[phase + ':building'] = gc.isenabled()\n"
+        "    return build(*a, **k)\n"
+        "connection.build_client = spy\n"
+        "def run(self, *a, **k):\n"
+        "    seen[phase + ':running'] = [gc.isenabled(), gc.get_freeze_count() > 0]\n"
+        "App.run = run\n"
+        "import console.bulk.headless as headless\n"
+        "def journal(args):\n"
+        "    seen[phase + ':subcommand'] = [gc.isenabled(), gc.get_freeze_count() > 0]\n"
+        "    return 0\n"
+        "headless.run_journal = journal\n"
+        "from console.cli import main\n"
+        "sys.argv = ['dispatch-console', '--sandbox']\n"  # the process's own start-up
+        "assert main() == 0\n"
+        "seen['script:after'] = gc.isenabled()\n"
+        "gc.unfreeze()\n"
+        "sys.argv = ['dispatch-console', 'journal']\n"
+        "assert main() == 0\n"
+        "gc.unfreeze()\n"
+        "phase = 'called'\n"
+        "assert main(['--sandbox']) == 0\n"
+        "print(json.dumps(seen))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYPERTRACK_", "DISPATCH_CONSOLE_"))}
+    env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               XDG_DATA_HOME=str(tmp_path / "data"), PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {
+        "script:building": False, "script:running": [True, True], "script:after": True,
+        "script:subcommand": [True, True],
+        "called:building": True, "called:running": [True, False],
+    }
