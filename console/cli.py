@@ -364,7 +364,7 @@ def _checked_keymap(config) -> tuple[tuple[str, str], ...]:
 def _store_secret(args: argparse.Namespace) -> int:
     import getpass
 
-    from pydantic import SecretStr
+    from console.api.credentials import Secret
 
     from console.config import ConfigError, default_config_path, load_config, store_secret_in_file
     from console.connection import KEYRING_SERVICE
@@ -381,7 +381,7 @@ def _store_secret(args: argparse.Namespace) -> int:
         value = sys.stdin.readline().rstrip("\r\n")
     if not value:
         raise _UsageProblem("no secret key was given")
-    secret = SecretStr(value)
+    secret = Secret(value)
     del value
     if not args.to_file:
         account = profile.account_id if profile else None

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from console.api.credentials import Secret
 
 from console.api.sanitize import sanitize
 
@@ -75,7 +75,7 @@ class Profile:
     read_only: bool = False
     #: Badge colours: "default" or "colorblind" (console/settings.py PALETTES).
     palette: str | None = None
-    secret_key: SecretStr | None = field(default=None, repr=False)
+    secret_key: Secret | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,7 @@ def load_config(path: Path | None = None) -> Config:
             raise ConfigError(path, message, line=locate.key(section, key), key=f"{section}.{key}")
         if "secret_key" in values:
             holds_secret = True
-            values["secret_key"] = SecretStr(values["secret_key"])
+            values["secret_key"] = Secret(values["secret_key"])
         profiles[name] = Profile(name=name, **values)
     if default is not None and default not in profiles:
         raise ConfigError(path, f"names a profile that does not exist ('{sanitize(default)}')",
@@ -334,7 +334,7 @@ class _Locator:
         return None
 
 
-def store_secret_in_file(path: Path, profile: str, secret: SecretStr) -> None:
+def store_secret_in_file(path: Path, profile: str, secret: Secret) -> None:
     """Write ``secret_key`` into a profile of the config file, at mode 0600.
 
     Only called when the supervisor explicitly asks for a file (no keyring on this machine).

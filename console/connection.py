@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pydantic import SecretStr
+from console.api.credentials import Secret
 
 from console.api.client import DEFAULT_BASE_URL, OrdersClient, check_base_url
 from console.api.credentials import ACCOUNT_ENV, SECRET_ENV, Credentials
@@ -41,7 +41,7 @@ class Target:
         return self.credentials.account_id if self.credentials else None
 
 
-def keyring_secret(account_id: str) -> SecretStr | None:
+def keyring_secret(account_id: str) -> Secret | None:
     """The secret stored in the system keyring, if the optional keyring package works here.
 
     On a headless SSH box there is often no keyring backend: that is not an error, just no secret.
@@ -54,7 +54,7 @@ def keyring_secret(account_id: str) -> SecretStr | None:
         value = keyring.get_password(KEYRING_SERVICE, account_id)
     except Exception:  # keyring backends raise many kinds of errors when no daemon is running
         return None
-    return SecretStr(value) if value else None
+    return Secret(value) if value else None
 
 
 def resolve_target(
@@ -71,9 +71,9 @@ def resolve_target(
         return Target(True, SANDBOX_BASE_URL, None, sandbox_seed, sandbox_orders)
     url = base_url or env.get(BASE_URL_ENV) or (profile.base_url if profile else None)
     account = env.get(ACCOUNT_ENV, "").strip() or (profile.account_id if profile else None)
-    secret: SecretStr | None = None
+    secret: Secret | None = None
     if env.get(SECRET_ENV):
-        secret = SecretStr(env[SECRET_ENV])
+        secret = Secret(env[SECRET_ENV])
     elif profile and profile.secret_key is not None:
         secret = profile.secret_key
     elif account:

@@ -269,3 +269,24 @@ def test_an_argument_holding_the_configured_secret_is_refused_and_not_echoed():
         "HYPERTRACK_ACCOUNT_ID": FAKE_ACCOUNT, "HYPERTRACK_SECRET_KEY": FAKE_SECRET})
     assert result.returncode == 2
     assert find_leaks(result.stdout + result.stderr) == []
+
+
+def test_the_console_s_own_secret_type_never_shows_its_value() -> None:
+    """console.api.credentials.Secret replaces pydantic's SecretStr on the start path (issue 6):
+    every way of turning it into text is redacted, and it refuses to be pickled in clear."""
+    import pickle
+
+    from console.api.credentials import Secret
+
+    secret = Secret(FAKE_SECRET)
+    for shown in (repr(secret), str(secret), f"{secret}", f"{secret!r}", f"{secret:>40}",
+                  repr([secret]), repr({"k": secret}), repr(Credentials("acct", secret))):
+        assert FAKE_SECRET not in shown
+        assert "*" in shown
+    assert secret.get_secret_value() == FAKE_SECRET
+    assert secret == Secret(FAKE_SECRET) and secret != Secret("other") and len(secret) == len(FAKE_SECRET)
+    assert str(Secret("")) == ""
+    with pytest.raises(TypeError):
+        pickle.dumps(secret)
+    header = Credentials("acct", secret).basic_value()
+    assert isinstance(header, Secret) and "Basic" not in repr(header)

@@ -48,6 +48,9 @@ NOT_ON_THE_START_PATH = (
 #: config file. The journal is read once the screen has been drawn (the start-up settlement).
 NOT_BEFORE_THE_APP_RUNS = (
     "console.ui.bulk_view", "console.bulk.journal", "console.bulk.results", "sqlite3", "tomllib",
+    # The list's rows come through console.api.summaries (pydantic-core only): the full models
+    # and pydantic itself load with the first order the detail pane fetches.
+    "console.api.models", "pydantic",
 )
 
 

@@ -24,26 +24,18 @@ import ssl
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 from console.api import errors as E
 from console.api.credentials import BasicAuth, Credentials
 from console.api.decoding import ACCEPT_ENCODING, BoundedDecoder, UnsupportedEncoding
 from console.api.handles import order_path
-from console.api.models import (
-    FILTERABLE_STATUSES,
-    ORDER_TYPES,
-    Order,
-    OrderPage,
-    OrderRef,
-    parse_error_body,
-    parse_order,
-    parse_order_page,
-)
+from console.api.vocab import FILTERABLE_STATUSES, ORDER_TYPES, OrderRef
+from console.api.free_json import parse_error_body
 from console.api.retry import Backoff, parse_retry_after
 from console.api.sanitize import sanitize
 from console.api.summaries import (  # noqa: F401 - OrderSummary: what the pages hold
@@ -52,6 +44,13 @@ from console.api.summaries import (  # noqa: F401 - OrderSummary: what the pages
     SummaryPageReader,
     collector_paused,
 )
+
+if TYPE_CHECKING:
+    from console.api.models import Order, OrderPage
+
+# The full pydantic models (console.api.models) are imported where an order is read whole (a
+# GET, a completion's answer, iter_pages), not with this module: building them costs ~150 ms,
+# and the console's first rows come through the list's lean path (console.api.summaries).
 
 DEFAULT_BASE_URL = "https://v3.api.hypertrack.com"
 DEFAULT_PAGE_LIMIT = 100
@@ -193,6 +192,8 @@ class OrdersClient:
 
         A list screen wants :meth:`iter_summary_pages`: the full models cost several times more.
         """
+        from console.api.models import parse_order_page
+
         async def parse(body: bytes) -> OrderPage:
             if len(body) > PARSE_IN_THREAD_BYTES:
                 # Validating a big page takes tens of milliseconds of CPU: off the event loop.
@@ -353,6 +354,8 @@ class OrdersClient:
         return order
 
     def _parse_order_for(self, handle: str, body: bytes, response: httpx.Response) -> Order:
+        from console.api.models import parse_order
+
         try:
             order = parse_order(body)
         except ValidationError as exc:

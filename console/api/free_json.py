@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from pydantic_core import from_json
+
 from console.api.sanitize import has_unsafe_characters, sanitize
 
 #: Free-form JSON deeper than this is refused. The JSON parser already stops at ~200 levels;
@@ -54,3 +56,32 @@ def clean_json(value: Any, _depth: int = 0) -> Any:
     if isinstance(value, str):
         return sanitize(value)
     return value  # None, bool, int, or an already-validated model
+
+
+def parse_error_body(body: bytes) -> tuple[str, Any]:
+    """The ``message`` and ``detail`` of an error body of any of the three shapes, or of none.
+
+    ``{"message", "detail"}`` (HTTPError, ValidationError) or ``{"code", "title", "detail"}``
+    (Error). Never raises: an HTML page, an empty or truncated body, or an unexpected shape gives
+    an empty message; one bad part (a non-string message, a NaN in the detail) loses only itself.
+    Both parts come back sanitized.
+    """
+    if not body:
+        return "", None
+    try:
+        data = from_json(body)  # the Rust parser: depth-limited, no RecursionError
+    except ValueError:
+        return "", None
+    if not isinstance(data, dict):
+        return "", None
+    message = ""
+    for key in ("message", "title", "code"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            message = sanitize(value)
+            break
+    try:
+        detail = clean_json(data.get("detail"))
+    except ValueError:
+        detail = None
+    return message, detail

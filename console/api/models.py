@@ -33,7 +33,7 @@ from pydantic import (
 )
 from pydantic_core import from_json
 
-from console.api.free_json import MAX_JSON_DEPTH, clean_json  # noqa: F401 - re-exported
+from console.api.free_json import MAX_JSON_DEPTH, clean_json, parse_error_body  # noqa: F401 - re-exported
 from console.api.sanitize import sanitize
 from console.api.timestamps import parse_timestamp
 # Plain-Python names the list path shares without importing this module; re-exported here.
@@ -529,30 +529,3 @@ class _RawPage(BaseModel):
 _RAW_PAGE_ADAPTER = TypeAdapter(_RawPage)
 
 
-def parse_error_body(body: bytes) -> tuple[str, Any]:
-    """The ``message`` and ``detail`` of an error body of any of the three shapes, or of none.
-
-    ``{"message", "detail"}`` (HTTPError, ValidationError) or ``{"code", "title", "detail"}``
-    (Error). Never raises: an HTML page, an empty or truncated body, or an unexpected shape gives
-    an empty message; one bad part (a non-string message, a NaN in the detail) loses only itself.
-    Both parts come back sanitized.
-    """
-    if not body:
-        return "", None
-    try:
-        data = from_json(body)  # the Rust parser: depth-limited, no RecursionError
-    except ValueError:
-        return "", None
-    if not isinstance(data, dict):
-        return "", None
-    message = ""
-    for key in ("message", "title", "code"):
-        value = data.get(key)
-        if isinstance(value, str) and value.strip():
-            message = sanitize(value)
-            break
-    try:
-        detail = clean_json(data.get("detail"))
-    except ValueError:
-        detail = None
-    return message, detail

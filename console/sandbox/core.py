@@ -22,7 +22,7 @@ from itertools import count
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
+from console.api.credentials import Secret
 
 from console.api.credentials import Credentials
 from console.sandbox.app import SandboxAPI
@@ -56,7 +56,7 @@ class Sandbox:
         self.fleet = Fleet(seed, orders, self.clock())
         self.faults = faults if faults is not None else Faults(seed)
         self.stats = Stats()
-        self.credentials = Credentials(account_id, SecretStr(secret_key))
+        self.credentials = Credentials(account_id, Secret(secret_key))
         self._expected_auth = self.credentials.basic_value()
         self._request_ids = count(1)
         self.api = SandboxAPI(self)
