@@ -31,6 +31,7 @@ async def first_rows():
     async with app.run_test(size=(120, 40)) as pilot:
         while not app.order_list.table.total:
             await pilot.pause(0.01)
+        seen["rows_painted"] = sorted(sys.modules)  # before the detail pane's first fetch
         await pilot.pause()
         seen["after_rows"] = sorted(sys.modules)
 
@@ -48,10 +49,11 @@ NOT_ON_THE_START_PATH = (
 #: config file. The journal is read once the screen has been drawn (the start-up settlement).
 NOT_BEFORE_THE_APP_RUNS = (
     "console.ui.bulk_view", "console.bulk.journal", "console.bulk.results", "sqlite3", "tomllib",
-    # The list's rows come through console.api.summaries (pydantic-core only): the full models
-    # and pydantic itself load with the first order the detail pane fetches.
-    "console.api.models", "pydantic",
 )
+#: Not before the first rows: the list's rows come through console.api.summaries (pydantic-core
+#: only); the full models and pydantic load with the first order the detail pane fetches, and
+#: the start-up check of the bulk journal (which runs beside the first page) needs neither.
+NOT_BEFORE_THE_FIRST_ROWS = ("console.api.models", "pydantic")
 
 
 def _modules_loaded(tmp_path: Path, *argv: str) -> dict[str, list[str]]:
@@ -73,6 +75,7 @@ def test_the_first_rows_load_only_what_they_need(tmp_path: Path) -> None:
         assert screens == [], (stage, screens)
         assert [m for m in NOT_ON_THE_START_PATH if m in loaded] == [], stage
     assert [m for m in NOT_BEFORE_THE_APP_RUNS if m in set(seen["after_main"])] == []
+    assert [m for m in NOT_BEFORE_THE_FIRST_ROWS if m in set(seen["rows_painted"])] == []
 
 
 def test_a_keymap_in_the_config_is_still_checked_against_every_screen(tmp_path: Path) -> None:
@@ -170,3 +173,15 @@ def test_start_up_runs_without_the_cyclic_collector_and_the_console_runs_with_it
         "script:subcommand": [True, True],
         "called:building": True, "called:running": [True, False],
     }
+
+
+def test_the_bulk_journal_and_results_do_not_load_the_models() -> None:
+    """The start-up check of the bulk journal runs beside the first page: it must not build the
+    pydantic models (~150 ms on the event loop) just to name an order's identity."""
+    probe = (
+        "import sys\n"
+        "import console.bulk.journal, console.bulk.results\n"
+        "bad = [m for m in ('console.api.models', 'pydantic') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, cwd=ROOT, timeout=60)

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from console.api.models import OrderRef
+from console.api.vocab import OrderRef
 from console.api.sanitize import sanitize
 
 JOURNAL_ENV = "DISPATCH_CONSOLE_JOURNAL"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from console.api.models import OrderRef
+from console.api.vocab import OrderRef
 from console.api.sanitize import sanitize
 from console.api.timestamps import format_timestamp
 
