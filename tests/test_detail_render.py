@@ -60,3 +60,43 @@ async def test_layout_and_paint_share_one_render_and_draw_the_same() -> None:
         await pilot.pause()
         assert _text(once) == _text(plain)
         assert counted.renders == 2
+
+
+async def test_an_order_of_the_same_shape_repaints_without_a_layout() -> None:
+    from tests.test_detail import EXAMPLE_NOW, PaneApp, example_raw, lines_of
+
+    from console.api.models import Order
+
+    raw = example_raw()
+    first = Order.model_validate(raw)
+    same_shape = Order.model_validate({**raw, "order_handle": "other-handle-" + "x" * (len(raw["order_handle"]) - 13)})
+    assert len(same_shape.order_handle) == len(first.order_handle)
+    taller = Order.model_validate({**raw, "metadata": {**(raw.get("metadata") or {}), "extra_key": "one more line"}})
+
+    app = PaneApp(EXAMPLE_NOW)
+    async with app.run_test(size=(120, 80)) as pilot:
+        layouts = [0]
+        screen = app.screen
+        original = screen._refresh_layout
+
+        def counted(*args, **kwargs):
+            layouts[0] += 1
+            return original(*args, **kwargs)
+
+        screen._refresh_layout = counted  # type: ignore[method-assign]
+        app.pane.show_order(first)
+        await pilot.pause()
+        before = layouts[0]
+        assert before >= 1  # the first order: the sections got their heights
+
+        app.pane.show_order(same_shape)
+        await pilot.pause()
+        assert layouts[0] == before  # every section kept its height: repainted, not laid out
+        lines = lines_of(app)
+        assert any(same_shape.order_handle in line for line in lines)
+        assert not any(first.order_handle in line for line in lines)
+
+        app.pane.show_order(taller)
+        await pilot.pause()
+        assert layouts[0] > before  # the facts grew by a line: laid out
+        assert any("extra_key: one more line" in line for line in lines_of(app))

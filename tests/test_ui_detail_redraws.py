@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.ui_support import detail_loaded, loaded, make_app
+from tests.ui_support import detail_loaded, loaded, make_app, wait_until
 
 
 def _record(app: Any) -> list[tuple[str, str, bool]]:
@@ -49,14 +49,14 @@ async def test_a_slow_answer_shows_the_summary_meanwhile() -> None:
         await loaded(pilot, app)
         await detail_loaded(pilot, app)
         handle = app.order_list.table.view[1].ref.order_handle
-        sb.faults.script("GET", handle, ["delay:0.5"])
+        sb.faults.script("GET", handle, ["delay:1.5"])
         drawn = _record(app)
         await pilot.press("j")
-        await pilot.pause(0.3)
-        assert drawn == [("summary", handle, True)]
-        assert "loading the full order" in "".join(
-            strip.text for strip in app.detail.query_one("#detail-header").render_lines(
-                app.detail.query_one("#detail-header").size.region))
+        await wait_until(pilot, lambda: bool(drawn), what="the summary")
+        await pilot.pause()
+        assert drawn == [("summary", handle, True)]  # the full order is still on its way
+        header = app.detail.query_one("#detail-header")
+        assert "loading the full order" in "".join(strip.text for strip in header.render_lines(header.size.region))
         await detail_loaded(pilot, app)
         assert drawn == [("summary", handle, True), ("full", handle, False)]
 

@@ -250,7 +250,18 @@ class RenderedOnce(RichVisual):
 
 
 def _show(static: Static, renderable: RenderableType) -> None:
-    static.update(RenderedOnce(static, renderable))
+    """Put ``renderable`` in ``static``; a screen layout only when its height changes.
+
+    A layout measures and places every widget on the screen (tens of ms here); a section that
+    keeps its height (the next order's risks, a header, facts of the same shape) needs only a
+    repaint. The height comes from the render the paint then reuses (RenderedOnce)."""
+    visual = RenderedOnce(static, renderable)
+    content = static.content_region.size
+    same_height = (
+        static.is_mounted and static.display and content.width > 0
+        and visual.get_height(static.styles, content.width) == content.height
+    )
+    static.update(visual, layout=not same_height)
 
 
 class TrackDrawing(Widget):
@@ -477,7 +488,7 @@ class DetailPane(VerticalScroll):
         box = self.query_one("#detail-error", Static)
         box.display = self._error is not None
         if self._error is None:
-            box.update("")
+            box.update("", layout=False)  # hidden: its content takes no room, no layout for it
             return
         title, message, field_errors, request_id = self._error
         lines = [text(title or "Error", self._style("error-title"))]
