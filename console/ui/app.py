@@ -150,6 +150,8 @@ class DispatchApp(App[None]):
 
     #: Seconds the cursor must rest on an order before its detail is requested.
     DETAIL_DEBOUNCE = 0.08
+    #: Seconds the full order may take before the list's summary of it is shown meanwhile.
+    SUMMARY_AFTER = 0.15
     DETAIL_TTL = 15.0
     DETAIL_CACHE_SIZE = 200
     #: After an answer that may have applied, wait this long before reading the order back (a
@@ -491,8 +493,19 @@ class DispatchApp(App[None]):
         if cached is not None:
             self._present(row, cached)
             return None
-        self._present(row, None)
-        return await self.client.get_order(ref.order_handle, fulfillment_attempt=ref.fulfillment_attempt)
+        # The list's summary is drawn only if the full order is slow to come: a pane redraw is a
+        # screen layout (tens of ms), and drawing the summary and then the full order a moment
+        # later paid two of them (and three layouts) for every order the cursor rested on.
+        fetch = asyncio.ensure_future(
+            self.client.get_order(ref.order_handle, fulfillment_attempt=ref.fulfillment_attempt))
+        try:
+            done, _ = await asyncio.wait({fetch}, timeout=self.SUMMARY_AFTER)
+            if not done:
+                self._present(row, None)
+            return await fetch
+        finally:
+            if not fetch.done():
+                fetch.cancel()  # a newer highlight cancelled this worker: the GET goes too
 
     def _is_current(self, ref: OrderRef) -> bool:
         row = self._detail_row

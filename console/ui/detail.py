@@ -24,6 +24,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.reactive import var
+from textual.strip import Strip
+from textual.style import Style as VisualStyle
+from textual.visual import RenderOptions, RichVisual
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -226,6 +229,47 @@ def component_style(widget: Widget, name: str) -> Style:
         underline=rich.underline, reverse=rich.reverse, strike=rich.strike,
     )
 
+
+
+class RenderedOnce(RichVisual):
+    """A section's Rich renderable, rendered once per width and style.
+
+    Textual asks a Static's content for its height on every layout and then renders it again to
+    paint it; for the pane's Rich tables each ask is a full render (tens of ms for an order
+    with a long timeline). Both answers here come from one render, kept for the last width
+    asked (the pane's width changes only on a resize)."""
+
+    def __init__(self, widget: Widget, renderable: RenderableType) -> None:
+        super().__init__(widget, renderable)
+        self._last: tuple[tuple[int, VisualStyle], list[Strip]] | None = None
+
+    def _lines(self, width: int, style: VisualStyle, options: RenderOptions | None) -> list[Strip]:
+        key = (width, style)
+        if self._last is None or self._last[0] != key:
+            self._last = (key, super().render_strips(width, None, style, options))  # type: ignore[arg-type]
+        return self._last[1]
+
+    def get_height(self, rules: Any, width: int) -> int:
+        return len(self._lines(width, self._widget.visual_style, None))
+
+    def render_strips(self, width: int, height: int | None, style: VisualStyle, options: RenderOptions) -> list[Strip]:
+        strips = self._lines(width, style, options)
+        return strips if height is None else strips[:height]
+
+
+def _show(static: Static, renderable: RenderableType) -> None:
+    """Put ``renderable`` in ``static``; a screen layout only when its height changes.
+
+    A layout measures and places every widget on the screen (tens of ms here); a section that
+    keeps its height (the next order's risks, a header, facts of the same shape) needs only a
+    repaint. The height comes from the render the paint then reuses (RenderedOnce)."""
+    visual = RenderedOnce(static, renderable)
+    content = static.content_region.size
+    same_height = (
+        static.is_mounted and static.display and content.width > 0
+        and visual.get_height(static.styles, content.width) == content.height
+    )
+    static.update(visual, layout=not same_height)
 
 
 class TrackDrawing(Widget):
@@ -435,12 +479,12 @@ class DetailPane(VerticalScroll):
             placeholder.update(text(self._placeholder, self._style("muted")))
             return
         now = self.now()
-        self.query_one("#detail-header", Static).update(self._header(order))
-        self.query_one("#detail-facts", Static).update(self._facts(order, now))
-        self.query_one("#detail-risks", Static).update(self._risks(order))
-        self.query_one("#detail-timeline", Static).update(self._timeline(order, now))
+        _show(self.query_one("#detail-header", Static), self._header(order))
+        _show(self.query_one("#detail-facts", Static), self._facts(order, now))
+        _show(self.query_one("#detail-risks", Static), self._risks(order))
+        _show(self.query_one("#detail-timeline", Static), self._timeline(order, now))
         route, summary = self._route(order)
-        self.query_one("#detail-route", Static).update(route)
+        _show(self.query_one("#detail-route", Static), route)
         track = self.query_one("#detail-track", TrackDrawing)
         track.display = summary is not None
         if summary is not None:
@@ -452,7 +496,7 @@ class DetailPane(VerticalScroll):
         box = self.query_one("#detail-error", Static)
         box.display = self._error is not None
         if self._error is None:
-            box.update("")
+            box.update("", layout=False)  # hidden: its content takes no room, no layout for it
             return
         title, message, field_errors, request_id = self._error
         lines = [text(title or "Error", self._style("error-title"))]
@@ -467,7 +511,7 @@ class DetailPane(VerticalScroll):
             lines.append(Text.assemble(f"{bullet} ", text(field, "bold"), ": ", text(joined)))
         if request_id:
             lines.append(Text.assemble(("request id ", self._style("muted")), text(request_id)))
-        box.update(Group(*lines))
+        _show(box, Group(*lines))
 
     def _header(self, order: Order) -> RenderableType:
         header = Text.assemble(

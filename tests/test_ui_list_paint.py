@@ -1,0 +1,85 @@
+"""What a cursor move repaints in the order list, and that the cheaper paths draw the same thing.
+
+A held ``j`` at the bottom of the screen scrolls the list by one row per key. These tests check
+that the list's own fast line path (:meth:`OrderList.render_lines`) gives exactly what Textual's
+generic path gives, and that the scrollbar is repainted when its thumb moves on screen and only
+then, without ever showing a stale thumb.
+"""
+
+from __future__ import annotations
+
+from textual.geometry import Region
+from textual.widget import Widget
+
+from tests.ui_support import loaded, make_app
+
+
+def _segments(strips) -> list[list[tuple]]:
+    return [[(seg.text, seg.style) for seg in strip] for strip in strips]
+
+
+async def test_fast_line_path_draws_what_textual_draws() -> None:
+    app, _, _ = make_app(orders=120)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await loaded(pilot, app)
+        order_list = app.order_list
+        for _ in range(40):  # past the bottom: the list has scrolled, the cursor is mid-screen
+            await pilot.press("j")
+        await pilot.pause()
+        assert order_list.scroll_y > 0
+        assert order_list._plain_style()
+        whole = Region(0, 0, order_list.size.width, order_list.size.height)
+        for crop in (whole, Region(3, 2, 20, 5)):
+            fast = order_list.render_lines(crop)
+            order_list._styles_cache.clear()
+            generic = Widget.render_lines(order_list, crop)
+            assert _segments(fast) == _segments(generic)
+            assert {strip.cell_length for strip in fast} == {crop.width}
+
+
+async def test_a_styled_list_takes_textuals_path() -> None:
+    app, _, _ = make_app(orders=30)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await loaded(pilot, app)
+        order_list = app.order_list
+        order_list.styles.padding = (0, 1)
+        await pilot.pause()
+        assert not order_list._plain_style()
+        lines = order_list.render_lines(Region(0, 0, order_list.size.width, 3))
+        # The padding is drawn: the first cell of a row is blank, the row starts after it.
+        assert lines[1].text.startswith(" ")
+        assert lines[1].text[1:].rstrip()
+
+
+def _bar_picture(bar) -> list[list[tuple]]:
+    return _segments(bar.render_lines(Region(0, 0, bar.size.width, bar.size.height)))
+
+
+async def test_scrollbar_repaints_only_when_its_thumb_moves() -> None:
+    app, _, _ = make_app(orders=300)
+    app.DETAIL_DEBOUNCE = 60.0  # no detail pane redraws while the keys are pressed
+    async with app.run_test(size=(120, 16)) as pilot:
+        await loaded(pilot, app)
+        order_list = app.order_list
+        bar = order_list.vertical_scrollbar
+        assert order_list.show_vertical_scrollbar
+        repaints = [0]
+        original = bar.refresh
+
+        def counted(*args, **kwargs):
+            repaints[0] += 1
+            return original(*args, **kwargs)
+
+        bar.refresh = counted  # type: ignore[method-assign]
+        keys = 80
+        for _ in range(keys):
+            await pilot.press("j")
+            shown = _bar_picture(bar)  # what the bar's caches hold: what the screen shows
+            original()
+            fresh = _bar_picture(bar)  # drawn again from the exact scroll position
+            assert shown == fresh, f"stale scrollbar at row {order_list.cursor_index}"
+        scrolled = int(order_list.scroll_y)
+        assert scrolled > 50
+        # ~200 open orders on a 13-cell bar: the thumb moves by an eighth of a cell every two
+        # rows or so (Textual's 1/8-cell glyphs); repainting on every scrolled row would be 69.
+        assert 0 < repaints[0] < scrolled * 3 // 4
