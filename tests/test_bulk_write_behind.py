@@ -226,3 +226,24 @@ async def test_an_outcome_written_behind_that_fails_stops_the_run_before_the_nex
     assert {op.order_handle for op in journal.pending_intents()} <= {"o0", "o1"}
     assert len(journal.pending_intents()) >= 1
     assert [e.kind for e in events].count("result") == 6
+
+
+# ---------------------------------------------------------------------- the heap during a run
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+async def test_a_run_keeps_the_heap_it_found_out_of_full_collections(journal, freeze) -> None:
+    import gc
+
+    fake = FakeHyperTrack(["a", "b"])
+    gc.unfreeze()
+    try:
+        before = [object.__new__(type("Alive", (), {}))]  # a tracked object alive at the start
+        report = await make_engine(fake, journal, freeze_heap=freeze).run([OrderRef("a"), OrderRef("b")])
+        assert report.counts()[R.COMPLETED] == 2
+        tracked = {id(o) for generation in range(3) for o in gc.get_objects(generation)}
+        # Frozen objects are in no generation: a full collection does not walk them.
+        assert (id(before[0]) in tracked) is not freeze
+        assert (gc.get_freeze_count() > 0) is freeze
+    finally:
+        gc.unfreeze()
