@@ -13,13 +13,17 @@ Guarantees this module gives:
 - One writer at a time: an exclusive, non-blocking ``flock`` on ``<journal>.lock``. A second
   instance gets :class:`JournalLocked`, naming the PID and start time of the holder. The lock is
   released by the kernel when its holder dies, so a stale lock cannot block anyone.
-- Every commit is durable when the call returns (WAL + ``synchronous=FULL``).
+- Every write is durable when the call returns (WAL + ``synchronous=FULL``), or, inside
+  :meth:`Journal.group`, when the group ends.
 - Every failure to write raises :class:`JournalWriteError`: the caller must not send the POST.
 - Stored: account id and base-URL host (never a secret), order identity, states, HTTP status,
   the API's message (sanitized, truncated), request id, ``completed_at``.
 
 Thread safety: one connection, guarded by a lock, usable from the engine's writer thread and
-the event loop's thread alike.
+the event loop's thread alike. Writes from several threads share commits (group commit); a
+writer thread that takes many records at once makes them one transaction with :meth:`Journal.group`
+(see :mod:`console.bulk.writer`): there a write is durable when the group ends, not when the
+method returns.
 """
 
 from __future__ import annotations
