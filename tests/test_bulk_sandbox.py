@@ -187,7 +187,7 @@ async def test_a_thousand_orders_against_the_sandbox(journal_path) -> None:
 
 RUNNER = textwrap.dedent(
     """
-    import argparse, contextlib, os, signal, sys, threading
+    import argparse, os, signal, sys
     from pydantic import SecretStr
     from console.api.client import OrdersClient
     from console.api.credentials import Credentials
@@ -197,26 +197,15 @@ RUNNER = textwrap.dedent(
     base_url, journal_path, handles_file = sys.argv[1:4]
     kill_after = int(os.environ.get("KILL_AFTER_INTENTS", "0"))
     if kill_after:
-        # F26: die right after an intent is durable, before its POST can go out. Inside a
-        # Journal.group() (the engine's writer thread) a write is durable when the group commits.
-        real, real_group, seen, armed = J.Journal.record_intent, J.Journal.group, [0], [False]
+        # F26: die right after an intent is durable, before its POST can go out.
+        real, seen = J.Journal.record_intent, [0]
         def record_intent(self, *args, **kwargs):
             result = real(self, *args, **kwargs)
             seen[0] += 1
             if seen[0] == kill_after:
-                if self._group_owner == threading.get_ident():
-                    armed[0] = True
-                else:
-                    os.kill(os.getpid(), signal.SIGKILL)
-            return result
-        @contextlib.contextmanager
-        def group(self):
-            with real_group(self):
-                yield
-            if armed[0]:
                 os.kill(os.getpid(), signal.SIGKILL)
+            return result
         J.Journal.record_intent = record_intent
-        J.Journal.group = group
 
     def client():
         return OrdersClient(Credentials("sandbox", SecretStr("sandbox-secret")), base_url=base_url)

@@ -20,9 +20,8 @@
 
 No Textual here. A UI drives the engine through :meth:`BulkEngine.run` (with an ``on_event``
 callback for progress), :meth:`BulkEngine.stop` and the :class:`RunReport` it returns. Journal
-writes run on one writer thread (:mod:`console.bulk.writer`) that commits everything queued
-meanwhile in one transaction, so a slow disk never stalls the event loop; each order's outcome
-is committed together with its worker's next intent, and reported once it is durable.
+writes run on worker threads (and share fsyncs through the journal's group commit), so a slow
+disk never stalls the event loop.
 
 Driving it from a UI (run it in a worker that belongs to the App, so it outlives its screen)::
 
@@ -47,12 +46,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import gc
 import logging
 import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -64,7 +65,6 @@ from console.api.models import TERMINAL_STATUSES, Order, OrderRef
 from console.api.retry import Backoff
 from console.api.sanitize import sanitize
 from console.bulk import journal as J
-from console.bulk.writer import JournalWriter
 from console.bulk.results import (
     BulkEvent,
     OrderFinished,
@@ -139,10 +139,6 @@ class _Item:
     precheck: bool = False
     result: OrderResult | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    #: Taken by a worker: its final outcome is written behind (see BulkEngine._worker).
-    write_behind: bool = False
-    #: The write of the final outcome, when written behind; the result is reported once it is done.
-    written: asyncio.Future[Any] | None = None
 
 
 class _Settled(Exception):
@@ -215,7 +211,7 @@ class BulkEngine:
         self._rng = rng or random.Random()
 
         self._session_depth = 0
-        self._writer: JournalWriter | None = None
+        self._executor: ThreadPoolExecutor | None = None
         self._on_event: EventCallback | None = None
         self._open = asyncio.Event()
         self._stop_event = asyncio.Event()
@@ -320,8 +316,8 @@ class BulkEngine:
         if outer:
             if self.freeze_heap:
                 self._keep_heap_out_of_collections()
-            # One writer thread: what the workers write meanwhile goes into one commit.
-            self._writer = JournalWriter(self.journal).start()
+            # One thread per worker: their writes meet in the journal's group commit.
+            self._executor = ThreadPoolExecutor(max_workers=self.concurrency + 1, thread_name_prefix="bulk-journal")
             self._on_event = on_event
             self._open = asyncio.Event()
             self._open.set()
@@ -343,10 +339,10 @@ class BulkEngine:
                     self._pause_task.cancel()
                     self._pause_task = None
                 self._open.set()
-                writer, self._writer = self._writer, None
-                if writer is not None:
-                    # A write still queued (only after a hard cancel) is made all the same.
-                    writer.close()
+                executor, self._executor = self._executor, None
+                if executor is not None:
+                    # A write still running (only after a hard cancel) finishes on its own.
+                    executor.shutdown(wait=False, cancel_futures=False)
                 self._on_event = None
 
     @staticmethod
@@ -368,22 +364,15 @@ class BulkEngine:
         gc.freeze()
 
     async def _j(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a journal call on the journal's writer thread, off the event loop; returns once
-        what it wrote is durable."""
-        return await self._writer_or_fail().call(fn, *args, **kwargs)
-
-    def _writer_or_fail(self) -> JournalWriter:
-        if self._writer is None:
-            raise RuntimeError("no bulk session is open")
-        return self._writer
+        """Run a journal call on a journal thread, off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
 
     def _reset_counts(self, total: int) -> None:
         self._total = total
         self._finished = self._succeeded = self._failed = self._in_doubt = self._unsent_count = 0
         self._in_flight = 0
         self._t0: float | None = None
-        #: Orders finished by a worker, waiting for their outcome to be durable (FIFO).
-        self._unreported: deque[_Item] = deque()
 
     def _emit(self, event_type: type[BulkEvent], **fields: Any) -> None:
         if self._on_event is None:
@@ -499,15 +488,10 @@ class BulkEngine:
             completed_at=order.completed_at if order is not None else None,
             order_status=order.status if order is not None else None, flagged=flagged,
         )
-        fields = dict(http_status=http_status, message=result.message, request_id=request_id,
-                      completed_at=result.completed_at)
-        if item.write_behind:
-            item.result = result
-            item.written = self._writer_or_fail().submit(
-                self.journal.record_outcome, item.op_id, _JOURNAL_STATE[status], run_id=self._run_id, **fields,
-            )
-        else:
-            await self._record(item, _JOURNAL_STATE[status], **fields)
+        await self._record(
+            item, _JOURNAL_STATE[status], http_status=http_status, message=result.message,
+            request_id=request_id, completed_at=result.completed_at,
+        )
         return result
 
     async def _not_sent(self, item: _Item, why: str = "") -> OrderResult:
@@ -654,18 +638,8 @@ class BulkEngine:
         return latest, completed
 
     async def _worker(self, queue: deque[_Item]) -> None:
-        """Complete orders from ``queue`` one after another.
-
-        Each order's final outcome is written behind: queued for the journal without waiting,
-        so it is committed together with this worker's next intent (one transaction, one fsync,
-        one wait per order instead of two). The next POST still waits for its own intent, and
-        the writer is FIFO, so by then the previous outcome is durable too; the order is reported
-        (counted, :class:`OrderFinished`) only once its outcome is durable, and a failure to
-        write it stops the run before that POST (see :meth:`_report_written`).
-        """
         while queue and not self._stopping:
             item = queue.popleft()
-            item.write_behind = True
             self._in_flight += 1
             try:
                 item.result = await self._complete_one(item)
@@ -677,40 +651,8 @@ class BulkEngine:
                 item.result = await self._final(item, status, f"internal error: {type(exc).__name__}")
             finally:
                 self._in_flight -= 1
-            self._unreported.append(item)
-            if item.written is not None:
-                item.written.add_done_callback(self._report_written)
-            self._report_written()
-        await self._drain_written()
-
-    def _report_written(self, _: Any = None) -> None:
-        """Report, in the order they were written, the orders whose outcome is now durable.
-
-        Called when an outcome write completes and after every intent write: the writer is FIFO,
-        so an outcome queued before an intent is done when the intent is; a failed one has
-        stopped the run before the caller can send anything.
-        """
-        while self._unreported:
-            item = self._unreported[0]
-            written = item.written
-            if written is not None and not written.done():
-                return
-            self._unreported.popleft()
-            if written is not None:
-                error = None if written.cancelled() else written.exception()
-                if error is not None:
-                    self._halt(StopReason.JOURNAL, f"the journal could not record an outcome ({error}); stopping")
-            assert item.result is not None
             self._count(item.result)
             self._emit(OrderFinished, result=item.result)
-
-    async def _drain_written(self) -> None:
-        """Wait until every outcome written behind is durable and reported."""
-        while self._unreported:
-            pending = {item.written for item in self._unreported if item.written is not None and not item.written.done()}
-            if pending:
-                await asyncio.wait(pending)
-            self._report_written()
 
     def _count(self, result: OrderResult) -> None:
         self._finished += 1
@@ -785,16 +727,12 @@ class BulkEngine:
         try:
             await self._j(self.journal.record_intent, item.op_id, self._run_id)
         except J.JournalError as exc:
-            self._report_written()
             self._halt(StopReason.JOURNAL, f"the journal could not record an intent ({exc}); nothing more is sent")
             # Nothing was committed, so there is nothing to record: the op stays as it was.
             raise _Settled(OrderResult(
                 item.ref, ResultStatus.FAILED_NOT_SENT, item.op_id, attempts=item.sends,
                 message=sanitize(f"not sent: the journal could not record the intent ({exc})"),
             )) from None
-        # Outcomes written behind were committed with (or before) this intent: report them now,
-        # and if one failed, the run stops here, before this request.
-        self._report_written()
         # Re-check with no await between this check and the send: a 429 or a stop that arrived
         # while the intent was being written must hold this request back too.
         if self._stopping or not self._open.is_set():

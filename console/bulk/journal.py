@@ -13,17 +13,13 @@ Guarantees this module gives:
 - One writer at a time: an exclusive, non-blocking ``flock`` on ``<journal>.lock``. A second
   instance gets :class:`JournalLocked`, naming the PID and start time of the holder. The lock is
   released by the kernel when its holder dies, so a stale lock cannot block anyone.
-- Every write is durable when the call returns (WAL + ``synchronous=FULL``), or, inside
-  :meth:`Journal.group`, when the group ends.
+- Every commit is durable when the call returns (WAL + ``synchronous=FULL``).
 - Every failure to write raises :class:`JournalWriteError`: the caller must not send the POST.
 - Stored: account id and base-URL host (never a secret), order identity, states, HTTP status,
   the API's message (sanitized, truncated), request id, ``completed_at``.
 
 Thread safety: one connection, guarded by a lock, usable from the engine's writer thread and
-the event loop's thread alike. Writes from several threads share commits (group commit); a
-writer thread that takes many records at once makes them one transaction with :meth:`Journal.group`
-(see :mod:`console.bulk.writer`): there a write is durable when the group ends, not when the
-method returns.
+the event loop's thread alike.
 """
 
 from __future__ import annotations
@@ -36,8 +32,7 @@ import sqlite3
 import stat
 import threading
 import uuid
-from contextlib import contextmanager
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -294,24 +289,6 @@ def _narrow_mode(path: Path) -> None:
         os.chmod(path, 0o600)
 
 
-class _TransactionLost(Exception):
-    """SQLite rolled back the whole transaction (it does so on some errors: disk full, I/O
-    errors): every write of the batch is lost, not only the failing one."""
-
-    def __init__(self, error: "JournalWriteError") -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-def _check_still_in_transaction(conn: sqlite3.Connection, exc: BaseException) -> None:
-    """After a failed statement: if SQLite ended the transaction on its own, the savepoints
-    are gone and the writes made before it were undone. Carrying on would run the next
-    statements outside any transaction and report the lost ones as written."""
-    if not conn.in_transaction:
-        detail = sanitize(str(exc)) if isinstance(exc, sqlite3.Error) else type(exc).__name__
-        raise _TransactionLost(JournalWriteError(f"the journal could not be written: {detail}"))
-
-
 class Journal:
     """The journal file, opened for writing with the single-writer lock held.
 
@@ -327,10 +304,6 @@ class Journal:
         self._mutex = threading.RLock()
         self._queue_lock = threading.Lock()
         self._queue: list[_Pending] = []
-        # The thread inside group(), if any, and whether its transaction is still whole.
-        self._group_owner: int | None = None
-        self._group_broken: JournalWriteError | None = None
-        self._group_writes = 0
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r}, open={self._conn is not None})"
@@ -444,8 +417,6 @@ class Journal:
         returns only after its own write is durable. Under load (a slow, shared disk: 4-10 ms
         per fsync) this is what keeps N concurrent workers from queueing behind N fsyncs.
         """
-        if self._group_owner == threading.get_ident():
-            return self._write_in_group(statements)
         entry: _Pending = _Pending(statements)
         with self._queue_lock:
             self._queue.append(entry)
@@ -471,7 +442,6 @@ class Journal:
                         try:
                             entry.result = entry.statements(conn)
                         except Exception as exc:
-                            _check_still_in_transaction(conn, exc)
                             conn.execute(f"ROLLBACK TO w{index}")
                             entry.error = exc
                         conn.execute(f"RELEASE w{index}")
@@ -480,8 +450,6 @@ class Journal:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise
-            except _TransactionLost as lost:
-                raise lost.error from None
             except sqlite3.Error as exc:
                 raise JournalWriteError(f"the journal could not be written: {sanitize(str(exc))}") from None
             except OSError as exc:
@@ -494,83 +462,6 @@ class Journal:
                 if isinstance(entry.error, sqlite3.Error):
                     entry.error = JournalWriteError(f"the journal could not be written: {sanitize(str(entry.error))}")
                 entry.done = True
-
-    @contextmanager
-    def group(self) -> Iterator[None]:
-        """Every write this thread makes inside the block shares ONE transaction (one fsync),
-        committed when the block ends.
-
-        For a writer thread that takes many records at once (see :mod:`console.bulk.writer`):
-        inside the block each write method runs its statements at once (in its own savepoint,
-        so a failing write undoes only itself) and returns its result or raises as usual, but
-        **nothing is durable until the block has exited without an exception**; if the commit
-        fails, :class:`JournalWriteError` is raised from the block and none of its writes
-        happened. Other threads' writes wait until the block ends. Not re-entrant.
-        """
-        with self._mutex:
-            conn = self._conn
-            if conn is None:
-                raise JournalWriteError("the journal is not open")
-            if self._group_owner is not None:
-                raise RuntimeError("Journal.group() is not re-entrant")
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise JournalWriteError(f"the journal could not be written: {sanitize(str(exc))}") from None
-            self._group_owner = threading.get_ident()
-            self._group_broken = None
-            self._group_writes = 0
-            try:
-                yield
-                if self._group_broken is not None:
-                    raise self._group_broken
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                if conn.in_transaction:
-                    try:
-                        conn.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass
-                if isinstance(exc, sqlite3.Error):
-                    raise JournalWriteError(f"the journal could not be written: {sanitize(str(exc))}") from None
-                if isinstance(exc, OSError):
-                    raise JournalWriteError(f"the journal could not be written: {exc.strerror or exc}") from None
-                raise
-            finally:
-                self._group_owner = None
-                self._group_broken = None
-
-    def _write_in_group(self, statements: Callable[[sqlite3.Connection], Any]) -> Any:
-        """One write inside :meth:`group`: its own savepoint in the shared transaction."""
-        conn = self._conn
-        if self._group_broken is not None:
-            raise self._group_broken
-        if conn is None or not conn.in_transaction:
-            self._group_broken = JournalWriteError("the journal could not be written: its transaction was lost")
-            raise self._group_broken
-        name = f"g{self._group_writes}"
-        self._group_writes += 1
-        try:
-            conn.execute(f"SAVEPOINT {name}")
-            try:
-                result = statements(conn)
-            except Exception as exc:
-                _check_still_in_transaction(conn, exc)
-                conn.execute(f"ROLLBACK TO {name}")
-                conn.execute(f"RELEASE {name}")
-                raise
-            conn.execute(f"RELEASE {name}")
-            return result
-        except _TransactionLost as lost:
-            self._group_broken = lost.error
-            raise lost.error from None
-        except sqlite3.Error as exc:
-            if not conn.in_transaction:  # SQLite rolled the whole transaction back (disk full, I/O)
-                self._group_broken = JournalWriteError(
-                    f"the journal could not be written: {sanitize(str(exc))}"
-                )
-                raise self._group_broken from None
-            raise JournalWriteError(f"the journal could not be written: {sanitize(str(exc))}") from None
 
     def start_run(self, *, account_id: str | None, base_url: str, count: int) -> str:
         run_id = uuid.uuid4().hex
