@@ -15,6 +15,7 @@ from console.bulk.journal import Journal, JournalWriteError
 from console.bulk.results import ResultStatus as R
 from console.bulk.results import StopReason
 from tests.test_bulk_fakeserver import FakeHyperTrack, check_invariants, journal_rows
+from tests.test_journal import spy_on
 
 @pytest.fixture
 def journal_path(tmp_path: Path) -> Path:
@@ -65,6 +66,62 @@ async def test_every_post_follows_its_committed_intent_and_every_report_its_comm
     assert problems == []
     assert report.counts()[R.COMPLETED] == 24
     check_invariants(fake, journal_path, names, results=report.results)
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+async def test_intents_are_fsynced_before_their_post_outcomes_visible_before_their_report_and_all_synced_at_the_end(
+    journal, journal_path, concurrency
+) -> None:
+    names = [f"o{i}" for i in range(24)]
+    fake = FakeHyperTrack(names)
+    spy = spy_on(journal)
+    problems: list[str] = []
+    reported_normal = 0
+
+    def commits_for(kind: str, op_id: str) -> list[int]:
+        return [index for index, (_, statements) in enumerate(spy.commits)
+                if kind in spy.kinds(index) and any(op_id in params for _, params in statements)]
+
+    def on_post(handle: str) -> None:
+        (row,) = [r for r in journal_rows(journal_path) if r["order_handle"] == handle]
+        intents = commits_for("intent", row["op_id"])
+        if not intents or spy.commits[intents[-1]][0] != 2:
+            problems.append(f"POST {handle} without its intent fsynced (synchronous=FULL)")
+
+    def on_event(event) -> None:
+        nonlocal reported_normal
+        if event.kind != "result":
+            return
+        op_id = event.result.op_id
+        if committed(journal_path)[op_id]["state"] != event.result.status.value:
+            problems.append(f"{event.result.ref.order_handle} reported before its outcome was visible")
+        outcomes = commits_for("outcome", op_id)
+        reported_normal += bool(outcomes) and spy.commits[outcomes[-1]][0] == 1
+
+    fake.on_post = on_post
+    report = await make_engine(fake, journal, concurrency=concurrency).run(
+        [OrderRef(h) for h in names], on_event=on_event
+    )
+    assert problems == []
+    assert report.counts()[R.COMPLETED] == 24
+    # Outcomes went without an fsync of their own (NORMAL) ...
+    assert reported_normal > 0
+    # ... and the run's end left none of them unsynced: its last commit was a FULL one.
+    assert journal.unsynced_commits == 0 and spy.commits[-1][0] == 2
+    check_invariants(fake, journal_path, names, results=report.results)
+
+
+async def test_a_session_that_only_settles_ends_with_its_outcomes_synced(journal, journal_path) -> None:
+    fake = FakeHyperTrack(["a"])
+    run_id = journal.start_run(account_id=None, base_url="https://x", count=1)
+    engine = make_engine(fake, journal)
+    (op_id,) = journal.add_ops(run_id, [OrderRef("a")], account_id=engine.account_id, base_url=engine.base_url)
+    journal.record_intent(op_id, run_id)  # an earlier run died after this
+    spy = spy_on(journal)
+    settled = await engine.settle_pending()
+    assert [r.status for r in settled] == [R.PENDING]
+    assert journal.unsynced_commits == 0
+    assert spy.kinds(len(spy.commits) - 1) == {"sync"} and spy.commits[-1][0] == 2
 
 
 # ---------------------------------------------------------------------- the heap during a run
