@@ -139,6 +139,12 @@ class _Item:
     precheck: bool = False
     result: OrderResult | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Taken by a worker: its final outcome may wait to ride with the worker's next intent.
+    in_worker: bool = False
+    #: This order's final outcome, prepared but not committed yet (see BulkEngine._worker).
+    deferred: J.Write | None = None
+    #: The worker's previous order, whose outcome is committed with this order's first write.
+    carry: "_Item | None" = None
 
 
 class _Settled(Exception):
@@ -474,7 +480,7 @@ class BulkEngine:
 
     # ------------------------------------------------------------------ journal helpers
 
-    async def _record(self, item: _Item, state: str, **fields: Any) -> bool:
+    async def _record(self, item: _Item, state: str, *, final: bool = False, **fields: Any) -> bool:
         """Commit an outcome; a failure stops the run (fail closed) but the result stands.
 
         Committed, not fsynced: the worker's next step after this is usually its next POST,
@@ -483,13 +489,23 @@ class BulkEngine:
         if a power cut loses this outcome, the op is back at its fsynced intent, and start-up
         reconciliation settles that by GET before anything is sent again (F25-F27). A process
         crash loses nothing committed. The result is reported only after this returns, i.e.
-        once the outcome is committed and visible to any reader."""
+        once the outcome is committed and visible to any reader.
+
+        ``final`` (the order is settled) in a worker, while the run goes on: the outcome is only
+        prepared, and committed with the worker's next intent (see :meth:`_worker`)."""
+        if final and item.in_worker and not self._stopping and self._open.is_set():
+            item.deferred = self.journal.outcome_write(item.op_id, state, run_id=self._run_id, **fields)
+            return True
+        carried = self._take_carry(item)
         try:
-            await self._j(self.journal.record_outcome, item.op_id, state, run_id=self._run_id, **fields)
+            await self._j(self.journal.record_outcome, item.op_id, state, run_id=self._run_id,
+                          also=carried.deferred if carried is not None else None, **fields)
             return True
         except J.JournalError as exc:
             self._halt(StopReason.JOURNAL, f"the journal could not record an outcome ({exc}); stopping")
             return False
+        finally:
+            self._reported_with(carried)
 
     async def _final(self, item: _Item, status: ResultStatus, message: str = "", *,
                      exc: E.HyperTrackError | None = None, order: Order | None = None,
@@ -509,7 +525,7 @@ class BulkEngine:
             order_status=order.status if order is not None else None, flagged=flagged,
         )
         await self._record(
-            item, _JOURNAL_STATE[status], http_status=http_status, message=result.message,
+            item, _JOURNAL_STATE[status], final=True, http_status=http_status, message=result.message,
             request_id=request_id, completed_at=result.completed_at,
         )
         return result
@@ -658,8 +674,24 @@ class BulkEngine:
         return latest, completed
 
     async def _worker(self, queue: deque[_Item]) -> None:
+        """Take orders one at a time; one journal commit per order on the common path.
+
+        An order's final outcome is prepared, not committed, when it settles (``_record`` with
+        ``final``), and rides in the same transaction as the intent of the worker's next order
+        (``record_intent(also=)``), which is fsynced before its POST anyway: one wait between
+        two POSTs instead of two. Each worker still commits on its own schedule (no writer
+        batching everyone's intents, which made POSTs go out in bursts). The intents without an
+        outcome stay at most one per worker (<= concurrency, F25): the outcome leaves
+        ``sending`` in the same commit as the next intent enters it. The result is reported only
+        after that commit: a reported result always has its outcome committed. Any other write
+        of the next order, a wait (pause, stop), or the end of the queue commits the carried
+        outcome first (``_flush_carry``), so a result is never held behind a long wait.
+        """
+        previous: _Item | None = None
         while queue and not self._stopping:
             item = queue.popleft()
+            item.in_worker = True
+            item.carry, previous = previous, None
             self._in_flight += 1
             try:
                 item.result = await self._complete_one(item)
@@ -671,8 +703,42 @@ class BulkEngine:
                 item.result = await self._final(item, status, f"internal error: {type(exc).__name__}")
             finally:
                 self._in_flight -= 1
-            self._count(item.result)
-            self._emit(OrderFinished, result=item.result)
+            await self._flush_carry(item)  # only if this order wrote nothing (no intent)
+            if item.deferred is not None:
+                previous = item
+            else:
+                self._report(item)
+        if previous is not None:
+            holder = _Item(previous.ref, previous.op_id, carry=previous)
+            await self._flush_carry(holder)
+
+    def _report(self, item: _Item) -> None:
+        assert item.result is not None
+        self._count(item.result)
+        self._emit(OrderFinished, result=item.result)
+
+    def _take_carry(self, item: _Item) -> _Item | None:
+        carried, item.carry = item.carry, None
+        return carried
+
+    async def _flush_carry(self, item: _Item) -> None:
+        """Commit (alone) the outcome ``item`` carries from its worker's previous order, then
+        report that order."""
+        carried = self._take_carry(item)
+        if carried is None:
+            return
+        write, carried.deferred = carried.deferred, None
+        try:
+            await self._j(self.journal.commit_outcome, write)
+        except J.JournalError as exc:
+            self._halt(StopReason.JOURNAL, f"the journal could not record an outcome ({exc}); stopping")
+        self._report(carried)
+
+    def _reported_with(self, carried: _Item | None) -> None:
+        """The carried order's outcome was committed along with (or failed with) this write."""
+        if carried is not None:
+            carried.deferred = None
+            self._report(carried)
 
     def _count(self, result: OrderResult) -> None:
         self._finished += 1
@@ -690,6 +756,7 @@ class BulkEngine:
     async def _complete_one(self, item: _Item) -> OrderResult:
         try:
             if item.precheck:
+                await self._flush_carry(item)  # a GET comes first: do not hold the last result
                 await self._precheck(item)
             not_sent_tries = 0
             while True:
@@ -742,17 +809,27 @@ class BulkEngine:
     async def _send_once(self, item: _Item) -> E.HyperTrackError | None:
         """One POST with its intent and outcome. Returns None to try again, the error when the
         outcome is in doubt or the request never arrived; raises _Settled when the order is done."""
+        if item.carry is not None and (self._stopping or not self._open.is_set()):
+            await self._flush_carry(item)  # paused or stopping: do not hold the last result
         if not await self._may_send():
             raise _Settled(await self._not_sent(item))
+        carried = self._take_carry(item)
         try:
-            await self._j(self.journal.record_intent, item.op_id, self._run_id)
+            await self._j(self.journal.record_intent, item.op_id, self._run_id,
+                          also=carried.deferred if carried is not None else None)
         except J.JournalError as exc:
             self._halt(StopReason.JOURNAL, f"the journal could not record an intent ({exc}); nothing more is sent")
+            # The carried outcome failed with it: try it alone (it may have been the intent that
+            # failed). If it fails too, that op stays at its intent (settled by GET at the next
+            # start); its result stands, as when an outcome alone cannot be written.
+            if carried is not None:
+                await self._flush_carry(_Item(carried.ref, carried.op_id, carry=carried))
             # Nothing was committed, so there is nothing to record: the op stays as it was.
             raise _Settled(OrderResult(
                 item.ref, ResultStatus.FAILED_NOT_SENT, item.op_id, attempts=item.sends,
                 message=sanitize(f"not sent: the journal could not record the intent ({exc})"),
             )) from None
+        self._reported_with(carried)
         # Re-check with no await between this check and the send: a 429 or a stop that arrived
         # while the intent was being written must hold this request back too.
         if self._stopping or not self._open.is_set():
