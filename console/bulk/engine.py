@@ -2,8 +2,11 @@
 
 ``POST /orders/{h}/complete`` has no idempotency key, so the engine is the careful party:
 
-- Every POST is preceded by a durable INTENT in the journal and followed by its OUTCOME. If the
-  intent cannot be written, the POST is not sent and the run stops (fail closed).
+- Every POST is preceded by a durable (fsynced) INTENT in the journal and followed by its
+  OUTCOME, committed before the result is reported. If the intent cannot be written, the POST is
+  not sent and the run stops (fail closed). An outcome is not fsynced by itself: it rides in the
+  commit of its worker's next intent (one journal wait per order), or is committed alone and
+  synced at the end of the run; one lost to a power cut leaves its intent, settled by GET.
 - Only what provably never arrived is retried on its own: :class:`RequestNotSent` (not a
   certificate failure) with capped, fully-jittered backoff, and 429 after its ``Retry-After``.
   A 429 pauses the WHOLE run: no request of the run starts until the pause ends. All automatic
