@@ -408,12 +408,12 @@ async def test_f29_an_intent_that_cannot_be_written_is_never_sent(journal, journ
     real = journal.record_intent
     calls = 0
 
-    def failing(op_id, run_id=None):
+    def failing(op_id, run_id=None, **kwargs):
         nonlocal calls
         calls += 1
         if calls == 3:
             raise JournalWriteError("the journal could not be written: database or disk is full")
-        return real(op_id, run_id)
+        return real(op_id, run_id, **kwargs)
 
     monkeypatch.setattr(journal, "record_intent", failing)
     _, report = await run(fake, journal, names, concurrency=1)
@@ -461,22 +461,28 @@ async def test_an_outcome_that_cannot_be_written_stops_the_run_and_is_settled_ne
 ) -> None:
     names = handles(4)
     fake = FakeHyperTrack(names)
-    real = journal.record_outcome
+    real = journal.outcome_write
     failed = []
 
     def failing(op_id, state, **fields):
-        if state == "completed" and not failed:
-            failed.append(op_id)
-            raise JournalWriteError("the journal could not be written: disk I/O error")
+        # The first order's outcome can never be written (every commit that carries it fails).
+        if state == "completed" and failed in ([], [op_id]):
+            failed[:] = [op_id]
+
+            def broken(conn):
+                raise JournalWriteError("the journal could not be written: disk I/O error")
+
+            return broken
         return real(op_id, state, **fields)
 
-    monkeypatch.setattr(journal, "record_outcome", failing)
+    monkeypatch.setattr(journal, "outcome_write", failing)
     _, report = await run(fake, journal, names, concurrency=1)
     assert report.stop_reason is StopReason.JOURNAL
-    assert [r.status for r in report.results] == [R.COMPLETED, R.PENDING, R.PENDING, R.PENDING]
+    # The outcome rides with the next order's intent: that commit fails, so o1 is not sent.
+    assert [r.status for r in report.results] == [R.COMPLETED, R.FAILED_NOT_SENT, R.PENDING, R.PENDING]
     assert len(fake.posts()) == 1
     assert [op.op_id for op in journal.pending_intents()] == failed  # the intent stays unsettled
-    monkeypatch.setattr(journal, "record_outcome", real)
+    monkeypatch.setattr(journal, "outcome_write", real)
     _, again = await run(fake, journal, names)
     assert [r.status for r in again.settled] == [R.COMPLETED_RECONCILED]
     assert [r.status for r in again.results] == [R.ALREADY_COMPLETED] + [R.COMPLETED] * 3

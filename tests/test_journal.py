@@ -230,3 +230,100 @@ def test_a_full_disk_is_a_journal_write_error(tmp_path: Path) -> None:
             journal.record_intent(op_id)
         journal._conn.execute("PRAGMA query_only = 0")
         assert journal.op(op_id).attempts == 0  # nothing half-written
+
+
+# ------------------------------------------------------------- what is fsynced, and when
+
+
+class CommitSpy:
+    """Stands in for the journal's connection: notes, for every COMMIT, the connection's
+    ``PRAGMA synchronous`` at that moment (2 FULL: the WAL is fsynced; 1 NORMAL: it is not)
+    and the statements of the transaction."""
+
+    def __init__(self, conn) -> None:
+        self._real = conn
+        self.commits: list[tuple[int, list[tuple[str, tuple]]]] = []
+        self._statements: list[tuple[str, tuple]] = []
+
+    def execute(self, sql: str, params: tuple = ()):
+        if sql == "COMMIT":
+            sync = self._real.execute("PRAGMA synchronous").fetchone()[0]
+            cursor = self._real.execute(sql, params)
+            self.commits.append((sync, self._statements))
+            self._statements = []
+            return cursor
+        if sql.startswith("BEGIN"):
+            self._statements = []
+        self._statements.append((sql, tuple(params)))
+        return self._real.execute(sql, params)
+
+    def __getattr__(self, name: str):
+        return getattr(self._real, name)
+
+    def kinds(self, commit_index: int) -> set[str]:
+        """What a commit carried: 'intent', 'outcome', 'sync' (the meta row of Journal.sync)."""
+        found = set()
+        for sql, _ in self.commits[commit_index][1]:
+            if "attempts = attempts + 1" in sql:
+                found.add("intent")
+            elif "outcome_at = ?" in sql:
+                found.add("outcome")
+            elif "'synced_at'" in sql:
+                found.add("sync")
+        return found
+
+
+def spy_on(journal: Journal) -> CommitSpy:
+    spy = CommitSpy(journal._conn)
+    journal._conn = spy
+    return spy
+
+
+def test_an_intent_is_fsynced_an_outcome_only_committed_yet_visible_to_a_reader(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    with Journal(path) as journal, JournalReader(path) as reader:
+        run_id, op_id = one_op(journal)
+        spy = spy_on(journal)
+        journal.record_intent(op_id, run_id)
+        assert spy.kinds(-1) == {"intent"} and spy.commits[-1][0] == 2  # FULL: fsynced on return
+        assert journal.unsynced_commits == 0
+        journal.record_outcome(op_id, J.COMPLETED, run_id=run_id, http_status=200)
+        assert spy.kinds(-1) == {"outcome"} and spy.commits[-1][0] == 1  # NORMAL: no fsync of its own
+        assert journal.unsynced_commits == 1
+        assert reader.op(op_id).state == J.COMPLETED  # committed: another connection sees it
+        journal.record_outcome(op_id, J.COMPLETED, run_id=run_id, durable=True)
+        assert spy.commits[-1][0] == 2 and journal.unsynced_commits == 0
+
+
+def test_the_next_durable_write_syncs_earlier_outcomes_and_close_syncs_what_is_left(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path).open()
+    run_id = journal.start_run(account_id="acct", base_url=URL, count=2)
+    a, b = journal.add_ops(run_id, [OrderRef("a"), OrderRef("b")], account_id="acct", base_url=URL)
+    spy = spy_on(journal)
+    journal.record_intent(a, run_id)
+    journal.record_outcome(a, J.COMPLETED, run_id=run_id)
+    journal.record_intent(b, run_id)  # a's outcome is in the WAL before it: this fsync covers it
+    assert [sync for sync, _ in spy.commits] == [2, 1, 2] and journal.unsynced_commits == 0
+    journal.sync()  # nothing to do: no commit
+    assert len(spy.commits) == 3
+    journal.record_outcome(b, J.COMPLETED, run_id=run_id)
+    assert journal.unsynced_commits == 1
+    journal.close()
+    assert len(spy.commits) == 5 and spy.kinds(-1) == {"sync"} and spy.commits[-1][0] == 2
+    with JournalReader(path) as reader:
+        assert {op.state for op in reader.list_ops()} == {J.COMPLETED}
+        assert reader._read("SELECT value FROM meta WHERE key = 'synced_at'")
+
+
+def test_a_group_commit_holding_any_durable_write_is_fsynced(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.sqlite3") as journal:
+        run_id, op_id = one_op(journal)
+        spy = spy_on(journal)
+        stmt = "UPDATE ops SET updated_at = updated_at WHERE op_id = ?"
+        batch = [J._Pending(lambda conn: conn.execute(stmt, (op_id,)), durable=False),
+                 J._Pending(lambda conn: conn.execute(stmt, (op_id,)), durable=True)]
+        journal._commit_batch(batch)
+        assert spy.commits[-1][0] == 2 and all(entry.done and entry.error is None for entry in batch)
+        journal._commit_batch([J._Pending(lambda conn: conn.execute(stmt, (op_id,)), durable=False)])
+        assert spy.commits[-1][0] == 1
