@@ -97,6 +97,11 @@ class Sandbox:
             self._asgi = SandboxASGI(self.api)
         return self._asgi
 
+    @app.setter
+    def app(self, value: Any) -> None:
+        """Serve another ASGI app (e.g. a middleware wrapping this one's) over HTTP instead."""
+        self._asgi = value
+
     def transport(self) -> httpx.AsyncBaseTransport:
         return SandboxTransport(self.api)
 
