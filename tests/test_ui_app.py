@@ -376,3 +376,32 @@ async def test_detail_is_refetched_quietly_and_redrawn_only_when_changed() -> No
         async with OrdersClient(sb.credentials, base_url=IN_PROCESS_BASE_URL, transport=sb.transport()) as other:
             truth = await other.get_order(current.ref.order_handle, fulfillment_attempt=current.ref.fulfillment_attempt)
         assert app.detail.order == truth
+
+
+async def test_the_first_page_s_rows_are_drawn_before_the_next_page_is_asked_for() -> None:
+    """Start-up (issue 6): with a server that answers at once (the embedded sandbox), the rest
+    of the pages must not be read, parsed and collected before the first rows reach the screen."""
+    app, sb, _ = make_app(orders=60, settings=Settings(base_url=IN_PROCESS_BASE_URL, page_size=15))
+    frames_with_rows: list[int] = []
+    original_display = app._display
+
+    def display(screen, renderable) -> None:
+        if renderable is not None and app.order_list.table.total:
+            frames_with_rows.append(app.order_list.table.total)
+        original_display(screen, renderable)
+
+    app._display = display
+    list_requests: list[int] = []  # frames with rows drawn when each list request arrived
+    original_handle = sb.api.handle
+
+    async def handle(request):
+        if request.raw_path.rstrip(b"/") == b"/orders":
+            list_requests.append(len(frames_with_rows))
+        return await original_handle(request)
+
+    sb.api.handle = handle
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+    assert len(list_requests) > 1  # there was a next page
+    assert list_requests[0] == 0  # nothing to draw before the first answer
+    assert list_requests[1] >= 1, "the second page was asked for before the first rows were drawn"

@@ -301,6 +301,11 @@ class DispatchApp(App[None]):
                         rows += build_rows(orders[start:start + step])
                     order_list.extend(rows)
                     self.count_label.set_text(f"loading {count:,} orders…")
+                    if count == len(orders):
+                        # The first rows go on screen before the next page is read: a fast
+                        # server (the embedded sandbox answers at once) would otherwise have
+                        # the next pages parsed, and a collection run, before the first frame.
+                        await self._next_frame()
                     await asyncio.sleep(0)  # keys (and a frame that is due) run before its collection
                     self.heap.page_loaded(order_list.table.total)
                 else:
@@ -315,6 +320,16 @@ class DispatchApp(App[None]):
         await asyncio.sleep(0)  # the merged rows paint (and keys run) before the collection
         self.heap.load_finished(order_list.table.total)
         return LoadSummary(count, skipped, started)
+
+    async def _next_frame(self, timeout: float = 1.0) -> None:
+        """Wait until the screen has been refreshed (at most ``timeout``: a suspended app
+        draws nothing, and loading must not stall on it)."""
+        painted = asyncio.Event()
+        self.call_after_refresh(painted.set)
+        try:
+            await asyncio.wait_for(painted.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
 
     def _orders_loaded(self, summary: LoadSummary) -> None:
         self._loads += 1
