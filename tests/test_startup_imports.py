@@ -185,3 +185,30 @@ def test_the_bulk_journal_and_results_do_not_load_the_models() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True, cwd=ROOT, timeout=60)
+
+
+def test_the_client_builds_the_full_models_on_a_thread_not_on_the_event_loop() -> None:
+    """The detail pane's first GET needs the full models (~120 ms to build): built on the event
+    loop they held every key pressed meanwhile. The client imports them on a worker thread."""
+    probe = (
+        "import asyncio, importlib, sys, threading\n"
+        "seen = []\n"
+        "real = importlib.import_module\n"
+        "def spy(name, *a, **k):\n"
+        "    if name == 'console.api.models':\n"
+        "        seen.append(threading.current_thread() is threading.main_thread())\n"
+        "    return real(name, *a, **k)\n"
+        "importlib.import_module = spy\n"
+        "from console.sandbox import Sandbox\n"
+        "async def main():\n"
+        "    sb = Sandbox(seed=7, orders=20)\n"
+        "    async with sb.client() as client:\n"
+        "        assert 'console.api.models' not in sys.modules\n"
+        "        page = [p async for p in client.iter_summary_pages(limit=5)][0]\n"
+        "        assert 'console.api.models' not in sys.modules\n"
+        "        order = await client.get_order(page.orders[0].ref.order_handle)\n"
+        "        assert order.order_handle == page.orders[0].ref.order_handle\n"
+        "asyncio.run(main())\n"
+        "assert seen == [False], seen\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, cwd=ROOT, timeout=60)

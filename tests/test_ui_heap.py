@@ -52,6 +52,7 @@ def test_every_page_after_the_first_is_collected_and_frozen_and_so_is_the_end(th
         garbage = [[]]
         garbage[0].append(garbage)  # a cycle nothing refers to: collected, not frozen
         del garbage
+        rows = [[] for _ in range(50)]  # what a page leaves alive: frozen
         policy.page_loaded(rows=1100)
         policy.page_loaded(rows=2100)
         assert policy.freezes == 2 and gc.get_freeze_count() > frozen
@@ -74,5 +75,25 @@ def test_a_refresh_freezes_only_when_it_grew_the_table(thresholds) -> None:
         policy.load_started()
         policy.load_finished(rows=60 + HeapPolicy.rows_per_freeze)
         assert policy.freezes == 1
+    finally:
+        gc.unfreeze()
+
+
+def test_the_first_load_freezes_what_start_up_built_without_a_full_collection(thresholds, monkeypatch) -> None:
+    """An app started without the command line (which freezes start-up itself) must not walk
+    all of start-up in its page-2 collection: the first load freezes it, after a young
+    collection only."""
+    gc.unfreeze()
+    collected: list[int] = []
+    real_collect = gc.collect
+    monkeypatch.setattr(gc, "collect", lambda generation=2: collected.append(generation) or real_collect(generation))
+    policy = HeapPolicy()
+    try:
+        policy.load_started()
+        assert gc.get_freeze_count() > 0
+        assert collected == [1]  # young generations only: no full collection before the first page
+        policy.load_finished(rows=10)
+        policy.load_started()  # a refresh: no second start-up freeze
+        assert collected.count(1) == 1
     finally:
         gc.unfreeze()
