@@ -97,3 +97,17 @@ def test_the_first_load_freezes_what_start_up_built_without_a_full_collection(th
         assert collected.count(1) == 1
     finally:
         gc.unfreeze()
+
+
+def test_start_up_already_frozen_by_the_command_line_is_not_collected_again(thresholds, monkeypatch) -> None:
+    """console/cli.py pauses the collector while the console starts and freezes what start-up
+    built: a young collection then would walk all of it (measured: +150 ms to the first rows)."""
+    gc.freeze()
+    collected: list[int] = []
+    real_collect = gc.collect
+    monkeypatch.setattr(gc, "collect", lambda generation=2: collected.append(generation) or real_collect(generation))
+    try:
+        HeapPolicy().load_started()
+        assert collected == []
+    finally:
+        gc.unfreeze()

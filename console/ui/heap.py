@@ -62,13 +62,15 @@ class HeapPolicy:
         """
         if not self.enabled or self._thresholds is not None:
             return
-        if not self._start_up_frozen:
+        if not self._start_up_frozen and gc.get_freeze_count() == 0:
             self._start_up_frozen = True
             # The first load: what start-up built (Textual's app, screens, styles; ~60k objects)
             # is frozen first, after a young collection only (a few ms; a full one costs ~100
             # ms), so that the page-2 collection walks the first page's objects rather than all
             # of start-up (84 ms, measured in the fleet-scale benchmark). The command line does
-            # the same before the app runs (console/cli.py); this covers an app started any
+            # the same before the app runs (console/cli.py), with the collector paused meanwhile,
+            # so there nothing is left to freeze here (and a young collection would walk all of
+            # start-up: +150 ms to the first rows, measured); this covers an app started any
             # other way. Start-up garbage older than the young generations is frozen with it.
             gc.collect(1)
             gc.freeze()
