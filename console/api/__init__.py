@@ -6,11 +6,11 @@ package: every ``import console.api.<module>`` runs this file first, and a light
 (issue 6). ``from console.api import OrdersClient`` works as before.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from console.api.errors import *  # noqa: F403 - the exception tree is part of the API
 from console.api.handles import order_path, validate_handle
+from console.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from console.api.client import DEFAULT_BASE_URL, OrdersClient, check_base_url
@@ -40,10 +40,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'console.api' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
