@@ -50,7 +50,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-import gc
 import logging
 import random
 import time
@@ -85,6 +84,7 @@ from console.bulk.results import (
     SettlingStarted,
     StopReason,
 )
+from console.heap_freeze import freeze_survivors
 
 log = logging.getLogger(__name__)
 
@@ -368,21 +368,17 @@ class BulkEngine:
 
     @staticmethod
     def _keep_heap_out_of_collections() -> None:
-        """Freeze what is alive now, so full collections during the run walk only its own objects.
+        """Freeze what is alive now (console/heap_freeze.py), so full collections during the
+        run walk only its own objects.
 
         A run allocates steadily (every request leaves httpx objects in reference cycles for the
-        collector), so Python runs a full (oldest generation) collection now and then, and a full
-        collection walks EVERY tracked object of the process: 60-200 ms of a stalled event loop
-        in a bare headless process here (60k objects, 2 shared cores), more in the console with
-        its widgets. Nothing alive when the run starts is the run's garbage; frozen, it is
-        skipped, and a full collection during the run costs what the run itself keeps (a few
-        thousand objects). Objects frozen and freed later are still freed by reference counting;
-        only cyclic garbage-to-be alive at this instant is never collected, which is why the
-        young generations (where fresh garbage is) are collected first: a few milliseconds.
-        The console's own heap policy (console/ui/heap.py) freezes the same way.
+        collector), so Python runs a full collection now and then, and without the freeze it
+        walked every tracked object of the process: 60-200 ms of a stalled event loop in a bare
+        headless process here (60k objects, 2 shared cores), more in the console with its
+        widgets. Nothing alive when the run starts is the run's garbage; frozen, it is skipped,
+        and a full collection during the run costs what the run itself keeps.
         """
-        gc.collect(1)
-        gc.freeze()
+        freeze_survivors()
 
     async def _j(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a journal call on a journal thread, off the event loop."""
@@ -712,8 +708,7 @@ class BulkEngine:
             else:
                 self._report(item)
         if previous is not None:
-            holder = _Item(previous.ref, previous.op_id, carry=previous)
-            await self._flush_carry(holder)
+            await self._commit_carried(previous)
 
     def _report(self, item: _Item) -> None:
         assert item.result is not None
@@ -728,8 +723,11 @@ class BulkEngine:
         """Commit (alone) the outcome ``item`` carries from its worker's previous order, then
         report that order."""
         carried = self._take_carry(item)
-        if carried is None:
-            return
+        if carried is not None:
+            await self._commit_carried(carried)
+
+    async def _commit_carried(self, carried: _Item) -> None:
+        """Commit ``carried``'s prepared outcome on its own, then report that order."""
         write, carried.deferred = carried.deferred, None
         try:
             await self._j(self.journal.commit_outcome, write)
@@ -826,7 +824,7 @@ class BulkEngine:
             # failed). If it fails too, that op stays at its intent (settled by GET at the next
             # start); its result stands, as when an outcome alone cannot be written.
             if carried is not None:
-                await self._flush_carry(_Item(carried.ref, carried.op_id, carry=carried))
+                await self._commit_carried(carried)
             # Nothing was committed, so there is nothing to record: the op stays as it was.
             raise _Settled(OrderResult(
                 item.ref, ResultStatus.FAILED_NOT_SENT, item.op_id, attempts=item.sends,

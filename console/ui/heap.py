@@ -29,6 +29,8 @@ from __future__ import annotations
 import asyncio
 import gc
 
+from console.heap_freeze import freeze_survivors
+
 
 class HeapPolicy:
     """When the app's full collections and freezes happen (see the module docstring)."""
@@ -45,7 +47,6 @@ class HeapPolicy:
         self.enabled = enabled
         self.freezes = 0
         self._collected = False
-        self._start_up_frozen = False
         self._pages = 0
         self._rows_at_freeze = 0
         self._thresholds: tuple[int, int, int] | None = None
@@ -62,18 +63,16 @@ class HeapPolicy:
         """
         if not self.enabled or self._thresholds is not None:
             return
-        if not self._start_up_frozen and gc.get_freeze_count() == 0:
-            self._start_up_frozen = True
+        if gc.get_freeze_count() == 0:
             # The first load: what start-up built (Textual's app, screens, styles; ~60k objects)
-            # is frozen first, after a young collection only (a few ms; a full one costs ~100
-            # ms), so that the page-2 collection walks the first page's objects rather than all
-            # of start-up (84 ms, measured in the fleet-scale benchmark). The command line does
-            # the same before the app runs (console/cli.py), with the collector paused meanwhile,
-            # so there nothing is left to freeze here (and a young collection would walk all of
-            # start-up: +150 ms to the first rows, measured); this covers an app started any
-            # other way. Start-up garbage older than the young generations is frozen with it.
-            gc.collect(1)
-            gc.freeze()
+            # is frozen first (console/heap_freeze.py), so that the page-2 collection walks the
+            # first page's objects rather than all of start-up (84 ms, measured in the
+            # fleet-scale benchmark). The command line already froze start-up before the app
+            # runs (console/cli.py), with the collector paused meanwhile, and then nothing is
+            # left to freeze here (a young collection would walk all of start-up: +150 ms to the
+            # first rows, measured); this covers an app started any other way. Once anything is
+            # frozen, later loads skip this.
+            freeze_survivors()
         self._thresholds = gc.get_threshold()
         young, middle, _ = self._thresholds
         gc.set_threshold(young, middle, self.LOADING_THRESHOLD)
