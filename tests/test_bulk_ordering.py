@@ -4,40 +4,22 @@ durable, no result reported before its outcome is; and the heap it freezes for a
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pytest
 
 from console.api.models import OrderRef
-from console.bulk.engine import BulkEngine
-from console.bulk.journal import Journal, JournalWriteError
+from console.bulk.journal import JournalWriteError
 from console.bulk.results import ResultStatus as R
 from console.bulk.results import StopReason
+from tests.test_bulk_engine import journal, journal_path, make_engine  # noqa: F401 - fixtures
 from tests.test_bulk_fakeserver import FakeHyperTrack, check_invariants, journal_rows
 from tests.test_journal import spy_on
-
-@pytest.fixture
-def journal_path(tmp_path: Path) -> Path:
-    return tmp_path / "journal.sqlite3"
-
-
-@pytest.fixture
-def journal(journal_path: Path):
-    with Journal(journal_path) as j:
-        yield j
 
 
 def committed(path: Path) -> dict[str, dict]:
     """The ops as another process would see them now: committed rows only."""
     return {row["op_id"]: row for row in journal_rows(path)}
-
-
-def make_engine(fake: FakeHyperTrack, journal: Journal, **options) -> BulkEngine:
-    options.setdefault("sleep", fake.clock.sleep)
-    options.setdefault("clock", fake.clock)
-    options.setdefault("rng", random.Random(7))
-    return BulkEngine(fake.client(), journal, **options)
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])

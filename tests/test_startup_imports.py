@@ -56,14 +56,22 @@ NOT_BEFORE_THE_APP_RUNS = (
 NOT_BEFORE_THE_FIRST_ROWS = ("console.api.models", "pydantic")
 
 
-def _modules_loaded(tmp_path: Path, *argv: str) -> dict[str, list[str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYPERTRACK_", "DISPATCH_CONSOLE_"))}
-    env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"),
-               XDG_DATA_HOME=str(tmp_path / "data"), PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-c", _PROBE, *argv], env=env, cwd=ROOT, capture_output=True,
+def _python(probe: str, *argv: str, home: Path | None = None, **env: str) -> str:
+    """Run ``probe`` in a fresh interpreter (no credentials or console settings from this
+    environment; ``home``: a HOME and XDG directories of its own); its stdout."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HYPERTRACK_", "DISPATCH_CONSOLE_"))}
+    clean["PYTHONPATH"] = str(ROOT)
+    if home is not None:
+        clean.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"))
+    clean.update(env)
+    done = subprocess.run([sys.executable, "-c", probe, *argv], env=clean, cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return done.stdout
+
+
+def _modules_loaded(tmp_path: Path, *argv: str) -> dict[str, list[str]]:
+    return json.loads(_python(_PROBE, *argv, home=tmp_path).strip().splitlines()[-1])
 
 
 def test_the_first_rows_load_only_what_they_need(tmp_path: Path) -> None:
@@ -84,16 +92,11 @@ def test_a_keymap_in_the_config_is_still_checked_against_every_screen(tmp_path: 
     config = tmp_path / "config" / "dispatch-console" / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text('[keymap]\n"bulk_review.yes" = "ctrl+y"\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYPERTRACK_", "DISPATCH_CONSOLE_"))}
-    env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"), PYTHONPATH=str(ROOT),
-               DISPATCH_CONSOLE_CONFIG=str(config))
     probe = ("import sys\nfrom textual.app import App\nApp.run = lambda self, *a, **k: None\n"
              "from console.cli import main\nassert main(['--sandbox']) == 0\n"
              "print(sorted(m for m in sys.modules if m.startswith('console.ui.screens.')))\n")
-    done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "console.ui.screens.bulk_review" in done.stdout
+    out = _python(probe, home=tmp_path, DISPATCH_CONSOLE_CONFIG=str(config))
+    assert "console.ui.screens.bulk_review" in out
 
 
 def test_httpx_is_imported_without_its_command_line_client() -> None:
@@ -108,7 +111,7 @@ def test_httpx_is_imported_without_its_command_line_client() -> None:
         "import httpx._main\n"
         "assert callable(httpx._main.main) and 'click' in sys.modules\n"
     )
-    subprocess.run([sys.executable, "-c", probe], check=True, cwd=ROOT, timeout=60)
+    _python(probe)
 
 
 def test_the_api_package_s_light_modules_do_not_load_the_models() -> None:
@@ -123,7 +126,7 @@ def test_the_api_package_s_light_modules_do_not_load_the_models() -> None:
         "from console.api import OrdersClient, Order\n"
         "assert 'console.api.models' in sys.modules and OrdersClient and Order\n"
     )
-    subprocess.run([sys.executable, "-c", probe], check=True, cwd=ROOT, timeout=60)
+    _python(probe)
 
 
 def test_start_up_runs_without_the_cyclic_collector_and_the_console_runs_with_it(tmp_path: Path) -> None:
@@ -161,13 +164,7 @@ def test_start_up_runs_without_the_cyclic_collector_and_the_console_runs_with_it
         "assert main(['--sandbox']) == 0\n"
         "print(json.dumps(seen))\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYPERTRACK_", "DISPATCH_CONSOLE_"))}
-    env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"),
-               XDG_DATA_HOME=str(tmp_path / "data"), PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = json.loads(_python(probe, home=tmp_path).strip().splitlines()[-1])
     assert seen == {
         "script:building": False, "script:running": [True, True], "script:after": True,
         "script:subcommand": [True, True],
@@ -184,7 +181,7 @@ def test_the_bulk_journal_and_results_do_not_load_the_models() -> None:
         "bad = [m for m in ('console.api.models', 'pydantic') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
-    subprocess.run([sys.executable, "-c", probe], check=True, cwd=ROOT, timeout=60)
+    _python(probe)
 
 
 def test_the_client_builds_the_full_models_on_a_thread_not_on_the_event_loop() -> None:
@@ -211,4 +208,4 @@ def test_the_client_builds_the_full_models_on_a_thread_not_on_the_event_loop() -
         "asyncio.run(main())\n"
         "assert seen == [False], seen\n"
     )
-    subprocess.run([sys.executable, "-c", probe], check=True, cwd=ROOT, timeout=60)
+    _python(probe)
