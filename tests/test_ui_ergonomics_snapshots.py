@@ -12,25 +12,7 @@ import pytest
 
 from console.sandbox.core import IN_PROCESS_BASE_URL
 from console.settings import Settings
-from tests.ui_support import make_app
-
-
-def _settled(*keys: str):
-    async def run_before(pilot) -> None:
-        app = pilot.app
-        for _ in range(500):
-            if app._loads >= 1 and not app.loading and all(w.is_finished for w in app.workers):
-                break
-            await pilot.pause(0.02)
-        for key in keys:
-            await pilot.press(key)
-        for _ in range(500):
-            if all(w.is_finished for w in app.workers):
-                break
-            await pilot.pause(0.02)
-        await pilot.pause(0.3)  # the footer re-composes after a binding change
-
-    return run_before
+from tests.ui_support import make_app, settled
 
 
 def _app(**settings):
@@ -44,27 +26,27 @@ FILTERED = ("slash", *"oak-depot", "enter", "1", "o", *["j"] * 5, "enter", "O")
 
 def test_no_color_80x24(snap_compare, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
-    assert snap_compare(_app(), terminal_size=(80, 24), run_before=_settled("j"))
+    assert snap_compare(_app(), terminal_size=(80, 24), run_before=settled("j"))
 
 
 def test_no_color_filtered_80x24(snap_compare, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
-    assert snap_compare(_app(), terminal_size=(80, 24), run_before=_settled(*FILTERED))
+    assert snap_compare(_app(), terminal_size=(80, 24), run_before=settled(*FILTERED))
 
 
 def test_ascii_filtered_80x24(snap_compare) -> None:
-    assert snap_compare(_app(ascii=True), terminal_size=(80, 24), run_before=_settled(*FILTERED))
+    assert snap_compare(_app(ascii=True), terminal_size=(80, 24), run_before=settled(*FILTERED))
 
 
 def test_ascii_filter_typing_80x24(snap_compare) -> None:
     assert snap_compare(_app(ascii=True), terminal_size=(80, 24),
-                        run_before=_settled("2", "slash", *"grand"))
+                        run_before=settled("2", "slash", *"grand"))
 
 
 def test_sort_picker_80x24(snap_compare) -> None:
-    assert snap_compare(_app(), terminal_size=(80, 24), run_before=_settled("o", "j", "j"))
+    assert snap_compare(_app(), terminal_size=(80, 24), run_before=settled("o", "j", "j"))
 
 
 def test_colorblind_read_only_250x70(snap_compare) -> None:
     app = _app(palette="colorblind", read_only=True, profile="audit")
-    assert snap_compare(app, terminal_size=(250, 70), run_before=_settled("2", "j", "j"))
+    assert snap_compare(app, terminal_size=(250, 70), run_before=settled("2", "j", "j"))

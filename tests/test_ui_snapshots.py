@@ -9,43 +9,25 @@ from __future__ import annotations
 
 from console.sandbox.core import IN_PROCESS_BASE_URL
 from console.settings import Settings
-from tests.ui_support import make_app
-
-
-def _settled(*keys: str):
-    async def run_before(pilot) -> None:
-        app = pilot.app
-        for _ in range(500):
-            if app._loads >= 1 and not app.loading and all(w.is_finished for w in app.workers):
-                break
-            await pilot.pause(0.02)
-        if keys:
-            await pilot.press(*keys)
-            for _ in range(500):
-                if all(w.is_finished for w in app.workers):
-                    break
-                await pilot.pause(0.02)
-        await pilot.pause(0.3)  # the footer re-composes after a binding change
-
-    return run_before
+from tests.ui_support import make_app, settled
 
 
 def test_main_80x24(snap_compare) -> None:
     app, _, _ = make_app(orders=300)
-    assert snap_compare(app, terminal_size=(80, 24), run_before=_settled("j", "j"))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settled("j", "j"))
 
 
 def test_main_160x48(snap_compare) -> None:
     app, _, _ = make_app(orders=300)
-    assert snap_compare(app, terminal_size=(160, 48), run_before=_settled("j", "j", "j", "j", "j", "j"))
+    assert snap_compare(app, terminal_size=(160, 48), run_before=settled("j", "j", "j", "j", "j", "j"))
 
 
 def test_confirm_80x24(snap_compare) -> None:
     app, _, _ = make_app(orders=300)
-    assert snap_compare(app, terminal_size=(80, 24), run_before=_settled("c"))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settled("c"))
 
 
 def test_read_only_ascii_80x24(snap_compare) -> None:
     settings = Settings(base_url=IN_PROCESS_BASE_URL, read_only=True, ascii=True)
     app, _, _ = make_app(orders=300, settings=settings)
-    assert snap_compare(app, terminal_size=(80, 24), run_before=_settled())
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settled())

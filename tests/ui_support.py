@@ -139,3 +139,23 @@ def row_line(app: DispatchApp, handle: str) -> str:
         if handle in line:
             return line
     raise AssertionError(f"{handle!r} is not on screen:\n" + "\n".join(list_lines(app)))
+
+
+def settled(*keys: str):
+    """A snapshot's ``run_before``: the first load done and every worker finished, then each of
+    ``keys`` pressed and its workers finished, then a pause for the footer's re-composition."""
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        for _ in range(500):
+            if app._loads >= 1 and not app.loading and all(w.is_finished for w in app.workers):
+                break
+            await pilot.pause(0.02)
+        for key in keys:
+            await pilot.press(key)
+        for _ in range(500):
+            if all(w.is_finished for w in app.workers):
+                break
+            await pilot.pause(0.02)
+        await pilot.pause(0.3)  # the footer re-composes after a binding change
+
+    return run_before
