@@ -41,6 +41,18 @@ async def highlight(pilot, app, predicate) -> None:
     await pilot.pause()
 
 
+async def check_vi_scrolling(pilot, scroller) -> None:
+    """j/k scroll ``scroller`` (focused or its screen's) a line, G to the end, g to the top."""
+    await pilot.press("j", "j", "j")
+    assert scroller.scroll_y == 3
+    await pilot.press("k")
+    assert scroller.scroll_y == 2
+    await pilot.press("G")
+    assert scroller.scroll_y == scroller.max_scroll_y > 0
+    await pilot.press("g")
+    assert scroller.scroll_y == 0
+
+
 # ---------------------------------------------------------------------------- help
 
 
@@ -61,15 +73,7 @@ async def test_help_lists_the_view_keys_by_context_and_scrolls_with_j_k_g_G() ->
         for key, words in (("/", "filter as you type"), ("1", "only orders with a red"), ("O", "reverse the sort"),
                            ("y", "share URL"), ("s", "one status")):
             assert re.search(rf"^\s+{re.escape(key)}\s+.*{re.escape(words)}", body, re.M), key
-        scroller = app.screen.query_one("#help-dialog")
-        await pilot.press("j", "j", "j")
-        assert scroller.scroll_y == 3
-        await pilot.press("k")
-        assert scroller.scroll_y == 2
-        await pilot.press("G")
-        assert scroller.scroll_y == scroller.max_scroll_y > 0
-        await pilot.press("g")
-        assert scroller.scroll_y == 0
+        await check_vi_scrolling(pilot, app.screen.query_one("#help-dialog"))
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
@@ -461,11 +465,4 @@ async def test_j_k_g_G_scroll_the_bulk_screens_line_lists() -> None:
     async with app.run_test(size=(40, 10)) as pilot:
         lines = app.query_one(LineList)
         lines.focus()
-        await pilot.press("j", "j", "j")
-        assert lines.scroll_y == 3
-        await pilot.press("k")
-        assert lines.scroll_y == 2
-        await pilot.press("G")
-        assert lines.scroll_y == lines.max_scroll_y > 0
-        await pilot.press("g")
-        assert lines.scroll_y == 0
+        await check_vi_scrolling(pilot, lines)

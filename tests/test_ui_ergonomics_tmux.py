@@ -14,25 +14,13 @@ import re
 import shlex
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.test_pty_terminal import Tmux, launch_script
+from tests.test_pty_terminal import Tmux, launch_script, tmux  # noqa: F401 - tmux: the fixture
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-
-
-@pytest.fixture
-def tmux():
-    directory = Path(tempfile.mkdtemp(prefix="pty-"))  # a short socket path
-    server = Tmux(directory)
-    try:
-        yield server
-    finally:
-        server.kill()
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def sandbox_env(tmp_path: Path) -> dict[str, str]:
