@@ -97,6 +97,8 @@ class Tmux:
         deadline = time.monotonic() + timeout
         while not condition():
             dead = self.dead()[0]
+            if dead and condition():
+                return  # the condition came true as the pane died (e.g. waiting for it to quit)
             if dead or time.monotonic() > deadline:
                 raise AssertionError(f"{'the pane died' if dead else 'timed out'} waiting for {what}; "
                                      f"pane:\n{self.everything()}")
