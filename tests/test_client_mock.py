@@ -94,6 +94,20 @@ async def test_complete_by_ref_and_cancel():
     assert cancelled.status == "cancelled"
 
 
+async def test_complete_summary_sends_the_same_request_and_reads_the_documented_answer():
+    example = EXAMPLES["complete_order_request"]
+    server = Server(lambda r: json_response({**DETAIL}))
+    ref = OrderRef("ORD-20250314-0042", "drop", 0, 0)
+    async with server.client(base_url="https://v3.api.hypertrack.com") as client:
+        summary = await client.complete_summary(ref)
+        order = await client.complete(ref)
+    first, second = server.seen
+    assert str(first.url) == example["url"] == str(second.url)
+    assert json.loads(first.body) == example["body"] == json.loads(second.body)
+    assert (summary.ref, summary.status, summary.completed_at) == (order.ref, order.status, order.completed_at)
+    assert summary.completed_at is not None
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [{"type": "PICK"}, {"type": "delivery"}, {"type": ""}, {"type": 1}, {"type": "pick\x1b"},

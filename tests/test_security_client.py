@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from console.api import Credentials, OrdersClient
 from console.api import errors as E
-from console.api.models import UnknownEvent
+from console.api.models import OrderRef, UnknownEvent
 from console.api.retry import Backoff
 from tests.hostile import (
     BAD_HANDLES,
@@ -211,13 +211,23 @@ MALFORMED_200 = {
 }
 
 
+#: The two ways to complete one order: the full answer (the console's complete key), and the
+#: answer read as a list summary (the bulk engine). Every check on the answer applies to both.
+COMPLETERS: dict[str, Callable[[OrdersClient], Awaitable[Any]]] = {
+    "complete_order": lambda client: client.complete_order("h-1"),
+    "complete_summary": lambda client: client.complete_summary(OrderRef("h-1")),
+}
+completers = pytest.mark.parametrize("complete", sorted(COMPLETERS))
+
+
+@completers
 @pytest.mark.parametrize("name", sorted(MALFORMED_200))
-async def test_a_malformed_200_to_complete_is_an_anomaly_never_a_completion(name):
+async def test_a_malformed_200_to_complete_is_an_anomaly_never_a_completion(name, complete):
     content, ctype = MALFORMED_200[name]
     fake = Crafted(lambda r: raw_response(content, 200, ctype))
     async with fake.client() as client:
         with pytest.raises(E.MalformedResponse) as info:
-            await client.complete_order("h-1")
+            await COMPLETERS[complete](client)
     # The caller must settle it with a GET, never count it as done or safely failed.
     assert info.value.may_have_applied is True
     assert_no_raw_controls(str(info.value), "exception text")
@@ -233,12 +243,13 @@ async def test_a_malformed_200_to_get_order_is_a_declared_error(name):
             await client.get_order("h-1")
 
 
+@completers
 @pytest.mark.parametrize("reported", ["ongoing", "cancelled", "exploded", "COMPLETED", "completed\x1b[2J", ""])
-async def test_complete_answered_with_another_status_is_an_anomaly(reported):
+async def test_complete_answered_with_another_status_is_an_anomaly(reported, complete):
     fake = Crafted(lambda r: json_response({"order_handle": "h-1", "status": reported}))
     async with fake.client() as client:
         with pytest.raises(E.MalformedResponse) as info:
-            await client.complete_order("h-1")
+            await COMPLETERS[complete](client)
     assert info.value.may_have_applied
     assert_no_raw_controls(str(info.value), "exception text")
 
@@ -249,12 +260,15 @@ async def test_complete_answered_with_another_status_is_an_anomaly(reported):
     b'{"order_handle": "h-2", "order_handle": "h-1", "status": "completed"}',
     b'{"order_handle": "h-1", "status": "cancelled", "status": "completed"}',
     b'{"order_handle": "h-1", "order_handle": "h-2", "status": "completed"}',
+    # Nested objects too: the address shown for the completed order is ambiguous.
+    b'{"order_handle": "h-1", "status": "completed", "destination": {"address": "A St", "address": "B St"}}',
 ])
-async def test_complete_echo_with_duplicate_keys_is_an_anomaly(body):
+@completers
+async def test_complete_echo_with_duplicate_keys_is_an_anomaly(body, complete):
     fake = Crafted(lambda r: raw_response(body))
     async with fake.client() as client:
         with pytest.raises(E.MalformedResponse):
-            await client.complete_order("h-1")
+            await COMPLETERS[complete](client)
 
 
 async def test_unknown_enum_values_and_fields_are_shown_not_fatal():

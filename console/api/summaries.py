@@ -376,6 +376,17 @@ def collector_paused() -> Iterator[None]:
         gc.enable()
 
 
+def parse_order_summary(body: bytes | str) -> OrderSummary:
+    """One order (an action's answer) read as its summary, by the same rules as a list item.
+
+    The body must be strict JSON (``NaN``/``Infinity`` refused, as the full models refuse them)
+    holding one order object. Raises ValueError (pydantic-core's ValidationError is one) for
+    anything else; the caller checks which order and status it names.
+    """
+    item = _ITEM.validate_python(from_json(body, allow_inf_nan=False))
+    return summarize(item, is_plain_text(body))
+
+
 def parse_summary_page(body: bytes | str) -> SummaryPage:
     """A whole list page at once (small pages, tests). Raises ValueError as the reader does."""
     with collector_paused():
