@@ -4,6 +4,7 @@ durable, no result reported before its outcome is; and the heap it freezes for a
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,52 @@ async def test_intents_are_fsynced_before_their_post_outcomes_visible_before_the
         assert without == 1  # the last order's outcome, synced by the end of the run
     # ... and the run's end left none of them unsynced: its last commit was a FULL one.
     assert journal.unsynced_commits == 0 and spy.commits[-1][0] == 2
+    check_invariants(fake, journal_path, names, results=report.results)
+
+
+async def test_outcomes_held_for_the_next_intent_are_committed_and_reported_when_a_429_pauses_the_run(
+    journal, journal_path
+) -> None:
+    """A worker holds its last outcome for its next intent; a 429 elsewhere closes the gate, and
+    that outcome must not wait out the pause (uncommitted, unreported) behind it.
+
+    Today a worker goes from an answer to its next intent without yielding, so the outcome
+    usually rides with an intent written just before the gate closed; the flush at the top of
+    ``_send_once`` covers a worker that meets the closed gate still holding one. Checked by
+    breaking the engine: an await between two orders plus that flush removed fails this test
+    (o4..o7 left at "sending" and unreported during the pause); the await alone does not."""
+    names = [f"o{i}" for i in range(16)]
+    fake = FakeHyperTrack(names)
+    fake.post_faults["o6"] = ["429:30"]
+    reported: set[str] = set()
+    problems: list[str] = []
+    real_sleep = fake.clock.sleep
+
+    async def sleep(seconds: float) -> None:
+        if seconds >= 30:  # the pause: let every worker reach the closed gate, then look
+            for _ in range(50):
+                await asyncio.sleep(0.005)
+            answered = {e.handle for e in fake.log if e.method == "POST" and e.outcome == "200"}
+            rows = committed(journal_path)
+            for handle in sorted(answered):
+                (row,) = [r for r in rows.values() if r["order_handle"] == handle]
+                if row["state"] != "completed":
+                    problems.append(f"{handle} answered before the pause, journal at {row['state']}")
+                if handle not in reported:
+                    problems.append(f"{handle} answered before the pause, not reported")
+            if not answered:
+                problems.append("nothing was answered before the pause: the test proves nothing")
+        await real_sleep(seconds)
+
+    def on_event(event) -> None:
+        if event.kind == "result":
+            reported.add(event.result.ref.order_handle)
+
+    report = await make_engine(fake, journal, concurrency=4, sleep=sleep).run(
+        [OrderRef(h) for h in names], on_event=on_event
+    )
+    assert problems == []
+    assert report.counts()[R.COMPLETED] == 16
     check_invariants(fake, journal_path, names, results=report.results)
 
 
