@@ -300,36 +300,86 @@ def _line_from_toml_error(message: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-class _Locator:
-    """Finds the line of a key in the TOML text, for messages (tomllib keeps no positions)."""
+_BARE_KEY = re.compile(r"[A-Za-z0-9_\-]+")
+_BASIC_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_LITERAL_KEY = re.compile(r"'([^']*)'")
+_BLANK = re.compile(r"[ \t]*")
 
-    _SECTION = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$")
-    _KEY = re.compile(r'^\s*("?)([A-Za-z0-9_\-.]+)\1\s*=')
+
+def _toml_key_at(text: str, pos: int) -> tuple[tuple[str, ...], int] | None:
+    """The (dotted) TOML key that starts at ``text[pos]``, as its parts, and where it ends.
+
+    Each part is bare (``refresh``), a basic string (``"order.complete"``, escapes decoded) or a
+    literal string (``'day shift'``); parts are joined by dots, with blanks allowed around them.
+    """
+    import tomllib  # as in load_config: only when a problem is being reported
+
+    parts: list[str] = []
+    while True:
+        pos = _BLANK.match(text, pos).end()  # type: ignore[union-attr]
+        if m := _BASIC_KEY.match(text, pos):
+            try:
+                part = tomllib.loads(f"k = {m.group(0)}")["k"]
+            except tomllib.TOMLDecodeError:
+                return None
+        elif m := _LITERAL_KEY.match(text, pos):
+            part = m.group(1)
+        elif m := _BARE_KEY.match(text, pos):
+            part = m.group(0)
+        else:
+            return None
+        parts.append(part)
+        pos = _BLANK.match(text, m.end()).end()  # type: ignore[union-attr]
+        if not text.startswith(".", pos):
+            return tuple(parts), pos
+        pos += 1
+
+
+class _Locator:
+    """Finds the line of a key in the TOML text, for messages (tomllib keeps no positions).
+
+    Keys and table headers are read as TOML spells them (bare, quoted or dotted), and compared
+    by their parts joined with dots: ``[keymap]`` + ``"order.complete" = "x"`` is found as
+    ``keymap.order.complete``, and so is ``[keymap.order]`` + ``complete = "x"``.
+    """
 
     def __init__(self, text: str) -> None:
         self.lines = text.splitlines()
 
+    @staticmethod
+    def _header(line: str) -> tuple[str, ...] | None:
+        stripped = line.lstrip()
+        if not stripped.startswith("[") or stripped.startswith("[["):
+            return None
+        found = _toml_key_at(stripped, 1)
+        if found is None or not stripped.startswith("]", found[1]):
+            return None
+        return found[0]
+
+    @staticmethod
+    def _key(line: str) -> tuple[str, ...] | None:
+        found = _toml_key_at(line, 0)
+        if found is None or not line.startswith("=", found[1]):
+            return None
+        return found[0]
+
     def section(self, name: str) -> int | None:
         for number, line in enumerate(self.lines, 1):
-            m = self._SECTION.match(line)
-            if m and m.group(1).replace('"', "") == name:
+            header = self._header(line)
+            if header is not None and ".".join(header) == name:
                 return number
         return None
 
     def key(self, section: str | None, key: str) -> int | None:
-        current: str | None = None
+        wanted = f"{section}.{key}" if section else key
+        current: tuple[str, ...] = ()
         for number, line in enumerate(self.lines, 1):
-            m = self._SECTION.match(line)
-            if m:
-                current = m.group(1).replace('"', "")
+            header = self._header(line)
+            if header is not None:
+                current = header
                 continue
-            k = self._KEY.match(line)
-            if not k:
-                continue
-            if current == section and k.group(2) == key:
-                return number
-            # dotted form at top level: profiles.day.refresh = 5
-            if current is None and section and k.group(2) == f"{section}.{key}":
+            parts = self._key(line)
+            if parts is not None and ".".join(current + parts) == wanted:
                 return number
         return None
 

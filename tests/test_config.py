@@ -69,6 +69,12 @@ def test_a_named_file_that_does_not_exist_is_an_error(tmp_path, monkeypatch):
         ('[profiles.day]\nbase_url = "http://example.com"\n', 2, "profiles.day.base_url", "loopback"),
         ('default_profile = "night"\n[profiles.day]\n', 1, "default_profile", "does not exist"),
         ('colour = "red"\n', 1, "colour", "unknown setting"),
+        # Keys and headers spelt with quotes, dots and blanks, as TOML allows.
+        ('[profiles."day"]\nops_group = "g"\n"refresh" = "fast"\n', 3, "profiles.day.refresh", "must be a number"),
+        ("[ profiles . 'day' ]\n'read_only' = 1\n", 2, "profiles.day.read_only", "true or false"),
+        ('[profiles]\nday.ops_group = "g"\nday . refesh = 5\n', 3, "profiles.day.refesh", "unknown key"),
+        ('profiles.day.bulk_concurrency = 99\n', 1, "profiles.day.bulk_concurrency", "between 1 and 16"),
+        ('"colour" = "red"\n', 1, "colour", "unknown setting"),
     ],
 )
 def test_problems_name_file_line_and_key(tmp_path, text, line, key, words):

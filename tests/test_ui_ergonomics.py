@@ -378,6 +378,10 @@ list.cursor_down = "n,ctrl+n"
     ('[keymap]\n"view.filter" = "ctrl f"\n', 2, "keymap.view.filter", "'ctrl f' is not a key"),
     ('keymap = "x"\n', 1, "keymap", "must be a table"),
     ('[profiles.a]\npalette = "rainbow"\n', 2, "profiles.a.palette", "default, colorblind"),
+    # Spelt as TOML also allows: a literal-string key, a sub-table, blanks around the dot.
+    ("[keymap]\n'order.complete' = 5\n", 2, "keymap.order.complete", "keys in quotes"),
+    ('[keymap.view]\nfilter = "f,,g"\n', 2, "keymap.view.filter", "an empty key"),
+    ('[keymap]\nview . filter = "ctrl f"\n', 2, "keymap.view.filter", "'ctrl f' is not a key"),
 ])
 def test_config_keymap_problems_name_the_file_line_and_key(tmp_path, text, line, key, words) -> None:
     from console.config import ConfigError, load_config
