@@ -30,6 +30,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal
+from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
@@ -200,6 +201,22 @@ class DispatchApp(App[None]):
             self.sub_title = "SANDBOX"
 
     # ------------------------------------------------------------------ composition
+
+    def get_default_screen(self) -> Screen:
+        """The main screen, born with the breakpoint class of the terminal's width.
+
+        Textual sets that class (``-wide``/``-narrow``) on the screen's first Resize, after every
+        widget has been styled, and a class change on the screen restyles the whole tree: one
+        more full styling pass (~30 ms, the list and the detail pane restyle their component
+        classes too) before the first rows (issue 6). Given the class now, the Resize finds
+        nothing to change. It stays Textual's to keep right: every later Resize (and this first
+        one, if the size was not known yet) sets it from HORIZONTAL_BREAKPOINTS as before."""
+        screen = super().get_default_screen()
+        width = self.size.width
+        fitting = [(bound, name) for bound, name in self.HORIZONTAL_BREAKPOINTS if width >= bound]
+        if fitting:
+            screen.add_class(max(fitting)[1])  # the widest that fits, as Textual picks it
+        return screen
 
     def compose(self) -> ComposeResult:
         settings = self.settings
