@@ -277,6 +277,35 @@ async def test_layout_side_by_side_when_wide_and_stacked_when_narrow() -> None:
         assert app.order_list.region.width == 80
 
 
+async def test_the_main_screen_starts_with_its_breakpoint_class_and_resizes_switch_it() -> None:
+    """Issue 6: the screen is created with the class for the terminal's width (so the first
+    Resize restyles nothing); a resize across 120 columns still switches the layout."""
+    for size, expected, other in (((120, 40), "-wide", "-narrow"), ((80, 24), "-narrow", "-wide")):
+        app, sb, _ = make_app(orders=30)
+        created: list[set[str]] = []
+        make_screen = app.get_default_screen
+
+        def recording_screen():
+            screen = make_screen()
+            created.append(set(screen.classes))  # before Textual's first Resize reaches it
+            return screen
+
+        app.get_default_screen = recording_screen
+        async with app.run_test(size=size) as pilot:
+            await loaded(pilot, app)
+            assert expected in created[0] and other not in created[0]
+            screen = app.screen_stack[0]
+            assert screen.has_class(expected) and not screen.has_class(other)
+            await pilot.resize_terminal(*((80, 24) if expected == "-wide" else (160, 48)))
+            await wait_until(pilot, lambda: screen.has_class(other))
+            assert not screen.has_class(expected)
+            await pilot.pause()
+            if other == "-narrow":
+                assert app.detail.region.y > app.order_list.region.y
+            else:
+                assert app.detail.region.x > app.order_list.region.x
+
+
 async def test_zoom_gives_the_focused_pane_the_screen() -> None:
     app, sb, _ = make_app(orders=30)
     async with app.run_test(size=(80, 24)) as pilot:
