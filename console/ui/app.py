@@ -215,7 +215,9 @@ class DispatchApp(App[None]):
         width = self.size.width
         fitting = [(bound, name) for bound, name in self.HORIZONTAL_BREAKPOINTS if width >= bound]
         if fitting:
-            screen.add_class(max(fitting)[1])  # the widest that fits, as Textual picks it
+            # The widest that fits, as Textual picks it. No restyle now: the screen is styled
+            # when it is registered, right after this.
+            screen.add_class(max(fitting)[1], update=False)
         return screen
 
     def compose(self) -> ComposeResult:
