@@ -52,8 +52,9 @@ NOT_BEFORE_THE_APP_RUNS = (
 )
 #: Not before the first rows: the list's rows come through console.api.summaries (pydantic-core
 #: only); the full models and pydantic load with the first order the detail pane fetches, and
-#: the start-up check of the bulk journal (which runs beside the first page) needs neither.
-NOT_BEFORE_THE_FIRST_ROWS = ("console.api.models", "pydantic")
+#: the start-up check of the bulk journal (which runs beside the first page) needs neither. The
+#: route geometry (console.geo) loads with the first order the pane shows.
+NOT_BEFORE_THE_FIRST_ROWS = ("console.api.models", "pydantic", "console.geo")
 
 
 def _python(probe: str, *argv: str, home: Path | None = None, **env: str) -> str:

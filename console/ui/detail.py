@@ -30,7 +30,6 @@ from textual.visual import RenderOptions, RichVisual
 from textual.widget import Widget
 from textual.widgets import Static
 
-from console import geo
 from console.api.vocab import RISK_KEYS, RiskLevel, risk_level
 from console.ui.text import (
     MISSING,
@@ -49,8 +48,10 @@ from console.ui.text import (
     text,
 )
 
-# The pydantic models load with the first order shown, not with the pane (start-up, issue 6).
+# The pydantic models load with the first order shown, not with the pane (start-up, issue 6);
+# so does console.geo (the route and the track: ~5 ms of dataclass building at import).
 if TYPE_CHECKING:
+    from console import geo
     from console.api.models import (
         DriverActivityEnded,
         DriverActivityStarted,
@@ -285,12 +286,16 @@ class TrackDrawing(Widget):
         self._ascii = False
 
     def show(self, points: Sequence[Any], destination: Any, *, ascii: bool) -> None:
+        from console import geo
+
         self._points, self._destination, self._ascii = points, destination, ascii
         # The legend rides on the frame (our own constant text, still passed as Text).
         self.border_subtitle = Text(geo.track_legend(ascii))
         self.refresh()
 
     def render(self) -> RenderableType:
+        from console import geo
+
         width, height = self.content_size
         rows = geo.braille_track(self._points, self._destination, width, height, ascii=self._ascii)
         line_style = component_style(self, "track--line")
@@ -585,6 +590,8 @@ class DetailPane(VerticalScroll):
             if when is not None:
                 add(label, self._when(when, now))
 
+        from console import geo
+
         destination = order.destination
         address = destination.address if destination is not None else None
         position = geo.destination_position(destination)
@@ -690,6 +697,8 @@ class DetailPane(VerticalScroll):
         if not self._full:
             note = f"loading{self._ellipsis}" if self._loading else "not loaded"
             return Group(heading, Text(note, self._style("muted"))), None
+        from console import geo
+
         summary = geo.summarize_order(order)
         if summary is None:
             return Group(heading, Text("no positions recorded", self._style("muted"))), None
