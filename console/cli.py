@@ -186,11 +186,18 @@ class _StartUpGC:
     long-lived objects, and the collector rescanned them again and again as they piled up: 170
     collections, 100-230 ms of CPU before the first rows were on screen (measured with
     ``gc.callbacks``). Paused, then ``gc.freeze()`` (the objects move to the permanent generation,
-    which later collections skip), the same start-up runs ~50 young collections, ~20-30 ms.
-    The price: cyclic garbage made during start-up is never freed, ~800 objects here (what a
-    full collection at that point finds), against a ~90 ms collection to find them. Reference
-    counting frees everything else as usual. ``HeapPolicy`` (console/ui/heap.py) freezes again
-    once the list is loaded, on the same reasoning. Fleet building pauses it the same way.
+    which later collections skip), the same start-up runs no collection at all. The pause lasts
+    until the first rows are on screen (:meth:`DispatchApp.when_first_rows_shown`): Textual's own
+    start-up (the screen, its widgets and styles, the first frames) ran ~40 young collections
+    after the app started, 10-25 ms of CPU before the first rows (measured); what it built is
+    frozen too when the collector comes back on, so the first collection after the pause does
+    not walk all of it. ``HeapPolicy`` (console/ui/heap.py) freezes again as the list loads, on
+    the same reasoning. Fleet building pauses it the same way.
+
+    The price: cyclic garbage made during start-up is never freed: ~2,500 objects here (what a
+    full collection at the first rows finds; ~600 of them if the collector ran during Textual's
+    start-up), against collections that would find them. Reference counting frees everything
+    else as usual.
 
     Only for the process's own start-up (``main()`` reading ``sys.argv``: the console script,
     ``python -m console``): a program or a test calling ``main(argv)`` keeps its collector as
@@ -202,8 +209,15 @@ class _StartUpGC:
         if self.paused:
             gc.disable()
 
+    def freeze(self) -> None:
+        """Freeze what start-up built so far; the collector stays paused until :meth:`done`.
+        (The console's heap policy then finds start-up frozen and does not collect it.)"""
+        if self.paused:
+            gc.freeze()
+
     def done(self) -> None:
-        """Before the command runs (idempotent): freeze what start-up built, collect again."""
+        """Freeze what start-up built, collect again (idempotent): before a subcommand runs,
+        once the console's first rows are on screen, and when ``main()`` returns."""
         if self.paused:
             self.paused = False
             gc.freeze()
@@ -340,7 +354,8 @@ def _run_console(args: argparse.Namespace, start_up: _StartUpGC | None = None) -
     )
     app = DispatchApp(client=client, settings=settings, sandbox=target.sandbox)
     if start_up is not None:
-        start_up.done()  # everything above lives as long as the console: frozen, never rescanned
+        start_up.freeze()  # everything above lives as long as the console: frozen, never rescanned
+        app.when_first_rows_shown(start_up.done)  # and the collector back on then (see _StartUpGC)
     app.run()
     return app.return_code or 0
 

@@ -225,6 +225,39 @@ async def test_summary_then_full_order_then_a_late_summary() -> None:
         line_with(lines, "refreshing…")
 
 
+async def test_the_order_sections_are_mounted_with_the_first_order_shown() -> None:
+    """Start-up (issue 6) mounts only the placeholder and the error box; the first order shown
+    mounts the sections, in their place after the placeholder, and fills them in the same
+    frame; back to a placeholder they are hidden, not removed, and reused for the next order."""
+    app = PaneApp(EXAMPLE_NOW)
+    order = Order.model_validate(example_raw())
+    names = ["detail-header", "detail-facts", "detail-risks", "detail-timeline", "detail-route", "detail-track"]
+    async with app.run_test(size=(160, 80)) as pilot:
+        app.pane.show_placeholder("Loading orders…")
+        await pilot.pause()
+        assert [child.id for child in app.pane.children] == ["detail-error", "detail-placeholder"]
+        assert [line.strip() for line in lines_of(app) if line.strip()] == ["Loading orders…"]
+
+        app.pane.show_order(order)
+        await pilot.pause()
+        assert [child.id for child in app.pane.children] == ["detail-error", "detail-placeholder", *names]
+        lines = lines_of(app)
+        line_with(lines, order.order_handle)
+        line_with(lines, "15:02:11", "Order created")
+        assert not any("Loading orders" in line for line in lines)
+        first = list(app.pane.children)
+
+        app.pane.show_placeholder("No open orders.")
+        await pilot.pause()
+        assert [line.strip() for line in lines_of(app) if line.strip()] == ["No open orders."]
+        assert list(app.pane.children) == first  # hidden, still mounted
+
+        app.pane.show_order(order)
+        await pilot.pause()
+        assert list(app.pane.children) == first
+        line_with(lines_of(app), "15:02:11", "Order created")
+
+
 # --------------------------------------------------------------------------- hostile text
 
 

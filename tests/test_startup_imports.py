@@ -52,8 +52,9 @@ NOT_BEFORE_THE_APP_RUNS = (
 )
 #: Not before the first rows: the list's rows come through console.api.summaries (pydantic-core
 #: only); the full models and pydantic load with the first order the detail pane fetches, and
-#: the start-up check of the bulk journal (which runs beside the first page) needs neither.
-NOT_BEFORE_THE_FIRST_ROWS = ("console.api.models", "pydantic")
+#: the start-up check of the bulk journal (which runs beside the first page) needs neither. The
+#: route geometry (console.geo) loads with the first order the pane shows.
+NOT_BEFORE_THE_FIRST_ROWS = ("console.api.models", "pydantic", "console.geo")
 
 
 def _python(probe: str, *argv: str, home: Path | None = None, **env: str) -> str:
@@ -130,9 +131,11 @@ def test_the_api_package_s_light_modules_do_not_load_the_models() -> None:
 
 
 def test_start_up_runs_without_the_cyclic_collector_and_the_console_runs_with_it(tmp_path: Path) -> None:
-    """The collector is paused while the console starts (imports, sandbox, app), and on again,
-    with start-up's objects frozen, when the app runs; a subcommand runs with it on too. A
-    caller of ``main(argv)`` (a test, a program) keeps its collector as it is."""
+    """The collector is paused while the console starts (imports, sandbox, app, and Textual's
+    start-up until the first rows are on screen), with start-up's objects frozen before the app
+    runs; it is on again once the app says its first rows are shown (when_first_rows_shown).
+    A subcommand runs with it on. A caller of ``main(argv)`` (a test, a program) keeps its
+    collector as it is."""
     probe = (
         "import gc, json, sys\n"
         "from textual.app import App\n"
@@ -146,6 +149,8 @@ def test_start_up_runs_without_the_cyclic_collector_and_the_console_runs_with_it
         "connection.build_client = spy\n"
         "def run(self, *a, **k):\n"
         "    seen[phase + ':running'] = [gc.isenabled(), gc.get_freeze_count() > 0]\n"
+        "    self._first_rows_shown()  # as the app does once its first rows are on screen\n"
+        "    seen[phase + ':first rows'] = gc.isenabled()\n"
         "App.run = run\n"
         "import console.bulk.headless as headless\n"
         "def journal(args):\n"
@@ -166,9 +171,9 @@ def test_start_up_runs_without_the_cyclic_collector_and_the_console_runs_with_it
     )
     seen = json.loads(_python(probe, home=tmp_path).strip().splitlines()[-1])
     assert seen == {
-        "script:building": False, "script:running": [True, True], "script:after": True,
-        "script:subcommand": [True, True],
-        "called:building": True, "called:running": [True, False],
+        "script:building": False, "script:running": [False, True], "script:first rows": True,
+        "script:after": True, "script:subcommand": [True, True],
+        "called:building": True, "called:running": [True, False], "called:first rows": True,
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from console.api.client import OrdersClient
@@ -275,6 +277,77 @@ async def test_layout_side_by_side_when_wide_and_stacked_when_narrow() -> None:
         assert app.detail.region.y > app.order_list.region.y
         assert app.order_list.region.height >= 8 and app.detail.region.height >= 6
         assert app.order_list.region.width == 80
+
+
+async def test_the_main_screen_starts_with_its_breakpoint_class_and_resizes_switch_it() -> None:
+    """Issue 6: the screen is created with the class for the terminal's width (so the first
+    Resize restyles nothing); a resize across 120 columns still switches the layout."""
+    for size, expected, other in (((120, 40), "-wide", "-narrow"), ((80, 24), "-narrow", "-wide")):
+        app, sb, _ = make_app(orders=30)
+        created: list[set[str]] = []
+        make_screen = app.get_default_screen
+
+        def recording_screen():
+            screen = make_screen()
+            created.append(set(screen.classes))  # before Textual's first Resize reaches it
+            return screen
+
+        app.get_default_screen = recording_screen
+        async with app.run_test(size=size) as pilot:
+            await loaded(pilot, app)
+            assert expected in created[0] and other not in created[0]
+            screen = app.screen_stack[0]
+            assert screen.has_class(expected) and not screen.has_class(other)
+            await pilot.resize_terminal(*((80, 24) if expected == "-wide" else (160, 48)))
+            await wait_until(pilot, lambda: screen.has_class(other))
+            assert not screen.has_class(expected)
+            await pilot.pause()
+            if other == "-narrow":
+                assert app.detail.region.y > app.order_list.region.y
+            else:
+                assert app.detail.region.x > app.order_list.region.x
+
+
+async def test_first_rows_callbacks_run_once_when_the_first_rows_are_on_screen() -> None:
+    """when_first_rows_shown (the command line resumes the garbage collector with it, issue
+    6): called once, after the first page's frame, before the load is over; not again."""
+    app, sb, _ = make_app(orders=250)  # three pages: the first one ends well before the load
+    seen: list[tuple[int, int, bool]] = []
+    app.when_first_rows_shown(lambda: seen.append(
+        (app.order_list.table.total, app._loads, "ORD-" in screen_text(app))))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        assert len(seen) == 1
+        total, loads, painted = seen[0]
+        assert 0 < total < app.order_list.table.total and loads == 0 and painted
+        await pilot.press("r")
+        await loaded(pilot, app)
+        assert len(seen) == 1
+
+
+async def test_first_rows_callbacks_run_when_the_first_load_fails_or_is_slow() -> None:
+    app, sb, seen = make_app(orders=60)
+    seen.rules.append(lambda r: httpx.ConnectError("no route to host"))
+    calls: list[bool] = []
+    app.when_first_rows_shown(lambda: calls.append(app.query_one("#banner").display))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.query_one("#banner").display, what="the banner")
+        assert calls == [False]  # called as the failure was handled, before the banner showed
+
+    app, sb, _ = make_app(orders=60)
+    app.FIRST_ROWS_GRACE = 0.2
+    never = asyncio.Event()
+
+    async def no_answer(**_filters):
+        await never.wait()
+        yield  # pragma: no cover - an async generator that never yields a page
+
+    app.client.iter_summary_pages = no_answer
+    calls = []
+    app.when_first_rows_shown(lambda: calls.append(app.loading))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: bool(calls), what="the grace timer")
+        assert calls == [True] and app.order_list.table.total == 0
 
 
 async def test_zoom_gives_the_focused_pane_the_screen() -> None:

@@ -289,6 +289,27 @@ async def test_escape_clears_the_text_and_returns_to_the_list() -> None:
         assert "filter: none" in screen_text(app)
 
 
+async def test_the_filter_input_is_mounted_at_the_first_slash_and_kept() -> None:
+    """Start-up (issue 6) mounts only the bar's summary; the prompt and input come with the
+    first `/`, take their place before the summary, work at once, and stay for the next `/`."""
+    app, sb, _ = make_app(orders=40)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        bar = app.view_controls.bar
+        assert not app.query("FilterInput") and not app.query("#filter-prompt")
+        assert [child.id for child in bar.children] == ["view-summary"]
+        await pilot.press("slash", "o", "r", "d")  # typed in one burst, as over SSH
+        assert [child.id for child in bar.children] == ["filter-prompt", "filter-input", "view-summary"]
+        assert app.focused is bar.input and bar.input.value == "ord"
+        assert bar.input.region.width > 0 and bar.prompt.region.width > 0  # shown, not only mounted
+        await pilot.press("escape")
+        assert bar.input.region.width == 0  # hidden again (display: none), still mounted
+        first = bar.input
+        await pilot.press("slash", "x")
+        assert app.query_one("FilterInput") is first and first.value == "x"
+        assert app.focused is first
+
+
 async def test_keys_type_into_the_filter_instead_of_acting() -> None:
     app, sb, seen = make_app(orders=40)
     async with app.run_test(size=(100, 30)) as pilot:

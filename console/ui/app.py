@@ -30,6 +30,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal
+from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
@@ -188,6 +189,8 @@ class DispatchApp(App[None]):
         self._loads = 0
         self._complete_enabled: bool | None = None
         self.heap = HeapPolicy()
+        #: Called once the first rows are on screen (see when_first_rows_shown).
+        self._first_rows_callbacks: list[Callable[[], None]] = []
         #: Detail re-fetches whose failure is not worth replacing the pane for (the list's
         #: banner reports a connection problem; the pane keeps what it shows).
         self._quiet_workers: set[Worker] = set()
@@ -200,6 +203,24 @@ class DispatchApp(App[None]):
             self.sub_title = "SANDBOX"
 
     # ------------------------------------------------------------------ composition
+
+    def get_default_screen(self) -> Screen:
+        """The main screen, born with the breakpoint class of the terminal's width.
+
+        Textual sets that class (``-wide``/``-narrow``) on the screen's first Resize, after every
+        widget has been styled, and a class change on the screen restyles the whole tree: one
+        more full styling pass (~30 ms, the list and the detail pane restyle their component
+        classes too) before the first rows (issue 6). Given the class now, the Resize finds
+        nothing to change. It stays Textual's to keep right: every later Resize (and this first
+        one, if the size was not known yet) sets it from HORIZONTAL_BREAKPOINTS as before."""
+        screen = super().get_default_screen()
+        width = self.size.width
+        fitting = [(bound, name) for bound, name in self.HORIZONTAL_BREAKPOINTS if width >= bound]
+        if fitting:
+            # The widest that fits, as Textual picks it. No restyle now: the screen is styled
+            # when it is registered, right after this.
+            screen.add_class(max(fitting)[1], update=False)
+        return screen
 
     def compose(self) -> ComposeResult:
         settings = self.settings
@@ -240,6 +261,8 @@ class DispatchApp(App[None]):
                         severity="warning", markup=False)
         self.set_interval(self.settings.refresh_seconds, self._refresh_on_timer, name="auto-refresh")
         self.set_interval(1.0, self._tick, name="tick")
+        if self._first_rows_callbacks:
+            self.set_timer(self.FIRST_ROWS_GRACE, self._first_rows_shown, name="first-rows-grace")
         self.order_list.is_marked = self.bulk.marks.is_marked
         self.bulk.startup()  # settles an interrupted bulk run before anything is sent
         self.view_controls.mount()
@@ -311,6 +334,7 @@ class DispatchApp(App[None]):
                         # server (the embedded sandbox answers at once) would otherwise have
                         # the next pages parsed, and a collection run, before the first frame.
                         await self._next_frame()
+                        self._first_rows_shown()
                     await asyncio.sleep(0)  # keys (and a frame that is due) run before its collection
                     self.heap.page_loaded(order_list.table.total)
                 else:
@@ -336,7 +360,24 @@ class DispatchApp(App[None]):
         except asyncio.TimeoutError:
             pass
 
+    #: Seconds after which the first-rows callbacks run even if no rows came yet (a slow or
+    #: unreachable server): what they resume must not wait on the network.
+    FIRST_ROWS_GRACE = 2.0
+
+    def when_first_rows_shown(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once, when the first page's rows are on screen; or when the first
+        load ends without them (no orders, an error), or FIRST_ROWS_GRACE s after mounting,
+        whichever comes first. The command line resumes the garbage collector with it
+        (console/cli.py, issue 6)."""
+        self._first_rows_callbacks.append(callback)
+
+    def _first_rows_shown(self) -> None:
+        callbacks, self._first_rows_callbacks = self._first_rows_callbacks, []
+        for callback in callbacks:
+            callback()
+
     def _orders_loaded(self, summary: LoadSummary) -> None:
+        self._first_rows_shown()  # a no-op once called (after the first page's frame)
         self._loads += 1
         self._last_success = summary.started
         self._load_error = None
@@ -360,6 +401,7 @@ class DispatchApp(App[None]):
             self.load_orders()
 
     def _orders_failed(self, error: BaseException) -> None:
+        self._first_rows_shown()  # no rows are coming from this load
         self._load_error = error
         title = error_title(error)
         message = error_message(error)

@@ -30,7 +30,6 @@ from textual.visual import RenderOptions, RichVisual
 from textual.widget import Widget
 from textual.widgets import Static
 
-from console import geo
 from console.api.vocab import RISK_KEYS, RiskLevel, risk_level
 from console.ui.text import (
     MISSING,
@@ -49,8 +48,10 @@ from console.ui.text import (
     text,
 )
 
-# The pydantic models load with the first order shown, not with the pane (start-up, issue 6).
+# The pydantic models load with the first order shown, not with the pane (start-up, issue 6);
+# so does console.geo (the route and the track: ~5 ms of dataclass building at import).
 if TYPE_CHECKING:
+    from console import geo
     from console.api.models import (
         DriverActivityEnded,
         DriverActivityStarted,
@@ -285,12 +286,16 @@ class TrackDrawing(Widget):
         self._ascii = False
 
     def show(self, points: Sequence[Any], destination: Any, *, ascii: bool) -> None:
+        from console import geo
+
         self._points, self._destination, self._ascii = points, destination, ascii
         # The legend rides on the frame (our own constant text, still passed as Text).
         self.border_subtitle = Text(geo.track_legend(ascii))
         self.refresh()
 
     def render(self) -> RenderableType:
+        from console import geo
+
         width, height = self.content_size
         rows = geo.braille_track(self._points, self._destination, width, height, ascii=self._ascii)
         line_style = component_style(self, "track--line")
@@ -362,18 +367,34 @@ class DetailPane(VerticalScroll):
         self._error: tuple[str, str, dict[str, Any] | None, str | None] | None = None
         #: Which order leg the error is about (see :func:`_leg_key`).
         self._error_handle: tuple[Any, ...] | None = None
+        #: The order's sections, once the first order has been shown (see compose).
+        self._sections: tuple[Static, Static, Static, Static, Static, TrackDrawing] | None = None
 
     # ------------------------------------------------------------------ composition
 
     def compose(self) -> ComposeResult:
+        # The order's sections are mounted with the first order shown (_order_sections): the
+        # pane starts with its placeholder ("Loading orders…"), and the six hidden sections
+        # (the track's four component classes among them) were styled at each of start-up's
+        # styling passes for nothing: ~10-20 ms before the first rows (issue 6).
         yield Static(id="detail-error", classes="detail-error")
         yield Static(id="detail-placeholder")
-        yield Static(id="detail-header")
-        yield Static(id="detail-facts", classes="detail-section")
-        yield Static(id="detail-risks", classes="detail-section")
-        yield Static(id="detail-timeline", classes="detail-section")
-        yield Static(id="detail-route", classes="detail-section")
-        yield TrackDrawing(id="detail-track")
+
+    def _order_sections(self) -> tuple[Static, Static, Static, Static, Static, TrackDrawing]:
+        """The header, facts, risks, timeline, route and track, mounted (once) after the
+        placeholder: attached and styled at once, so they can be filled in the same call."""
+        sections = self._sections
+        if sections is None:
+            sections = self._sections = (
+                Static(id="detail-header"),
+                Static(id="detail-facts", classes="detail-section"),
+                Static(id="detail-risks", classes="detail-section"),
+                Static(id="detail-timeline", classes="detail-section"),
+                Static(id="detail-route", classes="detail-section"),
+                TrackDrawing(id="detail-track"),
+            )
+            self.mount(*sections)
+        return sections
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
@@ -470,22 +491,24 @@ class DetailPane(VerticalScroll):
             return
         order = self._order
         placeholder = self.query_one("#detail-placeholder", Static)
-        sections = [self.query_one(f"#detail-{name}") for name in ("header", "facts", "risks", "timeline", "route", "track")]
         placeholder.display = order is None
-        for section in sections:
-            section.display = order is not None
-        self._render_error()
         if order is None:
+            for section in self._sections or ():
+                section.display = False
+            self._render_error()
             placeholder.update(text(self._placeholder, self._style("muted")))
             return
+        header, facts, risks, timeline, route_section, track = self._order_sections()
+        for section in (header, facts, risks, timeline, route_section, track):
+            section.display = True
+        self._render_error()
         now = self.now()
-        _show(self.query_one("#detail-header", Static), self._header(order))
-        _show(self.query_one("#detail-facts", Static), self._facts(order, now))
-        _show(self.query_one("#detail-risks", Static), self._risks(order))
-        _show(self.query_one("#detail-timeline", Static), self._timeline(order, now))
+        _show(header, self._header(order))
+        _show(facts, self._facts(order, now))
+        _show(risks, self._risks(order))
+        _show(timeline, self._timeline(order, now))
         route, summary = self._route(order)
-        _show(self.query_one("#detail-route", Static), route)
-        track = self.query_one("#detail-track", TrackDrawing)
+        _show(route_section, route)
         track.display = summary is not None
         if summary is not None:
             track.show(order.polyline.coordinates, order.destination, ascii=self.ascii)
@@ -566,6 +589,8 @@ class DetailPane(VerticalScroll):
         ):
             if when is not None:
                 add(label, self._when(when, now))
+
+        from console import geo
 
         destination = order.destination
         address = destination.address if destination is not None else None
@@ -672,6 +697,8 @@ class DetailPane(VerticalScroll):
         if not self._full:
             note = f"loading{self._ellipsis}" if self._loading else "not loaded"
             return Group(heading, Text(note, self._style("muted"))), None
+        from console import geo
+
         summary = geo.summarize_order(order)
         if summary is None:
             return Group(heading, Text("no positions recorded", self._style("muted"))), None
