@@ -69,13 +69,19 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
     scrolls as needed; there is nothing to scroll sideways). The mouse wheel still scrolls.
     """
 
+    #: ``priority``: the app runs these as soon as it reads the key, while the list has the
+    #: focus (only then is the list in the binding chain: typing "j" into the filter still
+    #: types). A non-priority key is handed to the focused list, bubbles up through its
+    #: container and the screen, and comes back to the app to be matched: four more trips
+    #: through the event loop, each of which waited behind a step of a 50k-order load (the
+    #: list has no key handler of its own for the key to visit on the way).
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "cursor_down", "Down", show=False, id="list.cursor_down"),
-        Binding("up,k", "cursor_up", "Up", show=False, id="list.cursor_up"),
-        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="list.page_down"),
-        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="list.page_up"),
-        Binding("home,g", "first", "First", show=False, id="list.first"),
-        Binding("end,G", "last", "Last", show=False, id="list.last"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="list.cursor_down", priority=True),
+        Binding("up,k", "cursor_up", "Up", show=False, id="list.cursor_up", priority=True),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="list.page_down", priority=True),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="list.page_up", priority=True),
+        Binding("home,g", "first", "First", show=False, id="list.first", priority=True),
+        Binding("end,G", "last", "Last", show=False, id="list.last", priority=True),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -153,6 +159,7 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         #: glyph in the cell after its risk marker. Set by the app; None draws no marks.
         self.is_marked: Callable[[tuple], bool] | None = None
         self._strips: LRUCache[tuple, Strip] = LRUCache(512)
+        self._move_unpainted = False
         self._shown: dict[int, Strip] = {}
         self._palette: BadgePalette | None = None
         self._styles: dict[str, Style] = {}
@@ -256,6 +263,45 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         self._strips.clear()
         self.refresh()
 
+    # ------------------------------------------------------------------ public: loading pace
+
+    #: The longest a loading step waits for keys and their frames (see :meth:`pace`): keys
+    #: held down for seconds must slow a load, never stop it.
+    PACE_MAX_WAIT = 0.1
+
+    def input_pending(self) -> bool:
+        """True while a key is on its way to the screen: a message in the app's queue (a key
+        read from the terminal), the list's or the screen's (a refresh on its way to a frame),
+        or a cursor move that no frame has drawn yet."""
+        if self._move_unpainted:
+            return True
+        try:
+            app, screen = self.app, self.screen
+        except Exception:  # not mounted (any more): nothing to wait for
+            return False
+        return not (app._message_queue.empty() and self._message_queue.empty()
+                    and screen._message_queue.empty())
+
+    async def pace(self, pause: float = 0.0) -> None:
+        """Where a long job on the event loop (loading pages) lets the supervisor go first.
+
+        Sleeps ``pause``, then on while :meth:`input_pending` (at most :attr:`PACE_MAX_WAIT`).
+        A key's way to the screen takes several trips through the event loop (the app reads
+        it, the list moves, the screen is told, the frame is drawn); a job that only yields
+        between its steps lets one more of its steps (10-30 ms each for a 1,000-order page)
+        run before each trip, and the key waits for all of them.
+        """
+        import asyncio
+
+        await asyncio.sleep(pause)
+        waited = pause
+        while self.input_pending():
+            if waited >= self.PACE_MAX_WAIT:
+                self._move_unpainted = False  # a list off screen draws nothing: stop waiting for it
+                break
+            await asyncio.sleep(pause or 0.001)
+            waited += pause or 0.001
+
     # ------------------------------------------------------------------ public: view (issue 5)
 
     #: Shown instead of the rows when a filter hides every loaded order.
@@ -291,6 +337,7 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         if old != index:
             self._refresh_row(old)
             self._refresh_row(index)
+            self._move_unpainted = True  # until a frame draws the list: see input_pending
         if scroll:
             self._scroll_to_cursor()
         self._announce()
@@ -382,6 +429,7 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         results are cached on the (cached) row Strips themselves, so a scrolled line costs
         two lookups. Any of those styles set: Textual's path, unchanged.
         """
+        self._move_unpainted = False
         if not self._plain_style():
             return super().render_lines(crop)
         filters = self.get_line_filters()
@@ -429,7 +477,8 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         change, which the repaint then reuses.
         """
         region = self.scrollable_content_region
-        changed = [y for y in range(region.height) if self._shown.get(y) != self._line(y)]
+        top, focused, shown, line = int(self.scroll_y), self.has_focus, self._shown, self._line
+        changed = [y for y in range(region.height) if shown.get(y) != line(y, region.width, top, focused)]
         if len(changed) > region.height // 2:
             self.refresh()
             return
