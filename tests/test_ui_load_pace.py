@@ -96,3 +96,30 @@ async def test_pace_stops_waiting_for_a_list_that_draws_nothing() -> None:
         order_list.move_cursor(2)
         await order_list.pace()  # returns: a list off screen never draws its move
         assert not order_list.input_pending()
+
+
+async def test_every_step_of_the_first_load_lets_keys_go_first(monkeypatch) -> None:
+    """Reading a page, building its rows, joining them to the table and the page's collection
+    each wait for :meth:`OrderList.pace`, not for a bare sleep."""
+    from console.sandbox.core import IN_PROCESS_BASE_URL
+    from console.settings import Settings
+    from console.ui.order_list import OrderList
+
+    paced = [0]
+    original = OrderList.pace
+
+    async def pace(self, pause: float = 0.0) -> None:
+        paced[0] += 1
+        await original(self, pause)
+
+    monkeypatch.setattr(OrderList, "pace", pace)
+    app, _, seen = make_app(orders=300, settings=Settings(base_url=IN_PROCESS_BASE_URL, page_size=50))
+    app.NEXT_PAGE_SIZE = 50
+    app.ROWS_PER_STEP = 25
+    async with app.run_test(size=(120, 30)) as pilot:
+        await loaded(pilot, app)
+        pages = sum(1 for method, path in seen.seen if method == "GET" and path.startswith("/orders/?"))
+        total = app.order_list.table.total
+    assert pages >= 3 and total > 100
+    # Per page: at least one read step, a build step per 25 rows, the join, the collection.
+    assert paced[0] >= pages * 3 + total // 25
