@@ -119,3 +119,42 @@ async def test_pages_appended_repaint_the_scrollbar_only_when_its_thumb_changes(
             assert shown == _bar_picture(bar), f"stale scrollbar after page {page}"
         assert order_list.virtual_size.height == len(order_list.table) + 1
         assert 0 < repaints[0] < pages
+
+
+async def test_pages_landing_above_the_cursor_repaint_the_scrollbar_only_when_it_moves() -> None:
+    """The cursor keeps its order while pages land: rows above it push the offset down as the
+    row count grows, and the two mostly cancel out on the bar. It is compared before and after
+    each page, not after each of the two changes."""
+    from console.api.summaries import OrderSummary
+    from console.api.vocab import OrderRef
+    from console.ui.state import build_rows
+
+    red = {"delayed_from_scheduled_at": "red", "is_offline": "red", "in_outage": "red"}
+    app, _, _ = make_app(orders=60)
+    app.DETAIL_DEBOUNCE = 60.0
+    async with app.run_test(size=(120, 16)) as pilot:
+        await loaded(pilot, app)
+        order_list = app.order_list
+        await pilot.press("G")  # the cursor on the last order: red rows land above it
+        bar = order_list.vertical_scrollbar
+        repaints = [0]
+        original = bar.refresh
+
+        def counted(*args, **kwargs):
+            repaints[0] += 1
+            return original(*args, **kwargs)
+
+        bar.refresh = counted  # type: ignore[method-assign]
+        pages = 40
+        for page in range(pages):
+            cursor_ref = order_list.cursor_ref
+            order_list.extend(build_rows(
+                OrderSummary(OrderRef(f"zz-{page}-{i}"), "assigned", risks=red if i % 2 else None)
+                for i in range(100)))
+            assert order_list.cursor_ref == cursor_ref
+            await pilot.pause()
+            shown = _bar_picture(bar)
+            original()
+            assert shown == _bar_picture(bar), f"stale scrollbar after page {page}"
+        assert order_list.scroll_y > 1000
+        assert 0 < repaints[0] < pages // 2

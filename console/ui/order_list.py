@@ -159,6 +159,9 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         #: glyph in the cell after its risk marker. Set by the app; None draws no marks.
         self.is_marked: Callable[[tuple], bool] | None = None
         self._strips: LRUCache[tuple, Strip] = LRUCache(512)
+        #: While True, the scrollbar is not repainted as the row count and the offset change:
+        #: see _after_change.
+        self._bar_held = False
         self._move_unpainted = False
         self._shown: dict[int, Strip] = {}
         self._palette: BadgePalette | None = None
@@ -411,7 +414,7 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
             bar = self.vertical_scrollbar
             before = _thumb_eighths(bar)
             bar.set_reactive(ScrollBar.position, bar.validate_position(new_value))
-            if _thumb_eighths(bar) != before:
+            if not self._bar_held and _thumb_eighths(bar) != before:
                 bar.refresh()
         if round(old_value) != round(new_value):
             self.refresh(self.size.region)
@@ -662,7 +665,7 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
             before = _thumb_eighths(bar)
             bar.set_reactive(ScrollBar.window_virtual_size, size.height)
             bar.set_reactive(ScrollBar.window_size, self.container_size.height - self.scrollbar_size_horizontal)
-            if not had_scrollbar or _thumb_eighths(bar) != before:
+            if not had_scrollbar or (not self._bar_held and _thumb_eighths(bar) != before):
                 bar.refresh()
         self.scroll_y = self.validate_scroll_y(self.scroll_y)
         if self.show_vertical_scrollbar != had_scrollbar:
@@ -685,7 +688,24 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         self.scroll_to(y=top, animate=False, force=True)
 
     def _after_change(self, result: MergeResult) -> None:
-        """Keep the cursor on its order (or its neighbour when it left) and redraw if needed."""
+        """Keep the cursor on its order (or its neighbour when it left) and redraw if needed.
+
+        The scrollbar is compared once, before and after: a page of a 50k-order load grows the
+        row count (the thumb moves up) and then, the cursor keeping its order, the offset (the
+        thumb moves back down), and the bar was repainted for both of those (~3 ms each) though
+        it mostly ends where it was.
+        """
+        bar_before = _thumb_eighths(self.vertical_scrollbar) if self.show_vertical_scrollbar else None
+        self._bar_held = True
+        try:
+            self._apply_change(result)
+        finally:
+            self._bar_held = False
+        if self.show_vertical_scrollbar and _thumb_eighths(self.vertical_scrollbar) != bar_before:
+            self.vertical_scrollbar.refresh()
+        self._announce()
+
+    def _apply_change(self, result: MergeResult) -> None:
         table = self.table
         count = len(table)
         old_index, old_top = self._cursor, int(self.scroll_y)
@@ -711,7 +731,6 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
                 self._scroll_to_cursor()
         if result.changed:
             self._refresh_changed_lines()
-        self._announce()
 
     def _announce(self) -> None:
         """Post :class:`Highlighted` when the highlighted row is not the one last announced."""
