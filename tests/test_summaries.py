@@ -332,3 +332,18 @@ def test_the_collector_is_paused_while_a_page_is_read_and_always_comes_back() ->
         assert not gc.isenabled()  # a caller's own pause is left alone
     finally:
         gc.enable()
+
+
+async def test_a_callable_pause_is_awaited_between_the_steps_of_a_page() -> None:
+    server = Server(sequence(json_response({"orders": [order_body(f"o{i}", "ongoing") for i in range(1000)]})))
+    read_so_far: list[int] = []
+    pages: list = []
+
+    async def pause() -> None:
+        read_so_far.append(sum(len(p.orders) for p in pages))
+
+    async with server.client() as client:
+        async for page in client.iter_summary_pages(step=300, pause=pause):
+            pages.append(page)
+    assert len(pages[0].orders) == 1000
+    assert len(read_so_far) == 4  # before each of the four steps (300, 300, 300, 100)

@@ -83,3 +83,78 @@ async def test_scrollbar_repaints_only_when_its_thumb_moves() -> None:
         # ~200 open orders on a 13-cell bar: the thumb moves by an eighth of a cell every two
         # rows or so (Textual's 1/8-cell glyphs); repainting on every scrolled row would be 69.
         assert 0 < repaints[0] < scrolled * 3 // 4
+
+
+async def test_pages_appended_repaint_the_scrollbar_only_when_its_thumb_changes() -> None:
+    """A 50k-order load adds a page at a time: the bar's thumb shrinks and moves a little with
+    each of the first pages, then hardly at all. It is repainted when (and only when) what it
+    shows changes, and never shows a stale thumb."""
+    from console.api.summaries import OrderSummary
+    from console.api.vocab import OrderRef
+    from console.ui.state import build_rows
+
+    app, _, _ = make_app(orders=60)
+    app.DETAIL_DEBOUNCE = 60.0
+    async with app.run_test(size=(120, 16)) as pilot:
+        await loaded(pilot, app)
+        order_list = app.order_list
+        for _ in range(5):  # the cursor away from the top: the thumb has a position to keep
+            await pilot.press("j")
+        bar = order_list.vertical_scrollbar
+        repaints = [0]
+        original = bar.refresh
+
+        def counted(*args, **kwargs):
+            repaints[0] += 1
+            return original(*args, **kwargs)
+
+        bar.refresh = counted  # type: ignore[method-assign]
+        pages = 40
+        for page in range(pages):
+            order_list.extend(build_rows(
+                OrderSummary(OrderRef(f"zz-{page}-{i}"), "assigned") for i in range(100)))
+            await pilot.pause()
+            shown = _bar_picture(bar)
+            original()
+            assert shown == _bar_picture(bar), f"stale scrollbar after page {page}"
+        assert order_list.virtual_size.height == len(order_list.table) + 1
+        assert 0 < repaints[0] < pages
+
+
+async def test_pages_landing_above_the_cursor_repaint_the_scrollbar_only_when_it_moves() -> None:
+    """The cursor keeps its order while pages land: rows above it push the offset down as the
+    row count grows, and the two mostly cancel out on the bar. It is compared before and after
+    each page, not after each of the two changes."""
+    from console.api.summaries import OrderSummary
+    from console.api.vocab import OrderRef
+    from console.ui.state import build_rows
+
+    red = {"delayed_from_scheduled_at": "red", "is_offline": "red", "in_outage": "red"}
+    app, _, _ = make_app(orders=60)
+    app.DETAIL_DEBOUNCE = 60.0
+    async with app.run_test(size=(120, 16)) as pilot:
+        await loaded(pilot, app)
+        order_list = app.order_list
+        await pilot.press("G")  # the cursor on the last order: red rows land above it
+        bar = order_list.vertical_scrollbar
+        repaints = [0]
+        original = bar.refresh
+
+        def counted(*args, **kwargs):
+            repaints[0] += 1
+            return original(*args, **kwargs)
+
+        bar.refresh = counted  # type: ignore[method-assign]
+        pages = 40
+        for page in range(pages):
+            cursor_ref = order_list.cursor_ref
+            order_list.extend(build_rows(
+                OrderSummary(OrderRef(f"zz-{page}-{i}"), "assigned", risks=red if i % 2 else None)
+                for i in range(100)))
+            assert order_list.cursor_ref == cursor_ref
+            await pilot.pause()
+            shown = _bar_picture(bar)
+            original()
+            assert shown == _bar_picture(bar), f"stale scrollbar after page {page}"
+        assert order_list.scroll_y > 1000
+        assert 0 < repaints[0] < pages // 2

@@ -315,18 +315,25 @@ class DispatchApp(App[None]):
         count = skipped = 0
         self._update_age()
         self.heap.load_started()  # no full GC per page: see HeapPolicy.load_started
+
+        async def pace() -> None:
+            # Between two steps of loading, keys on their way to the screen go first: see
+            # OrderList.pace (a bare sleep let one more step run before each of a key's hops).
+            await order_list.pace()
+
         try:
-            async for page in self.client.iter_summary_pages(**self._list_filters(), pause=self.LOAD_PAUSE):
+            async for page in self.client.iter_summary_pages(**self._list_filters(), pause=pace):
                 count += len(page.orders)
                 skipped += len(page.skipped)
                 orders, step = page.orders, self.ROWS_PER_STEP
                 if merge is None:
                     # Rows are built a step at a time; the page joins the table (a splice into
-                    # every row loaded so far, and a redraw) once.
+                    # every row loaded so far, and a redraw) once, in a step of its own.
                     rows: list[OrderRow] = []
                     for start in range(0, len(orders), step):
-                        await asyncio.sleep(self.LOAD_PAUSE)
+                        await pace()
                         rows += build_rows(orders[start:start + step])
+                    await pace()
                     order_list.extend(rows)
                     self.count_label.set_text(f"loading {count:,} orders…")
                     if count == len(orders):
@@ -335,7 +342,7 @@ class DispatchApp(App[None]):
                         # the next pages parsed, and a collection run, before the first frame.
                         await self._next_frame()
                         self._first_rows_shown()
-                    await asyncio.sleep(0)  # keys (and a frame that is due) run before its collection
+                    await pace()  # keys (and a frame that is due) run before its collection
                     self.heap.page_loaded(order_list.table.total)
                 else:
                     for start in range(0, len(orders), step):

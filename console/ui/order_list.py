@@ -69,13 +69,19 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
     scrolls as needed; there is nothing to scroll sideways). The mouse wheel still scrolls.
     """
 
+    #: ``priority``: the app runs these as soon as it reads the key, while the list has the
+    #: focus (only then is the list in the binding chain: typing "j" into the filter still
+    #: types). A non-priority key is handed to the focused list, bubbles up through its
+    #: container and the screen, and comes back to the app to be matched: four more trips
+    #: through the event loop, each of which waited behind a step of a 50k-order load (the
+    #: list has no key handler of its own for the key to visit on the way).
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "cursor_down", "Down", show=False, id="list.cursor_down"),
-        Binding("up,k", "cursor_up", "Up", show=False, id="list.cursor_up"),
-        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="list.page_down"),
-        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="list.page_up"),
-        Binding("home,g", "first", "First", show=False, id="list.first"),
-        Binding("end,G", "last", "Last", show=False, id="list.last"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="list.cursor_down", priority=True),
+        Binding("up,k", "cursor_up", "Up", show=False, id="list.cursor_up", priority=True),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="list.page_down", priority=True),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="list.page_up", priority=True),
+        Binding("home,g", "first", "First", show=False, id="list.first", priority=True),
+        Binding("end,G", "last", "Last", show=False, id="list.last", priority=True),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -153,6 +159,10 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         #: glyph in the cell after its risk marker. Set by the app; None draws no marks.
         self.is_marked: Callable[[tuple], bool] | None = None
         self._strips: LRUCache[tuple, Strip] = LRUCache(512)
+        #: While True, the scrollbar is not repainted as the row count and the offset change:
+        #: see _after_change.
+        self._bar_held = False
+        self._move_unpainted = False
         self._shown: dict[int, Strip] = {}
         self._palette: BadgePalette | None = None
         self._styles: dict[str, Style] = {}
@@ -256,6 +266,47 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         self._strips.clear()
         self.refresh()
 
+    # ------------------------------------------------------------------ public: loading pace
+
+    #: The longest a loading step waits for keys and their frames (see :meth:`pace`): keys
+    #: held down for seconds must slow a load, never stop it.
+    PACE_MAX_WAIT = 0.1
+
+    def input_pending(self) -> bool:
+        """True while a key is on its way to the screen: a message in the app's queue (a key
+        read from the terminal), the list's or the screen's (a refresh on its way to a frame),
+        or a cursor move that no frame has drawn yet."""
+        if self._move_unpainted:
+            return True
+        try:
+            app, screen = self.app, self.screen
+        except Exception:  # not mounted (any more): nothing to wait for
+            return False
+        return not (app._message_queue.empty() and self._message_queue.empty()
+                    and screen._message_queue.empty())
+
+    async def pace(self, pause: float = 0.0) -> None:
+        """Where a long job on the event loop (loading pages) lets the supervisor go first.
+
+        Sleeps ``pause``, then on while :meth:`input_pending` (at most :attr:`PACE_MAX_WAIT`).
+        A key's way to the screen takes several trips through the event loop (the app reads
+        it, the list moves, the screen is told, the frame is drawn); a job that only yields
+        between its steps lets one more of its steps (10-30 ms each for a 1,000-order page)
+        run before each trip, and the key waits for all of them. Waiting for the frame itself
+        can leave the loop idle until Textual's next frame is due (at most ~17 ms, once per
+        key); a fixed 2 ms sleep between steps cost a 50k-order load more than that.
+        """
+        import asyncio
+
+        await asyncio.sleep(pause)
+        waited = pause
+        while self.input_pending():
+            if waited >= self.PACE_MAX_WAIT:
+                self._move_unpainted = False  # a list off screen draws nothing: stop waiting for it
+                break
+            await asyncio.sleep(pause or 0.001)
+            waited += pause or 0.001
+
     # ------------------------------------------------------------------ public: view (issue 5)
 
     #: Shown instead of the rows when a filter hides every loaded order.
@@ -291,6 +342,7 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         if old != index:
             self._refresh_row(old)
             self._refresh_row(index)
+            self._move_unpainted = True  # until a frame draws the list: see input_pending
         if scroll:
             self._scroll_to_cursor()
         self._announce()
@@ -364,7 +416,7 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
             bar = self.vertical_scrollbar
             before = _thumb_eighths(bar)
             bar.set_reactive(ScrollBar.position, bar.validate_position(new_value))
-            if _thumb_eighths(bar) != before:
+            if not self._bar_held and _thumb_eighths(bar) != before:
                 bar.refresh()
         if round(old_value) != round(new_value):
             self.refresh(self.size.region)
@@ -382,6 +434,7 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         results are cached on the (cached) row Strips themselves, so a scrolled line costs
         two lookups. Any of those styles set: Textual's path, unchanged.
         """
+        self._move_unpainted = False
         if not self._plain_style():
             return super().render_lines(crop)
         filters = self.get_line_filters()
@@ -429,7 +482,8 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         change, which the repaint then reuses.
         """
         region = self.scrollable_content_region
-        changed = [y for y in range(region.height) if self._shown.get(y) != self._line(y)]
+        top, focused, shown, line = int(self.scroll_y), self.has_focus, self._shown, self._line
+        changed = [y for y in range(region.height) if shown.get(y) != line(y, region.width, top, focused)]
         if len(changed) > region.height // 2:
             self.refresh()
             return
@@ -604,7 +658,18 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
             return
         had_scrollbar = self.show_vertical_scrollbar
         self.set_reactive(OrderList.virtual_size, size)
-        self._scroll_update(size)
+        # Textual's _scroll_update, except that the scrollbar is repainted only when its thumb
+        # changes on screen: a repaint is ~3 ms of a page's frame while 50k orders load
+        # (measured), and past the first pages the one-cell thumb often stays where it was.
+        self._refresh_scrollbars()
+        if self.show_vertical_scrollbar and self.styles.scrollbar_size_vertical:
+            bar = self.vertical_scrollbar
+            before = _thumb_eighths(bar)
+            bar.set_reactive(ScrollBar.window_virtual_size, size.height)
+            bar.set_reactive(ScrollBar.window_size, self.container_size.height - self.scrollbar_size_horizontal)
+            if not had_scrollbar or (not self._bar_held and _thumb_eighths(bar) != before):
+                bar.refresh()
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
         if self.show_vertical_scrollbar != had_scrollbar:
             self.refresh(layout=True)
 
@@ -625,7 +690,24 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         self.scroll_to(y=top, animate=False, force=True)
 
     def _after_change(self, result: MergeResult) -> None:
-        """Keep the cursor on its order (or its neighbour when it left) and redraw if needed."""
+        """Keep the cursor on its order (or its neighbour when it left) and redraw if needed.
+
+        The scrollbar is compared once, before and after: a page of a 50k-order load grows the
+        row count (the thumb moves up) and then, the cursor keeping its order, the offset (the
+        thumb moves back down), and the bar was repainted for both of those (~3 ms each) though
+        it mostly ends where it was.
+        """
+        bar_before = _thumb_eighths(self.vertical_scrollbar) if self.show_vertical_scrollbar else None
+        self._bar_held = True
+        try:
+            self._apply_change(result)
+        finally:
+            self._bar_held = False
+        if self.show_vertical_scrollbar and _thumb_eighths(self.vertical_scrollbar) != bar_before:
+            self.vertical_scrollbar.refresh()
+        self._announce()
+
+    def _apply_change(self, result: MergeResult) -> None:
         table = self.table
         count = len(table)
         old_index, old_top = self._cursor, int(self.scroll_y)
@@ -651,7 +733,6 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
                 self._scroll_to_cursor()
         if result.changed:
             self._refresh_changed_lines()
-        self._announce()
 
     def _announce(self) -> None:
         """Post :class:`Highlighted` when the highlighted row is not the one last announced."""
@@ -663,15 +744,15 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
 
 
 def _thumb_eighths(bar: ScrollBar) -> tuple[int, ...]:
-    """Where a vertical scrollbar's thumb is drawn, in eighths of a cell, and what that depends
-    on: the same arithmetic as Textual's ``ScrollBarRender.render_bar``. Two positions with the
-    same value draw the same bar."""
+    """What a vertical scrollbar draws: its height and where its thumb is, in eighths of a
+    cell (the same arithmetic as Textual's ``ScrollBarRender.render_bar``), or no thumb. Two
+    states with the same value draw the same bar, whatever the row count and scroll offset."""
     size = bar.size.height
     virtual = ceil(bar.window_virtual_size)
     window = ceil(bar.window_size) if bar.window_size < bar.window_virtual_size else 0
     if not (window and size and virtual and size != virtual):
-        return (size, virtual, window)
+        return (size,)
     thumb = max(1, window / (virtual / size))
     position = (size - thumb) * (bar.position / (virtual - window))
     start = int(position * 8)
-    return (size, virtual, window, start, start + ceil(thumb * 8))
+    return (size, start, start + ceil(thumb * 8))
