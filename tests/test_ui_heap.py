@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 import pytest
@@ -108,6 +109,76 @@ def test_start_up_already_frozen_by_the_command_line_is_not_collected_again(thre
     monkeypatch.setattr(gc, "collect", lambda generation=2: collected.append(generation) or real_collect(generation))
     try:
         HeapPolicy().load_started()
+        assert collected == []
+    finally:
+        gc.unfreeze()
+
+
+def test_only_the_first_load_asks_whether_start_up_is_frozen(thresholds, monkeypatch) -> None:
+    # gc.get_freeze_count() walks every frozen object: with 50k orders frozen, tens of
+    # milliseconds at the start of every refresh.
+    calls: list[int] = []
+    real_count = gc.get_freeze_count
+    monkeypatch.setattr(gc, "get_freeze_count", lambda: calls.append(1) or real_count())
+    policy = HeapPolicy()
+    try:
+        for rows in (10, 20, 30):
+            policy.load_started()
+            policy.load_finished(rows=rows)
+        assert len(calls) == 1
+    finally:
+        gc.unfreeze()
+
+
+def _counting_collect(monkeypatch) -> list[int]:
+    collected: list[int] = []
+    real_collect = gc.collect
+    monkeypatch.setattr(gc, "collect", lambda generation=2: collected.append(generation) or real_collect(generation))
+    return collected
+
+
+async def test_the_put_off_collection_runs_once_before_the_threshold_comes_back(thresholds, monkeypatch) -> None:
+    """Restored at the end of the load, the threshold let Python run a full collection of its own
+    at once, and the settle a second one 50 ms later: the threshold now stays raised until the
+    settle's collection has run."""
+    policy = HeapPolicy()
+    try:
+        policy.load_started()
+        collected = _counting_collect(monkeypatch)
+        policy.load_finished(rows=10)
+        assert gc.get_threshold()[2] == HeapPolicy.LOADING_THRESHOLD and collected == []
+        await asyncio.sleep(HeapPolicy.SETTLE_DELAY * 3)
+        assert collected == [2]
+        assert gc.get_threshold() == thresholds
+    finally:
+        gc.unfreeze()
+
+
+async def test_a_load_starting_before_the_settle_takes_the_collection_over(thresholds, monkeypatch) -> None:
+    policy = HeapPolicy()
+    try:
+        policy.load_started()
+        collected = _counting_collect(monkeypatch)
+        policy.load_finished(rows=10)
+        policy.load_started()  # a refresh right away: the collection waits for its end
+        await asyncio.sleep(HeapPolicy.SETTLE_DELAY * 3)
+        assert collected == [] and gc.get_threshold()[2] == HeapPolicy.LOADING_THRESHOLD
+        policy.load_finished(rows=10)
+        await asyncio.sleep(HeapPolicy.SETTLE_DELAY * 3)
+        assert collected == [2] and gc.get_threshold() == thresholds
+    finally:
+        gc.unfreeze()
+
+
+async def test_closing_restores_the_threshold_and_drops_a_pending_settle(thresholds, monkeypatch) -> None:
+    policy = HeapPolicy()
+    try:
+        policy.load_started()
+        collected = _counting_collect(monkeypatch)
+        policy.load_finished(rows=10)
+        policy.close()
+        assert gc.get_threshold() == thresholds
+        await asyncio.sleep(HeapPolicy.SETTLE_DELAY * 3)
         assert collected == []
     finally:
         gc.unfreeze()

@@ -336,6 +336,10 @@ class DispatchApp(App[None]):
         except asyncio.TimeoutError:
             pass
 
+    def on_unmount(self) -> None:
+        # The collector's thresholds as they were, should the last load's settle not have run.
+        self.heap.close()
+
     def _orders_loaded(self, summary: LoadSummary) -> None:
         self._loads += 1
         self._last_success = summary.started

@@ -50,6 +50,8 @@ class HeapPolicy:
         self._pages = 0
         self._rows_at_freeze = 0
         self._thresholds: tuple[int, int, int] | None = None
+        self._start_up_checked = False
+        self._settle: asyncio.TimerHandle | None = None
 
     def load_started(self) -> None:
         """Before a load or refresh: no automatic full collection until :meth:`load_finished`
@@ -61,24 +63,41 @@ class HeapPolicy:
         dozen times for 40-80 ms (measured on an idle machine; 40-240 ms on a busy one). Young
         collections go on as usual; the full one runs once at the end, when the pages are gone.
         """
-        if not self.enabled or self._thresholds is not None:
+        if not self.enabled:
             return
-        if gc.get_freeze_count() == 0:
+        if self._settle is not None:
+            # The previous load's put-off collection has not run yet: it runs after this one.
+            self._settle.cancel()
+            self._settle = None
+        if self._thresholds is not None:
+            return
+        if not self._start_up_checked and gc.get_freeze_count() == 0:
             # The first load: what start-up built (Textual's app, screens, styles; ~60k objects)
             # is frozen first (console/heap_freeze.py), so that the page-2 collection walks the
             # first page's objects rather than all of start-up (84 ms, measured in the
             # fleet-scale benchmark). The command line already froze start-up before the app
             # runs (console/cli.py), with the collector paused meanwhile, and then nothing is
             # left to freeze here (a young collection would walk all of start-up: +150 ms to the
-            # first rows, measured); this covers an app started any other way. Once anything is
-            # frozen, later loads skip this.
+            # first rows, measured); this covers an app started any other way.
             freeze_survivors()
+        # Asked once: gc.get_freeze_count() walks the whole permanent generation, one linked
+        # object at a time. With 50k orders frozen that took 44-49 ms, at the start of every
+        # refresh (measured), for an answer that cannot change back once anything is frozen.
+        self._start_up_checked = True
         self._thresholds = gc.get_threshold()
         young, middle, _ = self._thresholds
         gc.set_threshold(young, middle, self.LOADING_THRESHOLD)
 
     def load_failed(self) -> None:
         """The load stopped (an error, a cancel): collections as before."""
+        self.close()
+
+    def close(self) -> None:
+        """The app is going (or the load stopped): collections as before, nothing left pending
+        (a settle that never ran would leave the raised threshold to the rest of the process)."""
+        if self._settle is not None:
+            self._settle.cancel()
+            self._settle = None
         self._restore()
 
     def _restore(self) -> None:
@@ -103,25 +122,30 @@ class HeapPolicy:
 
         The full collection the load put off (then a freeze, if the table grew) runs
         :attr:`SETTLE_DELAY` s later on the event loop, on its own: not in the same stretch as
-        the merge and the redraw that just ran, which would add up into one long stall.
+        the merge and the redraw that just ran, which would add up into one long stall. The
+        raised threshold stays until then: restored at once, it let Python start its own full
+        collection in the very next step (the load's young collections had long passed its
+        count), and the settle then ran a second one 50 ms later (65 + 41 ms, measured).
         """
         if not self.enabled:
             return
-        put_off = self._thresholds is not None
-        self._restore()
 
         def settle() -> None:
+            self._settle = None
             if rows - self._rows_at_freeze >= self.rows_per_freeze:
                 self._freeze(rows)
-            elif put_off:
+            elif self._thresholds is not None:
                 gc.collect()
+            self._restore()
 
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # not on an event loop (a unit test): now
             settle()
             return
-        loop.call_later(self.SETTLE_DELAY, settle)
+        if self._settle is not None:
+            self._settle.cancel()
+        self._settle = loop.call_later(self.SETTLE_DELAY, settle)
 
     def _freeze(self, rows: int) -> None:
         # Collect first: frozen garbage is never freed. Only what is not frozen yet is walked.
