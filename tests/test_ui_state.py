@@ -224,3 +224,21 @@ def test_text_filter_follows_refreshes() -> None:
     assert handles(table) == ["a"]
     table.merge([order("a", address="Elm St"), order("b", address="Oak Ave"), order("c", address="Oak Rd")])
     assert sorted(handles(table)) == ["b", "c"]
+
+
+def test_the_filter_texts_kept_between_keystrokes_are_not_walked_by_the_collector() -> None:
+    # Lists of 50k texts, alive until the data changes, were walked by every full collection.
+    import gc
+
+    from console.ui.state import TextFilter
+
+    table = OrderTable()
+    table.extend([order(f"o{i:03d}", address=f"{i} Oak St") for i in range(300)])
+    table.prepare_text_search()
+    table.set_filter(TextFilter("o1"))  # a broad needle: select() over the kept texts
+    table.set_filter(TextFilter("o12"))  # narrows: select() over the view's texts
+    assert handles(table) == [f"o12{i}" for i in range(10)]
+    gc.collect()
+    assert table._view_texts is not None and len(table._view_texts) == 10
+    for kept in (table._texts, table._corpus[2], table._view_texts):
+        assert not gc.is_tracked(kept)
