@@ -17,11 +17,18 @@ freeze after a refresh kept ~800 more objects for good, which over a shift of re
   whatever the screen made meanwhile, a few milliseconds. (Once every 25 pages, as before, it
   walked 25,000 rows: 100-300 ms stalls mid-load, measured.) The list client drops each page's
   (cyclic) response before handing the page over, so it is garbage, not frozen;
-- after a refresh only if it added many rows. Its put-off full collection still runs, on a loop
-  turn of its own.
+- after a refresh only if it added many rows. Its put-off full collection still runs, once, on
+  a loop turn of its own.
 
 A 50k-order first load thus freezes about 50 times, keeping no more garbage than the three
 freezes of the previous policy did (measured); an idle shift of refreshes freezes never.
+
+What a full collection after a refresh walks, then, is what is not frozen: Textual's render
+caches (strips, each with seven small caches of its own: ~10-30k objects, 15-40 ms here) and
+the garbage they shed since the previous full collection. It is cheap only as long as nothing
+long-lived and large is made anew: the order table keeps its 50k-entry lists as the same
+objects, refilled, so they stay frozen (console/ui/state.py); two new ones per refresh doubled
+the collection (measured). What it costs grows with every cache that keeps many strips alive.
 """
 
 from __future__ import annotations
