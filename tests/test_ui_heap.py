@@ -182,3 +182,17 @@ async def test_closing_restores_the_threshold_and_drops_a_pending_settle(thresho
         assert collected == []
     finally:
         gc.unfreeze()
+
+
+async def test_an_app_gone_before_its_settle_gives_the_thresholds_back(thresholds) -> None:
+    from tests.ui_support import loaded, make_app
+
+    app, _sb, _interceptor = make_app(orders=30)
+    app.heap.SETTLE_DELAY = 3600.0  # the load's settle would run long after the app is gone
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await loaded(pilot, app)
+            assert gc.get_threshold()[2] == HeapPolicy.LOADING_THRESHOLD
+        assert gc.get_threshold() == thresholds
+    finally:
+        gc.unfreeze()
