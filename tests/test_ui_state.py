@@ -103,6 +103,29 @@ def test_refresh_merges_changes_removals_and_additions_in_sorted_place() -> None
     assert keys == sorted(keys)
 
 
+def test_the_table_keeps_its_own_two_lists_through_loads_refreshes_and_sorts() -> None:
+    # The heap policy freezes these lists with the rows; a new list per refresh would be walked
+    # by every later full collection (see OrderTable._refill).
+    table = OrderTable()
+    rows, keys = table.rows, table._keys
+    table.extend([order(f"o{i:03d}", minute=i % 60) for i in range(150)])
+    table.extend([order(f"p{i:03d}", worst="yellow", minute=i % 60) for i in range(50)])
+    fresh = [order(f"o{i:03d}", minute=i % 60) for i in range(150) if i != 7]
+    fresh[30] = order("o031", worst="red", minute=3)
+    fresh.append(order("new", worst="red", minute=1))
+    table.merge(fresh)
+    assert handles(table)[:2] == ["new", "o031"]
+    table.set_sort(lambda row: row.ref.order_handle, reverse=True)
+    table.merge(fresh + [order("zzz")])
+    assert handles(table)[0] == "zzz"
+    table.replace_order(OrderRef("o001", "drop", 0, 0), order("o001", worst="red", status="completed"))
+    table.set_sort(None)
+    assert table.rows is rows and table._keys is keys
+    assert len(rows) == len(keys) == 151
+    assert keys == [row.sort_key for row in rows] == sorted(keys)
+    assert table.view is rows
+
+
 def test_steps_yield_once_per_chunk() -> None:
     table = OrderTable()
     table.extend([order(f"o{i}") for i in range(CHUNK * 2 + 10)])
@@ -201,3 +224,21 @@ def test_text_filter_follows_refreshes() -> None:
     assert handles(table) == ["a"]
     table.merge([order("a", address="Elm St"), order("b", address="Oak Ave"), order("c", address="Oak Rd")])
     assert sorted(handles(table)) == ["b", "c"]
+
+
+def test_the_filter_texts_kept_between_keystrokes_are_not_walked_by_the_collector() -> None:
+    # Lists of 50k texts, alive until the data changes, were walked by every full collection.
+    import gc
+
+    from console.ui.state import TextFilter
+
+    table = OrderTable()
+    table.extend([order(f"o{i:03d}", address=f"{i} Oak St") for i in range(300)])
+    table.prepare_text_search()
+    table.set_filter(TextFilter("o1"))  # a broad needle: select() over the kept texts
+    table.set_filter(TextFilter("o12"))  # narrows: select() over the view's texts
+    assert handles(table) == [f"o12{i}" for i in range(10)]
+    gc.collect()
+    assert table._view_texts is not None and len(table._view_texts) == 10
+    for kept in (table._texts, table._corpus[2], table._view_texts):
+        assert not gc.is_tracked(kept)

@@ -383,6 +383,10 @@ class DispatchApp(App[None]):
         for callback in callbacks:
             callback()
 
+    def on_unmount(self) -> None:
+        # The collector's thresholds as they were, should the last load's settle not have run.
+        self.heap.close()
+
     def _orders_loaded(self, summary: LoadSummary) -> None:
         self._first_rows_shown()  # a no-op once called (after the first page's frame)
         self._loads += 1

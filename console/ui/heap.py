@@ -17,11 +17,18 @@ freeze after a refresh kept ~800 more objects for good, which over a shift of re
   whatever the screen made meanwhile, a few milliseconds. (Once every 25 pages, as before, it
   walked 25,000 rows: 100-300 ms stalls mid-load, measured.) The list client drops each page's
   (cyclic) response before handing the page over, so it is garbage, not frozen;
-- after a refresh only if it added many rows. Its put-off full collection still runs, on a loop
-  turn of its own.
+- after a refresh only if it added many rows. A refresh otherwise ends with a collection of the
+  young generations only (see :meth:`HeapPolicy.load_finished`).
 
 A 50k-order first load thus freezes about 50 times, keeping no more garbage than the three
 freezes of the previous policy did (measured); an idle shift of refreshes freezes never.
+
+What a full collection walks, then, whenever Python runs one, is what is not frozen: Textual's
+render caches (strips, each with seven small caches of its own: 10-100k objects, 15-200 ms
+here, depending on how many strips the widgets' caches keep) and the garbage they shed since
+the previous full collection. Nothing long-lived and large may be made anew: the order table
+keeps its 50k-entry lists as the same objects, refilled, so they stay frozen
+(console/ui/state.py); two new ones per refresh doubled a collection (measured).
 """
 
 from __future__ import annotations
@@ -33,13 +40,17 @@ from console.heap_freeze import freeze_survivors
 
 
 class HeapPolicy:
-    """When the app's full collections and freezes happen (see the module docstring)."""
+    """When the app's collections and freezes happen (see the module docstring)."""
 
     #: A refresh that grew the table by this many rows freezes them.
     rows_per_freeze = 2_500
 
     #: The oldest generation's threshold while a load runs: in effect, no full collection.
     LOADING_THRESHOLD = 1_000_000
+    #: The middle generation's: collected once per this many young collections while a load
+    #: runs (Python: every 10), so that pages in flight do not reach the oldest generation. A
+    #: 50k-order refresh runs ~50 young collections here; a much slower one still gets some.
+    LOADING_MIDDLE_THRESHOLD = 100
     #: Seconds after a load ends before its put-off collection runs.
     SETTLE_DELAY = 0.05
 
@@ -50,35 +61,57 @@ class HeapPolicy:
         self._pages = 0
         self._rows_at_freeze = 0
         self._thresholds: tuple[int, int, int] | None = None
+        self._start_up_checked = False
+        self._settle: asyncio.TimerHandle | None = None
 
     def load_started(self) -> None:
-        """Before a load or refresh: no automatic full collection until :meth:`load_finished`
-        (or :meth:`load_failed`).
+        """Before a load or refresh: no automatic full collection, and hardly any of the middle
+        generation, until :meth:`load_finished` (or :meth:`load_failed`).
 
         Each page's parsed orders live long enough to reach the oldest generation, so Python ran
         a full collection on nearly every page of 1,000 orders, most of them in the thread that
         parses pages, holding the GIL all along: a 50k-order refresh stalled the event loop a
-        dozen times for 40-80 ms (measured on an idle machine; 40-240 ms on a busy one). Young
-        collections go on as usual; the full one runs once at the end, when the pages are gone.
+        dozen times for 40-80 ms (measured on an idle machine; 40-240 ms on a busy one). The
+        youngest generation is collected as usual. The middle one is left alone too: each of
+        its collections moved the pages in flight into the oldest generation, and Python counts
+        such moves to decide when a full collection is due: after every refresh one was, at
+        once (see :meth:`load_finished`).
         """
-        if not self.enabled or self._thresholds is not None:
+        if not self.enabled:
             return
-        if gc.get_freeze_count() == 0:
+        if self._settle is not None:
+            # The previous load's put-off collection has not run yet: it runs after this one.
+            self._settle.cancel()
+            self._settle = None
+        if self._thresholds is not None:
+            return
+        if not self._start_up_checked and gc.get_freeze_count() == 0:
             # The first load: what start-up built (Textual's app, screens, styles; ~60k objects)
             # is frozen first (console/heap_freeze.py), so that the page-2 collection walks the
             # first page's objects rather than all of start-up (84 ms, measured in the
             # fleet-scale benchmark). The command line already froze start-up before the app
             # runs (console/cli.py), with the collector paused meanwhile, and then nothing is
             # left to freeze here (a young collection would walk all of start-up: +150 ms to the
-            # first rows, measured); this covers an app started any other way. Once anything is
-            # frozen, later loads skip this.
+            # first rows, measured); this covers an app started any other way.
             freeze_survivors()
+        # Asked once: gc.get_freeze_count() walks the whole permanent generation, one linked
+        # object at a time. With 50k orders frozen that took 44-49 ms, at the start of every
+        # refresh (measured), for an answer that cannot change back once anything is frozen.
+        self._start_up_checked = True
         self._thresholds = gc.get_threshold()
         young, middle, _ = self._thresholds
-        gc.set_threshold(young, middle, self.LOADING_THRESHOLD)
+        gc.set_threshold(young, max(middle, self.LOADING_MIDDLE_THRESHOLD), self.LOADING_THRESHOLD)
 
     def load_failed(self) -> None:
         """The load stopped (an error, a cancel): collections as before."""
+        self.close()
+
+    def close(self) -> None:
+        """The app is going (or the load stopped): collections as before, nothing left pending
+        (a settle that never ran would leave the raised threshold to the rest of the process)."""
+        if self._settle is not None:
+            self._settle.cancel()
+            self._settle = None
         self._restore()
 
     def _restore(self) -> None:
@@ -101,27 +134,38 @@ class HeapPolicy:
     def load_finished(self, rows: int) -> None:
         """After a load or refresh has been merged.
 
-        The full collection the load put off (then a freeze, if the table grew) runs
-        :attr:`SETTLE_DELAY` s later on the event loop, on its own: not in the same stretch as
-        the merge and the redraw that just ran, which would add up into one long stall.
+        :attr:`SETTLE_DELAY` s later, on a loop turn of its own (not in the same stretch as the
+        merge and the redraw that just ran): a collection of the young generations, which holds
+        what the load left (its pages are gone by then; a few thousand objects, a few ms), or a
+        full collection and a freeze if the table grew; then the thresholds come back.
+
+        No full collection for a refresh: the oldest generation holds what it held before the
+        load, plus what the load keeps, and Python's own count decides when it is walked next,
+        as if no load had run. A full collection after every refresh walked everything not
+        frozen, Textual's render caches above all, and their garbage: 40-66 ms of one stall at
+        first, growing with the caches over a session (over 200 ms after 20 refreshes with the
+        cursor moving between them, measured); it was the refresh's longest stall. Restoring
+        the thresholds before that collection let Python start one of its own in the next step.
         """
         if not self.enabled:
             return
-        put_off = self._thresholds is not None
-        self._restore()
 
         def settle() -> None:
+            self._settle = None
             if rows - self._rows_at_freeze >= self.rows_per_freeze:
                 self._freeze(rows)
-            elif put_off:
-                gc.collect()
+            elif self._thresholds is not None:
+                gc.collect(1)
+            self._restore()
 
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # not on an event loop (a unit test): now
             settle()
             return
-        loop.call_later(self.SETTLE_DELAY, settle)
+        if self._settle is not None:
+            self._settle.cancel()
+        self._settle = loop.call_later(self.SETTLE_DELAY, settle)
 
     def _freeze(self, rows: int) -> None:
         # Collect first: frozen garbage is never freed. Only what is not frozen yet is walked.
