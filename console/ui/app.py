@@ -31,7 +31,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 # Only what the first frame needs is imported here. Screens, the bulk views, the command
@@ -45,6 +45,7 @@ from console.ui.bulk_run import BulkController
 from console.ui.heap import HeapPolicy
 from console.ui.detail import DetailPane
 from console.ui.detail_cache import DetailCache
+from console.ui.footer import ConsoleFooter
 from console.ui.order_list import OrderList
 from console.ui.outcomes import (
     CompleteOutcome,
@@ -246,7 +247,7 @@ class DispatchApp(App[None]):
             yield self.order_list
             yield self.detail
         yield BulkStatusBar(self.bulk, id="bulk-status")
-        yield Footer(compact=True)  # 80 columns hold every shown key
+        yield ConsoleFooter(compact=True)  # 80 columns hold every shown key
 
     def on_mount(self) -> None:
         self.query_one("#sandbox-marker").display = self.sandbox
