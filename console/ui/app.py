@@ -46,6 +46,7 @@ from console.ui.heap import HeapPolicy
 from console.ui.detail import DetailPane
 from console.ui.detail_cache import DetailCache
 from console.ui.footer import ConsoleFooter
+from console.ui.main_screen import MainScreen
 from console.ui.order_list import OrderList
 from console.ui.outcomes import (
     CompleteOutcome,
@@ -213,8 +214,10 @@ class DispatchApp(App[None]):
         more full styling pass (~30 ms, the list and the detail pane restyle their component
         classes too) before the first rows (issue 6). Given the class now, the Resize finds
         nothing to change. It stays Textual's to keep right: every later Resize (and this first
-        one, if the size was not known yet) sets it from HORIZONTAL_BREAKPOINTS as before."""
-        screen = super().get_default_screen()
+        one, if the size was not known yet) sets it from HORIZONTAL_BREAKPOINTS as before.
+
+        It is a MainScreen: styled once at start-up, not twice (console/ui/main_screen.py)."""
+        screen = MainScreen(id="_default")
         width = self.size.width
         fitting = [(bound, name) for bound, name in self.HORIZONTAL_BREAKPOINTS if width >= bound]
         if fitting:
