@@ -105,3 +105,39 @@ async def test_a_click_on_a_key_runs_its_action() -> None:
         await pilot.click(key)
         await pilot.pause()
         assert app.completed == 1
+
+
+class Held(Keys):
+    def compose(self) -> ComposeResult:
+        yield Focusable(id="one")
+        footer = ConsoleFooter(compact=True)
+        footer.hold()
+        yield footer
+
+
+async def test_a_held_footer_builds_its_keys_when_released() -> None:
+    app = Held(ConsoleFooter)
+    async with app.run_test(size=(100, 10)) as pilot:
+        await pilot.pause()
+        app.refresh_bindings()
+        await pilot.pause()
+        assert shown(app) == []
+        app.query_one(ConsoleFooter).release()
+        await pilot.pause()
+        await pilot.pause()
+        assert shown(app) == await _keys_of(Footer)
+
+
+async def test_the_console_builds_its_footer_keys_after_its_first_rows() -> None:
+    from tests.ui_support import loaded, make_app
+
+    app, _, _ = make_app()
+    app.FOOTER_HOLD = 30.0  # only the first rows release it here
+    keys_when_rows_shown: list[int] = []
+    app.when_first_rows_shown(lambda: keys_when_rows_shown.append(len(app.screen.query(FooterKey))))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        await pilot.pause()
+        await pilot.pause()
+        assert keys_when_rows_shown == [0]  # nothing built before the first rows
+        assert "complete" in {k.action for k in app.screen.query(FooterKey)}  # and right after

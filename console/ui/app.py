@@ -250,7 +250,9 @@ class DispatchApp(App[None]):
             yield self.order_list
             yield self.detail
         yield BulkStatusBar(self.bulk, id="bulk-status")
-        yield ConsoleFooter(compact=True)  # 80 columns hold every shown key
+        self.footer = ConsoleFooter(compact=True)  # 80 columns hold every shown key
+        self.footer.hold()  # its keys come right after the first rows (on_mount)
+        yield self.footer
 
     def on_mount(self) -> None:
         self.query_one("#sandbox-marker").display = self.sandbox
@@ -265,6 +267,10 @@ class DispatchApp(App[None]):
                         severity="warning", markup=False)
         self.set_interval(self.settings.refresh_seconds, self._refresh_on_timer, name="auto-refresh")
         self.set_interval(1.0, self._tick, name="tick")
+        # The footer's keys are built once the first rows are on screen, or FOOTER_HOLD s
+        # after mounting if they take longer (a slow server): keys are never long missing.
+        self.when_first_rows_shown(self.footer.release)
+        self.set_timer(self.FOOTER_HOLD, self.footer.release, name="footer-hold")
         if self._first_rows_callbacks:
             self.set_timer(self.FIRST_ROWS_GRACE, self._first_rows_shown, name="first-rows-grace")
         self.order_list.is_marked = self.bulk.marks.is_marked
@@ -279,6 +285,7 @@ class DispatchApp(App[None]):
     count_label: StatusLabel
     age_label: StatusLabel
     banner: Static
+    footer: ConsoleFooter
 
     @property
     def loading(self) -> bool:
@@ -367,6 +374,8 @@ class DispatchApp(App[None]):
     #: Seconds after which the first-rows callbacks run even if no rows came yet (a slow or
     #: unreachable server): what they resume must not wait on the network.
     FIRST_ROWS_GRACE = 2.0
+    #: Seconds at most the footer's keys wait for the first rows.
+    FOOTER_HOLD = 0.3
 
     def when_first_rows_shown(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once, when the first page's rows are on screen; or when the first

@@ -41,6 +41,22 @@ class ConsoleFooter(Footer):
         super().__init__(*args, **kwargs)
         #: What the keys on show were built from (None: not built yet).
         self._shown: tuple | None = None
+        #: While held, no key is built (see hold).
+        self._held = False
+
+    def hold(self) -> None:
+        """Build no keys until release(): the console holds them while its first rows are on
+        their way, so that building, styling and laying out the keys (~10-30 ms of CPU here)
+        comes after those rows are on screen, not before (issue 6)."""
+        self._held = True
+
+    def release(self) -> None:
+        """Build the keys now if they are due (a no-op when not held)."""
+        if self._held:
+            self._held = False
+            if self._bindings_ready and self.is_attached:
+                # On the footer's own queue: its keys bind to it (data_bind), whoever releases.
+                self.call_later(self._recompose_if_changed)
 
     def _wanted(self) -> tuple:
         """What compose would show now, as comparable values."""
@@ -68,7 +84,7 @@ class ConsoleFooter(Footer):
             self.call_after_refresh(self._recompose_if_changed)
 
     async def _recompose_if_changed(self) -> None:
-        if not self.is_attached or self._wanted() == self._shown:
+        if self._held or not self.is_attached or self._wanted() == self._shown:
             return
         await self.recompose()
 
