@@ -64,7 +64,19 @@ def _add_connection_arguments(group: argparse._ArgumentGroup, *, default: object
                        **(keep or {"default": 7}))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser. Given ``argv``, the subcommands it does not name get only
+    their name and help (all that ``--help`` lists): their arguments come from the sandbox
+    server and the headless commands' modules, ~8 ms of imports and parser building that the
+    console (no subcommand) would pay before its first rows (issue 6). Without ``argv``,
+    every subcommand is complete."""
+    named = None if argv is None else set(argv)
+
+    def wanted(command: str) -> bool:
+        # A token equal to the command's name: the command itself, or an option's value that
+        # happens to be spelt the same (then its arguments are built for nothing, harmlessly).
+        return named is None or command in named
+
     parser = argparse.ArgumentParser(
         prog="dispatch-console",
         description="Watch and complete HyperTrack orders from the terminal. Credentials come from "
@@ -84,20 +96,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     sandbox = sub.add_parser("sandbox", help="serve the simulated HyperTrack Orders API over HTTP")
-    from console.sandbox.server import add_sandbox_arguments
+    if wanted("sandbox"):
+        from console.sandbox.server import add_sandbox_arguments
 
-    add_sandbox_arguments(sandbox)
-
-    from console.bulk import headless
+        add_sandbox_arguments(sandbox)
 
     complete = sub.add_parser("complete", help="complete orders without the UI")
-    _common_connection_options(complete, subcommand=True)
-    headless.add_complete_arguments(complete)
     orders = sub.add_parser("orders", help="list orders without the UI")
-    _common_connection_options(orders, subcommand=True)
-    headless.add_orders_arguments(orders)
     journal = sub.add_parser("journal", help="show the bulk-completion journal")
-    headless.add_journal_arguments(journal)
+    if wanted("complete") or wanted("orders") or wanted("journal"):
+        from console.bulk import headless
+
+        if wanted("complete"):
+            _common_connection_options(complete, subcommand=True)
+            headless.add_complete_arguments(complete)
+        if wanted("orders"):
+            _common_connection_options(orders, subcommand=True)
+            headless.add_orders_arguments(orders)
+        if wanted("journal"):
+            headless.add_journal_arguments(journal)
 
     secret = sub.add_parser(
         "secret", help="store a profile's secret key (read from the terminal, never from arguments)",
@@ -240,7 +257,7 @@ def _main(argv: list[str], start_up: _StartUpGC) -> int:
     if problem:
         print(f"dispatch-console: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if args.command is not None:
         start_up.done()  # a subcommand runs with the collector on; the console, see _run_console

@@ -25,3 +25,28 @@ def test_log_lines_carrying_server_text_are_escaped_and_kept_on_one_line():
     assert text == "order a\\x1b]0;t\\x07b failed"
     record = logging.LogRecord("x", logging.WARNING, __file__, 1, "two\nlines\x9b", (), None)
     assert _SafeLogFormatter("%(message)s").format(record) == "two\\x0alines\\x9b"
+
+
+def test_a_parser_built_for_an_argv_parses_it_as_the_full_parser_does():
+    """build_parser(argv) leaves out the arguments of subcommands argv does not name (start-up,
+    issue 6): what it parses must not change, nor the help that lists the subcommands."""
+    from console.cli import build_parser
+
+    cases = [
+        ["--sandbox"],
+        ["--sandbox", "--ops-group", "west", "--refresh", "5", "--read-only"],
+        ["--sandbox", "--concurrency", "8", "--sandbox-orders", "50", "complete", "A", "B"],
+        ["complete", "--sandbox", "--concurrency", "3", "A"],
+        ["orders", "--base-url", "https://example.test"],
+        ["--profile", "sandbox", "orders"],  # a value spelt like a subcommand
+        ["journal"],
+        ["sandbox", "--port", "0"],
+        ["secret", "--profile", "p", "--to-file"],
+    ]
+    full = build_parser()
+    for argv in cases:
+        assert vars(build_parser(argv).parse_args(argv)) == vars(full.parse_args(argv)), argv
+    assert build_parser(["--sandbox"]).format_help() == full.format_help()
+    # A subcommand's own arguments are still there when it is named (its --help lists them).
+    assert build_parser(["complete", "--help"])._subparsers._group_actions[0].choices["complete"] \
+        .format_help() == full._subparsers._group_actions[0].choices["complete"].format_help()

@@ -40,10 +40,12 @@ print(json.dumps(seen))
 """
 
 #: Never needed to show the list: the httpx CLI and what it imports, the served sandbox's web
-#: stack, the screens (opened by a key), the command palette's provider, the bulk engine.
+#: stack and its command line, the screens (opened by a key), the command palette's provider,
+#: the bulk engine, the headless commands (their parsers are built only when named).
 NOT_ON_THE_START_PATH = (
     "httpx._main", "click", "pygments", "starlette", "uvicorn", "anyio",
-    "console.sandbox.asgi", "console.ui.commands", "console.ui.keymap", "console.bulk.engine",
+    "console.sandbox.asgi", "console.sandbox.server", "console.ui.commands", "console.ui.keymap",
+    "console.bulk.engine", "console.bulk.headless",
 )
 #: Not before the app runs: the bulk views and journal (SQLite), the TOML parser without a
 #: config file. The journal is read once the screen has been drawn (the start-up settlement).

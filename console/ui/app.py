@@ -31,7 +31,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 # Only what the first frame needs is imported here. Screens, the bulk views, the command
@@ -45,6 +45,8 @@ from console.ui.bulk_run import BulkController
 from console.ui.heap import HeapPolicy
 from console.ui.detail import DetailPane
 from console.ui.detail_cache import DetailCache
+from console.ui.footer import ConsoleFooter
+from console.ui.main_screen import MainScreen
 from console.ui.order_list import OrderList
 from console.ui.outcomes import (
     CompleteOutcome,
@@ -212,8 +214,10 @@ class DispatchApp(App[None]):
         more full styling pass (~30 ms, the list and the detail pane restyle their component
         classes too) before the first rows (issue 6). Given the class now, the Resize finds
         nothing to change. It stays Textual's to keep right: every later Resize (and this first
-        one, if the size was not known yet) sets it from HORIZONTAL_BREAKPOINTS as before."""
-        screen = super().get_default_screen()
+        one, if the size was not known yet) sets it from HORIZONTAL_BREAKPOINTS as before.
+
+        It is a MainScreen: styled once at start-up, not twice (console/ui/main_screen.py)."""
+        screen = MainScreen(id="_default")
         width = self.size.width
         fitting = [(bound, name) for bound, name in self.HORIZONTAL_BREAKPOINTS if width >= bound]
         if fitting:
@@ -246,7 +250,9 @@ class DispatchApp(App[None]):
             yield self.order_list
             yield self.detail
         yield BulkStatusBar(self.bulk, id="bulk-status")
-        yield Footer(compact=True)  # 80 columns hold every shown key
+        self.footer = ConsoleFooter(compact=True)  # 80 columns hold every shown key
+        self.footer.hold()  # its keys come right after the first rows (on_mount)
+        yield self.footer
 
     def on_mount(self) -> None:
         self.query_one("#sandbox-marker").display = self.sandbox
@@ -261,6 +267,10 @@ class DispatchApp(App[None]):
                         severity="warning", markup=False)
         self.set_interval(self.settings.refresh_seconds, self._refresh_on_timer, name="auto-refresh")
         self.set_interval(1.0, self._tick, name="tick")
+        # The footer's keys are built once the first rows are on screen, or FOOTER_HOLD s
+        # after mounting if they take longer (a slow server): keys are never long missing.
+        self.when_first_rows_shown(self.footer.release)
+        self.set_timer(self.FOOTER_HOLD, self.footer.release, name="footer-hold")
         if self._first_rows_callbacks:
             self.set_timer(self.FIRST_ROWS_GRACE, self._first_rows_shown, name="first-rows-grace")
         self.order_list.is_marked = self.bulk.marks.is_marked
@@ -275,6 +285,7 @@ class DispatchApp(App[None]):
     count_label: StatusLabel
     age_label: StatusLabel
     banner: Static
+    footer: ConsoleFooter
 
     @property
     def loading(self) -> bool:
@@ -370,6 +381,8 @@ class DispatchApp(App[None]):
     #: Seconds after which the first-rows callbacks run even if no rows came yet (a slow or
     #: unreachable server): what they resume must not wait on the network.
     FIRST_ROWS_GRACE = 2.0
+    #: Seconds at most the footer's keys wait for the first rows.
+    FOOTER_HOLD = 0.3
 
     def when_first_rows_shown(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once, when the first page's rows are on screen; or when the first

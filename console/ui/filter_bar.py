@@ -19,7 +19,6 @@ from typing import ClassVar
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.geometry import Size
@@ -216,7 +215,14 @@ class FilterBar(Horizontal):
         on_move: Callable[[int], None],
         id: str | None = None,
     ) -> None:
-        super().__init__(id=id)
+        # Only the summary at start-up: the prompt and the input are hidden until the first `/`
+        # and are mounted then (_mount_input). Mounted at start-up, the input (an Input with
+        # four component classes, restyled at each of start-up's styling passes) cost ~20 ms
+        # of CPU before the first rows (issue 6). The summary is a child from construction (not
+        # composed later), so the main screen knows its class before styling anything
+        # (console/ui/main_screen.py).
+        self.summary = ViewSummary(id="view-summary")
+        super().__init__(self.summary, id=id)
         self._on_text = on_text
         self._on_close = on_close
         self._on_move = on_move
@@ -225,14 +231,6 @@ class FilterBar(Horizontal):
                                  id="filter-input", select_on_focus=False, compact=True)
         # A steady cursor: a blinking one redraws twice a second, bytes over SSH for nothing.
         self.input.cursor_blink = False
-        self.summary = ViewSummary(id="view-summary")
-
-    def compose(self) -> ComposeResult:
-        # Only the summary at start-up: the prompt and the input are hidden until the first `/`
-        # and are mounted then (_mount_input). Mounted at start-up, the input (an Input with
-        # four component classes, restyled at each of start-up's styling passes) cost ~20 ms
-        # of CPU before the first rows (issue 6).
-        yield self.summary
 
     def _mount_input(self) -> None:
         """Mount the prompt and the input (once), in their place before the summary. They are

@@ -1,0 +1,143 @@
+"""ConsoleFooter (console/ui/footer.py): the keys Textual's Footer shows, rebuilt only when they
+change; a key's click, disabled look and keymap as before."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+from console.ui.footer import ConsoleFooter
+
+
+class Focusable(Widget, can_focus=True):
+    DEFAULT_CSS = "Focusable { height: 1; }"
+
+
+class Keys(App[None]):
+    BINDINGS = [
+        Binding("c", "complete", "Complete", id="demo.complete"),
+        Binding("r", "refresh", "Refresh", id="demo.refresh"),
+        Binding("z", "zoom", "Zoom", show=False, id="demo.zoom"),
+        Binding("q", "quit", "Quit", id="demo.quit"),
+    ]
+
+    def __init__(self, footer: type[Footer]) -> None:
+        super().__init__()
+        self.footer_type = footer
+        self.can_complete = True
+        self.completed = 0
+
+    def compose(self) -> ComposeResult:
+        yield Focusable(id="one")
+        yield Focusable(id="two")
+        yield self.footer_type(compact=True)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "complete":
+            return True if self.can_complete else None  # None: shown, disabled
+        return True
+
+    def action_complete(self) -> None:
+        self.completed += 1
+
+    def action_refresh(self) -> None:
+        pass
+
+
+def shown(app: App) -> list[tuple]:
+    return [(k.key, k.key_display, k.description, k.action, k._disabled, sorted(k.classes))
+            for k in app.screen.query(FooterKey)]
+
+
+async def _keys_of(footer: type[Footer], *, disable: bool = False, keymap: dict | None = None) -> list[tuple]:
+    app = Keys(footer)
+    async with app.run_test(size=(100, 10)) as pilot:
+        await pilot.pause()
+        if keymap:
+            app.set_keymap(keymap)
+        if disable:
+            app.can_complete = False
+            app.refresh_bindings()
+        await pilot.pause()
+        await pilot.pause()
+        return shown(app)
+
+
+async def test_it_shows_what_textuals_footer_shows() -> None:
+    for kwargs in ({}, {"disable": True}, {"keymap": {"demo.complete": "x"}}):
+        ours = await _keys_of(ConsoleFooter, **kwargs)
+        assert ours == await _keys_of(Footer, **kwargs)
+        assert sorted(k[3] for k in ours) == ["command_palette", "complete", "quit", "refresh"]
+    remapped = await _keys_of(ConsoleFooter, keymap={"demo.complete": "x"})
+    assert [k[:2] for k in remapped if k[3] == "complete"] == [("x", "x")]
+    assert (await _keys_of(ConsoleFooter, disable=True))[0][4] is True
+
+
+async def test_keys_are_rebuilt_only_when_they_change() -> None:
+    app = Keys(ConsoleFooter)
+    async with app.run_test(size=(100, 10)) as pilot:
+        await pilot.pause()
+        keys = list(app.screen.query(FooterKey))
+        assert len(keys) == 4
+        app.query_one("#two").focus()  # a bindings update that changes no key
+        app.refresh_bindings()
+        await pilot.pause()
+        await pilot.pause()
+        assert list(app.screen.query(FooterKey)) == keys  # the same widgets: not rebuilt
+        app.can_complete = False
+        app.refresh_bindings()
+        await pilot.pause()
+        await pilot.pause()
+        rebuilt = list(app.screen.query(FooterKey))
+        assert rebuilt[0] is not keys[0]
+        assert rebuilt[0].has_class("-disabled")
+
+
+async def test_a_click_on_a_key_runs_its_action() -> None:
+    app = Keys(ConsoleFooter)
+    async with app.run_test(size=(100, 10)) as pilot:
+        await pilot.pause()
+        app.set_focus(None)
+        key = next(k for k in app.screen.query(FooterKey) if k.action == "complete")
+        await pilot.click(key)
+        await pilot.pause()
+        assert app.completed == 1
+
+
+class Held(Keys):
+    def compose(self) -> ComposeResult:
+        yield Focusable(id="one")
+        footer = ConsoleFooter(compact=True)
+        footer.hold()
+        yield footer
+
+
+async def test_a_held_footer_builds_its_keys_when_released() -> None:
+    app = Held(ConsoleFooter)
+    async with app.run_test(size=(100, 10)) as pilot:
+        await pilot.pause()
+        app.refresh_bindings()
+        await pilot.pause()
+        assert shown(app) == []
+        app.query_one(ConsoleFooter).release()
+        await pilot.pause()
+        await pilot.pause()
+        assert shown(app) == await _keys_of(Footer)
+
+
+async def test_the_console_builds_its_footer_keys_after_its_first_rows() -> None:
+    from tests.ui_support import loaded, make_app
+
+    app, _, _ = make_app()
+    app.FOOTER_HOLD = 30.0  # only the first rows release it here
+    keys_when_rows_shown: list[int] = []
+    app.when_first_rows_shown(lambda: keys_when_rows_shown.append(len(app.screen.query(FooterKey))))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        await pilot.pause()
+        await pilot.pause()
+        assert keys_when_rows_shown == [0]  # nothing built before the first rows
+        assert "complete" in {k.action for k in app.screen.query(FooterKey)}  # and right after

@@ -1,0 +1,96 @@
+"""MainScreen (console/ui/main_screen.py): the first screen is styled once at start-up, with
+the styles Textual's second pass would have given; that pass still runs when it is needed."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.color import Color
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Static
+
+from console.ui.main_screen import MainScreen
+from tests.ui_support import loaded, make_app
+
+
+def _resumes(monkeypatch) -> list[bool]:
+    """refresh_styles of every ScreenResume as Screen's own handler sees it."""
+    seen: list[bool] = []
+    original = Screen._on_screen_resume
+
+    def spy(self, event):
+        seen.append(event.refresh_styles)
+        return original(self, event)
+
+    monkeypatch.setattr(Screen, "_on_screen_resume", spy)
+    return seen
+
+
+def _styles(app: App) -> dict[str, dict]:
+    return {f"{i}:{type(node).__name__}#{node.id}": node.styles.get_rules()
+            for i, node in enumerate(app.screen.walk_children(with_self=True))}
+
+
+async def test_the_console_is_styled_once_with_the_styles_of_two_passes(monkeypatch) -> None:
+    resumes = _resumes(monkeypatch)
+    app, _, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        assert isinstance(app.screen, MainScreen)
+        assert resumes[:1] == [False]  # the second styling pass was not needed
+        ours = _styles(app)
+        app.screen.update_node_styles(animate=False)  # what Textual's pass would have set
+        await pilot.pause()
+        assert _styles(app) == ours
+
+
+class Late(Widget):
+    """A class whose first widget is composed by another widget, after the screen's check.
+    Its DEFAULT_CSS restyles a widget styled before it arrived."""
+
+    DEFAULT_CSS = "Early { background: #ff0000; } Screen { background: #00ff00; }"
+    SCOPED_CSS = False  # a rule for another class, as some of Textual's widgets have
+
+
+class Early(Static):
+    DEFAULT_CSS = "Early { height: 1; }"
+
+
+class Holder(Widget):
+    def compose(self) -> ComposeResult:
+        yield Late()
+
+
+class Demo(App[None]):
+    def get_default_screen(self) -> Screen:
+        return MainScreen(id="_default")
+
+    def compose(self) -> ComposeResult:
+        yield Early("early")
+        yield Holder()
+
+
+async def test_the_pass_runs_when_a_class_arrives_later(monkeypatch) -> None:
+    resumes = _resumes(monkeypatch)
+    app = Demo()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert resumes[:1] == [True]
+        assert app.query_one(Early).styles.background == Color.parse("#ff0000")
+        assert app.screen.styles.background == Color.parse("#00ff00")
+
+
+class Known(Demo):
+    def compose(self) -> ComposeResult:
+        yield Early("early")
+        yield Holder(Late())  # a child from construction: known before anything is styled
+
+
+async def test_classes_of_children_given_at_construction_are_known(monkeypatch) -> None:
+    resumes = _resumes(monkeypatch)
+    app = Known()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert resumes[:1] == [False]
+        assert app.query_one(Early).styles.background == Color.parse("#ff0000")
+        assert app.screen.styles.background == Color.parse("#00ff00")  # styled before Late came
