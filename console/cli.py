@@ -336,6 +336,14 @@ def _client_factory(args: argparse.Namespace):
     return factory
 
 
+def _start_sandbox_process(target):
+    if not target.sandbox:
+        return None
+    from console.sandbox.process import start
+
+    return start(target.sandbox_seed, target.sandbox_orders)
+
+
 def _run_console(args: argparse.Namespace, start_up: _StartUpGC | None = None) -> int:
     config = _load_config()  # read once: the profile and the keymap come from the same file
     profile = _load_profile(args, config)
@@ -348,12 +356,16 @@ def _run_console(args: argparse.Namespace, start_up: _StartUpGC | None = None) -
     if not 1 <= concurrency <= 16:
         raise _UsageProblem("--concurrency must be between 1 and 16")
 
+    # The embedded sandbox starts first, in a process of its own: it builds its fleet on the
+    # other core while this one imports the UI (console/sandbox/process.py). None: in process.
+    sandbox_process = _start_sandbox_process(target)
+
     from console.connection import build_client
     from console.settings import Settings
     from console.ui.app import DispatchApp
 
     keymap = _checked_keymap(config)  # a bad [keymap] entry is a config error before anything starts
-    client, _sandbox = build_client(target)
+    client, _sandbox = build_client(target, sandbox_process=sandbox_process)
     # Settings (console/settings.py) has no account_id field, and a theme of None would be
     # reported as an unknown theme: pass only what Settings knows, and a theme only when set.
     extra = {"theme": profile.theme} if profile and profile.theme else {}

@@ -1,6 +1,7 @@
 """Decide what the console talks to, and build the client for it.
 
-- ``--sandbox``, or no credentials and no base URL: the embedded sandbox, in-process.
+- ``--sandbox``, or no credentials and no base URL: the embedded sandbox (in process, or, for
+  the console, in a child process of its own: console/sandbox/process.py).
 - otherwise: HyperTrack (or ``--base-url`` / ``HYPERTRACK_BASE_URL`` / the profile's base URL)
   with credentials from the environment, the system keyring, or a 0600 profile file.
 
@@ -90,8 +91,20 @@ def resolve_target(
     return Target(False, url, Credentials(account, secret))
 
 
-def build_client(target: Target, **client_options: object) -> tuple[OrdersClient, object | None]:
-    """The client for a target, and the embedded Sandbox object when there is one."""
+def build_client(target: Target, *, sandbox_process: object | None = None,
+                 **client_options: object) -> tuple[OrdersClient, object | None]:
+    """The client for a target, and the embedded Sandbox object when there is one.
+
+    ``sandbox_process``: a :class:`console.sandbox.process.SandboxProcess` already started for
+    this target (the console starts it first: see that module); the client talks to it, and it
+    is returned in place of the Sandbox object."""
+    if target.sandbox and sandbox_process is not None:
+        from console.sandbox.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_SECRET_KEY
+
+        credentials = Credentials(DEFAULT_ACCOUNT_ID, Secret(DEFAULT_SECRET_KEY))
+        transport = sandbox_process.transport()  # type: ignore[attr-defined]
+        return OrdersClient(credentials, base_url=target.base_url, transport=transport, **client_options), \
+            sandbox_process
     if target.sandbox:
         from console.sandbox import Sandbox  # kept off the start-up path of real accounts
 

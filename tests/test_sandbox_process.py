@@ -1,0 +1,160 @@
+"""The console's embedded sandbox in a child process (console/sandbox/process.py): the same API
+over a private socket, concurrent requests, and a child that never outlives the console."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from console.api import errors as E
+from console.api.retry import Backoff
+from console.connection import SANDBOX_BASE_URL, Target, build_client
+from console.sandbox import Sandbox
+from console.sandbox import process as sandbox_process
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the sandbox process needs fork()")
+
+ROOT = Path(__file__).resolve().parents[1]
+ORDERS = 60
+TARGET = Target(True, SANDBOX_BASE_URL, None, sandbox_seed=11, sandbox_orders=ORDERS)
+EVERY_STATUS = "unplanned,planned,assigned,ongoing,disabled,completed,cancelled"
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, exited but not reaped, counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc here: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return state != "Z"
+
+
+def wait_gone(pid: int, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def started() -> sandbox_process.SandboxProcess:
+    proc = sandbox_process.start(TARGET.sandbox_seed, TARGET.sandbox_orders)
+    assert proc is not None, "fork is available, no thread runs: the sandbox must get its process"
+    return proc
+
+
+async def test_the_client_lists_reads_and_completes_through_the_sandbox_process() -> None:
+    proc = started()
+    client, kept = build_client(TARGET, sandbox_process=proc)
+    assert kept is proc and proc.pid != os.getpid()
+    async with client:
+        listed = await client.list_orders(status=EVERY_STATUS, limit=25)
+        # The same list as an in-process sandbox with the same seed and size gives.
+        async with Sandbox(seed=TARGET.sandbox_seed, orders=ORDERS).client() as in_process:
+            expected = await in_process.list_orders(status=EVERY_STATUS, limit=25)
+        assert len(listed) > 25  # several pages
+        assert sorted(o.order_handle for o in listed) == sorted(o.order_handle for o in expected)
+        open_one = next(o for o in listed if o.status in ("assigned", "ongoing"))
+        done = await client.complete(open_one.ref)
+        assert done.status == "completed" and done.order_handle == open_one.order_handle
+        # The change happened in the child, and the child remembers it.
+        again = await client.get_order(open_one.order_handle)
+        assert again.status == "completed"
+        with pytest.raises(E.ConflictError):
+            await client.complete(open_one.ref)
+        # Requests in flight together are answered each with its own order.
+        others = [o for o in listed if o.order_handle != open_one.order_handle][:8]
+        read = await asyncio.gather(*(client.get_order(o.order_handle) for o in others))
+        assert [o.order_handle for o in read] == [o.order_handle for o in others]
+    # Closing the client closed the socket: the child exited and was reaped.
+    assert wait_gone(proc.pid)
+
+
+async def test_a_sandbox_process_that_dies_is_a_server_gone_away_not_a_hang() -> None:
+    proc = started()
+    client, _ = build_client(TARGET, sandbox_process=proc, get_backoff=Backoff(max_attempts=1))
+    async with client:
+        assert await client.list_orders(limit=5)
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.reap(timeout=5.0)
+        with pytest.raises((E.RequestNotSent, E.OutcomeInDoubt)):
+            await asyncio.wait_for(client.get_order("anything"), timeout=10)
+        # ... and the next request is refused at once: nothing was sent.
+        with pytest.raises(E.RequestNotSent):
+            await asyncio.wait_for(client.complete_order("anything"), timeout=10)
+
+
+def test_the_sandbox_process_exits_when_the_console_is_killed() -> None:
+    """A console killed outright (no clean-up runs) closes the socket all the same: the child
+    sees it and exits instead of simulating a fleet for nobody."""
+    probe = (
+        "import os, sys, time\n"
+        "from console.sandbox import process\n"
+        "proc = process.start(3, 20)\n"
+        "print(proc.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    console = subprocess.Popen([sys.executable, "-c", probe], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert console.stdout is not None
+        child = int(console.stdout.readline())
+        assert alive(child)
+        console.kill()
+        console.wait(timeout=10)
+        assert wait_gone(child), "the sandbox process outlived the console"
+    finally:
+        if console.poll() is None:
+            console.kill()
+
+
+def test_the_sandbox_process_leaves_the_terminal_alone() -> None:
+    """The child is in a session of its own (the terminal's Ctrl+C, Ctrl+Z and hang-up never
+    reach it) with /dev/null for its standard streams (it never writes on the console's screen)."""
+    probe = (
+        "import os, asyncio\n"
+        "from console.sandbox import process\n"
+        "proc = process.start(3, 20)\n"
+        "sock = proc.sock\n"
+        "import time; time.sleep(0.5)\n"
+        "print(os.getsid(0), os.getsid(proc.pid), flush=True)\n"
+        "print(os.readlink(f'/proc/{proc.pid}/fd/1'), os.readlink(f'/proc/{proc.pid}/fd/2'), flush=True)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    sessions, streams = done.stdout.splitlines()
+    ours, its = sessions.split()
+    assert ours != its
+    assert streams.split() == [os.devnull, os.devnull]
+    assert done.stderr == ""
+
+
+def test_with_threads_running_the_sandbox_stays_in_process() -> None:
+    """Forking a process that runs threads is not safe (a lock held by one of them stays held
+    in the child forever): then the sandbox runs in process, as it does where fork is missing."""
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        assert sandbox_process.start(1, 10) is None
+    finally:
+        stop.set()
+        thread.join()
+    client, kept = build_client(TARGET, sandbox_process=None)
+    assert isinstance(kept, Sandbox)
