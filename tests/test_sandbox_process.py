@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from console.connection import SANDBOX_BASE_URL, Target, build_client
 from console.sandbox import Sandbox
 from console.sandbox import process as sandbox_process
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the sandbox process needs fork()")
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the sandbox process needs a Unix socketpair")
 
 ROOT = Path(__file__).resolve().parents[1]
 ORDERS = 60
@@ -54,7 +53,7 @@ def wait_gone(pid: int, timeout: float = 5.0) -> bool:
 
 def started() -> sandbox_process.SandboxProcess:
     proc = sandbox_process.start(TARGET.sandbox_seed, TARGET.sandbox_orders)
-    assert proc is not None, "fork is available, no thread runs: the sandbox must get its process"
+    assert proc is not None, "on this platform the sandbox must get its process"
     return proc
 
 
@@ -145,16 +144,28 @@ def test_the_sandbox_process_leaves_the_terminal_alone() -> None:
     assert done.stderr == ""
 
 
-def test_with_threads_running_the_sandbox_stays_in_process() -> None:
-    """Forking a process that runs threads is not safe (a lock held by one of them stays held
-    in the child forever): then the sandbox runs in process, as it does where fork is missing."""
-    stop = threading.Event()
-    thread = threading.Thread(target=stop.wait, daemon=True)
-    thread.start()
-    try:
-        assert sandbox_process.start(1, 10) is None
-    finally:
-        stop.set()
-        thread.join()
+def test_where_the_process_cannot_start_the_sandbox_runs_in_process(monkeypatch) -> None:
+    def refuse(*args, **kwargs):
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(sandbox_process.subprocess, "Popen", refuse)
+    assert sandbox_process.start(1, 10) is None
     client, kept = build_client(TARGET, sandbox_process=None)
     assert isinstance(kept, Sandbox)
+
+
+def test_the_sandbox_process_imports_neither_httpx_nor_the_console_s_ui() -> None:
+    """It starts while the console imports its UI, on the other core: the less it loads, the
+    sooner it answers."""
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = ['serve_socket']\n"
+        "import console.sandbox.serve_socket as s\n"
+        "from console.sandbox.core import Sandbox\n"
+        "Sandbox(seed=1, orders=5)\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('httpx', 'textual', 'console.ui', 'pydantic'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

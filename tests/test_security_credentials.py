@@ -25,7 +25,7 @@ from rich.traceback import Traceback
 
 from console.api import Credentials, OrdersClient
 from console.api import errors as E
-from console.api.credentials import BasicAuth
+from console.api.client import BasicAuth
 from console.api.retry import Backoff
 from console.connection import resolve_target
 from tests.hostile import FAKE_ACCOUNT, FAKE_SECRET, CraftedServer, Listener, find_leaks

@@ -25,7 +25,7 @@ import random
 import ssl
 import sys
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -34,7 +34,7 @@ import httpx
 from pydantic_core import ValidationError
 
 from console.api import errors as E
-from console.api.credentials import BasicAuth, Credentials
+from console.api.credentials import Credentials
 from console.api.decoding import ACCEPT_ENCODING, BoundedDecoder, UnsupportedEncoding
 from console.api.handles import order_path
 from console.api.vocab import FILTERABLE_STATUSES, ORDER_TYPES, OrderRef
@@ -127,6 +127,21 @@ def check_base_url(base_url: str) -> str:
             f"plain http is only allowed for loopback hosts; use https://{sanitize(parts.netloc)}"
         )
     return base_url.rstrip("/")
+
+
+class BasicAuth(httpx.Auth):
+    """httpx auth that adds the Basic header at send time; the header value never sits in a
+    plain local of ours, and httpx's ``Headers`` repr already masks ``Authorization``."""
+
+    def __init__(self, credentials: Credentials) -> None:
+        self._value = credentials.basic_value()
+
+    def __repr__(self) -> str:
+        return "BasicAuth(<redacted>)"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._value.get_secret_value()
+        yield request
 
 
 class OrdersClient:

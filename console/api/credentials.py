@@ -2,17 +2,16 @@
 
 The secret is held as a :class:`Secret` so that ``repr()``, ``str()``, logs and Textual's crash
 report (which prints local variables) show ``**********`` instead of it. It is turned into an
-``Authorization`` header only inside :class:`BasicAuth`, whose repr is also redacted.
+``Authorization`` header only inside :class:`console.api.client.BasicAuth`, whose repr is also
+redacted. No httpx here: the sandbox's own process checks these credentials without it.
 """
 
 from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-
-import httpx
 
 
 
@@ -82,18 +81,3 @@ class Credentials:
             f"{self.account_id}:{self.secret_key.get_secret_value()}".encode()
         ).decode("ascii")
         return Secret(f"Basic {token}")
-
-
-class BasicAuth(httpx.Auth):
-    """httpx auth that adds the Basic header at send time; the header value never sits in a
-    plain local of ours, and httpx's ``Headers`` repr already masks ``Authorization``."""
-
-    def __init__(self, credentials: Credentials) -> None:
-        self._value = credentials.basic_value()
-
-    def __repr__(self) -> str:
-        return "BasicAuth(<redacted>)"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._value.get_secret_value()
-        yield request

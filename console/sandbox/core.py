@@ -19,12 +19,9 @@ import binascii
 import hmac
 import threading
 from itertools import count
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-from console.api.credentials import Secret
-
-from console.api.credentials import Credentials
+from console.api.credentials import Credentials, Secret
 from console.sandbox.app import SandboxAPI
 from console.sandbox.clock import Clock, WallClock
 from console.sandbox.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_SECRET_KEY, IN_PROCESS_BASE_URL
@@ -33,8 +30,9 @@ from console.sandbox.fleet import Fleet
 from console.sandbox.order import SimOrder
 from console.sandbox.rand import mix
 from console.sandbox.stats import Stats
-from console.sandbox.transport import SandboxTransport
 
+if TYPE_CHECKING:
+    import httpx
 
 
 class Sandbox:
@@ -103,6 +101,9 @@ class Sandbox:
         self._asgi = value
 
     def transport(self) -> httpx.AsyncBaseTransport:
+        # httpx only here: the sandbox's own process (console/sandbox/serve_socket.py) needs none.
+        from console.sandbox.transport import SandboxTransport
+
         return SandboxTransport(self.api)
 
     def client(self, **kwargs: Any) -> Any:
