@@ -51,6 +51,17 @@ def wait_gone(pid: int, timeout: float = 5.0) -> bool:
     return False
 
 
+PROBE_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def run_probe(probe: str) -> subprocess.CompletedProcess[str]:
+    """``probe`` run in a fresh interpreter; it must succeed."""
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env=PROBE_ENV)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 def started() -> sandbox_process.SandboxProcess:
     proc = sandbox_process.start(TARGET.sandbox_seed, TARGET.sandbox_orders)
     assert proc is not None, "on this platform the sandbox must get its process"
@@ -109,7 +120,7 @@ def test_the_sandbox_process_exits_when_the_console_is_killed() -> None:
         "time.sleep(60)\n"
     )
     console = subprocess.Popen([sys.executable, "-c", probe], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+                               env=PROBE_ENV)
     try:
         assert console.stdout is not None
         child = int(console.stdout.readline())
@@ -134,9 +145,7 @@ def test_the_sandbox_process_leaves_the_terminal_alone() -> None:
         "print(os.getsid(0), os.getsid(proc.pid), flush=True)\n"
         "print(os.readlink(f'/proc/{proc.pid}/fd/1'), os.readlink(f'/proc/{proc.pid}/fd/2'), flush=True)\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert done.returncode == 0, done.stderr
+    done = run_probe(probe)
     sessions, streams = done.stdout.splitlines()
     ours, its = sessions.split()
     assert ours != its
@@ -165,7 +174,4 @@ def test_the_sandbox_process_imports_neither_httpx_nor_the_console_s_ui() -> Non
         "Sandbox(seed=1, orders=5)\n"
         "print(sorted(m for m in sys.modules if m.startswith(('httpx', 'textual', 'console.ui', 'pydantic'))))\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert run_probe(probe).stdout.strip() == "[]"

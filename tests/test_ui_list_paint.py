@@ -55,6 +55,33 @@ def _bar_picture(bar) -> list[list[tuple]]:
     return _segments(bar.render_lines(Region(0, 0, bar.size.width, bar.size.height)))
 
 
+def _count_repaints(bar) -> tuple[list[int], object]:
+    """Count the scrollbar's repaints from now on: the counter, and its own refresh."""
+    repaints = [0]
+    original = bar.refresh
+
+    def counted(*args, **kwargs):
+        repaints[0] += 1
+        return original(*args, **kwargs)
+
+    bar.refresh = counted  # type: ignore[method-assign]
+    return repaints, original
+
+
+async def _land_pages(pilot, order_list, pages: int, make_page) -> None:
+    """``pages`` pages of rows joining the list (``make_page(page)``), each checked to leave no
+    stale thumb on screen."""
+    bar = order_list.vertical_scrollbar
+    for page in range(pages):
+        cursor_ref = order_list.cursor_ref
+        order_list.extend(make_page(page))
+        assert order_list.cursor_ref == cursor_ref
+        await pilot.pause()
+        shown = _bar_picture(bar)
+        bar.__class__.refresh(bar)
+        assert shown == _bar_picture(bar), f"stale scrollbar after page {page}"
+
+
 async def test_scrollbar_repaints_only_when_its_thumb_moves() -> None:
     app, _, _ = make_app(orders=300)
     app.DETAIL_DEBOUNCE = 60.0  # no detail pane redraws while the keys are pressed
@@ -63,14 +90,7 @@ async def test_scrollbar_repaints_only_when_its_thumb_moves() -> None:
         order_list = app.order_list
         bar = order_list.vertical_scrollbar
         assert order_list.show_vertical_scrollbar
-        repaints = [0]
-        original = bar.refresh
-
-        def counted(*args, **kwargs):
-            repaints[0] += 1
-            return original(*args, **kwargs)
-
-        bar.refresh = counted  # type: ignore[method-assign]
+        repaints, original = _count_repaints(bar)
         keys = 80
         for _ in range(keys):
             await pilot.press("j")
@@ -101,22 +121,10 @@ async def test_pages_appended_repaint_the_scrollbar_only_when_its_thumb_changes(
         for _ in range(5):  # the cursor away from the top: the thumb has a position to keep
             await pilot.press("j")
         bar = order_list.vertical_scrollbar
-        repaints = [0]
-        original = bar.refresh
-
-        def counted(*args, **kwargs):
-            repaints[0] += 1
-            return original(*args, **kwargs)
-
-        bar.refresh = counted  # type: ignore[method-assign]
+        repaints, _ = _count_repaints(bar)
         pages = 40
-        for page in range(pages):
-            order_list.extend(build_rows(
-                OrderSummary(OrderRef(f"zz-{page}-{i}"), "assigned") for i in range(100)))
-            await pilot.pause()
-            shown = _bar_picture(bar)
-            original()
-            assert shown == _bar_picture(bar), f"stale scrollbar after page {page}"
+        await _land_pages(pilot, order_list, pages, lambda page: build_rows(
+            OrderSummary(OrderRef(f"zz-{page}-{i}"), "assigned") for i in range(100)))
         assert order_list.virtual_size.height == len(order_list.table) + 1
         assert 0 < repaints[0] < pages
 
@@ -137,24 +145,10 @@ async def test_pages_landing_above_the_cursor_repaint_the_scrollbar_only_when_it
         order_list = app.order_list
         await pilot.press("G")  # the cursor on the last order: red rows land above it
         bar = order_list.vertical_scrollbar
-        repaints = [0]
-        original = bar.refresh
-
-        def counted(*args, **kwargs):
-            repaints[0] += 1
-            return original(*args, **kwargs)
-
-        bar.refresh = counted  # type: ignore[method-assign]
+        repaints, _ = _count_repaints(bar)
         pages = 40
-        for page in range(pages):
-            cursor_ref = order_list.cursor_ref
-            order_list.extend(build_rows(
-                OrderSummary(OrderRef(f"zz-{page}-{i}"), "assigned", risks=red if i % 2 else None)
-                for i in range(100)))
-            assert order_list.cursor_ref == cursor_ref
-            await pilot.pause()
-            shown = _bar_picture(bar)
-            original()
-            assert shown == _bar_picture(bar), f"stale scrollbar after page {page}"
+        await _land_pages(pilot, order_list, pages, lambda page: build_rows(
+            OrderSummary(OrderRef(f"zz-{page}-{i}"), "assigned", risks=red if i % 2 else None)
+            for i in range(100)))
         assert order_list.scroll_y > 1000
         assert 0 < repaints[0] < pages // 2

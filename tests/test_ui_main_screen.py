@@ -3,6 +3,7 @@ the styles Textual's second pass would have given; that pass still runs when it 
 
 from __future__ import annotations
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.color import Color
 from textual.screen import Screen
@@ -70,27 +71,23 @@ class Demo(App[None]):
         yield Holder()
 
 
-async def test_the_pass_runs_when_a_class_arrives_later(monkeypatch) -> None:
-    resumes = _resumes(monkeypatch)
-    app = Demo()
-    async with app.run_test() as pilot:
-        await pilot.pause()
-        assert resumes[:1] == [True]
-        assert app.query_one(Early).styles.background == Color.parse("#ff0000")
-        assert app.screen.styles.background == Color.parse("#00ff00")
-
-
 class Known(Demo):
     def compose(self) -> ComposeResult:
         yield Early("early")
         yield Holder(Late())  # a child from construction: known before anything is styled
 
 
-async def test_classes_of_children_given_at_construction_are_known(monkeypatch) -> None:
+@pytest.mark.parametrize("app_class, pass_runs", [
+    (Demo, True),  # Late arrives in Holder's compose: its CSS came after the screen was styled
+    (Known, False),  # a child from construction: its class is known before anything is styled
+])
+async def test_textual_s_pass_runs_only_when_a_class_arrived_after_the_screen_was_styled(
+    monkeypatch, app_class, pass_runs
+) -> None:
     resumes = _resumes(monkeypatch)
-    app = Known()
+    app = app_class()
     async with app.run_test() as pilot:
         await pilot.pause()
-        assert resumes[:1] == [False]
+        assert resumes[:1] == [pass_runs]
         assert app.query_one(Early).styles.background == Color.parse("#ff0000")
-        assert app.screen.styles.background == Color.parse("#00ff00")  # styled before Late came
+        assert app.screen.styles.background == Color.parse("#00ff00")
