@@ -153,6 +153,21 @@ def test_the_sandbox_process_leaves_the_terminal_alone() -> None:
     assert done.stderr == ""
 
 
+def test_the_sandbox_process_does_not_inherit_the_account_s_secret(monkeypatch) -> None:
+    """``--sandbox`` with real credentials in the environment: the child never holds them."""
+    monkeypatch.setenv("HYPERTRACK_ACCOUNT_ID", "acct-real")
+    monkeypatch.setenv("HYPERTRACK_SECRET_KEY", "sk-real-do-not-leak")
+    proc = started()
+    try:
+        environ = Path(f"/proc/{proc.pid}/environ").read_bytes()
+        assert b"sk-real-do-not-leak" not in environ and b"acct-real" not in environ
+        assert b"PYTHONPATH=" in environ  # the environment itself was passed on
+    finally:
+        assert proc.sock is not None
+        proc.sock.close()
+        assert proc.reap(timeout=10)
+
+
 def test_where_the_process_cannot_start_the_sandbox_runs_in_process(monkeypatch) -> None:
     def refuse(*args, **kwargs):
         raise OSError("no more processes")

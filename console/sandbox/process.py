@@ -38,6 +38,7 @@ from pathlib import Path
 
 import httpx
 
+from console.api.credentials import ACCOUNT_ENV, SECRET_ENV
 from console.sandbox.serve_socket import frame, read_frame
 
 #: An answer: status, headers (raw pairs), body.
@@ -73,7 +74,9 @@ def start(seed: int, orders: int) -> SandboxProcess | None:
     if sys.platform == "win32" or not hasattr(socket, "AF_UNIX"):
         return None
     parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    env = dict(os.environ)
+    # Not the account's credentials: the sandbox has its own, and a secret is kept out of
+    # every process that does not need it.
+    env = {k: v for k, v in os.environ.items() if k not in (ACCOUNT_ENV, SECRET_ENV)}
     # The child imports this very package, wherever it was imported from (an installed copy, a
     # checkout run with `python -m console` from its folder).
     package_root = str(Path(__file__).resolve().parents[2])
