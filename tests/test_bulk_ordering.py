@@ -23,6 +23,27 @@ def committed(path: Path) -> dict[str, dict]:
     return {row["op_id"]: row for row in journal_rows(path)}
 
 
+async def run_checked(fake, journal, journal_path, names: list[str], problems: list[str], *,
+                      on_result=None, **options) -> None:
+    """Complete ``names`` against ``fake``; every result must be reported only once its outcome
+    is committed, ``problems`` (where the caller's hooks add theirs too) must stay empty, and
+    every order must end completed, with the journal and the server agreeing."""
+
+    def on_event(event) -> None:
+        if event.kind != "result":
+            return
+        row = committed(journal_path)[event.result.op_id]
+        if row["state"] != event.result.status.value:
+            problems.append(f"{event.result.ref.order_handle} reported with the journal at {row['state']}")
+        if on_result is not None:
+            on_result(event.result)
+
+    report = await make_engine(fake, journal, **options).run([OrderRef(h) for h in names], on_event=on_event)
+    assert problems == []
+    assert report.counts()[R.COMPLETED] == len(names)
+    check_invariants(fake, journal_path, names, results=report.results)
+
+
 @pytest.mark.parametrize("concurrency", [1, 4])
 async def test_every_post_follows_its_committed_intent_and_every_report_its_committed_outcome(
     journal, journal_path, concurrency
@@ -36,19 +57,8 @@ async def test_every_post_follows_its_committed_intent_and_every_report_its_comm
         if row["state"] != "sending" or row["attempts"] < 1:
             problems.append(f"POST {handle} with the journal at {row['state']}")
 
-    def on_event(event) -> None:
-        if event.kind == "result":
-            row = committed(journal_path)[event.result.op_id]
-            if row["state"] != event.result.status.value:
-                problems.append(f"{event.result.ref.order_handle} reported with the journal at {row['state']}")
-
     fake.on_post = on_post
-    report = await make_engine(fake, journal, concurrency=concurrency).run(
-        [OrderRef(h) for h in names], on_event=on_event
-    )
-    assert problems == []
-    assert report.counts()[R.COMPLETED] == 24
-    check_invariants(fake, journal_path, names, results=report.results)
+    await run_checked(fake, journal, journal_path, names, problems, concurrency=concurrency)
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])
@@ -73,16 +83,8 @@ async def test_intents_are_fsynced_before_their_post_outcomes_visible_before_the
         if not intents or spy.commits[intents[-1]][0] != 2:
             problems.append(f"POST {handle} without its intent fsynced (synchronous=FULL)")
 
-    def on_event(event) -> None:
-        if event.kind == "result" and committed(journal_path)[event.result.op_id]["state"] != event.result.status.value:
-            problems.append(f"{event.result.ref.order_handle} reported before its outcome was visible")
-
     fake.on_post = on_post
-    report = await make_engine(fake, journal, concurrency=concurrency).run(
-        [OrderRef(h) for h in names], on_event=on_event
-    )
-    assert problems == []
-    assert report.counts()[R.COMPLETED] == 24
+    await run_checked(fake, journal, journal_path, names, problems, concurrency=concurrency)
     # One commit per order: each outcome rode with its worker's next intent (fsynced for that
     # intent) or, for a worker's last order, went alone without an fsync of its own (NORMAL).
     # (A group commit may hold several workers' writes.)
@@ -100,7 +102,6 @@ async def test_intents_are_fsynced_before_their_post_outcomes_visible_before_the
         assert without == 1  # the last order's outcome, synced by the end of the run
     # ... and the run's end left none of them unsynced: its last commit was a FULL one.
     assert journal.unsynced_commits == 0 and spy.commits[-1][0] == 2
-    check_invariants(fake, journal_path, names, results=report.results)
 
 
 async def test_outcomes_held_for_the_next_intent_are_committed_and_reported_when_a_429_pauses_the_run(
@@ -137,16 +138,8 @@ async def test_outcomes_held_for_the_next_intent_are_committed_and_reported_when
                 problems.append("nothing was answered before the pause: the test proves nothing")
         await real_sleep(seconds)
 
-    def on_event(event) -> None:
-        if event.kind == "result":
-            reported.add(event.result.ref.order_handle)
-
-    report = await make_engine(fake, journal, concurrency=4, sleep=sleep).run(
-        [OrderRef(h) for h in names], on_event=on_event
-    )
-    assert problems == []
-    assert report.counts()[R.COMPLETED] == 16
-    check_invariants(fake, journal_path, names, results=report.results)
+    await run_checked(fake, journal, journal_path, names, problems, concurrency=4, sleep=sleep,
+                      on_result=lambda result: reported.add(result.ref.order_handle))
 
 
 async def test_a_session_that_only_settles_ends_with_its_outcomes_synced(journal, journal_path) -> None:
