@@ -57,7 +57,8 @@ NOT_BEFORE_THE_APP_RUNS = (
 #: the start-up check of the bulk journal (which runs beside the first page) needs neither. The
 #: route geometry (console.geo) loads with the first order the pane shows.
 NOT_BEFORE_THE_FIRST_ROWS = ("console.api.models", "pydantic", "console.geo")
-#: Never in the console's process where it can fork: the embedded sandbox's simulation runs in a
+#: Never in the console's process where the sandbox gets a process of its own (not on Windows):
+#: the embedded sandbox's simulation runs in a
 #: process of its own (console/sandbox/process.py).
 IN_THE_SANDBOX_PROCESS = ("console.sandbox.core", "console.sandbox.app", "console.sandbox.fleet",
                           "console.sandbox.order")
@@ -89,7 +90,7 @@ def test_the_first_rows_load_only_what_they_need(tmp_path: Path) -> None:
         screens = sorted(m for m in loaded if m.startswith("console.ui.screens."))
         assert screens == [], (stage, screens)
         assert [m for m in NOT_ON_THE_START_PATH if m in loaded] == [], stage
-        if hasattr(os, "fork"):
+        if sys.platform != "win32":
             assert [m for m in IN_THE_SANDBOX_PROCESS if m in loaded] == [], stage
     assert [m for m in NOT_BEFORE_THE_APP_RUNS if m in set(seen["after_main"])] == []
     assert [m for m in NOT_BEFORE_THE_FIRST_ROWS if m in set(seen["rows_painted"])] == []

@@ -28,8 +28,8 @@ sandbox runs in process as before (:class:`~console.sandbox.transport.SandboxTra
 from __future__ import annotations
 
 import asyncio
-import pickle
 import os
+import pickle
 import socket
 import subprocess
 import sys
@@ -39,6 +39,7 @@ from pathlib import Path
 import httpx
 
 from console.api.credentials import ACCOUNT_ENV, SECRET_ENV
+from console.sandbox.httpx_wire import disconnected, request_fields, response_to
 from console.sandbox.serve_socket import frame, read_frame
 
 #: An answer: status, headers (raw pairs), body.
@@ -106,13 +107,11 @@ class ProcessTransport(httpx.AsyncBaseTransport):
         self._pending: dict[int, asyncio.Future[_Answer | None]] = {}
         self._ids = count(1)
         self._gone = False
-        self._connecting: asyncio.Lock | None = None
+        self._connecting = asyncio.Lock()
 
     async def _connect(self) -> asyncio.StreamWriter:
         if self._writer is not None:
             return self._writer
-        if self._connecting is None:
-            self._connecting = asyncio.Lock()
         async with self._connecting:
             if self._writer is None:
                 if self._sock is None:
@@ -145,10 +144,7 @@ class ProcessTransport(httpx.AsyncBaseTransport):
             writer = await self._connect()
         except (ConnectionError, OSError) as exc:
             raise httpx.ConnectError(f"cannot reach the sandbox process: {exc}", request=request) from None
-        body = b"".join([chunk async for chunk in request.stream])  # type: ignore[union-attr]
-        # SandboxRequest's fields, in order (as SandboxTransport fills them).
-        fields = (request.method, request.url.raw_path.split(b"?", 1)[0], request.url.query,
-                  [(k.lower(), v) for k, v in request.headers.raw], body)
+        fields = await request_fields(request)
         request_id = next(self._ids)
         future: asyncio.Future[_Answer | None] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
@@ -158,21 +154,16 @@ class ProcessTransport(httpx.AsyncBaseTransport):
         except (ConnectionError, OSError):
             self._pending.pop(request_id, None)
             # The bytes may have left: as on a socket, that is a lost connection, not "not sent".
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.",
-                                            request=request) from None
+            raise disconnected(request) from None
         try:
             response = await future
         except ConnectionError:
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.",
-                                            request=request) from None
+            raise disconnected(request) from None
         finally:
             self._pending.pop(request_id, None)
         if response is None:  # the sandbox dropped this connection (a fault)
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
-        status, headers, content = response
-        if request.method == "HEAD":
-            content = b""  # no body on the wire (as SandboxTransport)
-        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content))
+            raise disconnected(request)
+        return response_to(request, *response)
 
     async def aclose(self) -> None:
         """Close the socket: the child sees it and exits."""

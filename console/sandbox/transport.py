@@ -12,6 +12,7 @@ from __future__ import annotations
 import httpx
 
 from console.sandbox.app import SandboxAPI, SandboxRequest
+from console.sandbox.httpx_wire import disconnected, request_fields, response_to
 
 
 class SandboxTransport(httpx.AsyncBaseTransport):
@@ -19,16 +20,7 @@ class SandboxTransport(httpx.AsyncBaseTransport):
         self._api = api
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = b"".join([chunk async for chunk in request.stream])  # type: ignore[union-attr]
-        response = await self._api.handle(SandboxRequest(
-            method=request.method,
-            raw_path=request.url.raw_path.split(b"?", 1)[0],
-            query_string=request.url.query,
-            headers=[(k.lower(), v) for k, v in request.headers.raw],
-            body=body,
-        ))
+        response = await self._api.handle(SandboxRequest(*await request_fields(request)))
         if response is None:
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
-        # A HEAD answer has no body on the wire (httpx's ASGITransport drops it too).
-        content = b"" if request.method == "HEAD" else response.body
-        return httpx.Response(response.status, headers=response.headers, stream=httpx.ByteStream(content))
+            raise disconnected(request)
+        return response_to(request, response.status, response.headers, response.body)
