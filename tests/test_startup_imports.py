@@ -57,9 +57,8 @@ NOT_BEFORE_THE_APP_RUNS = (
 #: the start-up check of the bulk journal (which runs beside the first page) needs neither. The
 #: route geometry (console.geo) loads with the first order the pane shows.
 NOT_BEFORE_THE_FIRST_ROWS = ("console.api.models", "pydantic", "console.geo")
-#: Never in the console's process where the sandbox gets a process of its own (not on Windows):
-#: the embedded sandbox's simulation runs in a
-#: process of its own (console/sandbox/process.py).
+#: Never in the console's process (except on Windows): the embedded sandbox's simulation runs
+#: in a process of its own (console/sandbox/process.py).
 IN_THE_SANDBOX_PROCESS = ("console.sandbox.core", "console.sandbox.app", "console.sandbox.fleet",
                           "console.sandbox.order")
 

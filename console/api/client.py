@@ -386,11 +386,9 @@ class OrdersClient:
         concurrency 8 was most of what the engine added to the network's own time. Sent exactly
         once; never retried here.
         """
-        path = order_path(ref.order_handle, "complete")
-        params = _action_params(ref.type, ref.type_index, ref.fulfillment_attempt)
-        body, response = await self._request("POST", path, params, json_body={})
-        return self._check_answer(ref.order_handle, "complete", "completed", body, response,
-                                  self._parse_summary_for(ref.order_handle, body, response))
+        body, response = await self._post_action(
+            ref.order_handle, "complete", ref.type, ref.type_index, ref.fulfillment_attempt)
+        return self._answer(ref.order_handle, "complete", "completed", body, response, parse_order_summary)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -398,16 +396,24 @@ class OrdersClient:
         self, handle: str, action: str, expected_status: str,
         type: str | None, type_index: int | None, fulfillment_attempt: int | None,
     ) -> Order:
-        path = order_path(handle, action)
-        params = _action_params(type, type_index, fulfillment_attempt)
-        body, response = await self._request("POST", path, params, json_body={})
+        body, response = await self._post_action(handle, action, type, type_index, fulfillment_attempt)
         await _models_loaded()
-        return self._check_answer(handle, action, expected_status, body, response,
-                                  self._parse_order_for(handle, body, response))
+        from console.api.models import parse_order
 
-    def _check_answer(self, handle: str, action: str, expected_status: str, body: bytes,
-                      response: httpx.Response, order: _Answer) -> _Answer:
-        """An action's parsed answer, refused unless it is unambiguous and shows the change."""
+        return self._answer(handle, action, expected_status, body, response, parse_order)
+
+    async def _post_action(
+        self, handle: str, action: str,
+        type: str | None, type_index: int | None, fulfillment_attempt: int | None,
+    ) -> tuple[bytes, httpx.Response]:
+        params = _action_params(type, type_index, fulfillment_attempt)
+        return await self._request("POST", order_path(handle, action), params, json_body={})
+
+    def _answer(self, handle: str, action: str, expected_status: str, body: bytes,
+                response: httpx.Response, parse: Callable[[bytes], _Answer]) -> _Answer:
+        """An action's answer read by ``parse``, refused unless it is the order asked for, is
+        unambiguous and shows the change."""
+        order = self._parsed_for(handle, body, response, parse)
         duplicate = _duplicate_key(body)
         if duplicate is not None:
             # Parsers disagree on which duplicate wins (pydantic: the last; others: the first),
@@ -427,9 +433,6 @@ class OrdersClient:
         from console.api.models import parse_order
 
         return self._parsed_for(handle, body, response, parse_order)
-
-    def _parse_summary_for(self, handle: str, body: bytes, response: httpx.Response) -> OrderSummary:
-        return self._parsed_for(handle, body, response, parse_order_summary)
 
     def _parsed_for(self, handle: str, body: bytes, response: httpx.Response,
                     parse: Callable[[bytes], _Answer]) -> _Answer:
