@@ -490,6 +490,23 @@ async def test_an_outcome_that_cannot_be_written_stops_the_run_and_is_settled_ne
     check_invariants(fake, journal_path, names, results=again.results)
 
 
+async def test_an_order_completed_before_whose_check_fails_is_sent_once_more_and_settled(
+    journal, journal_path
+) -> None:
+    """Found by the stateful test: o1 completed in an earlier run; now its check GETs fail, so
+    it is sent (a 409 is safe); that POST is refused at connect (provably not sent), so it is
+    sent again without a new GET; the 409 then sends it to reconciliation, never to completed."""
+    _, first = await run(fake := FakeHyperTrack(["o0", "o1"]), journal, ["o1"])
+    assert statuses(first) == {"o1": R.COMPLETED}
+    fake.get_faults["o1"] = ["500"] * 6
+    fake.post_faults["o1"] = ["connect"]
+    _, report = await run(fake, journal, ["o1", "o0"], concurrency=1)
+    assert statuses(report) == {"o1": R.IN_DOUBT, "o0": R.COMPLETED}
+    assert [r.outcome for r in fake.posts("o1")] == ["200", "connect", "409"]
+    assert fake.effective["o1"] == 1
+    check_invariants(fake, journal_path, ["o0", "o1"], results=report.results)
+
+
 # ---------------------------------------------------------------------- earlier runs
 
 

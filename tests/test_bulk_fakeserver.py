@@ -233,6 +233,11 @@ def journal_bytes(path: Path) -> bytes:
     return out
 
 
+#: Outcomes of requests the fake refused before any byte reached the server (a client sees
+#: ConnectError / ConnectTimeout: provably not sent).
+NEVER_CONNECTED = ("connect", "connect_timeout", "cert")
+
+
 def check_invariants(fake: FakeHyperTrack, journal_path: Path, run_handles: Iterable[str], *,
                      results: Iterable[Any] = (), outputs: Iterable[str] = (), allow_sending: bool = False) -> None:
     """The checklist's global invariants, asserted after every scenario.
@@ -245,11 +250,14 @@ def check_invariants(fake: FakeHyperTrack, journal_path: Path, run_handles: Iter
     touched = {r.handle for r in fake.posts()}
     assert touched <= run_handles, f"orders outside the run were POSTed: {touched - run_handles}"
     # I2: no POST to an order our requests already completed, unless a reconciling GET came
-    # after the previous POST for it (the residual race the checklist accepts, flagged).
+    # after the previous POST for it (the residual race the checklist accepts, flagged). A
+    # previous POST that never connected reached nothing: the retry the checklist allows for it
+    # needs no GET of its own (the GET before that attempt still counts).
     for i, req in enumerate(fake.log):
         if req.method == "POST" and req.completed_before:
             earlier = [r for r in fake.log[:i] if r.handle == req.handle]
-            last_post = max((j for j, r in enumerate(earlier) if r.method == "POST"), default=-1)
+            last_post = max((j for j, r in enumerate(earlier)
+                             if r.method == "POST" and r.outcome not in NEVER_CONNECTED), default=-1)
             assert any(r.method == "GET" for r in earlier[last_post + 1:]), (
                 f"POST to completed order {req.handle} without a reconciling GET first"
             )
@@ -318,5 +326,23 @@ def test_invariant_check_catches_a_blind_repost(tmp_path: Path) -> None:
 
     with Journal(tmp_path / "j.sqlite3"):
         pass
+    with pytest.raises(AssertionError, match="without a reconciling GET"):
+        check_invariants(fake, tmp_path / "j.sqlite3", ["a"])
+
+
+def test_invariant_check_lets_a_retry_follow_a_post_that_never_connected(tmp_path: Path) -> None:
+    """GET, then a POST refused at connect (nothing reached the server), then its retry: the
+    GET still stands before the retry. Without that GET, the retry is still caught."""
+    from console.bulk.journal import Journal
+
+    with Journal(tmp_path / "j.sqlite3"):
+        pass
+    fake = FakeHyperTrack(["a"])
+    fake.log.append(Req(0, "POST", "a", "complete", "200"))
+    fake.log.append(Req(1, "GET", "a", None, "200", completed_before=True))
+    fake.log.append(Req(2, "POST", "a", "complete", "connect", completed_before=True))
+    fake.log.append(Req(3, "POST", "a", "complete", "409", completed_before=True))
+    check_invariants(fake, tmp_path / "j.sqlite3", ["a"])
+    del fake.log[1]
     with pytest.raises(AssertionError, match="without a reconciling GET"):
         check_invariants(fake, tmp_path / "j.sqlite3", ["a"])
