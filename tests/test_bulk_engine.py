@@ -129,7 +129,7 @@ async def test_a_network_that_stays_down_opens_the_circuit(journal, journal_path
     assert report.stop_reason is StopReason.RETRY_BUDGET
     # total requests bounded: one try per order started plus the budget
     assert len(fake.posts()) <= 2 + 5 + 2
-    assert report.counts()[R.PENDING] > 20
+    assert report.counts()[R.NOT_SENT] > 20
     assert not fake.completed()
     check_invariants(fake, journal_path, names, results=report.results)
 
@@ -142,7 +142,7 @@ async def test_f15_a_network_that_is_down_opens_the_circuit_after_failures_in_a_
     _, report = await run(fake, journal, names, concurrency=4)
     assert report.stop_reason is StopReason.UNREACHABLE
     assert len(fake.posts()) <= 8 + 4  # the streak limit, plus requests already on their way
-    assert report.counts()[R.PENDING] >= 30 and not fake.completed()
+    assert report.counts()[R.NOT_SENT] >= 30 and not fake.completed()
     check_invariants(fake, journal_path, names, results=report.results)
 
 
@@ -168,10 +168,16 @@ async def test_f4_f6_applied_then_the_answer_lost_is_reconciled_without_a_second
 async def test_f5_lost_before_applying_is_sent_exactly_once_more(journal, journal_path) -> None:
     fake = FakeHyperTrack(["a"])
     fake.post_faults["a"] = ["drop_before_apply"]
-    _, report = await run(fake, journal, ["a"])
+    events: list = []
+    engine, report = await run(fake, journal, ["a"], events)
     result = report.results[0]
     assert result.status is R.COMPLETED and result.attempts == 2
-    assert [r.method for r in fake.log] == ["POST", "GET", "POST"]
+    # "Not completed" read inside the settle window proves nothing: read again once it passed.
+    post, early, late, again = fake.log
+    assert [r.method for r in fake.log] == ["POST", "GET", "GET", "POST"]
+    assert early.t - post.t < engine.settle_window <= late.t - post.t
+    waiting = [e for e in events if e.kind == "waiting"]
+    assert len(waiting) == 1 and waiting[0].ref == OrderRef("a") and 0 < waiting[0].seconds <= engine.settle_window
     kinds = [(e["kind"], e["state"], e["attempt"]) for e in journal.op_events(result.op_id)]
     assert kinds == [
         ("intent", "sending", 1), ("outcome", "in_doubt", None), ("intent", "sending", 2), ("outcome", "completed", None),
@@ -195,7 +201,8 @@ async def test_f9_502_without_applying_is_reconciled_then_resent(journal, journa
     fake.post_faults["a"] = ["502"]
     _, report = await run(fake, journal, ["a"])
     assert report.results[0].status is R.COMPLETED
-    assert [(r.method, r.outcome) for r in fake.log] == [("POST", "502"), ("GET", "200"), ("POST", "200")]
+    assert [(r.method, r.outcome) for r in fake.log] == [("POST", "502"), ("GET", "200"), ("GET", "200"),
+                                                          ("POST", "200")]
     check_invariants(fake, journal_path, ["a"], results=report.results)
 
 
@@ -204,7 +211,7 @@ async def test_f10_503_with_retry_after_waits_that_long_before_reconciling(journ
     fake.post_faults["a"] = ["503:5"]
     _, report = await run(fake, journal, ["a"], settle_delay=2.0)
     assert report.results[0].status is R.COMPLETED
-    post, get, again = fake.log
+    post, get, _, again = fake.log
     assert (post.method, get.method, again.method) == ("POST", "GET", "POST")
     assert get.t - post.t >= 5.0
     check_invariants(fake, journal_path, ["a"], results=report.results)
@@ -245,8 +252,31 @@ async def test_409_then_get_decides_already_completed_or_conflict(journal, journ
     check_invariants(fake, journal_path, ["done", "gone", "open"], results=report.results)
 
 
+async def test_a_late_apply_inside_the_settle_window_is_reconciled_without_a_second_post(
+    journal, journal_path
+) -> None:
+    """The request lands after the first read said "not completed", but inside its window."""
+    fake = FakeHyperTrack(["a"])
+    fake.post_faults["a"] = ["drop_before_apply"]
+    original = fake.handler
+
+    def handler(request):
+        response = original(request)
+        if request.method == "GET":
+            fake._apply("a")  # the first request finishes behind the gateway, just too late
+        return response
+
+    fake.handler = handler
+    _, report = await run(fake, journal, ["a"])
+    result = report.results[0]
+    assert result.status is R.COMPLETED_RECONCILED and not result.flagged
+    assert len(fake.posts("a")) == 1 and fake.effective["a"] == 1
+    check_invariants(fake, journal_path, ["a"], results=report.results)
+
+
 async def test_a_late_apply_after_the_check_is_flagged_already_completed(journal, journal_path) -> None:
-    """The residual risk: the lost request lands after our GET said "not completed"."""
+    """The residual risk: the lost request lands after the settle window, once our last read
+    said "not completed"."""
     fake = FakeHyperTrack(["a"])
     fake.post_faults["a"] = ["drop_before_apply"]
     gets = 0
@@ -258,7 +288,8 @@ async def test_a_late_apply_after_the_check_is_flagged_already_completed(journal
         response = original(request)
         if request.method == "GET":
             gets += 1
-            fake._apply("a")  # the first request finishes behind the gateway, just too late
+            if gets == 2:
+                fake._apply("a")  # the first request finishes behind the gateway, far too late
         return response
 
     fake.handler = handler
@@ -334,7 +365,7 @@ async def test_f13_a_retry_after_too_long_stops_the_run_instead_of_sleeping(jour
     fake.post_faults["o0"] = ["429:86400"]
     _, report = await run(fake, journal, names, concurrency=1)
     assert report.stop_reason is StopReason.RATE_LIMITED
-    assert all(s is R.PENDING for s in statuses(report).values())
+    assert all(s is R.NOT_SENT for s in statuses(report).values())
     assert max(fake.clock.sleeps, default=0) < 3600
     check_invariants(fake, journal_path, names, results=report.results)
 
@@ -351,11 +382,11 @@ async def test_f32_a_401_in_the_middle_stops_the_run_and_leaves_the_rest_pending
     assert report.stop_reason is StopReason.AUTH
     assert got[R.COMPLETED] == 7
     assert got[R.AUTH_FAILED] >= 1
-    assert got[R.PENDING] >= 20 - 7 - 3
-    assert got[R.COMPLETED] + got[R.AUTH_FAILED] + got[R.PENDING] == 20
+    assert got[R.NOT_SENT] >= 20 - 7 - 3
+    assert got[R.COMPLETED] + got[R.AUTH_FAILED] + got[R.NOT_SENT] == 20
     assert len(fake.posts()) <= 7 + 3  # in-flight ones finish; nothing new is sent
-    pending_rows = [journal.op(r.op_id) for r in report.results if r.status is R.PENDING]
-    assert all(row.state == "pending" and row.attempts == 0 for row in pending_rows)
+    pending_rows = [journal.op(r.op_id) for r in report.results if r.status is R.NOT_SENT]
+    assert all(row.state == "not_sent" and row.attempts == 0 for row in pending_rows)
     check_invariants(fake, journal_path, names, results=report.results)
 
 
@@ -392,9 +423,11 @@ async def test_stop_during_a_reconciliation_still_settles_the_order(journal, jou
 
     report = await engine.run(refs_for(["a", "b", "c"]), on_event=on_event)
     result = report.results[0]
-    # the GET happened, showed "not completed", and no re-send followed the stop
+    # the GET happened, showed "not completed" inside the settle window: the stop leaves it in
+    # doubt (the request may still land), and no re-send followed
     assert [r.method for r in fake.log] == ["POST", "GET"]
-    assert result.status is R.STOPPED and result.flagged
+    assert result.status is R.IN_DOUBT and "may still be in flight" in result.message
+    assert journal.op(result.op_id).state == "in_doubt"
     assert statuses(report)["b"] is R.STOPPED
     check_invariants(fake, journal_path, ["a", "b", "c"], results=report.results)
 
@@ -421,7 +454,7 @@ async def test_f29_an_intent_that_cannot_be_written_is_never_sent(journal, journ
     assert len(fake.posts()) == 2
     got = [r.status for r in report.results]
     assert got[:2] == [R.COMPLETED, R.COMPLETED] and got[2] is R.FAILED_NOT_SENT
-    assert all(s is R.PENDING for s in got[3:])
+    assert all(s is R.NOT_SENT for s in got[3:])
     assert "journal" in report.results[2].message
     check_invariants(fake, journal_path, names, results=report.results)
 
@@ -441,7 +474,7 @@ async def test_f17_a_refused_certificate_stops_the_run_without_retrying(journal,
     fake.post_faults["o1"] = ["cert"]
     _, report = await run(fake, journal, names, concurrency=1)
     assert report.stop_reason is StopReason.CERTIFICATE
-    assert [r.status for r in report.results] == [R.COMPLETED, R.FAILED_NOT_SENT] + [R.PENDING] * 3
+    assert [r.status for r in report.results] == [R.COMPLETED, R.FAILED_NOT_SENT] + [R.NOT_SENT] * 3
     assert len(fake.posts("o1")) == 1  # never retried
     check_invariants(fake, journal_path, names, results=report.results)
 
@@ -452,7 +485,8 @@ async def test_f18_a_redirect_is_not_followed_and_is_settled_by_get(journal, jou
     _, report = await run(fake, journal, ["a"])
     result = report.results[0]
     assert result.status is R.COMPLETED and result.flagged and "not followed" in result.message
-    assert [(r.method, r.outcome) for r in fake.log] == [("POST", "307"), ("GET", "200"), ("POST", "200")]
+    assert [(r.method, r.outcome) for r in fake.log] == [("POST", "307"), ("GET", "200"), ("GET", "200"),
+                                                          ("POST", "200")]
     check_invariants(fake, journal_path, ["a"], results=report.results)
 
 
@@ -479,7 +513,7 @@ async def test_an_outcome_that_cannot_be_written_stops_the_run_and_is_settled_ne
     _, report = await run(fake, journal, names, concurrency=1)
     assert report.stop_reason is StopReason.JOURNAL
     # The outcome rides with the next order's intent: that commit fails, so o1 is not sent.
-    assert [r.status for r in report.results] == [R.COMPLETED, R.FAILED_NOT_SENT, R.PENDING, R.PENDING]
+    assert [r.status for r in report.results] == [R.COMPLETED, R.FAILED_NOT_SENT, R.NOT_SENT, R.NOT_SENT]
     assert len(fake.posts()) == 1
     assert [op.op_id for op in journal.pending_intents()] == failed  # the intent stays unsettled
     monkeypatch.setattr(journal, "outcome_write", real)
@@ -531,11 +565,13 @@ async def test_f25_f26_intents_without_outcome_are_settled_before_anything_is_se
     report = await engine.run(refs_for(names), on_event=events.append)
     settled = {r.ref.order_handle: r for r in report.settled}
     assert settled["done"].status is R.COMPLETED_RECONCILED and settled["done"].earlier_run
-    assert settled["never"].status is R.PENDING
+    assert settled["never"].status is R.NOT_APPLIED and settled["never"].earlier == "interrupted"
     # the settling happened first, before any POST
     first_post = next(i for i, r in enumerate(fake.log) if r.method == "POST")
     assert {r.handle for r in fake.log[:first_post]} == {"done", "never"}
-    assert [e.kind for e in events][:3] == ["settling", "settled", "settled"]
+    # "never" looked not applied, but its intent was seconds old: it was read again after the window
+    assert [e.kind for e in events][:4] == ["settling", "waiting", "settled", "settled"]
+    assert [r.handle for r in fake.log[:first_post]].count("never") == 2
     # the completed one is never re-sent; the one that never arrived is sent exactly once,
     # under the same op id
     assert fake.posts("done") == [] and len(fake.posts("never")) == 1
@@ -569,7 +605,7 @@ async def test_resume_after_an_auth_failure_sends_only_what_was_left(journal, jo
     fake.revoke_after_posts = 4
     _, first = await run(fake, journal, names, concurrency=1)
     assert first.stop_reason is StopReason.AUTH
-    left = {r.ref.order_handle: r.op_id for r in first.results if r.status is R.PENDING}
+    left = {r.ref.order_handle: r.op_id for r in first.results if r.status is R.NOT_SENT}
     assert len(left) == 5
     fake.revoked, fake.revoke_after_posts = False, None  # re-authenticated
     engine = make_engine(fake, journal)
@@ -642,3 +678,54 @@ def test_concurrency_is_bounded(journal) -> None:
     for bad in (0, 17, -1, True, 2.5):
         with pytest.raises(ValueError):
             BulkEngine(fake.client(), journal, concurrency=bad)
+
+
+async def test_an_order_a_finished_run_left_in_doubt_is_described_as_such_next_time(journal, journal_path) -> None:
+    """It read "an earlier run sent this ... and stopped before recording the answer", though that
+    run had recorded "in doubt", and was then filed as `pending`, a name that says nothing."""
+    fake = FakeHyperTrack(["a"])
+    fake.post_faults["a"] = ["drop_before_apply"]
+    fake.get_always_fails.add("a")
+    _, first = await run(fake, journal, ["a"])
+    assert first.results[0].status is R.IN_DOUBT
+    fake.get_always_fails.discard("a")
+    settled = await make_engine(fake, journal).settle_pending()
+    (result,) = settled
+    assert result.status is R.NOT_APPLIED and result.earlier == "left_in_doubt"
+    assert "finished with this in doubt" in result.message and "stopped before" not in result.message
+    assert "did not take effect" in result.message
+    assert journal.op(result.op_id).state == "not_applied"
+    assert result.to_json()["result"] == "not_applied" and result.to_json()["earlier"] == "left_in_doubt"
+    check_invariants(fake, journal_path, ["a"], results=[*first.results, *settled])
+
+
+async def test_a_young_intent_is_not_settled_as_not_applied_when_the_wait_is_stopped(journal, journal_path) -> None:
+    """Inside the settle window a stop leaves an earlier run's order in doubt, never "not applied"."""
+    fake = FakeHyperTrack(["a"])
+    interrupted_run(journal, fake, ["a"], applied=set())
+    engine = make_engine(fake, journal)
+
+    def on_event(event) -> None:
+        if event.kind == "waiting":
+            engine.stop()
+
+    (result,) = await engine.settle_pending(on_event=on_event)
+    assert result.status is R.IN_DOUBT and result.earlier == "interrupted"
+    assert "may still be in flight" in result.message
+    assert len(fake.gets("a")) == 1 and fake.posts() == []
+    assert journal.op(result.op_id).state == "in_doubt"
+
+
+async def test_an_old_intent_is_settled_at_once(journal, journal_path) -> None:
+    from datetime import timedelta
+
+    from console.bulk.journal import utc_now
+
+    fake = FakeHyperTrack(["a"])
+    interrupted_run(journal, fake, ["a"], applied=set())
+    later = utc_now() + timedelta(minutes=5)
+    engine = make_engine(fake, journal, wall_clock=lambda: later)
+    events: list = []
+    (result,) = await engine.settle_pending(on_event=events.append)
+    assert result.status is R.NOT_APPLIED
+    assert len(fake.gets("a")) == 1 and "waiting" not in [e.kind for e in events]

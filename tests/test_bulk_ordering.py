@@ -150,7 +150,7 @@ async def test_a_session_that_only_settles_ends_with_its_outcomes_synced(journal
     journal.record_intent(op_id, run_id)  # an earlier run died after this
     spy = spy_on(journal)
     settled = await engine.settle_pending()
-    assert [r.status for r in settled] == [R.PENDING]
+    assert [r.status for r in settled] == [R.NOT_APPLIED]
     assert journal.unsynced_commits == 0
     assert spy.kinds(len(spy.commits) - 1) == {"sync"} and spy.commits[-1][0] == 2
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from console.bulk import headless as H
-from console.bulk.journal import Journal
+from console.bulk.journal import Journal, JournalReader
 from tests.test_bulk_fakeserver import SECRET, FakeHyperTrack, check_invariants
 
 
@@ -271,7 +271,7 @@ def test_f32_401_in_the_middle_exits_4_and_the_rest_stay_pending(journal_path) -
     assert code == 4
     results = [d["result"] for d in con.json_lines()]
     assert results[:3] == ["completed"] * 3 and results[3] == "auth_failed"
-    assert set(results[4:]) == {"pending"}
+    assert set(results[4:]) == {"not_sent"}
     check_invariants(fake, journal_path, names, outputs=[con.out, con.err])
 
 
@@ -292,13 +292,47 @@ def test_an_interrupted_earlier_run_is_settled_and_reported_first(journal_path) 
     assert code == 0, con.err
     lines = con.json_lines()
     earlier = [d for d in lines if d["source"] == "earlier_run"]
-    assert {d["order_handle"]: d["result"] for d in earlier} == {"x": "completed_reconciled", "y": "pending"}
+    assert {d["order_handle"]: d["result"] for d in earlier} == {"x": "completed_reconciled", "y": "not_applied"}
     assert lines[:2] == earlier  # reported first
     run = {d["order_handle"]: d["result"] for d in lines if d["source"] == "run"}
     assert run == {"x": "already_completed", "y": "completed", "z": "completed"}
     assert fake.posts("x") == [] and len(fake.posts("y")) == 1
-    assert "interrupted earlier run" in con.err
+    assert "earlier runs left unsettled (an interrupted run" in con.err
+    assert all("interrupted before recording the answer" in d["message"] for d in earlier)
+    assert {d["earlier"] for d in earlier} == {"interrupted"}
     check_invariants(fake, journal_path, ["x", "y", "z"], outputs=[con.out, con.err])
+
+
+def test_orders_the_look_up_settles_are_in_the_journal_with_their_reason(journal_path) -> None:
+    """Orders found completed, cancelled or missing by the look-up were in the output but not in
+    the journal: the record of the run was incomplete."""
+    fake = FakeHyperTrack(["a", "done", "gone"])
+    fake.orders["done"].update(status="completed", completed_at="2026-01-01T00:00:00.000Z")
+    fake.orders["gone"]["status"] = "cancelled"
+    code, con = complete(fake, journal_path, ["a", "done", "gone", "nope", "--yes", "--json"])
+    assert code == 1, con.err
+    with JournalReader(journal_path) as reader:
+        (run,) = reader.list_runs()
+        ops = {op.order_handle: op for op in reader.list_ops()}
+    assert run.order_count == 4
+    assert {h: op.state for h, op in ops.items()} == {
+        "a": "completed", "done": "already_completed", "gone": "conflict", "nope": "not_found"}
+    assert {op.run_id for op in ops.values()} == {run.run_id}
+    assert "already completed" in ops["done"].message and "cancelled" in ops["gone"].message
+    assert ops["nope"].http_status == 404 and ops["done"].attempts == 0
+    printed = {d["order_handle"]: d["op_id"] for d in con.json_lines()}
+    assert printed == {h: op.op_id for h, op in ops.items()}  # the output names each journal row
+    assert fake.posts("done") == fake.posts("gone") == fake.posts("nope") == []
+
+
+def test_nothing_to_send_still_records_the_run(journal_path) -> None:
+    fake = FakeHyperTrack(["done"])
+    fake.orders["done"].update(status="completed", completed_at="2026-01-01T00:00:00.000Z")
+    code, con = complete(fake, journal_path, ["done", "--yes"])
+    assert code == 0, con.err
+    with JournalReader(journal_path) as reader:
+        assert [(op.order_handle, op.state) for op in reader.list_ops()] == [("done", "already_completed")]
+    assert fake.posts() == []
 
 
 # ---------------------------------------------------------------------- orders
@@ -381,7 +415,7 @@ def test_a_refused_certificate_exits_3(journal_path) -> None:
     fake.post_faults["a"] = ["cert"]
     code, con = complete(fake, journal_path, ["a", "b", "--yes", "--json", "--concurrency", "1"])
     assert code == 3
-    assert [d["result"] for d in con.json_lines()] == ["failed_not_sent", "pending"]
+    assert [d["result"] for d in con.json_lines()] == ["failed_not_sent", "not_sent"]
     assert "certificate" in con.err and fake.posts("b") == []
 
 

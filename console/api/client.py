@@ -350,6 +350,37 @@ class OrdersClient:
         await _models_loaded()
         return self._parse_order_for(handle, body, response)
 
+    async def legs(self, handle: str) -> list[OrderSummary]:
+        """Every leg and attempt of ``handle`` the list knows, as summaries (exact handle only).
+
+        ``GET /orders/?search_term=<handle>``, every page: the search also matches ops groups,
+        workers and metadata, so the items are filtered to this handle. A list item carries the
+        leg identity (``type``, ``type_index``, ``fulfillment_attempt``), which is what
+        ``GET /orders/{h}`` cannot be asked for. Its cost is the number of pages the search
+        matches: one for a distinctive handle.
+        """
+        found: list[OrderSummary] = []
+        async for page in self.iter_summary_pages(search_term=handle):
+            found.extend(item for item in page.orders if item.ref.order_handle == handle)
+        return found
+
+    async def get_leg(self, ref: OrderRef) -> Order | OrderSummary:
+        """The current state of exactly ``ref``'s leg and attempt.
+
+        ``GET /orders/{h}`` first: the full order, when it answers with ``ref``'s leg (always for
+        a handle with one leg). When it answers with another leg of the handle, the list searched
+        by the handle finds ``ref``'s (:meth:`legs`), as a summary: status, times, worker and
+        risks, no timeline. Raises :class:`NotFoundError` when the handle has no such leg, so an
+        answer about another leg is never taken for this one's.
+        """
+        order = await self.get_order(ref.order_handle, fulfillment_attempt=ref.fulfillment_attempt)
+        if ref.same_leg(order.ref):
+            return order
+        for leg in await self.legs(ref.order_handle):
+            if ref.same_leg(leg.ref):
+                return leg
+        raise E.NotFoundError(404, f"the handle has no {ref.leg_words()} leg")
+
     async def complete_order(
         self,
         handle: str,

@@ -44,6 +44,30 @@ class OrderRef:
             if v is not None
         }
 
+    def same_leg(self, other: "OrderRef") -> bool:
+        """Whether ``other`` is the leg and attempt this ref names (a field this ref leaves
+        unset matches any value, and so does one ``other`` does not carry).
+
+        ``GET /orders/{h}`` takes no ``type``/``type_index``: for a handle with several legs it
+        answers with one of them, which may not be this one. Every place that takes an answer as
+        "this order's state" checks it with this rule, so that no leg is read as another.
+        """
+        for mine, theirs in ((self.type, other.type), (self.type_index, other.type_index),
+                             (self.fulfillment_attempt, other.fulfillment_attempt)):
+            if mine is not None and theirs is not None and mine != theirs:
+                return False
+        return True
+
+    def leg_words(self) -> str:
+        """The leg in words: ``drop #0, attempt 1``; ``order`` for a handle without legs."""
+        if self.type is None:
+            text = "order"
+        else:
+            text = f"{sanitize(self.type)} #{self.type_index if self.type_index is not None else 0}"
+        if self.fulfillment_attempt is not None:
+            text += f", attempt {self.fulfillment_attempt}"
+        return text
+
     def describe(self) -> str:
         text = sanitize(self.order_handle)
         extras = []

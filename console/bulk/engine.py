@@ -1,25 +1,38 @@
-"""The bulk-completion engine: bounded concurrency, a write-ahead journal, and reconciliation.
+"""The action pipeline: every write to an order, one at a time or a thousand, goes through here.
 
-``POST /orders/{h}/complete`` has no idempotency key, so the engine is the careful party:
+The pipeline, for each order: plan -> intent committed -> send -> classify -> settle by
+read-back -> outcome committed. A single ``c`` in the console is a run of one; bulk runs, ``R``
+and the headless commands are runs of many; all of them are this code. What is sent is an
+:class:`~console.bulk.actions.Action` (complete today): its request and its expected end state.
 
-- Every POST is preceded by a durable (fsynced) INTENT in the journal and followed by its
-  OUTCOME, committed before the result is reported. If the intent cannot be written, the POST is
-  not sent and the run stops (fail closed). An outcome is not fsynced by itself: it rides in the
+No action has an idempotency key, so the engine is the careful party:
+
+- Every request is preceded by a durable (fsynced) INTENT in the journal and followed by its
+  OUTCOME, committed before the result is reported. If the intent cannot be written, nothing is
+  sent and the run stops (fail closed). An outcome is not fsynced by itself: it rides in the
   commit of its worker's next intent (one journal wait per order), or is committed alone and
-  synced at the end of the run; one lost to a power cut leaves its intent, settled by GET.
+  synced at the end of the run; one lost to a power cut leaves its intent, settled by read-back.
 - Only what provably never arrived is retried on its own: :class:`RequestNotSent` (not a
   certificate failure) with capped, fully-jittered backoff, and 429 after its ``Retry-After``.
   A 429 pauses the WHOLE run: no request of the run starts until the pause ends. All automatic
   retries draw on one budget per run; when it is spent the run stops (the circuit opens).
 - Every outcome that may have been applied (timeout or dropped connection after sending, 5xx,
-  a 2xx that is not the completed order asked for, an unexpected status) is settled by a GET,
-  after a short wait, before anything is sent again: completed -> ``completed_reconciled``;
-  cancelled -> ``conflict``; not completed -> sent again (an attempt, journaled); the GET fails
-  -> ``in_doubt``, shown to the operator, never guessed.
-- 409 -> a GET decides ``already_completed`` or ``conflict``. 401/403 stop the run: requests in
-  flight finish, the rest stay ``pending``.
-- Before a run, intents of an interrupted earlier run (the process died) are settled by GET and
-  reported first (:meth:`BulkEngine.settle_pending`), so nothing completed is sent again.
+  a 2xx that does not show the end state, an unexpected status) is settled by reading the
+  order's leg back (``OrdersClient.get_leg``: never another leg of the same handle) before
+  anything is sent again. :meth:`Action.judge` alone says what the read-back means: applied ->
+  ``completed_reconciled``; ended otherwise (cancelled) -> ``conflict``; not applied -> sent again
+  (an attempt, journaled), but only once the SETTLE WINDOW has passed; the read fails ->
+  ``in_doubt``, shown to the operator, never guessed.
+- The settle window: a request may still be in flight for a while after it was sent (our
+  client gave up; the server has not finished). A read-back inside that window that shows "not
+  applied" concludes nothing: the engine waits out the window (a ``waiting`` event with the
+  seconds left; ``stop()`` ends the wait and leaves the order in doubt), then reads again. This
+  holds for in-run retries and for what earlier runs left, whose age comes from the journal.
+- 409 -> a read-back decides ``already_completed`` or ``conflict``. 401/403 stop the run:
+  requests in flight finish, the rest end ``not_sent``.
+- Before a run, intents of an earlier run that was interrupted (the process died) or that
+  finished in doubt are settled by read-back and reported first
+  (:meth:`BulkEngine.settle_pending`), so nothing applied is sent again.
 
 No Textual here. A UI drives the engine through :meth:`BulkEngine.run` (with an ``on_event``
 callback for progress), :meth:`BulkEngine.stop` and the :class:`RunReport` it returns. Journal
@@ -37,8 +50,8 @@ Driving it from a UI (run it in a worker that belongs to the App, so it outlives
     # meanwhile, from a key binding: engine.stop()   (in-flight finish and are recorded)
 
 ``on_event`` is called on the event loop with a :class:`~console.bulk.results.BulkEvent`
-(``kind`` = settling / settled / started / sent / result / paused / resumed / stopping /
-finished), each carrying a :class:`~console.bulk.results.Progress` snapshot (finished, succeeded,
+(``kind`` = settling / settled / started / sent / waiting / result / paused / resumed /
+stopping / finished), each carrying a :class:`~console.bulk.results.Progress` snapshot (finished, succeeded,
 failed, in_doubt, rate, eta, paused). It must return quickly; an exception in it is logged and
 ignored. ``report.results`` has one :class:`~console.bulk.results.OrderResult` per distinct ref
 (input order), ``report.settled`` the orders of interrupted earlier runs, and
@@ -54,20 +67,24 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from console.api import errors as E
-from console.api.client import OrdersClient, OrderSummary
+from console.api.client import DEFAULT_ATTEMPT_TIMEOUT, OrdersClient, OrderSummary
 from console.api.handles import validate_handle
-from console.api.models import TERMINAL_STATUSES, Order, OrderRef
+from console.api.models import Order, OrderRef
 from console.api.retry import Backoff
 from console.api.sanitize import sanitize
 from console.bulk import journal as J
+from console.bulk.actions import COMPLETE, Action, Verdict
 from console.bulk.results import (
+    INTERRUPTED,
+    LEFT_IN_DOUBT,
     BulkEvent,
     OrderFinished,
     OrderResult,
@@ -81,6 +98,7 @@ from console.bulk.results import (
     RunResumed,
     RunStarted,
     RunStopping,
+    SettleWaiting,
     SettlingStarted,
     StopReason,
 )
@@ -93,6 +111,9 @@ MAX_CONCURRENCY = 16
 DEFAULT_CONCURRENCY = 4
 #: Per order: how many times a request that never arrived is tried before ``failed_not_sent``.
 DEFAULT_BACKOFF = Backoff(base=0.5, cap=20.0, max_attempts=4)
+#: Added to the client's per-attempt deadline to make the default settle window: time for a
+#: request our client gave up on to finish behind a gateway, or a server that is slow to apply.
+SETTLE_MARGIN = 15.0
 
 EventCallback = Callable[[BulkEvent], None]
 Sleep = Callable[[float], Awaitable[None]]
@@ -108,8 +129,9 @@ _JOURNAL_STATE = {
     ResultStatus.FAILED_NOT_SENT: J.FAILED_NOT_SENT,
     ResultStatus.AUTH_FAILED: J.AUTH_FAILED,
     ResultStatus.IN_DOUBT: J.IN_DOUBT,
+    ResultStatus.NOT_APPLIED: J.NOT_APPLIED,
     ResultStatus.STOPPED: J.STOPPED,
-    ResultStatus.PENDING: J.PENDING,
+    ResultStatus.NOT_SENT: J.NOT_SENT,
 }
 
 
@@ -148,6 +170,23 @@ class _Item:
     deferred: J.Write | None = None
     #: The worker's previous order, whose outcome is committed with this order's first write.
     carry: "_Item | None" = None
+    #: Engine-clock time until which a request of this order may still be in flight (its last
+    #: send plus the settle window). Before it, a read-back showing "not applied" proves nothing.
+    window_ends: float | None = None
+
+
+@dataclass
+class _Look:
+    """A read-back judged by the action: ``verdict``, or ``error`` when the read failed, or
+    neither when the order looked not applied but its settle window could not be waited out."""
+
+    verdict: Verdict | None = None
+    order: Any = None
+    error: E.HyperTrackError | None = None
+
+    @property
+    def undecided(self) -> bool:
+        return self.verdict is None and self.error is None
 
 
 class _Settled(Exception):
@@ -174,6 +213,16 @@ class BulkEngine:
     ``unreachable_after``: that many requests in a row (across orders) that never reached the
     server open the circuit: the network is down, so the run stops
     (:attr:`StopReason.UNREACHABLE`) rather than burning through every order's retries.
+
+    ``action``: what is sent (:mod:`console.bulk.actions`); complete by default.
+
+    ``settle_window``: seconds after a send during which the request may still be in flight
+    (our client gave up, the server had not finished). A read-back inside the window that
+    shows the action not applied concludes nothing: the engine waits for the window to pass
+    (a :class:`SettleWaiting` event; ``stop()`` cuts the wait short and leaves the order in
+    doubt) and reads again. It holds for in-run retries and for intents an earlier run left
+    (their age is taken from the journal's intent time, on ``wall_clock``). ``None``: the
+    client's per-attempt deadline plus :data:`SETTLE_MARGIN` (60 s by default).
     """
 
     def __init__(
@@ -194,6 +243,9 @@ class BulkEngine:
         max_sends: int = 3,
         unreachable_after: int = 8,
         freeze_heap: bool = True,
+        action: Action = COMPLETE,
+        settle_window: float | None = None,
+        wall_clock: Callable[[], datetime] = J.utc_now,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not (
             MIN_CONCURRENCY <= concurrency <= MAX_CONCURRENCY
@@ -203,6 +255,14 @@ class BulkEngine:
             raise ValueError("retry_budget must be >= 0")
         if max_sends < 1:
             raise ValueError("max_sends must be >= 1")
+        if settle_window is None:
+            timeout = getattr(client, "attempt_timeout", None) or DEFAULT_ATTEMPT_TIMEOUT
+            settle_window = timeout + SETTLE_MARGIN
+        if settle_window < 0:
+            raise ValueError("settle_window must be >= 0")
+        self.action = action
+        self.settle_window = float(settle_window)
+        self._wall_clock = wall_clock
         self.client = client
         self.journal = journal
         self.concurrency = concurrency
@@ -275,20 +335,26 @@ class BulkEngine:
         self._halt(StopReason.OPERATOR, "stopped by the operator: no new requests are sent")
 
     async def settle_pending(self, *, on_event: EventCallback | None = None) -> list[OrderResult]:
-        """Settle, by GET, every order of this account and server that an earlier run left with
-        an intent but no outcome (or in doubt). Returns one result per such order:
-        ``completed_reconciled``, ``conflict``, ``not_found``, ``in_doubt`` (the GET failed), or
-        ``pending`` (not completed: the POST never took effect; a later run may send it)."""
+        """Settle, by reading the order back, every order of this account and server that an
+        earlier run left with an intent but no outcome (interrupted) or in doubt. Returns one
+        result per such order: ``completed_reconciled``, ``conflict``, ``not_found``,
+        ``not_applied`` (the settle window has passed and the request did not take effect: a
+        later run may send it) or ``in_doubt`` (the read failed, or the window could not be
+        waited out). Each carries ``earlier`` (INTERRUPTED or LEFT_IN_DOUBT)."""
         async with self._session(on_event):
             return await self._settle_all()
 
     async def run(
-        self, refs: Sequence[OrderRef], *, on_event: EventCallback | None = None, settle_first: bool = True
+        self, refs: Sequence[OrderRef], *, on_event: EventCallback | None = None, settle_first: bool = True,
+        decided: Sequence[OrderResult] = (),
     ) -> RunReport:
-        """Complete ``refs`` (duplicates removed) and return a report with one result per order.
+        """Send the action to ``refs`` (duplicates removed); return a report with one result per order.
 
         With ``settle_first`` (the default) earlier unsettled intents are settled before anything
         is sent; they appear in ``report.settled`` and as :class:`PendingSettled` events.
+        ``decided``: orders the caller settled without sending (a look-up found them completed,
+        cancelled or missing): recorded in this run's journal with their result and reason, and
+        reported first, so the journal holds every order of the run.
         Raises :class:`JournalError` if the run cannot even be recorded (nothing is sent then).
         """
         if self._running:
@@ -297,13 +363,13 @@ class BulkEngine:
         try:
             async with self._session(on_event):
                 settled = await self._settle_all() if settle_first else []
-                return await self._run(refs, settled)
+                return await self._run(refs, settled, decided)
         finally:
             self._running = False
 
     async def resume(self, *, on_event: EventCallback | None = None) -> RunReport:
         """Carry on with what earlier runs left: settle their unsettled intents, then send the
-        orders they never sent (or that a GET showed were not completed), reusing their op ids."""
+        orders they never sent (or that a read-back showed were not applied), reusing their op ids."""
         if self._running:
             raise RuntimeError("this engine is already running")
         self._running = True
@@ -312,7 +378,8 @@ class BulkEngine:
                 settled = await self._settle_all()
                 if self._stopping:
                     return await self._run([], settled)
-                ops = await self._j(self.journal.open_ops, self.account_id, self.base_url, (J.PENDING,))
+                ops = await self._j(self.journal.open_ops, self.account_id, self.base_url,
+                                    (J.PENDING, J.NOT_SENT, J.NOT_APPLIED))
                 return await self._run([op.ref for op in ops], settled)
         finally:
             self._running = False
@@ -508,9 +575,10 @@ class BulkEngine:
 
     async def _final(self, item: _Item, status: ResultStatus, message: str = "", *,
                      exc: E.HyperTrackError | None = None, order: Order | OrderSummary | None = None,
-                     flagged: bool = False, field_errors: dict[str, list[str]] | None = None) -> OrderResult:
+                     flagged: bool = False, field_errors: dict[str, list[str]] | None = None,
+                     earlier: str | None = None, http_status: int | None = None) -> OrderResult:
         """Build the result, record it, and return it."""
-        http_status = getattr(exc, "status_code", None)
+        http_status = getattr(exc, "status_code", http_status)
         if status is ResultStatus.COMPLETED and exc is None:
             http_status = 200  # the client returns the order, not the response: 2xx it was
         request_id = getattr(exc, "request_id", None)
@@ -521,7 +589,8 @@ class BulkEngine:
             ref=item.ref, status=status, op_id=item.op_id, attempts=item.sends, message=sanitize(message),
             field_errors=field_errors or {}, http_status=http_status, request_id=request_id,
             completed_at=order.completed_at if order is not None else None,
-            order_status=order.status if order is not None else None, flagged=flagged,
+            order_status=order.status if order is not None else None, flagged=flagged, earlier=earlier,
+            order=order,
         )
         await self._record(
             item, _JOURNAL_STATE[status], final=True, http_status=http_status, message=result.message,
@@ -530,9 +599,75 @@ class BulkEngine:
         return result
 
     async def _not_sent(self, item: _Item, why: str = "") -> OrderResult:
-        status = ResultStatus.STOPPED if self._stop_reason is StopReason.OPERATOR else ResultStatus.PENDING
+        status = ResultStatus.STOPPED if self._stop_reason is StopReason.OPERATOR else ResultStatus.NOT_SENT
         message = why or (self._stop_message or "not sent: the run stopped")
         return await self._final(item, status, message, flagged=item.had_doubt)
+
+    # ------------------------------------------------------------------ reading back
+
+    async def _read_back(self, ref: OrderRef) -> tuple[Order | OrderSummary | None, E.HyperTrackError | None]:
+        """The current state of exactly ``ref``'s leg (``OrdersClient.get_leg``: the GET, or the
+        list searched by handle when the GET answers with another leg). Returns (order, None) or
+        (None, error); never raises the client's errors. An answer about another leg or attempt
+        settles nothing: it comes back as an error."""
+        try:
+            order = await self.client.get_leg(ref)
+        except E.HyperTrackError as exc:
+            return None, exc
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("unexpected error from the client during a read-back")
+            return None, E.OutcomeInDoubt(f"unexpected {type(exc).__name__} while reading the order")
+        if not ref.same_leg(order.ref):
+            return None, E.MalformedResponse(
+                f"the server answered with the {order.ref.leg_words()} leg instead of the {ref.leg_words()} leg"
+            )
+        return order, None
+
+    async def _look(self, item: _Item) -> _Look:
+        """Read ``item``'s leg back and judge it (``Action.judge``, the one rule).
+
+        "Not applied" inside the item's settle window concludes nothing: the request may still
+        be in flight. Then wait for the window to end (a :class:`SettleWaiting` event; ``stop()``
+        cuts the wait short and the look stays undecided) and read again."""
+        await self._wait_open()
+        order, err = await self._read_back(item.ref)
+        if err is not None:
+            return _Look(error=err)
+        verdict = self.action.judge(order)
+        if verdict is Verdict.NOT_APPLIED and item.window_ends is not None:
+            remaining = item.window_ends - self._clock()
+            if remaining > 0:
+                if self._stopping:
+                    return _Look(order=order)
+                self._emit(SettleWaiting, ref=item.ref, seconds=remaining)
+                await self._sleep_unless_stopped(remaining)
+                if self._stopping:
+                    return _Look(order=order)
+                await self._wait_open()
+                order, err = await self._read_back(item.ref)
+                if err is not None:
+                    return _Look(error=err)
+                verdict = self.action.judge(order)
+        return _Look(verdict=verdict, order=order)
+
+    def _window_from_journal(self, op: J.OpRecord) -> float | None:
+        """The engine-clock end of the settle window of ``op``'s last intent (None: passed)."""
+        if not op.intent_at:
+            return None
+        try:
+            sent = datetime.strptime(op.intent_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        except ValueError:
+            sent = None
+        # An unreadable time, or one in the future (the wall clock went back): the whole window.
+        age = (self._wall_clock() - sent).total_seconds() if sent is not None else 0.0
+        remaining = self.settle_window - max(0.0, age)
+        return self._clock() + remaining if remaining > 0 else None
+
+    def _check_failed(self, err: E.HyperTrackError) -> None:
+        if isinstance(err, E.AuthenticationError):
+            self._halt(StopReason.AUTH, f"authentication failed ({err.message}); the rest were not sent")
 
     # ------------------------------------------------------------------ settling earlier runs
 
@@ -551,7 +686,7 @@ class BulkEngine:
                 if self._stop_reason is StopReason.AUTH:
                     result = OrderResult(op.ref, ResultStatus.IN_DOUBT, op.op_id, message=(
                         "an earlier run's request may have been applied; not checked: authentication failed"
-                    ), earlier_run=True)
+                    ), earlier=INTERRUPTED if op.state == J.SENDING else LEFT_IN_DOUBT)
                 else:
                     result = await self._settle_op(op)
                 self._count(result)
@@ -561,32 +696,46 @@ class BulkEngine:
         return list(await asyncio.gather(*(settle(op) for op in ops)))
 
     async def _settle_op(self, op: J.OpRecord) -> OrderResult:
-        item = _Item(op.ref, op.op_id)
-        await self._wait_open()
-        order, err = await self._read_back(op.ref)
-        prefix = f"an earlier run sent this ({op.attempts} attempt(s)) and stopped before recording the answer"
-        if err is not None:
-            if isinstance(err, E.AuthenticationError):
-                self._halt(StopReason.AUTH, f"authentication failed: {err.message}")
-            if isinstance(err, E.NotFoundError):
+        item = _Item(op.ref, op.op_id, window_ends=self._window_from_journal(op))
+        if op.state == J.SENDING:
+            earlier = INTERRUPTED
+            prefix = (f"an earlier run sent this ({op.attempts} attempt(s)) and was interrupted before "
+                      "recording the answer")
+        else:
+            earlier = LEFT_IN_DOUBT
+            prefix = f"an earlier run finished with this in doubt ({op.attempts} attempt(s))"
+        look = await self._look(item)
+        done = self.action.done
+        order = look.order
+        if look.error is not None:
+            self._check_failed(look.error)
+            if isinstance(look.error, E.NotFoundError):
                 status, text = ResultStatus.NOT_FOUND, f"{prefix}; the order does not exist"
             else:
-                status, text = ResultStatus.IN_DOUBT, f"{prefix}; it could not be checked: {err.message}"
-        elif order.status == "completed":
-            status, text = ResultStatus.COMPLETED_RECONCILED, f"{prefix}; the order is completed"
-        elif order.status in TERMINAL_STATUSES:
-            status, text = ResultStatus.CONFLICT, f"{prefix}; the order is {order.status}, not completed"
-        else:
-            status, text = ResultStatus.PENDING, (
-                f"{prefix}; the order is {order.status}: that request did not take effect"
+                status, text = ResultStatus.IN_DOUBT, f"{prefix}; it could not be checked: {look.error.message}"
+        elif look.undecided:
+            status, text = ResultStatus.IN_DOUBT, (
+                f"{prefix}; the order is {order.status}, but that request may still be in flight "
+                f"(sent less than {self.settle_window:g} s ago); not concluded: check it again later"
             )
-        result = await self._final(item, status, text, exc=err, order=order)
-        return dataclasses.replace(result, attempts=op.attempts, earlier_run=True)
+        elif look.verdict is Verdict.APPLIED:
+            status, text = ResultStatus.COMPLETED_RECONCILED, f"{prefix}; the order is {done}"
+        elif look.verdict is Verdict.ENDED_OTHERWISE:
+            status, text = ResultStatus.CONFLICT, f"{prefix}; the order is {order.status}, not {done}"
+        else:
+            status, text = ResultStatus.NOT_APPLIED, (
+                f"{prefix}; the order is {order.status}: that request did not take effect (safe to send again)"
+            )
+        result = await self._final(item, status, text, exc=look.error, order=order, earlier=earlier)
+        return dataclasses.replace(result, attempts=op.attempts)
 
     # ------------------------------------------------------------------ the run
 
-    async def _run(self, refs: Sequence[OrderRef], settled: list[OrderResult]) -> RunReport:
+    async def _run(self, refs: Sequence[OrderRef], settled: list[OrderResult],
+                   decided: Sequence[OrderResult] = ()) -> RunReport:
         unique, repeats = dedupe(refs)
+        sending = set(unique)
+        decided = [r for r in decided if r.ref not in sending]
         settled_not_done = {r.ref for r in settled if r.status is ResultStatus.IN_DOUBT}
         items: list[_Item] = []
         pre_results: dict[int, tuple[ResultStatus, str]] = {}
@@ -610,18 +759,30 @@ class BulkEngine:
 
         self._budget_left = self.retry_budget if self.retry_budget is not None else 10 + len(unique) // 10
         self._run_id = await self._j(
-            self.journal.start_run, account_id=self.account_id, base_url=self.base_url, count=len(unique)
+            self.journal.start_run, account_id=self.account_id, base_url=self.base_url,
+            count=len(unique) + len(decided),
         )
+        # Decided orders get ops of their own (never reused: nothing is sent for them here).
+        all_refs = [r.ref for r in decided] + list(unique)
         op_ids = await self._j(
-            self.journal.add_ops, self._run_id, unique, account_id=self.account_id, base_url=self.base_url,
+            self.journal.add_ops, self._run_id, all_refs, account_id=self.account_id, base_url=self.base_url,
             reuse=reuse,
         )
-        for ref, op_id in zip(unique, op_ids):
+        decided_items = [_Item(r.ref, op_id) for r, op_id in zip(decided, op_ids)]
+        for ref, op_id in zip(unique, op_ids[len(decided):]):
             items.append(_Item(ref, op_id, precheck=ref in completed_before))
 
-        self._reset_counts(len(items))
+        self._reset_counts(len(items) + len(decided_items))
         self._t0 = self._clock()
-        self._emit(RunStarted, run_id=self._run_id, total=len(items), duplicates=len(repeats))
+        self._emit(RunStarted, run_id=self._run_id, total=len(items) + len(decided_items), duplicates=len(repeats))
+
+        for item, given in zip(decided_items, decided):
+            item.result = await self._final(
+                item, given.status, given.message, order=given.order, field_errors=given.field_errors,
+                flagged=given.flagged, http_status=given.http_status,
+            )
+            self._count(item.result)
+            self._emit(OrderFinished, result=item.result)
 
         for index, (status, message) in pre_results.items():
             item = items[index]
@@ -650,7 +811,8 @@ class BulkEngine:
         except J.JournalError as exc:
             log.warning("could not record the end of run %s: %s", self._run_id, exc)
         report = RunReport(
-            run_id=self._run_id, results=[item.result for item in items if item.result is not None],
+            run_id=self._run_id,
+            results=[item.result for item in [*decided_items, *items] if item.result is not None],
             settled=settled, duplicates=repeats, stop_reason=self._stop_reason,
             stop_message=self._stop_message, elapsed=self.progress.elapsed,
         )
@@ -693,7 +855,7 @@ class BulkEngine:
             item.carry, previous = previous, None
             self._in_flight += 1
             try:
-                item.result = await self._complete_one(item)
+                item.result = await self._act_one(item)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a bug must not lose the order: say what we know
@@ -754,10 +916,10 @@ class BulkEngine:
 
     # ------------------------------------------------------------------ one order
 
-    async def _complete_one(self, item: _Item) -> OrderResult:
+    async def _act_one(self, item: _Item) -> OrderResult:
         try:
             if item.precheck:
-                await self._flush_carry(item)  # a GET comes first: do not hold the last result
+                await self._flush_carry(item)  # a read comes first: do not hold the last result
                 await self._precheck(item)
             not_sent_tries = 0
             while True:
@@ -779,36 +941,38 @@ class BulkEngine:
                 # The outcome is in doubt: settle it before anything is sent again.
                 item.had_doubt = True
                 await self._record(item, J.IN_DOUBT, http_status=getattr(exc, "status_code", None),
-                                   message=f"outcome unknown ({exc.message}); checking with a GET",
+                                   message=f"outcome unknown ({exc.message}); checking the order",
                                    request_id=getattr(exc, "request_id", None))
                 await self._reconcile(item, exc)
-                # The order is not completed: the request did not take effect. Send it again?
+                # Read back after its settle window: the request did not take effect. Again?
+                done = self.action.done
                 if self._stopping:
-                    raise _Settled(await self._not_sent(item, (
-                        f"sent {item.sends} time(s); the answer was lost and the order was not completed "
-                        "when checked; not sent again because the run stopped"
+                    raise _Settled(await self._final(item, ResultStatus.NOT_APPLIED, (
+                        f"sent {item.sends} time(s); the answer was lost and the order was not {done} when "
+                        "checked after the settle window; not sent again because the run stopped"
                     )))
                 if item.sends >= self.max_sends or not self._spend_budget():
-                    raise _Settled(await self._final(item, ResultStatus.IN_DOUBT, (
-                        f"sent {item.sends} time(s) without a usable answer; the order was not completed "
-                        "when last checked, but a late request could still complete it"
+                    raise _Settled(await self._final(item, ResultStatus.NOT_APPLIED, (
+                        f"sent {item.sends} time(s) without a usable answer; each time the order was not "
+                        f"{done} when checked after the settle window; not sent again (the limit is reached)"
                     )))
-        except _Settled as done:
-            return done.result
+        except _Settled as done_:
+            return done_.result
 
     async def _precheck(self, item: _Item) -> None:
         """The journal says this identity was completed before: read it before any POST."""
         if not await self._may_send():
             raise _Settled(await self._not_sent(item))
-        order, err = await self._read_back(item.ref)
-        if err is None and order.status == "completed":
+        look = await self._look(item)
+        if look.verdict is Verdict.APPLIED:
             raise _Settled(await self._final(
-                item, ResultStatus.ALREADY_COMPLETED, "completed already (an earlier run completed it)", order=order,
+                item, ResultStatus.ALREADY_COMPLETED,
+                f"{self.action.done} already (an earlier run {self.action.done} it)", order=look.order,
             ))
         # Otherwise send as usual: a handle can be reused for a new order, and a 409 is safe.
 
     async def _send_once(self, item: _Item) -> E.HyperTrackError | None:
-        """One POST with its intent and outcome. Returns None to try again, the error when the
+        """One request with its intent and outcome. Returns None to try again, the error when the
         outcome is in doubt or the request never arrived; raises _Settled when the order is done."""
         if item.carry is not None and (self._stopping or not self._open.is_set()):
             await self._flush_carry(item)  # paused or stopping: do not hold the last result
@@ -838,11 +1002,10 @@ class BulkEngine:
                                withdraw_intent=True)
             return None
         item.sends += 1
+        item.window_ends = self._clock() + self.settle_window
         self._emit(RequestSent, ref=item.ref, attempt=item.sends)
         try:
-            # The answer read as the order's summary: a result needs its status and time, and
-            # the full order's validation was most of the engine's CPU per order (see the client).
-            order = await self.client.complete_summary(item.ref)
+            order = await self.action.send(self.client, item.ref)
         except E.RateLimited as exc:
             await self._after_rate_limit(item, exc)
             return None
@@ -883,7 +1046,10 @@ class BulkEngine:
         except Exception as exc:  # not from our client's contract: treat as "may have been applied"
             log.exception("unexpected error from the client during a POST")
             return E.OutcomeInDoubt(f"unexpected {type(exc).__name__} while sending")
-        raise _Settled(await self._final(item, ResultStatus.COMPLETED, "completed", order=order))
+        if self.action.judge(order) is not Verdict.APPLIED:
+            item.anomaly = f"the server answered with status '{sanitize(str(order.status))}'"
+            return E.MalformedResponse(item.anomaly)
+        raise _Settled(await self._final(item, ResultStatus.COMPLETED, self.action.done, order=order))
 
     async def _after_rate_limit(self, item: _Item, exc: E.RateLimited) -> None:
         # Close the gate (or stop) BEFORE any await: while this coroutine waits for the journal,
@@ -926,7 +1092,8 @@ class BulkEngine:
         await self._sleep_unless_stopped(self.backoff.delay(tries, self._rng))
 
     async def _reconcile(self, item: _Item, exc: E.HyperTrackError) -> None:
-        """Settle a POST whose outcome is unknown. Returns only if the order is not completed."""
+        """Settle a request whose outcome is unknown. Returns only if the order is, after the
+        settle window, still not in the action's end state (the request did not take effect)."""
         delay = self.settle_delay
         retry_after = getattr(exc, "retry_after", None)
         if retry_after:
@@ -935,77 +1102,59 @@ class BulkEngine:
         # short by stop(): this read settles something that may already have happened.
         if delay > 0:
             await self._sleep(delay)
-        await self._wait_open()
-        order, err = await self._read_back(item.ref)
+        look = await self._look(item)
         what = f"the answer to our request was lost ({exc.message})"
-        if err is not None:
-            if isinstance(err, E.AuthenticationError):
-                self._halt(StopReason.AUTH, f"authentication failed ({err.message}); the rest were not sent")
+        done = self.action.done
+        if look.error is not None:
+            err = look.error
+            self._check_failed(err)
             if isinstance(err, E.NotFoundError):
                 raise _Settled(await self._final(item, ResultStatus.NOT_FOUND, f"{what}; the order does not exist",
                                                  exc=err))
             raise _Settled(await self._final(
                 item, ResultStatus.IN_DOUBT, f"{what}, and checking the order failed ({err.message})", exc=exc,
             ))
-        if order.status == "completed":
+        if look.undecided:
             raise _Settled(await self._final(
-                item, ResultStatus.COMPLETED_RECONCILED, f"{what}; the order is completed", exc=exc, order=order,
+                item, ResultStatus.IN_DOUBT,
+                f"{what}; the order is {look.order.status}, but the request may still be in flight (the settle "
+                f"window of {self.settle_window:g} s had not passed when the run stopped); check it again later",
+                exc=exc, order=look.order,
             ))
-        if order.status in TERMINAL_STATUSES:
+        if look.verdict is Verdict.APPLIED:
             raise _Settled(await self._final(
-                item, ResultStatus.CONFLICT, f"{what}; the order is {order.status}, not completed",
-                exc=exc, order=order,
+                item, ResultStatus.COMPLETED_RECONCILED, f"{what}; the order is {done}", exc=exc, order=look.order,
             ))
-        item.extra["last_status"] = order.status
+        if look.verdict is Verdict.ENDED_OTHERWISE:
+            raise _Settled(await self._final(
+                item, ResultStatus.CONFLICT, f"{what}; the order is {look.order.status}, not {done}",
+                exc=exc, order=look.order,
+            ))
+        item.extra["last_status"] = look.order.status
 
     async def _after_conflict(self, item: _Item, exc: E.ConflictError) -> OrderResult:
-        await self._wait_open()
-        order, err = await self._read_back(item.ref)
         refused = f"the server refused ({exc.message})"
-        if err is not None:
-            if isinstance(err, E.AuthenticationError):
-                self._halt(StopReason.AUTH, f"authentication failed ({err.message}); the rest were not sent")
+        # A 409 means the server looked at the order and refused: no request of ours is left
+        # in flight by it (an earlier one, whose answer was lost, may be; hence had_doubt below).
+        item.window_ends = None
+        look = await self._look(item)
+        if look.error is not None:
+            self._check_failed(look.error)
             return await self._final(
-                item, ResultStatus.IN_DOUBT, f"{refused}, and checking the order failed ({err.message})", exc=exc,
+                item, ResultStatus.IN_DOUBT, f"{refused}, and checking the order failed ({look.error.message})",
+                exc=exc,
             )
-        if order.status == "completed":
+        if look.verdict is Verdict.APPLIED:
             if item.had_doubt:
                 # The residual risk: our earlier request (answer lost) probably completed it after
-                # the GET that said it had not. Not silent: flagged.
+                # the read that said it had not. Not silent: flagged.
                 return await self._final(
                     item, ResultStatus.ALREADY_COMPLETED,
-                    "completed, probably by our earlier request whose answer was lost", exc=exc, order=order,
-                    flagged=True,
+                    f"{self.action.done}, probably by our earlier request whose answer was lost", exc=exc,
+                    order=look.order, flagged=True,
                 )
-            return await self._final(item, ResultStatus.ALREADY_COMPLETED, "already completed", exc=exc, order=order)
+            return await self._final(item, ResultStatus.ALREADY_COMPLETED, f"already {self.action.done}", exc=exc,
+                                     order=look.order)
         return await self._final(
-            item, ResultStatus.CONFLICT, f"{refused}; the order is {order.status}", exc=exc, order=order,
+            item, ResultStatus.CONFLICT, f"{refused}; the order is {look.order.status}", exc=exc, order=look.order,
         )
-
-    async def _read_back(self, ref: OrderRef) -> tuple[Order | None, E.HyperTrackError | None]:
-        """GET the order (the client retries GETs). Returns (order, None) or (None, error).
-
-        An answer for another leg or attempt than the one asked about settles nothing.
-        """
-        try:
-            order = await self.client.get_order(ref.order_handle, fulfillment_attempt=ref.fulfillment_attempt)
-        except E.HyperTrackError as exc:
-            return None, exc
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("unexpected error from the client during a GET")
-            return None, E.OutcomeInDoubt(f"unexpected {type(exc).__name__} while reading the order")
-        for name in ("type", "type_index", "fulfillment_attempt"):
-            want, got = getattr(ref, name), getattr(order, name)
-            if want is not None and got is not None and want != got:
-                return None, E.MalformedResponse(
-                    f"the server returned {name} {sanitize(str(got))} instead of {sanitize(str(want))}"
-                )
-        return order, None
-
-
-def iter_results(report: RunReport) -> Iterator[OrderResult]:
-    """Settled results of earlier runs first, then this run's, as they should be shown."""
-    yield from report.settled
-    yield from report.results

@@ -441,7 +441,8 @@ class _CompleteCommand:
         # 1. What an interrupted earlier run left in doubt is settled and shown before anything else.
         settled = await engine.settle_pending(on_event=self.progress)
         if settled:
-            self.output.err(f"{len(settled)} order(s) from an interrupted earlier run, settled first:")
+            self.output.err(f"{len(settled)} order(s) that earlier runs left unsettled (an interrupted run, "
+                            "or one that ended in doubt), settled first:")
             _print_results(self.output, settled, as_json=as_json, source="earlier_run")
         if engine.stop_reason is StopReason.AUTH:
             self.output.err(f"dispatch-console complete: authentication failed at {where}; nothing was sent")
@@ -461,18 +462,19 @@ class _CompleteCommand:
                 _print_results(self.output, skipped, as_json=as_json, source="lookup")
                 return EXIT_FAILED
 
-        # 4. Run.
+        # 4. Run. The orders the look-up settled go into the run too, so that the journal holds
+        # every order of the run with its reason (already completed, not found, cancelled, ...).
         report = None
-        if to_send:
+        if to_send or skipped:
             try:
-                report = await engine.run(to_send, on_event=self.progress, settle_first=False)
+                report = await engine.run(to_send, on_event=self.progress, settle_first=False, decided=skipped)
             except JournalError as exc:
                 self.output.err(f"dispatch-console complete: {exc}; nothing was sent")
                 return EXIT_CANNOT_RUN
         by_handle = {r.ref.order_handle: r for r in (report.results if report else [])}
         results = []
         for ref, pre in lookups:
-            results.append(pre if pre is not None else by_handle[ref.order_handle])
+            results.append(by_handle.get(ref.order_handle, pre))
         _print_results(self.output, results, as_json=as_json, source="run")
 
         # 5. Summarise and choose the exit code.
@@ -516,7 +518,7 @@ class _CompleteCommand:
             nonlocal done
             async with sem:
                 if auth_error:
-                    return OrderRef(handle), OrderResult(OrderRef(handle), ResultStatus.PENDING,
+                    return OrderRef(handle), OrderResult(OrderRef(handle), ResultStatus.NOT_SENT,
                                                          message="not looked up: authentication failed")
                 try:
                     order = await client.get_order(handle)

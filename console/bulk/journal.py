@@ -64,7 +64,7 @@ MAX_MESSAGE_CHARS = 500
 MAX_REQUEST_ID_CHARS = 128
 
 # ----------------------------------------------------------------------------- op states
-#: Queued in a run, not sent (yet), or checked by GET and found not applied.
+#: Queued in a run and not sent yet (or withdrawn before sending: paused, throttled).
 PENDING = "pending"
 #: The intent is committed and the POST may be on the wire. Seen at start-up: the process died.
 SENDING = "sending"
@@ -78,6 +78,10 @@ CONFLICT = "conflict"
 FAILED_NOT_SENT = "failed_not_sent"
 AUTH_FAILED = "auth_failed"
 STOPPED = "stopped"
+#: Never sent: the run stopped for another reason than the operator (auth, budget, ...).
+NOT_SENT = "not_sent"
+#: Read back after its settle window: the request did not take effect; safe to send again.
+NOT_APPLIED = "not_applied"
 
 SUCCESS_STATES = frozenset({COMPLETED, COMPLETED_RECONCILED, ALREADY_COMPLETED})
 #: Settled for good: a new run for the same order makes a new op.
@@ -85,7 +89,7 @@ CLOSED_STATES = SUCCESS_STATES | {NOT_FOUND, REJECTED, CONFLICT}
 #: Must be settled by GET before anything is sent for the order again.
 UNSETTLED_STATES = frozenset({SENDING, IN_DOUBT})
 #: An op a later run takes over (same op id, attempts keep counting).
-REUSABLE_STATES = frozenset({PENDING, STOPPED, FAILED_NOT_SENT, AUTH_FAILED}) | UNSETTLED_STATES
+REUSABLE_STATES = frozenset({PENDING, STOPPED, NOT_SENT, NOT_APPLIED, FAILED_NOT_SENT, AUTH_FAILED}) | UNSETTLED_STATES
 ALL_STATES = CLOSED_STATES | REUSABLE_STATES
 
 

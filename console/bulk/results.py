@@ -29,8 +29,9 @@ class ResultStatus(str, enum.Enum):
     FAILED_NOT_SENT = "failed_not_sent"            # never reached the server, retries spent
     AUTH_FAILED = "auth_failed"                    # 401/403: the run stopped here
     IN_DOUBT = "in_doubt"                          # may have been applied; could not be settled
+    NOT_APPLIED = "not_applied"                    # read back, settle window passed: did not take effect
     STOPPED = "stopped"                            # never sent: the operator stopped the run
-    PENDING = "pending"                            # never sent: the run stopped for another reason
+    NOT_SENT = "not_sent"                          # never sent: the run stopped for another reason
 
     @property
     def is_success(self) -> bool:
@@ -53,8 +54,8 @@ FAILURE_RESULTS = frozenset(
     {ResultStatus.NOT_FOUND, ResultStatus.REJECTED, ResultStatus.CONFLICT, ResultStatus.FAILED_NOT_SENT,
      ResultStatus.AUTH_FAILED}
 )
-#: Never sent in this run.
-NOT_ATTEMPTED_RESULTS = frozenset({ResultStatus.STOPPED, ResultStatus.PENDING})
+#: Not completed, and safe to send again: never sent in this run, or read back as not applied.
+NOT_ATTEMPTED_RESULTS = frozenset({ResultStatus.STOPPED, ResultStatus.NOT_SENT, ResultStatus.NOT_APPLIED})
 
 _LABELS = {
     ResultStatus.COMPLETED: "completed",
@@ -66,8 +67,19 @@ _LABELS = {
     ResultStatus.FAILED_NOT_SENT: "failed (not sent)",
     ResultStatus.AUTH_FAILED: "authentication failed",
     ResultStatus.IN_DOUBT: "IN DOUBT",
+    ResultStatus.NOT_APPLIED: "not applied (checked; safe to send again)",
     ResultStatus.STOPPED: "stopped (not sent)",
-    ResultStatus.PENDING: "pending (not sent)",
+    ResultStatus.NOT_SENT: "not sent (the run stopped)",
+}
+
+#: Where an order settled before a run came from (``OrderResult.earlier``).
+INTERRUPTED = "interrupted"      # an earlier run sent it and died before recording the answer
+LEFT_IN_DOUBT = "left_in_doubt"  # an earlier run finished and recorded it in doubt
+NEVER_SENT = "never_sent"        # an earlier run was interrupted before sending it
+EARLIER_WORDS = {
+    INTERRUPTED: "interrupted before an answer",
+    LEFT_IN_DOUBT: "in doubt from a finished run",
+    NEVER_SENT: "never sent by an interrupted run",
 }
 
 
@@ -102,8 +114,14 @@ class OrderResult:
     #: Look at this one: an anomaly (a 2xx that was not a completed order for the handle), or a
     #: completion that may have come from a request whose answer was lost.
     flagged: bool = False
-    #: Settled from an earlier run that was interrupted (its intent had no outcome).
-    earlier_run: bool = False
+    #: Settled from an earlier run: how that run left it (INTERRUPTED, LEFT_IN_DOUBT, NEVER_SENT).
+    earlier: str | None = None
+    #: The order as the server last showed it (the answer, or the read-back), when there was one.
+    order: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def earlier_run(self) -> bool:
+        return self.earlier is not None
 
     @property
     def display_handle(self) -> str:
@@ -126,6 +144,7 @@ class OrderResult:
             "order_status": self.order_status,
             "flagged": self.flagged,
             "earlier_run": self.earlier_run,
+            "earlier": self.earlier,
             "op_id": self.op_id,
         }
 
@@ -180,6 +199,16 @@ class SettlingStarted(BulkEvent):
 class PendingSettled(BulkEvent):
     kind: ClassVar[str] = "settled"
     result: OrderResult | None = None
+
+
+@dataclass(frozen=True)
+class SettleWaiting(BulkEvent):
+    """A read-back found ``ref`` not applied while its request may still be in flight: nothing
+    is concluded (or sent again) before ``seconds`` have passed. ``stop()`` leaves it in doubt."""
+
+    kind: ClassVar[str] = "waiting"
+    ref: OrderRef | None = None
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -256,10 +285,6 @@ class RunReport:
         return [r for r in self.results if r.status in wanted]
 
     @property
-    def all_succeeded(self) -> bool:
-        return all(r.status.is_success for r in self.results)
-
-    @property
     def in_doubt(self) -> list[OrderResult]:
         return [r for r in self.settled + self.results if r.status is ResultStatus.IN_DOUBT]
 
@@ -268,6 +293,5 @@ class RunReport:
         """What a "retry the failed ones" key should send again: settled failures that a new
         attempt could change, and orders never sent. In-doubt orders are excluded: they need a
         look first."""
-        again = {ResultStatus.FAILED_NOT_SENT, ResultStatus.AUTH_FAILED, ResultStatus.STOPPED,
-                 ResultStatus.PENDING}
+        again = {ResultStatus.FAILED_NOT_SENT, ResultStatus.AUTH_FAILED, *NOT_ATTEMPTED_RESULTS}
         return [r.ref for r in self.results if r.status in again]
