@@ -381,3 +381,48 @@ def test_a_restart_while_requests_are_still_in_flight_never_sends_twice(served, 
         assert sb.stats.posts_received[(h, "complete")] == 1, h  # each order sent exactly once
         assert sb.stats.completions_of(h) == 1, h
     check_sandbox_invariants(sb, names, journal)
+
+
+@pytest.mark.parametrize("knob", ["issue", "error_rate", "drop_after_apply", "drop_before_apply", "gateway_timeout"])
+async def test_pick_drop_legs_are_settled_by_their_own_leg_under_every_fault(journal_path, knob) -> None:
+    """GET /orders/{h} answers with the pick leg: a drop leg whose answer was lost was left IN
+    DOUBT ("the server returned type pick instead of drop"). Its read-back now finds the drop
+    leg itself (the list searched by handle)."""
+    from tests.sandbox_fixtures import make_sandbox
+
+    sb = make_sandbox(orders=300)
+    by_handle: dict[str, list] = {}
+    for o in sb.orders():
+        by_handle.setdefault(o.handle, []).append(o)
+    refs = [OrderRef(o.handle, o.type, o.type_index, o.attempt)
+            for legs in by_handle.values() if len(legs) > 1
+            for o in legs if o.status not in ("completed", "cancelled")]
+    assert any(r.type == "drop" for r in refs) and any(r.type == "pick" for r in refs)
+    if knob in ("issue", "error_rate"):
+        sb.faults.set_error_rate(0.3)
+    if knob in ("issue", "drop_after_apply"):
+        sb.faults.drop_after_apply(0, probability=0.15 if knob == "issue" else 0.5)
+    if knob == "drop_before_apply":
+        sb.faults.drop_before_apply(0, probability=0.5)
+    if knob == "gateway_timeout":
+        sb.faults.gateway_timeout_after_apply(0, probability=0.5)
+    clock = FakeClock()
+    with Journal(journal_path) as journal:
+        engine = engine_for(sb, journal, clock, retry_budget=1000, max_sends=6)
+        report = await engine.run(refs)
+        await engine.client.aclose()
+    sb.faults.reset()
+    for r in report.results:
+        leg = next(o for o in by_handle[r.ref.order_handle]
+                   if (o.type, o.type_index, o.attempt) == (r.ref.type, r.ref.type_index, r.ref.fulfillment_attempt))
+        assert "instead of" not in r.message, r
+        if r.status is R.IN_DOUBT:
+            # only when the read-back itself failed (its GETs hit the error rate too), never
+            # because of which leg answered
+            assert knob in ("issue", "error_rate") and "checking the order failed (HTTP 50" in r.message, r
+            continue
+        if r.status.is_success:
+            assert leg.status == "completed", r
+        else:
+            assert r.status is R.NOT_APPLIED and leg.status != "completed", r
+    assert sum(r.status.is_success for r in report.results) > len(refs) // 2

@@ -160,7 +160,7 @@ async def test_complete_asks_then_completes_once_with_the_leg() -> None:
         assert isinstance(app.screen, ConfirmComplete)
         assert handle in screen_text(app)
         await pilot.press("y")
-        await wait_until(pilot, lambda: not app._completing, what="the completion")
+        await wait_until(pilot, lambda: not app.bulk.singles.completing, what="the completion")
         await pilot.pause()
         assert sb.stats.completions_of(handle) == 1
         [path] = seen.posts()
@@ -205,7 +205,7 @@ async def test_in_flight_completion_shows_and_a_second_press_does_nothing() -> N
         assert "completing…" in row_line(app, handle[:12])
         await pilot.press("c")
         assert not isinstance(app.screen, ConfirmComplete)
-        await wait_until(pilot, lambda: not app._completing, what="the completion")
+        await wait_until(pilot, lambda: not app.bulk.singles.completing, what="the completion")
         assert len(seen.posts()) == 1
         assert sb.stats.completions_of(handle) == 1
 
@@ -394,7 +394,7 @@ async def test_theme_change_re_resolves_the_badge_colours() -> None:
 
 
 async def test_a_leg_the_api_cannot_fetch_alone_shows_its_summary_and_says_why() -> None:
-    app, sb, _ = make_app(orders=300)
+    app, sb, seen = make_app(orders=300)
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot, app)
         legs: dict[str, list] = {}
@@ -409,10 +409,16 @@ async def test_a_leg_the_api_cannot_fetch_alone_shows_its_summary_and_says_why()
         )
         app.order_list.select_ref(target.ref)
         await wait_until(pilot, lambda: app.detail.error_shown, what="the notice")
+        await pilot.pause()
         text = screen_text(app)
-        assert "Only the list's summary for this leg" in text
+        squeezed = "".join(text.split())
+        assert f"Thisisthedrop#{target.ref.type_index}" in squeezed and "pick#0" in squeezed
+        assert "GET /orders" not in text  # a supervisor's words, not an endpoint
         shown = app.detail.order
         assert shown.status == target.status and shown.type == "drop"
+        # the leg itself was found by searching the list for the handle
+        searches = [path for method, path in seen.seen if method == "GET" and "search_term=" in path]
+        assert searches
 
 
 async def test_detail_is_refetched_quietly_and_redrawn_only_when_changed() -> None:

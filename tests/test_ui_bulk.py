@@ -30,7 +30,7 @@ from tests.hostile import screen_text
 from tests.sandbox_fixtures import make_sandbox
 from tests.ui_support import json_error, list_lines, loaded, make_app, on, wait_until
 
-FAST_ENGINE = dict(settle_delay=0.0, min_pause=0.0, backoff=Backoff(base=0.0, cap=0.0, max_attempts=2))
+FAST_ENGINE = dict(settle_delay=0.0, settle_window=0.0, min_pause=0.0, backoff=Backoff(base=0.0, cap=0.0, max_attempts=2))
 
 
 def bulk_app(tmp_path, sb=None, *, orders: int = 60, **settings):
@@ -627,12 +627,13 @@ async def test_pending_intents_of_a_dead_run_are_settled_and_shown_before_anythi
         await wait_until(pilot, lambda: isinstance(app.screen, BulkSettledScreen), what="the settlement report")
         await pilot.pause()
         text = screen_text(app)
-        assert "Interrupted bulk run settled" in text
+        assert "Earlier runs settled" in text
         lines = app.screen.query_one("#bulk-settled-list").plain_lines
         done_line = entry(lines, done.order_handle)
         open_line = entry(lines, not_done.order_handle)
         assert "completed (reconciled)" in done_line
-        assert "pending (not sent)" in open_line
+        assert "not applied (checked; safe to send again)" in open_line
+        assert "interrupted before recording the answer" in open_line
         # No intent: the run died before sending it. Said so; nothing was checked for it.
         assert "interrupted before sending" in entry(lines, third.order_handle)
         assert sb.stats.count("GET", handle=third.order_handle) == 0
@@ -688,7 +689,7 @@ async def test_console_closed_mid_run_then_reopened_shows_what_happened_to_each_
                 assert "completed (reconciled)" in entry(lines, ref.order_handle)
             else:  # never sent: said so, and marked again for c
                 never = entry(lines, ref.order_handle)
-                assert "pending (not sent)" in never and "interrupted before sending" in never
+                assert "not sent (the run stopped)" in never and "interrupted before sending" in never
         assert sb.stats.count("POST") == 2  # nothing sent again
         await pilot.press("escape")
         await wait_until(pilot, lambda: len(app.bulk.marks) == 4, what="the marks")

@@ -16,7 +16,7 @@ from console.sandbox.core import IN_PROCESS_BASE_URL
 from console.settings import Settings
 from tests.ui_support import json_error, make_app, on
 
-FROZEN_ENGINE = dict(settle_delay=0.0, min_pause=0.0, clock=lambda: 1000.0)
+FROZEN_ENGINE = dict(settle_delay=0.0, settle_window=0.0, min_pause=0.0, clock=lambda: 1000.0)
 
 
 def _app(tmp_path: Path, orders: int):

@@ -59,8 +59,9 @@ def test_y_sets_the_clipboard_through_tmux_only_with_set_clipboard_on(tmux, tmp_
     start_console(tmux, tmp_path, clipboard)
     copy_an_ongoing_orders_url(tmux)
     screen = tmux.screen()
-    # The toast wraps: its border glyph sits between the handle and the URL.
-    found = re.search(r"Share URL of \S+:[\s▌]*(https://[A-Za-z0-9./_-]+)", screen)
+    # The toast wraps: read only its column (right of its border glyph), whatever is beside it.
+    toast = "\n".join(line.split("▌", 1)[1] for line in screen.splitlines() if "▌" in line)
+    found = re.search(r"Share URL of \S+:\s*(https://[A-Za-z0-9./_-]+)", toast)
     assert found, screen
     url = found.group(1)
     if clipboard == "on":

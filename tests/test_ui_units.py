@@ -13,7 +13,8 @@ from console.api.models import Order, OrderRef, RiskLevel
 from console.ui.badges import BadgePalette, badge_char, badge_text, legend
 from console.ui.columns import GAP, fit, layout
 from console.ui.detail_cache import DetailCache
-from console.ui.outcomes import CompleteOutcome, complete_message, error_title, same_leg
+from console.bulk.results import OrderResult, ResultStatus
+from console.ui.outcomes import error_title, result_message, result_title
 from console.ui.timefmt import ago, compact_duration, relative, scheduled_cell
 
 NOW = datetime(2026, 11, 29, 18, 30, tzinfo=timezone.utc)
@@ -89,14 +90,20 @@ def test_error_words() -> None:
     assert "HTTP 409" in error_title(E.ConflictError(409, "x"))
     assert "HTTP 503" in error_title(E.ServerError(503, "x"))
     assert error_title(E.RequestNotSent("no")).startswith("not sent")
-    checked = Order.model_validate({"order_handle": "h", "status": "completed", "completed_at": "2026-11-29T18:00:00Z"})
-    message = complete_message(CompleteOutcome(error=E.ServerError(502, "Bad gateway"), checked=checked))
-    assert message.startswith("Bad gateway. The completion may have been applied.")
-    assert "Read back: the order is completed" in message
+    doubt = OrderResult(OrderRef("h"), ResultStatus.IN_DOUBT, http_status=502,
+                        message="the answer to our request was lost (HTTP 502: Bad gateway)")
+    assert result_title(doubt) == "Complete: IN DOUBT"
+    assert result_message(doubt).endswith("It may have been applied: look at the order before completing it again.")
+    gone = OrderResult(OrderRef("h"), ResultStatus.NOT_FOUND, http_status=404, message="HTTP 404: no such order")
+    assert result_title(gone) == "Complete failed: order not found (HTTP 404)"
+    assert "Nothing was changed." in result_message(gone)
+    earlier = OrderResult(OrderRef("h"), ResultStatus.NOT_APPLIED, earlier="left_in_doubt", message="x")
+    assert result_message(earlier).startswith("(in doubt from a finished run)")
 
 
 def test_same_leg() -> None:
     pick = Order.model_validate({"order_handle": "h", "status": "ongoing", "type": "pick", "type_index": 0})
-    assert same_leg(OrderRef("h", "pick", 0, None), pick)
-    assert not same_leg(OrderRef("h", "drop", 0, None), pick)
-    assert same_leg(OrderRef("h"), pick)  # a row without a leg accepts any
+    assert OrderRef("h", "pick", 0, None).same_leg(pick.ref)
+    assert not OrderRef("h", "drop", 0, None).same_leg(pick.ref)
+    assert OrderRef("h").same_leg(pick.ref)  # a row without a leg accepts any
+    assert not OrderRef("h", "pick", 0, 1).same_leg(OrderRef("h", "pick", 0, 0))

@@ -94,7 +94,8 @@ def make_app(
         now=lambda: FIXED_START,
     )
     app.DETAIL_DEBOUNCE = 0.0
-    app.READ_BACK_DELAY = 0.0
+    # Writes (a single c included) go through the engine: no waits unless a test is about them.
+    app.bulk.engine_options = dict(settle_delay=0.0, settle_window=0.0)
     return app, sb, interceptor
 
 

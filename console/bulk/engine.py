@@ -948,14 +948,15 @@ class BulkEngine:
                 done = self.action.done
                 if self._stopping:
                     raise _Settled(await self._final(item, ResultStatus.NOT_APPLIED, (
-                        f"sent {item.sends} time(s); the answer was lost and the order was not {done} when "
-                        "checked after the settle window; not sent again because the run stopped"
-                    )))
+                        f"sent {item.sends} time(s); the answer was lost ({exc.message}) and the order was "
+                        f"not {done} when checked after the settle window; not sent again because the run stopped"
+                    ), exc=exc))
                 if item.sends >= self.max_sends or not self._spend_budget():
                     raise _Settled(await self._final(item, ResultStatus.NOT_APPLIED, (
-                        f"sent {item.sends} time(s) without a usable answer; each time the order was not "
-                        f"{done} when checked after the settle window; not sent again (the limit is reached)"
-                    )))
+                        f"sent {item.sends} time(s) without a usable answer (the last: {exc.message}); each "
+                        f"time the order was not {done} when checked after the settle window; not sent "
+                        "again (the limit is reached)"
+                    ), exc=exc))
         except _Settled as done_:
             return done_.result
 

@@ -8,9 +8,10 @@ every request runs in a worker that calls the typed :class:`OrdersClient`:
 - ``detail`` (exclusive): ``GET /orders/{h}`` for the highlighted order, after a short pause so
   that holding ``j`` down does not fire a request per row; the answer is applied only if that
   order is still the highlighted one.
-- ``complete``: one per order being completed (several may run at once).
 
-Failures of all of them arrive in one place, :meth:`DispatchApp.on_worker_state_changed`.
+Failures of both arrive in one place, :meth:`DispatchApp.on_worker_state_changed`. Writes (a
+single ``c``, bulk runs) are not the app's workers: they go through the action pipeline, driven
+by :class:`~console.ui.bulk_run.BulkController` and :mod:`console.ui.single_run`.
 
 The app reads no environment variable and no argv: the caller (the CLI, a test) passes the
 client, the :class:`~console.settings.Settings`, whether this is the sandbox, and the clock.
@@ -49,15 +50,12 @@ from console.ui.footer import ConsoleFooter
 from console.ui.main_screen import MainScreen
 from console.ui.order_list import OrderList
 from console.ui.outcomes import (
-    CompleteOutcome,
-    complete_message,
     error_message,
     error_title,
     field_errors,
-    describe_leg,
-    needs_read_back,
     request_id,
-    same_leg,
+    result_message,
+    result_title,
 )
 from console.ui.state import OrderRow, build_rows, ref_key
 from console.ui.timefmt import ago
@@ -69,6 +67,7 @@ if TYPE_CHECKING:
     from console.api.client import OrdersClient
     from console.api.models import Order
     from console.api.vocab import OrderRef
+    from console.bulk.results import OrderResult
 
 Clock = Callable[[], datetime]
 
@@ -149,6 +148,7 @@ class DispatchApp(App[None]):
         Binding("U", "clear_marks", "Clear marks", show=False, id="bulk.clear"),
         Binding("R", "retry_failed", "Retry failed", show=False, id="bulk.retry"),
         Binding("b", "bulk_show", "Bulk run", show=False, id="bulk.show"),
+        Binding("escape", "stop_waiting", "Stop waiting", show=False, id="order.stop_waiting"),
     ]
 
     #: Seconds the cursor must rest on an order before its detail is requested.
@@ -157,9 +157,6 @@ class DispatchApp(App[None]):
     SUMMARY_AFTER = 0.15
     DETAIL_TTL = 15.0
     DETAIL_CACHE_SIZE = 200
-    #: After an answer that may have applied, wait this long before reading the order back (a
-    #: gateway timeout does not stop the backend).
-    READ_BACK_DELAY = 1.0
     PENDING_LABEL = "completing…"
 
     def __init__(
@@ -182,8 +179,10 @@ class DispatchApp(App[None]):
         self._details: DetailCache[Order] = DetailCache(self.DETAIL_TTL, self.DETAIL_CACHE_SIZE)
         self._detail_row: OrderRow | None = None
         self._detail_version: int | None = None
-        self._completing: set[tuple] = set()
         self._complete_errors: dict[tuple, tuple[str, str, dict | None, str | None]] = {}
+        #: The legs of a handle whose GET answers with another leg than the row's (bounded: only
+        #: pick/drop rows the cursor rested on).
+        self._legs: dict[tuple, list[Any]] = {}
         self._worker_refs: dict[Worker, OrderRef] = {}
         self._last_success: datetime | None = None
         self._load_error: BaseException | None = None
@@ -571,7 +570,7 @@ class DispatchApp(App[None]):
         """
         ref = row.ref
         if quiet:
-            return await self.client.get_order(ref.order_handle, fulfillment_attempt=ref.fulfillment_attempt)
+            return await self._fetch_detail(ref)
         if self.DETAIL_DEBOUNCE:
             await asyncio.sleep(self.DETAIL_DEBOUNCE)
         self._bindings_may_have_changed()
@@ -582,8 +581,7 @@ class DispatchApp(App[None]):
         # The list's summary is drawn only if the full order is slow to come: a pane redraw is a
         # screen layout (tens of ms), and drawing the summary and then the full order a moment
         # later paid two of them (and three layouts) for every order the cursor rested on.
-        fetch = asyncio.ensure_future(
-            self.client.get_order(ref.order_handle, fulfillment_attempt=ref.fulfillment_attempt))
+        fetch = asyncio.ensure_future(self._fetch_detail(ref))
         try:
             done, _ = await asyncio.wait({fetch}, timeout=self.SUMMARY_AFTER)
             if not done:
@@ -592,6 +590,17 @@ class DispatchApp(App[None]):
         finally:
             if not fetch.done():
                 fetch.cancel()  # a newer highlight cancelled this worker: the GET goes too
+
+    async def _fetch_detail(self, ref: OrderRef) -> Order:
+        """``GET /orders/{h}``; when it answers with another leg of the handle, the handle's legs
+        too (the list searched by handle), so that the pane shows ``ref``'s own leg."""
+        order = await self.client.get_order(ref.order_handle, fulfillment_attempt=ref.fulfillment_attempt)
+        if not ref.same_leg(order.ref):
+            try:
+                self._legs[ref_key(ref)] = await self.client.legs(ref.order_handle)
+            except E.HyperTrackError:
+                self._legs.pop(ref_key(ref), None)  # the row's own summary is shown instead
+        return order
 
     def _is_current(self, ref: OrderRef) -> bool:
         row = self._detail_row
@@ -607,18 +616,26 @@ class DispatchApp(App[None]):
         self._present(row, order)
 
     def _show_full(self, ref: OrderRef, order: Order) -> None:
-        """Show a ``GET /orders/{h}`` answer, unless it is about another leg of the handle."""
-        if same_leg(ref, order):
+        """Show a ``GET /orders/{h}`` answer; for another leg of the handle than ``ref``'s, show
+        ``ref``'s own leg as the list search found it, and name the other legs."""
+        if ref.same_leg(order.ref):
             self.detail.show_order(order)
             return
+        from console.ui.state import OrderRow
+
+        legs = self._legs.get(ref_key(ref), [])
+        mine = next((leg for leg in legs if ref.same_leg(leg.ref)), None)
         row = self._detail_row
         assert row is not None
-        self.detail.show_summary(row.summary_order(), loading=False)
+        self.detail.show_summary(OrderRow(mine).summary_order() if mine is not None else row.summary_order(),
+                                 loading=False)
+        others = [leg for leg in legs if not ref.same_leg(leg.ref)] or [order]
+        names = "; ".join(f"{leg.ref.leg_words()}: {leg.status}" for leg in others)
         self.detail.show_error(
-            "Only the list's summary for this leg",
-            f"GET /orders/{{handle}} answers with the {describe_leg(order)} leg of this handle "
-            f"(status {order.status}); the API cannot fetch the {describe_leg(ref)} leg on its "
-            "own, so its timeline and route are not shown.",
+            f"This is the {ref.leg_words()} leg; its own timeline and route are not available",
+            f"The order has other legs ({names}). HyperTrack gives the timeline and route of this order "
+            f"only with its {order.ref.leg_words()} leg. This leg's status, worker, times and risks shown "
+            "here are its own and current.",
         )
 
     def _detail_failed(self, ref: OrderRef, error: BaseException) -> None:
@@ -644,6 +661,8 @@ class DispatchApp(App[None]):
                     return None
         if action == "retry_failed" and self.settings.read_only:
             return None
+        if action == "stop_waiting":
+            return bool(self.bulk.singles.waiting)
         return self.view_controls.check_action(action, parameters)
 
     def action_complete(self) -> None:
@@ -656,7 +675,7 @@ class DispatchApp(App[None]):
             self.bulk.complete_marked()  # the marked set, reviewed and frozen first
             return
         row = self.order_list.cursor_row
-        if row is None or row.key in self._completing:
+        if row is None or row.key in self.bulk.singles.completing:
             return  # nothing highlighted, or already in flight: a second press does nothing
         if self.bulk.refuses_single(row.ref):
             return
@@ -673,79 +692,46 @@ class DispatchApp(App[None]):
         self.push_screen(ConfirmComplete(row, ascii=self.settings.ascii), confirmed)
 
     def _start_complete(self, row: OrderRow) -> None:
-        if row.key in self._completing:
-            return
-        self._completing.add(row.key)
+        """A run of one, through the pipeline (console/ui/single_run.py); its result comes back
+        to :meth:`single_done`."""
         self._complete_errors.pop(row.key, None)
         if self._is_current(row.ref):
             self.detail.clear_error()
-        self.order_list.set_pending(row.ref, self.PENDING_LABEL if not self.settings.ascii else "completing...")
-        worker = self.complete_order(row.ref)
-        self._worker_refs[worker] = row.ref
+        self.bulk.singles.start(row.ref)
 
-    @work(group="complete", exit_on_error=False)
-    async def complete_order(self, ref: OrderRef) -> CompleteOutcome:
-        """POST complete once (never re-sent); settle an uncertain answer by reading back."""
-        outcome = CompleteOutcome()
-        try:
-            outcome.completed = await self.client.complete(ref)
-        except E.HyperTrackError as exc:
-            outcome.error = exc
-            if needs_read_back(exc):
-                if exc.may_have_applied:
-                    await asyncio.sleep(self.READ_BACK_DELAY)
-                try:
-                    outcome.checked = await self._read_back(ref)
-                except E.HyperTrackError as check_exc:
-                    outcome.check_error = check_exc
-        return outcome
-
-    async def _read_back(self, ref: OrderRef) -> Order | None:
-        """The current state of exactly ``ref``'s leg: ``GET /orders/{h}``, or, when that answers
-        with another leg, the list searched by handle (list items carry the leg)."""
-        order = await self.client.get_order(ref.order_handle, fulfillment_attempt=ref.fulfillment_attempt)
-        if same_leg(ref, order):
-            return order
-        for candidate in await self.client.list_orders(search_term=ref.order_handle):
-            if candidate.order_handle == ref.order_handle and same_leg(ref, candidate):
-                return candidate
-        raise E.NotFoundError(404, f"no {describe_leg(ref)} leg found for this handle")
-
-    def _complete_done(self, ref: OrderRef, outcome: CompleteOutcome) -> None:
+    def single_done(self, ref: OrderRef, result: OrderResult, settled: list[OrderResult]) -> None:
+        """Show a single completion's result in place: the row, the detail pane, a toast."""
+        if not self.is_running:
+            return
         key = ref_key(ref)
-        self._completing.discard(key)
         order_list = self.order_list
-        order_list.set_pending(ref, None)
-        done = outcome.now_completed
-        if done is not None:
-            order_list.replace_order(ref, done)
-            self._details.put(key, done)
-        current = self._is_current(ref)
+        if result.status.is_success and result.order is not None:
+            order_list.replace_order(ref, result.order)
+        self._details.discard(key)
         row = order_list.table.get(ref)
         name = row.display_handle if row is not None else ref.describe()
-        if outcome.error is None:
+        title, message = result_title(result), result_message(result)
+        if result.status.is_success:
             self._complete_errors.pop(key, None)
-            if current and done is not None:
-                self._show_full(ref, done)
-            self.notify(f"Completed {name}.", markup=False)
+            self.notify(f"Completed {name}." if result.status.value == "completed" else f"{name}: {title}.",
+                        markup=False)
         else:
-            title = error_title(outcome.error, action="Complete")
-            message = complete_message(outcome)
-            shown = (title, message, field_errors(outcome.error), request_id(outcome.error))
+            shown = (title, message, result.field_errors or None, result.request_id)
             self._complete_errors[key] = shown
-            if current:
-                if done is not None:
-                    self._show_full(ref, done)
-                self.detail.show_error(*shown)
             self.notify(f"{name}: {title}. {message}", severity="error", timeout=8, markup=False)
+        if self._is_current(ref) and self._detail_row is not None:
+            current = order_list.table.get(ref)
+            if current is not None:
+                self._show_detail(current)
+        if settled:
+            self.bulk.show_settled(settled)
         self._request_refresh()
 
-    def _complete_crashed(self, ref: OrderRef, error: BaseException) -> None:
-        outcome = CompleteOutcome(error=error if isinstance(error, E.HyperTrackError) else None)
-        if outcome.error is None:
-            # Not an API error: a bug. The request may or may not have gone out.
-            outcome.error = E.OutcomeInDoubt(f"{type(error).__name__}: {error}")
-        self._complete_done(ref, outcome)
+    def action_stop_waiting(self) -> None:
+        """Esc while a single completion waits out its settle window: leave it in doubt."""
+        if self.bulk.singles.stop_waiting():
+            self.notify("Stopped waiting: the order stays IN DOUBT until it is checked again.",
+                        severity="warning", markup=False)
 
     # ------------------------------------------------------------------ workers: one place
 
@@ -767,8 +753,6 @@ class DispatchApp(App[None]):
                 self._orders_loaded(worker.result)
             elif group == "detail" and ref is not None and worker.result is not None:
                 self._detail_loaded(ref, worker.result)
-            elif group == "complete" and ref is not None:
-                self._complete_done(ref, worker.result)
         elif state == WorkerState.ERROR:
             error = worker.error
             assert error is not None
@@ -776,14 +760,9 @@ class DispatchApp(App[None]):
                 self._orders_failed(error)
             elif group == "detail" and ref is not None and not quiet:
                 self._detail_failed(ref, error)
-            elif group == "complete" and ref is not None:
-                self._complete_crashed(ref, error)
             else:
                 self.notify(f"{error_title(error)}: {error_message(error)}", severity="error", markup=False)
-        elif state == WorkerState.CANCELLED:
-            if group == "complete" and ref is not None:
-                # Cancelled mid-POST (the app is closing): the outcome is unknown.
-                self._completing.discard(ref_key(ref))
+
 
     # ------------------------------------------------------------------ bulk (console/ui/bulk_run.py)
 

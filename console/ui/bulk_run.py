@@ -137,6 +137,15 @@ class BulkController:
         self._timer: Any = None
         #: Refs to mark once the list has loaded (orders the start-up settlement found not completed).
         self._mark_after_load: list[OrderRef] = []
+        from console.ui.single_run import SingleRuns
+
+        #: ``c`` on one order: runs of one through the same engine and journal.
+        self.singles = SingleRuns(
+            self, run_worker=app.run_worker, set_interval=app.set_interval,
+            on_label=lambda ref, label: app.order_list.set_pending(ref, label),
+            on_done=lambda ref, result, settled: app.single_done(ref, result, settled),
+            sending_label="completing..." if app.settings.ascii else app.PENDING_LABEL,
+        )
 
     # ------------------------------------------------------------------ configuration
 
@@ -303,7 +312,7 @@ class BulkController:
         table = self.app.order_list.table
         refs = self.marks.frozen(table)
         notes: list[str] = []
-        completing = getattr(self.app, "_completing", set())
+        completing = self.singles.completing
         busy = [ref for ref in refs if ref_key(ref) in completing]
         if busy:
             refs = [ref for ref in refs if ref_key(ref) not in completing]
@@ -354,6 +363,10 @@ class BulkController:
         if self.active:
             app.notify("A bulk run is going on (b shows it); one run at a time.", severity="warning", markup=False)
             return True
+        if self.singles.busy:
+            app.notify("A completion of one order is in flight; try again when it has finished.",
+                       severity="warning", markup=False)
+            return True
         return False
 
     def refuses_single(self, ref: OrderRef) -> bool:
@@ -367,6 +380,11 @@ class BulkController:
         if state is not None and state.active and ref in state.refs:
             self.app.notify("This order is in the bulk run going on (b shows it).", severity="warning",
                             markup=False)
+            return True
+        if state is not None and state.active:
+            # One journal writer at a time: the run holds it until it ends.
+            self.app.notify("A bulk run is going on (b shows it); complete this order when it has finished.",
+                            severity="warning", markup=False)
             return True
         return False
 
@@ -445,14 +463,14 @@ class BulkController:
 
     # ------------------------------------------------------------------ the run (an App worker)
 
-    async def _open_journal(self) -> Journal:
+    async def open_journal(self) -> Journal:
         from console.bulk.journal import Journal
 
         journal = Journal(self.journal_path)
         await asyncio.to_thread(journal.open)
         return journal
 
-    def _engine(self, journal: Journal) -> BulkEngine:
+    def engine_for(self, journal: Journal) -> BulkEngine:
         from console.bulk.engine import BulkEngine
 
         return BulkEngine(self.app.client, journal, concurrency=self.concurrency, **self.engine_options)
@@ -461,13 +479,13 @@ class BulkController:
         from console.bulk.journal import JournalError
 
         try:
-            journal = await self._open_journal()
+            journal = await self.open_journal()
         except JournalError as exc:
             self._failed(state, f"Not started: {exc}")
             return
         report: RunReport | None = None
         try:
-            engine = self._engine(journal)
+            engine = self.engine_for(journal)
             self.engine = engine  # an Esc that came while the journal opened: see _on_event
             report = await engine.run(state.refs, on_event=lambda event: self._on_event(state, event))
         except JournalError as exc:
@@ -643,7 +661,7 @@ class BulkController:
         self.startup_state = state
         self.changed()
         try:
-            journal = await self._open_journal()
+            journal = await self.open_journal()
         except JournalError as exc:
             # Most likely another process runs a bulk completion now (its runs look unfinished).
             state.phase = FAILED
@@ -654,7 +672,7 @@ class BulkController:
             # Under the lock no other process runs: a run without an end was interrupted. Its
             # orders still pending were never sent; settle_pending then closes those runs.
             never_sent = await asyncio.to_thread(_never_sent, journal, account, base_url)
-            engine = self._engine(journal)
+            engine = self.engine_for(journal)
             results = await engine.settle_pending(on_event=lambda event: self._on_startup_event(state, event))
         except JournalError as exc:
             state.phase = FAILED
@@ -668,7 +686,8 @@ class BulkController:
         state.phase = FINISHED
         # Orders that are not completed (the GET said so, or never sent): marked, so that c
         # sends them after a review.
-        self._mark_after_load.extend(r.ref for r in state.settled if r.status is ResultStatus.PENDING)
+        self._mark_after_load.extend(r.ref for r in state.settled
+                                     if r.status in (ResultStatus.NOT_APPLIED, ResultStatus.NOT_SENT))
         if app.order_list.table.total:
             self.after_load()
         self.changed()
@@ -682,10 +701,14 @@ class BulkController:
         self.changed()
 
     def _show_settled(self, state: RunState) -> None:
+        self.show_settled(state.settled)
+
+    def show_settled(self, results: Sequence[OrderResult]) -> None:
+        """What earlier runs left unsettled and a run just settled (before sending anything)."""
         from console.ui.screens.bulk_settled import BulkSettledScreen
 
-        if self.app.is_running:
-            self.app.push_screen(BulkSettledScreen(state.settled, ascii=self.app.settings.ascii))
+        if results and self.app.is_running:
+            self.app.push_screen(BulkSettledScreen(results, ascii=self.app.settings.ascii))
 
 
 # ----------------------------------------------------------------------------- journal reading
@@ -704,13 +727,13 @@ def _unfinished_runs(journal: JournalReader | Journal, account: str | None, base
 def _never_sent(journal: Journal, account: str | None, base_url: str) -> list[OrderResult]:
     """(On a thread, with the lock held.) Orders of interrupted runs that were never sent."""
     from console.bulk.journal import PENDING as J_PENDING
-    from console.bulk.results import OrderResult, ResultStatus
+    from console.bulk.results import NEVER_SENT, OrderResult, ResultStatus
 
     runs = {run.run_id for run in _unfinished_runs(journal, account, base_url)}
     if not runs:
         return []
     return [
-        OrderResult(op.ref, ResultStatus.PENDING, op.op_id, attempts=op.attempts, earlier_run=True,
+        OrderResult(op.ref, ResultStatus.NOT_SENT, op.op_id, attempts=op.attempts, earlier=NEVER_SENT,
                     message="an earlier run was interrupted before sending this; the order was not completed by it")
         for op in journal.open_ops(account, base_url, states=(J_PENDING,))
         if (op.last_run_id or op.run_id) in runs

@@ -35,8 +35,9 @@ _ROW_LABELS = {
     ResultStatus.FAILED_NOT_SENT: "failed",
     ResultStatus.AUTH_FAILED: "auth failed",
     ResultStatus.IN_DOUBT: "IN DOUBT",
+    ResultStatus.NOT_APPLIED: "not applied",
     ResultStatus.STOPPED: "stopped",
-    ResultStatus.PENDING: "not sent",
+    ResultStatus.NOT_SENT: "not sent",
 }
 
 # (unicode, ascii) glyph and the LineList kind per outcome class.

@@ -8,35 +8,12 @@ happened, safe to try again), *rejected* (the server refused: nothing happened),
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from console.api import errors as E
 
 if TYPE_CHECKING:  # annotations only: the pydantic models are not needed to word an error
-    from console.api.models import Order, OrderRef
-
-
-@dataclass
-class CompleteOutcome:
-    """What one complete call ended with (the worker's result)."""
-
-    #: The server's answer on success.
-    completed: Order | None = None
-    error: E.HyperTrackError | None = None
-    #: The order as read back after an error that may have applied or a conflict.
-    checked: Order | None = None
-    check_error: E.HyperTrackError | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def now_completed(self) -> Order | None:
-        """The order in its completed state, whether the POST said so or the read-back did."""
-        if self.completed is not None:
-            return self.completed
-        if self.checked is not None and self.checked.status == "completed":
-            return self.checked
-        return None
+    from console.bulk.results import OrderResult
 
 
 def error_title(exc: BaseException, *, action: str = "") -> str:
@@ -95,68 +72,53 @@ def request_id(exc: BaseException) -> str | None:
     return getattr(exc, "request_id", None)
 
 
-def complete_message(outcome: CompleteOutcome) -> str:
-    """The detail pane's message for a failed complete: what the server said, whether it may have
-    been applied, and what reading the order back showed."""
-    exc = outcome.error
-    assert exc is not None
-    parts = [error_message(exc)]
-    if isinstance(exc, E.RequestNotSent):
-        parts.append("Nothing was sent, so nothing changed; try again when the connection is back.")
-    elif isinstance(exc, E.RateLimited):
-        parts.append("The server refused before doing any work: nothing changed.")
-    elif exc.may_have_applied:
-        parts.append("The completion may have been applied.")
-    elif not isinstance(exc, E.ConflictError):
+def result_title(result: OrderResult, *, action: str = "Complete") -> str:
+    """A short title for what the pipeline ended with (its HTTP status, when it had one)."""
+    from console.bulk.results import ResultStatus as S
+
+    status, http = result.status, result.http_status
+    code = f" (HTTP {http})" if http else ""
+    if status is S.COMPLETED:
+        return "completed"
+    if status is S.COMPLETED_RECONCILED:
+        return "completed (the answer was lost; reading the order back showed it completed)"
+    if status is S.ALREADY_COMPLETED:
+        return "already completed" + (" (HTTP 409)" if http == 409 else "")
+    if status is S.NOT_FOUND:
+        return f"{action} failed: order not found{code}"
+    if status is S.REJECTED:
+        return f"{action} failed: rejected by the server{code}" if http else f"{action} failed: not sent: invalid request"
+    if status is S.CONFLICT:
+        return f"{action} failed: the order's state does not allow it{code}"
+    if status is S.FAILED_NOT_SENT:
+        return f"{action} failed: not sent"
+    if status is S.AUTH_FAILED:
+        return f"{action} failed: credentials refused{code}"
+    if status is S.IN_DOUBT:
+        return f"{action}: IN DOUBT"
+    if status is S.NOT_APPLIED:
+        return f"{action} did not take effect"
+    return f"{action}: not sent"
+
+
+def result_message(result: OrderResult) -> str:
+    """What happened, in a sentence or two, and what the supervisor can do next."""
+    from console.bulk.results import EARLIER_WORDS
+    from console.bulk.results import ResultStatus as S
+
+    parts = [result.message]
+    status = result.status
+    if status is S.IN_DOUBT:
+        parts.append("It may have been applied: look at the order before completing it again.")
+    elif status is S.NOT_APPLIED:
+        parts.append("Nothing changed; c sends it again.")
+    elif status in (S.NOT_FOUND, S.REJECTED, S.FAILED_NOT_SENT, S.AUTH_FAILED, S.STOPPED, S.NOT_SENT):
         parts.append("Nothing was changed.")
-    if outcome.checked is not None:
-        checked = outcome.checked
-        if checked.status == "completed":
-            when = checked.completed_at.isoformat(timespec="seconds") if checked.completed_at else "unknown time"
-            parts.append(f"Read back: the order is completed (completed_at {when}).")
-        else:
-            parts.append(f"Read back: the order is {checked.status}, not completed.")
-    elif outcome.check_error is not None:
-        parts.append(
-            f"Reading the order back failed too ({error_message(outcome.check_error)}): "
-            "its state is unknown until the next refresh."
-        )
-    parts.extend(outcome.notes)
+    if result.earlier:
+        parts.insert(0, f"({EARLIER_WORDS.get(result.earlier, result.earlier)})")
     parts = [p for p in parts if p]
-    if parts and parts[0][-1:] not in ".!?":
+    if parts and parts[-1][-1:] not in ".!?)":
+        parts[-1] += "."
+    if len(parts) > 1 and parts[0][-1:] not in ".!?)":
         parts[0] += "."
     return " ".join(parts)
-
-
-def needs_read_back(exc: BaseException) -> bool:
-    """An outcome in doubt, or a conflict (already completed? cancelled?), is settled by a GET."""
-    return isinstance(exc, E.ConflictError) or bool(getattr(exc, "may_have_applied", False))
-
-
-def same_leg(ref: OrderRef, order: Order) -> bool:
-    """Whether ``order`` is the leg and attempt ``ref`` names.
-
-    ``GET /orders/{h}`` takes no ``type``/``type_index``: for a handle with several legs it
-    answers with one of them (the sandbox: the first leg of the latest attempt), which may not be
-    the row's. Showing that leg's status as this row's would mislead, so callers check.
-    """
-    if ref.type is not None and order.type is not None and order.type != ref.type:
-        return False
-    if ref.type_index is not None and order.type_index is not None and order.type_index != ref.type_index:
-        return False
-    if (
-        ref.fulfillment_attempt is not None
-        and order.fulfillment_attempt is not None
-        and order.fulfillment_attempt != ref.fulfillment_attempt
-    ):
-        return False
-    return True
-
-
-def describe_leg(ref: OrderRef | Order) -> str:
-    kind = ref.type or "order"
-    index = ref.type_index if ref.type_index is not None else 0
-    text = f"{kind} #{index}" if ref.type else kind
-    if ref.fulfillment_attempt is not None:
-        text += f", attempt {ref.fulfillment_attempt}"
-    return text

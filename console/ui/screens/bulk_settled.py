@@ -38,19 +38,19 @@ class BulkSettledScreen(ModalScreen[None]):
         results = self.results
         n = len(results)
         completed = sum(1 for r in results if r.status.is_success)
-        not_done = sum(1 for r in results if r.status is ResultStatus.PENDING)
+        not_done = sum(1 for r in results if r.status in (ResultStatus.NOT_APPLIED, ResultStatus.NOT_SENT))
         doubt = sum(1 for r in results if r.status is ResultStatus.IN_DOUBT)
         other = n - completed - not_done - doubt
         summary = Text(no_wrap=False)
-        summary.append(f"An earlier bulk run was interrupted. What happened to its {n:,} unfinished order(s), "
-                       "checked with the server by GET before anything else was sent: ")
+        summary.append(f"Earlier runs left {n:,} order(s) unsettled (interrupted before an answer, or in doubt). "
+                       "What happened to each, checked with the server before anything else was sent: ")
         summary.append(f"{completed:,} completed (the request had arrived), ")
         summary.append(f"{not_done:,} not completed (marked again: c sends them after a review), ")
         summary.append(f"{other:,} cancelled or gone, ")
         summary.append(f"{doubt:,} still in doubt", "bold" if doubt else "")
         summary.append(" (the check failed: look at those orders before sending again)." if doubt else ".")
         with Vertical(id="bulk-settled-dialog"):
-            yield Static(Text("Interrupted bulk run settled", "bold"), id="bulk-settled-title")
+            yield Static(Text("Earlier runs settled", "bold"), id="bulk-settled-title")
             yield Static(summary, id="bulk-settled-summary")
             yield LineList(ascii=self.ascii, id="bulk-settled-list")
             yield Static(Text.assemble(("Esc", "bold"), "/", ("Enter", "bold"), " close    ",
