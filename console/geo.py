@@ -81,6 +81,9 @@ class RouteSummary:
     #: Last position to the destination point, and whether that is within the radius.
     distance_to_destination_m: float | None
     inside_destination: bool | None
+    #: Polyline entries left out because they hold no readable position (see
+    #: :func:`unreadable_points`); every figure above is over the readable points only.
+    unreadable_points: int = 0
 
 
 def destination_position(destination: Destination | None) -> Position | None:
@@ -91,9 +94,12 @@ def destination_position(destination: Destination | None) -> Position | None:
 
 
 def summarize_route(
-    points: Sequence[TrackPoint], destination: Destination | None
+    points: Sequence[TrackPoint], destination: Destination | None, *, unreadable: int = 0
 ) -> RouteSummary | None:
-    """Summarize a polyline; None when there are no points."""
+    """Summarize a polyline; None when there are no (readable) points.
+
+    ``unreadable``: how many entries of the polyline were left out, carried into the summary.
+    """
     if not points:
         return None
     positions = [Position(float(p.lon), float(p.lat)) for p in points]
@@ -159,6 +165,7 @@ def summarize_route(
         destination_radius_m=radius_m,
         distance_to_destination_m=to_dest,
         inside_destination=inside,
+        unreadable_points=unreadable,
     )
 
 
@@ -174,7 +181,14 @@ def _finite_float(value: object) -> float | None:
 def summarize_order(order: Order) -> RouteSummary | None:
     """The route summary of a full order (list summaries have no polyline: None)."""
     points = order.polyline.coordinates if order.polyline is not None else []
-    return summarize_route(points, order.destination)
+    return summarize_route(points, order.destination, unreadable=unreadable_points(order))
+
+
+def unreadable_points(order: Order) -> int:
+    """How many of the order's polyline entries hold no readable position (``[]``, ``[0]``,
+    ``["a", "b"]``, ``[200, 10]``, ...): left out of the route, and counted so the supervisor
+    knows the track shown is missing them. Known even when no point at all is readable."""
+    return order.polyline.unreadable if order.polyline is not None else 0
 
 
 # --------------------------------------------------------------------------- drawing

@@ -40,7 +40,7 @@ from console.settings import Settings  # noqa: E402
 from console.ui.app import DispatchApp  # noqa: E402
 
 NOW = datetime(2026, 11, 29, 18, 30, tzinfo=timezone.utc)
-BASE = "http://bench.localhost"
+BASE = "http://localhost"  # a MockTransport answers: never connected to
 PAGE = 100
 LEVELS = ("green", "green", "green", "green", "yellow", "green", "red", "green", "green", "yellow")
 KEYS = ("is_offline", "moving_away_from_destination", "delayed_from_scheduled_at", "deviating_from_expected_route",

@@ -219,3 +219,109 @@ async def test_odd_handles_reach_exactly_their_order_on_a_real_server(served_san
     assert sb.stats.completions_applied == {target.key: 1}
     assert decoy_a.status == decoy_b.status == "assigned"
     assert [r.raw_path for r in sb.stats.snapshot()] == [raw, raw + "/complete"]
+
+
+# --------------------------------------------------------------------------- loopback means loopback
+
+
+async def test_plain_http_to_localhost_reaches_the_sandbox(served_sandbox):
+    sb = served_sandbox.sandbox
+    port = httpx.URL(served_sandbox.base_url).port
+    localhost = ServedSandbox(f"http://localhost:{port}", sb)
+    o = sb.orders("ongoing")[0]
+    async with client_for(localhost) as client:
+        detail = await client.get_order(o.handle, fulfillment_attempt=o.attempt)
+        done = await client.complete(detail.ref)
+    assert done.status == "completed"
+    assert sb.stats.completions_applied == {o.key: 1}
+
+
+def _non_loopback_address() -> str | None:
+    """An address of this machine that is not loopback (where a server here can listen)."""
+    import ipaddress
+    import socket
+
+    for destination in ("10.255.255.255", "192.0.2.1", "203.0.113.1"):
+        # A UDP "connect" sends no packet: it only picks the route, and so the local address.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.connect((destination, 9))
+            except OSError:
+                continue
+            address = probe.getsockname()[0]
+        if not ipaddress.ip_address(address).is_loopback:
+            return address
+    return None
+
+
+class Recorder:
+    """A TCP listener on ``address`` that records every byte any connection sends it."""
+
+    def __init__(self, address: str) -> None:
+        import socket
+        import threading
+
+        self.received = bytearray()
+        self.connections = 0
+        self.closed = threading.Event()
+        self._sock = socket.create_server((address, 0))
+        self.port = self._sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            conn, _ = self._sock.accept()
+        except OSError:
+            return
+        self.connections += 1
+        conn.settimeout(5)
+        with conn:
+            try:
+                while chunk := conn.recv(65536):
+                    self.received.extend(chunk)
+            except OSError:
+                pass
+        self.closed.set()
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+@pytest.mark.parametrize("action", ["complete", "get"])
+async def test_localhost_resolving_elsewhere_is_refused_before_a_byte_is_sent(action, monkeypatch):
+    """'localhost' is looked up like any name; when the answer is not a loopback address the
+    connection made is closed before the request (and its Authorization header) is written."""
+    import socket
+
+    address = _non_loopback_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback address to stand for a foreign host")
+    recorder = Recorder(address)
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def resolve(host, *args, **kwargs):
+        name = host.decode("ascii") if isinstance(host, bytes) else host  # anyio passes bytes
+        lookups.append(name)
+        return real(address if name == "localhost" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    sb = make_sandbox(orders=5)
+    target = ServedSandbox(f"http://localhost:{recorder.port}", sb)
+    try:
+        async with client_for(target) as client:
+            with pytest.raises(E.InvalidRequest) as info:
+                if action == "complete":
+                    await client.complete_order("ORD-1")
+                else:
+                    await client.get_order("ORD-1")
+        assert recorder.closed.wait(5)
+    finally:
+        recorder.close()
+    assert lookups == ["localhost"]
+    assert recorder.connections == 1  # it did connect: the refusal is the peer check's
+    assert bytes(recorder.received) == b""  # not a byte: no request line, no Authorization
+    message = str(info.value)
+    assert address in message and "not a loopback address" in message and "nothing was sent" in message
+    assert sb.credentials.secret_key.get_secret_value() not in message

@@ -565,3 +565,37 @@ async def test_the_other_leg_of_the_same_handle_is_another_order() -> None:
         lines = lines_of(app)
         line_with(lines, "Order", "type pick")
         assert not any("Order created" in line or "Could not complete" in line for line in lines)
+
+
+#: Polyline points the reference schema allows (a point is any array) but that hold no position.
+ODD_POINTS = [[], [0], ["a", "b"], [200, 10], [None, None], ["NaN", "1"], [[1, 2], [3, 4]]]
+
+
+async def test_unreadable_route_points_are_counted_and_the_route_still_shown() -> None:
+    raw = example_raw()
+    salted = {**raw["polyline"], "coordinates": [ODD_POINTS[0], *raw["polyline"]["coordinates"], *ODD_POINTS[1:]]}
+    app = PaneApp(EXAMPLE_NOW)
+    async with app.run_test(size=(160, 80)) as pilot:
+        app.pane.show_order(Order.model_validate({**raw, "polyline": salted}))
+        await pilot.pause()
+        lines = lines_of(app)
+    route = line_with(lines, "Route")
+    # The figures of the clean example (test_example_order_route_numbers), and the count.
+    points = line_with(lines, "Points", "10 points, 16:32:02 → 17:02:30 (30m)")
+    skipped = line_with(lines, "Skipped", "7 unreadable points")
+    line_with(lines, "Distance", "2.2 km")
+    line_with(lines, "To dest.", "23 m from the last position, inside the 100 m radius")
+    line_with(lines, "S start  E end  D destination  ◉ E at D")
+    assert route < points < skipped
+
+
+async def test_a_route_of_only_unreadable_points_says_so() -> None:
+    raw = example_raw()
+    app = PaneApp(EXAMPLE_NOW)
+    async with app.run_test(size=(160, 80)) as pilot:
+        app.pane.show_order(Order.model_validate({**raw, "polyline": {"type": "LineString", "coordinates": [[0]]}}))
+        await pilot.pause()
+        lines = lines_of(app)
+    route = line_with(lines, "Route")
+    assert lines[route + 1].strip() == "no positions recorded, 1 unreadable point"
+    assert not any("S start" in line for line in lines)

@@ -347,6 +347,72 @@ def test_generated_order_pages_full_run():
     assert any(page.orders for page in _page_body_test(FULL_EXAMPLES))
 
 
+# --------------------------------------------------------------------------- odd polyline points
+
+#: Polyline points the reference schema allows (``Polyline.coordinates.items`` is any array) that
+#: hold no position, and entries that are not even arrays. None of them may cost the order.
+ODD_POINT_CORPUS = [
+    [], [0], [1.5], ["a", "b"], [200, 10], [-200, 10], [10, 95], [10, -95], [None, 1], [None, None],
+    ["NaN", "1"], ["Infinity", "-Infinity"], ["nan", 0], ["12.5", "41.2"], [True, False], [0, True],
+    [[1, 2], [3, 4]], [[1, 2]], [{"lon": 1, "lat": 2}], [10**400, 1], [1, -(10**400)],
+    None, "12.5,41.2", 7, {"lon": 1, "lat": 2},
+]
+_JSON_LEAF = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | HOSTILE_TEXT
+_ANY_JSON = st.recursive(_JSON_LEAF, lambda c: st.lists(c, max_size=3) | st.dictionaries(HOSTILE_TEXT, c, max_size=3),
+                         max_leaves=6)
+#: The corpus, and generated arrays that are no position by construction: the first item is not
+#: a number, or the longitude is out of range.
+ODD_POINTS = st.one_of(
+    st.sampled_from(ODD_POINT_CORPUS),
+    st.lists(_ANY_JSON, max_size=4).filter(
+        lambda a: not a or not isinstance(a[0], (int, float)) or isinstance(a[0], bool)),
+    st.tuples(st.floats(180.001, 1e300) | st.floats(-1e300, -180.001), _ANY_JSON).map(list),
+)
+
+
+@st.composite
+def salted_completion(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """A generated completion answer (completed, for ``h-1``), and the same answer with odd
+    points inserted anywhere into its polyline; and how many were inserted."""
+    body = draw(body_strategy("CompleteOrderResponse"))
+    body = {**body, "order_handle": "h-1", "status": "completed"}
+    polyline = body.get("polyline") if isinstance(body.get("polyline"), dict) else {"type": "LineString"}
+    coordinates = list(polyline.get("coordinates") or [])
+    clean = {**body, "polyline": {**polyline, "coordinates": coordinates}}
+    salted = list(coordinates)
+    odd = draw(st.lists(ODD_POINTS, min_size=1, max_size=5))
+    for point in odd:
+        salted.insert(draw(st.integers(0, len(salted))), point)
+    return clean, {**body, "polyline": {**polyline, "coordinates": salted}}, len(odd)
+
+
+def test_odd_polyline_points_never_cost_the_order_or_the_completion():
+    compared: list[int] = []
+
+    @fuzz(40)
+    @given(case=salted_completion())
+    def run(case: tuple[dict[str, Any], dict[str, Any], int]) -> None:
+        clean, salted, odd = case
+        expected = check_parse_order(json.dumps(clean).encode())
+        if expected is None:
+            return  # invalid for another reason (a generated part elsewhere): nothing to compare
+        order = check_parse_order(json.dumps(salted).encode())
+        assert order is not None, "odd polyline points rejected the order"
+        assert order.polyline.coordinates == expected.polyline.coordinates
+        assert order.polyline.unreadable == expected.polyline.unreadable + odd
+
+        async def complete() -> None:
+            async with _client(json.dumps(salted).encode()) as client:
+                done = await client.complete_order("h-1")  # never MalformedResponse for these
+            assert done.status == "completed" and done.polyline.unreadable == order.polyline.unreadable
+
+        asyncio.run(complete())
+        compared.append(odd)
+
+    run()
+    assert compared  # the generator made completions that parse: the property was checked
+
+
 # --------------------------------------------------------------------------- mutated bytes
 
 SEED_BODIES = [
@@ -354,6 +420,9 @@ SEED_BODIES = [
     b' "geometry": {"type": "Point", "coordinates": [-122.4, 37.7]}}, "metadata": {"a": [1, {"b": null}]},'
     b' "timeline": [{"type": "order_created", "recorded_at": "2026-01-01T00:00:00Z"}]}',
     b'{"orders": [{"order_handle": "h-1", "status": "ongoing"}, {"order_handle": 2}], "pagination_token": "t"}',
+    b'{"order_handle": "h-1", "status": "completed", "polyline": {"type": "LineString", "coordinates":'
+    b' [[-122.4, 37.7, 4.5, "2026-01-01T00:00:00Z"], [], [0], ["a", "b"], [200, 10], [null, null],'
+    b' ["NaN", "1"], [[1, 2], [3, 4]], [-122.41, 37.71]]}}',
 ]
 
 

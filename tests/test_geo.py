@@ -335,3 +335,94 @@ def test_drawing_never_raises_and_fills_the_box(points, destination, width, heig
     assert all(len(line) == width for line in lines)
     if ascii:
         assert all(line.isascii() for line in lines)
+
+
+# --------------------------------------------------------------------------- unreadable points
+
+#: Points the reference schema allows (any array) that hold no usable position.
+ODD_POINTS = [[], [0], ["a", "b"], [200, 10], [None, None], ["NaN", "1"], [[1, 2], [3, 4]]]
+
+
+def order_with_odd_points(status: str = "completed", handle: str = "h-1") -> dict:
+    good = json.loads(EXAMPLES.read_text())["order_detail_completed"]
+    coordinates = list(good["polyline"]["coordinates"])
+    # Odd points at the start, in the middle and at the end: none may shift the route.
+    for index, point in zip((0, 5, len(coordinates)), (ODD_POINTS[:3], ODD_POINTS[3:5], ODD_POINTS[5:])):
+        coordinates[index:index] = point
+    coordinates.insert(3, None)  # not even an array
+    return {**good, "order_handle": handle, "status": status,
+            "polyline": {"type": "LineString", "coordinates": coordinates}}
+
+
+def test_unreadable_points_are_left_out_of_the_summary_and_counted() -> None:
+    order = Order.model_validate(order_with_odd_points())
+    s = summarize_order(order)
+    # The same figures as the clean example: the odd points changed nothing but the count.
+    clean = summarize_order(example_order())
+    assert s.point_count == clean.point_count == 10
+    assert (s.distance_m, s.first, s.last, s.bbox) == (clean.distance_m, clean.first, clean.last, clean.bbox)
+    assert (s.duration_s, s.top_speed_mps) == (clean.duration_s, clean.top_speed_mps)
+    assert s.unreadable_points == len(ODD_POINTS) + 1
+    assert clean.unreadable_points == 0
+
+
+def test_a_route_of_only_unreadable_points_has_no_summary_but_a_count() -> None:
+    order = Order.model_validate({"order_handle": "h", "status": "ongoing",
+                                  "polyline": {"type": "LineString", "coordinates": ODD_POINTS}})
+    assert summarize_order(order) is None
+    assert order.polyline.unreadable == len(ODD_POINTS)
+
+
+def _mock_client(body: dict):
+    from tests.api_mock import Server, json_response
+
+    server = Server(lambda request: json_response(body))
+    return server, server.client()
+
+
+async def test_a_completion_answer_with_unreadable_points_is_the_completed_order() -> None:
+    server, client = _mock_client(order_with_odd_points("completed", "ORD-1"))
+    async with client:
+        done = await client.complete_order("ORD-1")
+        fetched = await client.get_order("ORD-1")
+    assert [s.method for s in server.seen] == ["POST", "GET"]
+    for order in (done, fetched):
+        assert order.order_handle == "ORD-1" and order.status == "completed"
+        assert len(order.polyline.coordinates) == 10
+        assert order.polyline.unreadable == len(ODD_POINTS) + 1
+
+
+@pytest.fixture
+def odd_points_served(monkeypatch):
+    """The sandbox over loopback HTTP, its ongoing orders' polylines salted with the schema-valid
+    odd points (the sandbox never makes them itself)."""
+    from console.sandbox.order import SimOrder
+    from console.sandbox.server import serve_in_thread
+    from tests.sandbox_fixtures import make_sandbox
+
+    real = SimOrder.polyline
+
+    def salted(self, now):
+        points = real(self, now)
+        return [*ODD_POINTS[:4], *points[:2], *ODD_POINTS[4:], *points[2:]] if points else points
+
+    monkeypatch.setattr(SimOrder, "polyline", salted)
+    sb = make_sandbox()
+    with serve_in_thread(sb) as base_url:
+        yield base_url, sb
+
+
+async def test_odd_points_from_the_sandbox_over_http_leave_the_completion_applied(odd_points_served) -> None:
+    from console.api import OrdersClient
+
+    base_url, sb = odd_points_served
+    o = next(o for o in sb.orders("ongoing") if o.plan is not None and o.started_at is not None)
+    async with OrdersClient(base_url=base_url, credentials=sb.credentials) as client:
+        before = await client.get_order(o.handle, fulfillment_attempt=o.attempt)
+        assert before.polyline is not None and before.polyline.unreadable == len(ODD_POINTS)
+        assert before.polyline.coordinates and summarize_order(before).point_count == len(before.polyline.coordinates)
+        done = await client.complete(before.ref)
+    assert done.status == "completed" and done.order_handle == o.handle
+    assert done.polyline.unreadable == len(ODD_POINTS)
+    assert sb.stats.completions_applied == {o.key: 1}
+    assert sb.stats.posts_received[(o.handle, "complete")] == 1

@@ -252,11 +252,50 @@ def test_both_polyline_forms_parse():
     assert points[1].recorded_at is None and points[2].recorded_at is None
 
 
-@pytest.mark.parametrize("point", [[1], [], [200, 10], [10, 95], ["a", "b"], [None, 1]])
-def test_an_impossible_polyline_point_is_a_validation_error(point):
-    raw = {"order_handle": "h", "status": "x", "polyline": {"coordinates": [point]}}
-    with pytest.raises(ValidationError):
-        parse_order(dumps(raw))
+#: Polyline points the reference schema allows (a point is any array) but that hold no position,
+#: plus entries that are not even arrays. Each is left out of the route, and counted.
+UNREADABLE_POINTS = [
+    [], [0], [1], ["a", "b"], [200, 10], [-180.5, 0], [10, 95], [10, -90.01], [None, 1], [None, None],
+    ["NaN", "1"], ["Infinity", 0], ["-inf", "nan"], ["12.5", "41.2"], [True, False], [1, True],
+    [[1, 2], [3, 4]], [[1, 2]], [{"lon": 1}, 2], [1, {"lat": 2}], [10**400, 1], [1, -(10**400)],
+    None, "12.5,41.2", 7, {"lon": 1, "lat": 2},
+]
+
+
+@pytest.mark.parametrize("point", UNREADABLE_POINTS, ids=repr)
+def test_an_unreadable_polyline_point_is_left_out_and_counted_not_fatal(point):
+    raw = {"order_handle": "h", "status": "completed", "polyline": {"type": "LineString", "coordinates": [
+        [-122.1, 37.1, 4.5, "2025-03-14T16:32:02.114Z"], point, [-122.2, 37.2], point,
+    ]}}
+    order = parse_order(dumps(raw))
+    assert order.order_handle == "h" and order.status == "completed"
+    assert [(p.lon, p.lat) for p in order.polyline.coordinates] == [(-122.1, 37.1), (-122.2, 37.2)]
+    assert order.polyline.unreadable == 2
+
+
+def test_a_polyline_of_only_unreadable_points_keeps_the_order():
+    raw = {"order_handle": "h", "status": "ongoing", "polyline": {"coordinates": UNREADABLE_POINTS}}
+    order = parse_order(dumps(raw))
+    assert order.polyline.coordinates == []
+    assert order.polyline.unreadable == len(UNREADABLE_POINTS)
+
+
+def test_a_readable_position_with_an_odd_altitude_or_time_keeps_the_position():
+    raw = {"order_handle": "h", "status": "ongoing", "polyline": {"coordinates": [
+        [1, 2, "high", "not a time"], [3, 4, None, 17], [5, 6, [1], "2025-03-14T16:32:02Z", "extra"],
+        [7, 8, 10**400],
+    ]}}
+    points = parse_order(dumps(raw)).polyline.coordinates
+    assert [(p.lon, p.lat, p.altitude) for p in points] == [(1, 2, None), (3, 4, None), (5, 6, None), (7, 8, None)]
+    assert [p.recorded_at for p in points] == [
+        None, None, datetime(2025, 3, 14, 16, 32, 2, tzinfo=timezone.utc), None]
+    assert parse_order(dumps(raw)).polyline.unreadable == 0
+
+
+def test_a_server_cannot_set_the_unreadable_count():
+    raw = {"order_handle": "h", "status": "ongoing",
+           "polyline": {"coordinates": [[1, 2]], "unreadable": 99, "_unreadable": 99}}
+    assert parse_order(dumps(raw)).polyline.unreadable == 0
 
 
 def test_unknown_timeline_events_are_kept_whole():

@@ -432,3 +432,69 @@ async def test_a_pagination_token_cannot_inject_query_parameters():
     assert second.url.params.get_list("pagination_token") == [token]
     assert second.url.params.get_list("status") == ["ongoing"]
     assert "limit" not in dict(second.url.params) or second.url.params["limit"] != "1"
+
+
+# --------------------------------------------------------------------------- loopback means loopback
+
+
+@pytest.mark.parametrize("url", [
+    "http://evil.localhost", "http://sandbox.localhost:8000", "http://a.b.localhost", "http://localhost.",
+    "http://localhost.evil.com", "http://127.0.0.1.nip.io", "http://localhost.localdomain",
+    "http://127.1", "http://2130706433", "http://[::ffff:127.0.0.1]",
+])
+def test_plain_http_to_a_loopback_looking_name_is_refused_before_any_lookup(url, monkeypatch):
+    """Only a loopback IP literal or exactly 'localhost' may use plain http: any other name is
+    refused from its spelling, without asking DNS (whose answer the name's owner controls)."""
+    import socket
+
+    lookups: list[object] = []
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: lookups.append(a) or [])
+    monkeypatch.setattr(socket, "gethostbyname", lambda *a, **k: lookups.append(a) or "127.0.0.1")
+    with pytest.raises(E.InvalidRequest) as info:
+        OrdersClient(Credentials(FAKE_ACCOUNT, SecretStr(FAKE_SECRET)), base_url=url)
+    assert "loopback" in str(info.value)
+    assert lookups == []
+
+
+@pytest.mark.parametrize("url", ["http://localhost", "http://LOCALHOST:8000", "http://127.0.0.1",
+                                 "http://127.0.0.2:9", "http://127.255.255.254", "http://[::1]", "http://[::1]:8000"])
+def test_plain_http_to_a_loopback_literal_or_localhost_is_accepted(url):
+    client = OrdersClient(None, base_url=url)
+    assert client.base_url == url.rstrip("/")
+
+
+class _FakeStream:
+    """Stands for the network stream httpcore hands its trace hook after connecting."""
+
+    def __init__(self, server_addr: object) -> None:
+        self.server_addr = server_addr
+        self.closed = False
+
+    def get_extra_info(self, name: str) -> object:
+        return self.server_addr if name == "server_addr" else None
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize("peer", [("127.0.0.1", 80), ("127.8.9.10", 80), ("::1", 80, 0, 0)])
+async def test_the_peer_check_accepts_a_loopback_peer(peer):
+    from console.api.client import require_loopback_peer
+
+    stream = _FakeStream(peer)
+    await require_loopback_peer("connection.connect_tcp.complete", {"return_value": stream})
+    assert not stream.closed
+
+
+@pytest.mark.parametrize("peer", [("10.0.0.5", 80), ("192.0.2.2", 8000), ("::ffff:127.0.0.1", 80, 0, 0),
+                                  ("2001:db8::1", 80, 0, 0), None, (), "127.0.0.1"])
+async def test_the_peer_check_closes_a_connection_to_anything_else(peer):
+    from console.api.client import require_loopback_peer
+
+    stream = _FakeStream(peer)
+    with pytest.raises(E.InvalidRequest) as info:
+        await require_loopback_peer("connection.connect_tcp.complete", {"return_value": stream})
+    assert stream.closed
+    assert "not a loopback address" in str(info.value) and "nothing was sent" in str(info.value)
+    # Other trace events are not its business.
+    await require_loopback_peer("http11.send_request_headers.started", {"request": None})

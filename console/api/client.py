@@ -101,13 +101,53 @@ _Page = TypeVar("_Page", bound=_HasToken)
 
 
 def is_loopback_host(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    """True for a loopback IP literal (127.0.0.0/8, ``::1``) or exactly ``localhost``.
+
+    Judged from the spelling alone, with no lookup: any other name (``evil.localhost``,
+    ``localhost.evil.com``, ``127.0.0.1.nip.io``) is answered by whoever controls its DNS. Even
+    ``localhost`` is looked up when connecting, so the address actually connected to is checked
+    too (:func:`require_loopback_peer`). Shorthand forms the resolver would expand (``127.1``,
+    ``2130706433``) and IPv4-mapped IPv6 are not literals here: refused.
+    """
+    host = host.lower()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if host == "localhost":
         return True
+    return _is_loopback_ip(host)
+
+
+def _is_loopback_ip(text: str) -> bool:
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(text).is_loopback
     except ValueError:
         return False
+
+
+async def require_loopback_peer(event: str, info: dict[str, Any]) -> None:
+    """httpcore ``trace`` hook of every plain-http request: a new connection must lead to a
+    loopback address, else it is closed before a byte of the request (its Authorization header
+    included) is written, and InvalidRequest is raised.
+
+    httpcore calls it after the TCP connect and before sending on that connection; a pooled
+    connection is reused only after it passed here. A peer address that cannot be read is
+    refused (fail closed). Transports that make no TCP connection (the sandbox in process, a
+    MockTransport) never call it.
+    """
+    if event != "connection.connect_tcp.complete":
+        return
+    stream = info.get("return_value")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    address = peer[0] if isinstance(peer, tuple) and peer and isinstance(peer[0], str) else None
+    if address is not None and _is_loopback_ip(address):
+        return
+    if stream is not None:
+        await stream.aclose()
+    shown = sanitize(address) if address is not None else "an unknown address"
+    raise E.InvalidRequest(
+        f"refusing plain http: the server's name led to {shown}, which is not a loopback address;"
+        " nothing was sent (plain http is only for this machine: use https for any other host)"
+    )
 
 
 def check_base_url(base_url: str) -> str:
@@ -163,6 +203,9 @@ class OrdersClient:
         attempt_timeout: float | None = DEFAULT_ATTEMPT_TIMEOUT,
     ) -> None:
         self.base_url = check_base_url(base_url)
+        # Plain http passed check_base_url only for a loopback host: every request also checks
+        # that the connection it makes is to a loopback address.
+        self._check_peer = urlsplit(self.base_url).scheme == "http"
         # As httpx will send it (percent-encoded), so the path check below compares like with like.
         self._base_raw_path = httpx.URL(self.base_url).raw_path.rstrip(b"/")
         self.account_id = credentials.account_id if credentials else None
@@ -514,6 +557,7 @@ class OrdersClient:
         request = self._http.build_request(
             method, self.base_url + path, params=params or None,
             json=json_body if method == "POST" else None,
+            extensions={"trace": require_loopback_peer} if self._check_peer else None,
         )
         expected = self._base_raw_path + path.encode("ascii")
         if request.url.raw_path.split(b"?", 1)[0] != expected:

@@ -25,6 +25,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StrictFloat,
     StrictStr,
     TypeAdapter,
     ValidationError,
@@ -124,32 +125,38 @@ def _finite(x: Any) -> bool:
 
 def _lon_lat(coords: Any) -> tuple[float, float] | None:
     if isinstance(coords, (list, tuple)) and len(coords) >= 2 and _finite(coords[0]) and _finite(coords[1]):
-        lon, lat = float(coords[0]), float(coords[1])
+        lon, lat = coords[0], coords[1]
+        # Compared before float(): a 400-digit integer is out of range, not an OverflowError.
         if -180 <= lon <= 180 and -90 <= lat <= 90:
-            return lon, lat
+            return float(lon), float(lat)
     return None
 
 
 class TrackPoint(ApiModel):
-    """One polyline point: ``[lon, lat]`` or ``[lon, lat, altitude, recorded_at]``."""
+    """One polyline point: ``[lon, lat]`` or ``[lon, lat, altitude, recorded_at]``.
 
-    lon: float
-    lat: float
-    altitude: float | None = None
+    Coordinates and altitude are JSON numbers (strict: ``"12.5"`` and ``true`` are not numbers).
+    """
+
+    lon: StrictFloat
+    lat: StrictFloat
+    altitude: StrictFloat | None = None
     recorded_at: Timestamp = None
 
     @classmethod
     def _from_list(cls, value: Any) -> Any:
-        if isinstance(value, (list, tuple)):
-            if len(value) < 2:
-                raise ValueError("a polyline point needs longitude and latitude")
-            return {
-                "lon": value[0],
-                "lat": value[1],
-                "altitude": value[2] if len(value) > 2 else None,
-                "recorded_at": value[3] if len(value) > 3 else None,
-            }
-        return value
+        if isinstance(value, TrackPoint):
+            return value
+        if not isinstance(value, (list, tuple)):
+            raise ValueError("a polyline point is an array")
+        if len(value) < 2:
+            raise ValueError("a polyline point needs longitude and latitude")
+        return {
+            "lon": value[0],
+            "lat": value[1],
+            "altitude": value[2] if len(value) > 2 else None,
+            "recorded_at": value[3] if len(value) > 3 else None,
+        }
 
     @field_validator("lon")
     @classmethod
@@ -167,11 +174,69 @@ class TrackPoint(ApiModel):
 
 
 TrackPointIn = Annotated[TrackPoint, BeforeValidator(TrackPoint._from_list)]
+_POINT_ADAPTER: TypeAdapter[TrackPoint] = TypeAdapter(TrackPointIn)
+
+
+def _lenient_point(item: Any) -> TrackPoint | None:
+    """A polyline entry that failed as a point: the point without what failed, or None when it
+    holds no position at all.
+
+    The schema allows any array as a point (``[]``, ``[0]``, ``["a", "b"]``, ``[200, 10]``), and
+    one such entry must not cost the supervisor the whole order. A readable position keeps its
+    place when only its altitude is not a number (the altitude is dropped; a time that is not a
+    timestamp is already no time). Non-finite numbers are not JSON: anywhere in the entry they
+    refuse the body (ValueError), as they do everywhere else.
+    """
+    try:
+        return _POINT_ADAPTER.validate_python(item)
+    except ValidationError:
+        pass
+    clean_json(item)
+    if _lon_lat(item) is None:
+        return None
+    return _POINT_ADAPTER.validate_python([item[0], item[1], None, *item[3:4]])
 
 
 class Polyline(ApiModel):
+    """The track as recorded. ``coordinates`` holds the readable points, in order; entries with
+    no position are left out and counted in :attr:`unreadable`."""
+
     type: SafeStr = "LineString"
     coordinates: list[TrackPointIn] = Field(default_factory=list)
+    # Private: a server cannot set the count (a field would be filled from the body).
+    _unreadable: int = PrivateAttr(default=0)
+
+    @property
+    def unreadable(self) -> int:
+        """How many polyline entries were left out because they hold no readable position."""
+        return self._unreadable
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _readable_points(cls, data: Any, handler: Any) -> "Polyline":
+        # Every entry a point is the usual case, validated in one pass; an odd entry sends the
+        # polyline through the per-entry pass (about twice the time, for that polyline only).
+        try:
+            return handler(data)
+        except ValidationError:
+            if not isinstance(data, dict):
+                raise
+        raw = data.get("coordinates")
+        unreadable = 0
+        if raw is None:
+            data = {**data, "coordinates": []}
+        elif isinstance(raw, list):
+            points = []
+            for item in raw:
+                point = _lenient_point(item)
+                if point is None:
+                    unreadable += 1
+                else:
+                    points.append(point)
+            data = {**data, "coordinates": points}
+        polyline = handler(data)  # still fails if something other than the points is wrong
+        polyline._unreadable = unreadable
+        return polyline
 
 
 class Region(ApiModel):

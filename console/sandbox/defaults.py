@@ -5,5 +5,6 @@ DEFAULT_ACCOUNT_ID = "sandbox"
 DEFAULT_SECRET_KEY = "sandbox-secret"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
-# The in-process transport's base URL: a ".localhost" name, which the client allows over http.
-IN_PROCESS_BASE_URL = "http://sandbox.localhost"
+# The in-process transport's base URL. It is never connected to (the transport answers in
+# process), but the client allows plain http only for exactly "localhost" or a loopback literal.
+IN_PROCESS_BASE_URL = "http://localhost"

@@ -259,6 +259,10 @@ class RenderedOnce(RichVisual):
         return strips if height is None else strips[:height]
 
 
+def _unreadable_count(count: int) -> str:
+    return f"{count} unreadable point{'s' if count != 1 else ''}"
+
+
 def _show(static: Static, renderable: RenderableType) -> None:
     """Put ``renderable`` in ``static``; a screen layout only when its height changes.
 
@@ -702,7 +706,11 @@ class DetailPane(LazyComponentStyles, VerticalScroll):
 
         summary = geo.summarize_order(order)
         if summary is None:
-            return Group(heading, Text("no positions recorded", self._style("muted"))), None
+            note = "no positions recorded"
+            unreadable = geo.unreadable_points(order)
+            if unreadable:
+                note += f", {_unreadable_count(unreadable)}"
+            return Group(heading, Text(note, self._style("muted"))), None
         missing = self._missing
         arrow = "->" if self.ascii else "→"
         grid = self._grid()
@@ -716,6 +724,9 @@ class DetailPane(LazyComponentStyles, VerticalScroll):
         else:
             span += ", no times recorded"
         grid.add_row("Points", Text(span))
+        if summary.unreadable_points:
+            # Left out of every figure below and of the drawing: say so, or the track looks whole.
+            grid.add_row("Skipped", Text(_unreadable_count(summary.unreadable_points)))
         grid.add_row("Distance", Text(format_distance(summary.distance_m)))
         grid.add_row(
             "Speed",
