@@ -47,6 +47,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, TextIO
 
@@ -76,6 +77,33 @@ leg); that identity is looked up first and sent with the completion."""
 
 class UsageError(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class JournalTarget:
+    """Whose runs a journal command is about: the embedded sandbox, or an account on a server.
+    ``account_id`` None: any account on that server."""
+
+    sandbox: bool
+    base_url: str
+    account_id: str | None = None
+
+    def describe(self) -> str:
+        from console.api.sanitize import sanitize
+        from console.bulk.journal import base_host
+
+        if self.sandbox:
+            return "the embedded sandbox"
+        who = f"account {sanitize(self.account_id)} at " if self.account_id else ""
+        return who + sanitize(base_host(self.base_url))
+
+
+def _target_of(client_factory: Any) -> JournalTarget | None:
+    """The target a client factory built by the command line is for (None: a factory without one)."""
+    target = getattr(client_factory, "target", None)
+    if target is None:
+        return None
+    return JournalTarget(bool(target.sandbox), str(target.base_url), getattr(target, "account_id", None))
 
 
 # =============================================================================== arguments
@@ -109,12 +137,19 @@ def add_orders_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_journal_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Show what bulk runs did to each order (newest last)."
+    parser.description = ("Show what bulk runs did to each order (newest last): by default the runs "
+                          "against the current target (the account and server `complete` would use).")
     parser.add_argument("--json", action="store_true", help="one JSON object per op")
     parser.add_argument("--since", metavar="WHEN",
                         help="only ops updated since WHEN: 30m, 2h, 1d, or an ISO-8601 time (local if no zone)")
+    parser.add_argument("--all", action="store_true", dest="all_targets",
+                        help="every target's runs: real accounts and the embedded sandbox")
+    parser.add_argument("--move-aside", action="store_true",
+                        help="rename a damaged journal (and its -wal/-shm files) to NAME.damaged-<UTC time>, "
+                        "keeping it, so that the next run starts a new one")
     parser.add_argument("--journal", metavar="PATH",
-                        help="the journal file (default: $DISPATCH_CONSOLE_JOURNAL or the platform data directory)")
+                        help="the journal file (default: $DISPATCH_CONSOLE_JOURNAL or the platform data directory; "
+                        "the embedded sandbox's runs go to NAME-sandbox beside it)")
 
 
 # =============================================================================== output helpers
@@ -286,10 +321,15 @@ def run_complete(
         output.err(f"dispatch-console complete: {exc}")
         return EXIT_USAGE
 
-    from console.bulk.journal import Journal, JournalError
+    from console.bulk.journal import Journal, JournalDamaged, JournalError, journal_path_for
 
+    target = _target_of(client_factory)
+    path = journal_path_for(sandbox=bool(target and target.sandbox), explicit=getattr(args, "journal", None))
     try:
-        journal = Journal(getattr(args, "journal", None)).open()
+        journal = Journal(path).open()
+    except JournalDamaged as exc:
+        output.err(f"dispatch-console complete: nothing was sent: {exc}")
+        return EXIT_CANNOT_RUN
     except JournalError as exc:
         output.err(f"dispatch-console complete: {exc}")
         return EXIT_CANNOT_RUN
@@ -717,27 +757,49 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
 def run_journal(
     args: argparse.Namespace,
     *,
+    target: JournalTarget | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     now: datetime | None = None,
 ) -> int:
-    """``dispatch-console journal``: read-only, works while a run is going on."""
+    """``dispatch-console journal``: read-only, works while a run is going on.
+
+    ``target``: the current target (from the connection options): its journal file, and only
+    its runs unless ``--all``. None: the journal of real accounts (or ``--journal``), every run.
+    """
     from console.api.sanitize import sanitize
-    from console.bulk.journal import JournalError, JournalReader
+    from console.bulk.journal import JournalError, JournalReader, journal_path_for, sandbox_journal_path
 
     output = Output(stdout, stderr)
+    explicit = getattr(args, "journal", None)
+    path = journal_path_for(sandbox=bool(target and target.sandbox), explicit=explicit)
+    if getattr(args, "move_aside", False):
+        return _move_aside(path, output)
     try:
         since = parse_since(args.since, now=now) if args.since else None
     except UsageError as exc:
         output.err(f"dispatch-console journal: {exc}")
         return EXIT_USAGE
+    show_all = bool(getattr(args, "all_targets", False)) or target is None
+    paths = [path]
+    if show_all and not explicit:
+        real = journal_path_for(sandbox=False)
+        paths = [real, sandbox_journal_path(real)]
+    where: dict[str, Any] = {}
+    if not show_all and target is not None:
+        where = {"account_id": target.account_id, "base_url": target.base_url}
+    ops: list[Any] = []
+    runs: list[Any] = []
     try:
-        with JournalReader(getattr(args, "journal", None)) as reader:
-            ops = reader.list_ops(since=since)
-            runs = reader.list_runs(since=since)
+        for one in paths:
+            with JournalReader(one) as reader:
+                ops += reader.list_ops(since=since, **where)
+                runs += reader.list_runs(since=since, **where)
     except JournalError as exc:
         output.err(f"dispatch-console journal: {exc}")
         return EXIT_CANNOT_RUN
+    ops.sort(key=lambda op: op.updated_at)
+    runs.sort(key=lambda run: run.started_at)
     if args.json:
         for op in ops:
             output.out(json.dumps(op.to_json(), ensure_ascii=True))
@@ -755,7 +817,29 @@ def run_journal(
                          str(op.attempts), str(op.http_status or "-"), sanitize(op.account_id or "-"),
                          sanitize(op.base_host), sanitize(op.message or "")))
         _print_table(output, header, rows)
+    for run in runs:
+        output.err(f"run {run.run_id[:12]} started {run.started_at[:19].replace('T', ' ')}Z: "
+                   f"{run.order_count} order(s), account {sanitize(run.account_id or '-')} "
+                   f"at {sanitize(run.base_host)}"
+                   + (f", {sanitize(run.stop_reason)}" if run.stop_reason else ""))
     unsettled = [op for op in ops if op.state in ("sending", "in_doubt")]
-    output.err(f"{len(ops)} op(s) in {len(runs)} run(s)"
-               + (f"; {len(unsettled)} in doubt (settled by the next complete run)" if unsettled else ""))
+    scope = "every target" if show_all else target.describe() if target else "every target"
+    output.err(f"{len(ops)} op(s) in {len(runs)} run(s) against {scope}"
+               + (f"; {len(unsettled)} in doubt (settled by the next complete run)" if unsettled else "")
+               + ("" if show_all else " (--all: every target)"))
+    return EXIT_OK
+
+
+def _move_aside(path: Any, output: Output) -> int:
+    from console.api.sanitize import sanitize
+    from console.bulk.journal import JournalError, move_aside
+
+    try:
+        moved = move_aside(path, require_damaged=True)
+    except JournalError as exc:
+        output.err(f"dispatch-console journal: {exc}")
+        return EXIT_CANNOT_RUN
+    output.err(f"moved the journal aside, kept as: {', '.join(sanitize(str(p)) for p in moved)}")
+    output.err("the next run starts a new journal. Orders the old one had in doubt are not known to the "
+               "new one: check recent completions on the server before sending them again.")
     return EXIT_OK
