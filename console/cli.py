@@ -262,6 +262,47 @@ def _main(argv: list[str], start_up: _StartUpGC) -> int:
     if args.command is not None:
         start_up.done()  # a subcommand runs with the collector on; the console, see _run_console
     try:
+        return _dispatch(args, start_up)
+    except KeyboardInterrupt:
+        # Ctrl-C outside a run's own handling (reading handles, opening the journal, starting
+        # up): nothing was sent by this process that the journal does not know of.
+        print(f"dispatch-console {args.command or 'console'}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        # A bug. The supervisor gets one line (the exception's type and where it was raised,
+        # never its message, which may hold anything, a secret included) and "could not run".
+        note = _UNEXPECTED_NOTE.get(args.command or "", "")
+        print(f"dispatch-console {args.command or 'console'}: {unexpected_error_message(exc, note)}",
+              file=sys.stderr)
+        return EXIT_CANNOT_RUN
+
+
+#: Could not run (documented in the README's exit-code table).
+EXIT_CANNOT_RUN = 3
+EXIT_INTERRUPTED = 130
+
+_UNEXPECTED_NOTE = {
+    "complete": "; every request already sent is in the journal, and the next run settles it first",
+}
+
+
+def unexpected_error_message(exc: BaseException, note: str = "") -> str:
+    """``unexpected error (KeyError at console/bulk/engine.py:123)<note>; please report it``: the
+    type and the deepest line of this package it came through; not its message, not a traceback."""
+    import traceback
+
+    where = ""
+    package = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(package)
+    for frame in traceback.extract_tb(exc.__traceback__):
+        filename = os.path.abspath(frame.filename)
+        if filename.startswith(package + os.sep):
+            where = f" at {os.path.relpath(filename, root)}:{frame.lineno}"
+    return f"unexpected error ({type(exc).__name__}{where}){note}; please report it"
+
+
+def _dispatch(args: argparse.Namespace, start_up: _StartUpGC) -> int:
+    try:
         if args.command == "sandbox":
             from console.sandbox.server import run_sandbox_command
 
