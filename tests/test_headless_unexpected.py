@@ -39,8 +39,11 @@ def check_clean(capsys, code: int, command: str) -> str:
 def test_complete(configured, monkeypatch, capsys, tmp_path) -> None:
     from console.bulk.engine import BulkEngine
 
+    from tests.test_journal_targets import open_handles
+
+    (handle,) = open_handles(capsys, "--sandbox", count=1)  # an open order: the run is reached
     monkeypatch.setattr(BulkEngine, "run", boom)
-    code = cli.main(["--sandbox", "complete", "ORD-20261206-0288", "--yes", "--journal", str(tmp_path / "j.sqlite3")])
+    code = cli.main(["--sandbox", "complete", handle, "--yes", "--journal", str(tmp_path / "j.sqlite3")])
     err = check_clean(capsys, code, "complete")
     assert "journal" in err  # says where what was sent is recorded
 

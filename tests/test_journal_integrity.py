@@ -166,7 +166,7 @@ def test_the_cli_never_shows_a_traceback_for_a_damaged_journal(journal_path, tab
     result = run_cli("journal", "--journal", str(journal_path))
     assert result.returncode == 3, result.stderr
     assert_damaged_message(result.stderr, journal_path)
-    result = run_cli("--sandbox", "complete", "ORD-20261206-0001", "--yes", "--journal", str(journal_path))
+    result = run_cli("--sandbox", "complete", "ORD-1", "--yes", "--journal", str(journal_path))
     assert result.returncode == 3, result.stderr
     assert_damaged_message(result.stderr, journal_path)
     assert result.stdout == ""
