@@ -16,6 +16,9 @@
 - Ctrl-C stops sending new requests; those in flight finish and are recorded. A second Ctrl-C
   abandons them (their intents stay in the journal and are settled on the next run).
 
+- SIGTERM and SIGHUP (the SSH session closed) do what the first Ctrl-C does, and exit 143 and
+  129 once the requests in flight are recorded.
+
 Exit codes (the most serious wins, in this order):
 
 ====  =====================================================================================
@@ -23,8 +26,9 @@ Exit codes (the most serious wins, in this order):
  4    authentication failed (401/403); orders not yet sent stay pending
  75   some orders are in doubt (may or may not be completed; could not be checked), or the
       server asked us to wait too long (429): check them, run again later
- 3    the run could not start or had to stop: the journal is locked by another run or cannot
-      be written, the connection could not be set up, or the server's TLS certificate was refused
+ 3    the run could not start or had to stop: the journal is locked by another run, cannot
+      be written or is damaged, the connection could not be set up, the server's TLS
+      certificate was refused, or an unexpected error (a bug; one line on stderr)
  130  interrupted (SIGINT); 143 on SIGTERM, 129 on SIGHUP
  1    some orders were not completed (not found, rejected, conflict, not sent), or the
       operator declined the confirmation
@@ -33,7 +37,8 @@ Exit codes (the most serious wins, in this order):
 
 ``dispatch-console orders [--status S[,S]] [--ops-group G] [--json]`` lists orders (all pages).
 
-``dispatch-console journal [--json] [--since 2h|30m|1d|ISO-8601]`` shows the journal.
+``dispatch-console journal [--json] [--since 2h|30m|1d|ISO-8601] [--all] [--move-aside]`` shows
+the current target's runs (``--all``: every target's), or moves a damaged journal aside.
 """
 
 from __future__ import annotations
@@ -66,10 +71,12 @@ exit codes:
   0    every order is completed (including already completed / reconciled)
   1    some orders were not completed (not found, rejected, conflict, not sent)
   2    usage error (bad arguments or handles; no terminal and no --yes)
-  3    could not run: journal locked or not writable, no connection, TLS certificate refused
+  3    could not run: journal locked, not writable or damaged, no connection, TLS certificate
+       refused, or an unexpected error
   4    authentication failed; orders not yet sent stay pending
   75   some orders are in doubt (check them), or throttled too long: run again later
   130  interrupted (Ctrl-C): orders in flight finished and were recorded
+  143  stopped by SIGTERM, 129 by SIGHUP (SSH session closed): as Ctrl-C
 
 HANDLE means the order leg and attempt that GET /orders/HANDLE returns (its current
 leg); that identity is looked up first and sent with the completion."""
@@ -824,7 +831,8 @@ def run_journal(
                    + (f", {sanitize(run.stop_reason)}" if run.stop_reason else ""))
     unsettled = [op for op in ops if op.state in ("sending", "in_doubt")]
     scope = "every target" if show_all else target.describe() if target else "every target"
-    output.err(f"{len(ops)} op(s) in {len(runs)} run(s) against {scope}"
+    files = " and ".join(sanitize(str(p)) for p in paths)
+    output.err(f"{len(ops)} op(s) in {len(runs)} run(s) against {scope}, in {files}"
                + (f"; {len(unsettled)} in doubt (settled by the next complete run)" if unsettled else "")
                + ("" if show_all else " (--all: every target)"))
     return EXIT_OK
