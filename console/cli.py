@@ -335,7 +335,8 @@ def _dispatch(args: argparse.Namespace, start_up: _StartUpGC) -> int:
         if args.command == "journal":
             from console.bulk import headless
 
-            return headless.run_journal(args, target=_journal_target(args))
+            args.journal_target = _journal_target(args)  # the current target: its file, its runs
+            return headless.run_journal(args)
         return _run_console(args, start_up)
     except _UsageProblem as exc:
         print(f"dispatch-console: {exc}", file=sys.stderr)

@@ -771,9 +771,12 @@ def run_journal(
 ) -> int:
     """``dispatch-console journal``: read-only, works while a run is going on.
 
-    ``target``: the current target (from the connection options): its journal file, and only
-    its runs unless ``--all``. None: the journal of real accounts (or ``--journal``), every run.
+    ``target`` (else ``args.journal_target``, set by the command line): the current target
+    (from the connection options): its journal file, and only its runs unless ``--all``.
+    None: the journal of real accounts (or ``--journal``), every run.
     """
+    if target is None:
+        target = getattr(args, "journal_target", None)
     from console.api.sanitize import sanitize
     from console.bulk.journal import JournalError, JournalReader, journal_path_for, sandbox_journal_path
 
