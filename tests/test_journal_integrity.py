@@ -228,3 +228,19 @@ def test_move_aside_refuses_a_healthy_journal(journal_path) -> None:
     assert journal_path.exists()
     with JournalReader(journal_path) as reader:
         assert len(reader.list_ops()) == 5
+
+
+def test_damage_found_while_settling_an_earlier_run_stops_with_exit_3(journal_path, monkeypatch) -> None:
+    """The check on open passed, then a read hits a damaged page (the file was damaged under the
+    running command): the same clear message and exit 3, nothing sent."""
+    written_journal(journal_path, ["a"], sending=True)
+
+    def damaged_read(self, *args, **kwargs):
+        raise JournalDamaged(self.path, "database disk image is malformed")
+
+    monkeypatch.setattr(Journal, "unsettled", damaged_read)
+    fake = FakeHyperTrack(["a", "b"])
+    code, con = complete(fake, journal_path, ["b", "--yes", "--json"])
+    assert code == 3
+    assert fake.posts() == []
+    assert_damaged_message(con.err, journal_path)

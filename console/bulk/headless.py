@@ -462,8 +462,15 @@ class _CompleteCommand:
         client = _make_client(self.client_factory, self.output, "complete")
         if client is None:
             return EXIT_CANNOT_RUN
+        from console.bulk.journal import JournalError
+
         try:
             return await self._complete(client)
+        except JournalError as exc:
+            # The journal failed under the command (damaged or unreadable when read, not only
+            # when opened): what was sent before is recorded; nothing more is sent.
+            self.output.err(f"dispatch-console complete: {exc}")
+            return EXIT_CANNOT_RUN
         except asyncio.CancelledError:
             self.output.err("dispatch-console complete: interrupted; requests in flight were abandoned "
                             "(the next run settles them from the journal)")
