@@ -208,8 +208,8 @@ def test_move_aside_takes_the_companions_along(journal_path) -> None:
         assert p.exists() and stat.S_IMODE(os.stat(p).st_mode) == 0o600
 
 
-def test_move_aside_refuses_while_another_process_holds_the_journal(journal_path) -> None:
-    with Journal(journal_path):
+def test_move_aside_refuses_while_the_journal_is_held(journal_path) -> None:
+    with Journal(journal_path):  # its lock, as a run in another process holds it
         with pytest.raises(JournalLocked):
             move_aside(journal_path)
         con = Console()
@@ -228,6 +228,13 @@ def test_move_aside_refuses_a_healthy_journal(journal_path) -> None:
     assert journal_path.exists()
     with JournalReader(journal_path) as reader:
         assert len(reader.list_ops()) == 5
+
+
+def test_move_aside_without_a_journal_says_so(tmp_path) -> None:
+    con = Console()
+    args = parser_for(H.add_journal_arguments).parse_args(["--move-aside", "--journal", str(tmp_path / "none" / "j.db")])
+    assert H.run_journal(args, stdout=con.stdout, stderr=con.stderr) == 3
+    assert "no journal" in con.err and not (tmp_path / "none").exists()
 
 
 def test_damage_found_while_settling_an_earlier_run_stops_with_exit_3(journal_path, monkeypatch) -> None:

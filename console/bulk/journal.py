@@ -395,6 +395,8 @@ def move_aside(path: str | os.PathLike[str], *, now: Callable[[], datetime] = ut
     check: moving a healthy journal aside would forget the orders it holds in doubt.
     """
     path = Path(path).expanduser()
+    if not path.exists():
+        raise JournalError(f"there is no journal at {sanitize(str(path))}: nothing to move")
     holder = Journal(path, now=now)
     holder._acquire_lock()
     try:
