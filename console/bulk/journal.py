@@ -29,6 +29,12 @@ Guarantees this module gives:
   Why: an fsync here costs a median 0.5 ms but a p90 of 4-5 ms, and it sat on each worker's
   path between two POSTs; only the intent has to pay it.
 - Every failure to write raises :class:`JournalWriteError`: the caller must not send the POST.
+- Every opening (writer and reader) first checks the file (:data:`INTEGRITY_CHECK`; ~25-35 ms at
+  10,000 ops, ``scripts/bench_journal_check.py``). A damaged file raises :class:`JournalDamaged`
+  before anything is written to it, and so before anything is sent; :func:`move_aside` renames
+  it, kept, so that the next run starts a new journal.
+- The embedded sandbox has a journal of its own beside the real accounts' one
+  (:func:`journal_path_for`); within a file, every query is keyed by account and server.
 - Stored: account id and base-URL host (never a secret), order identity, states, HTTP status,
   the API's message (sanitized, truncated), request id, ``completed_at``.
 
