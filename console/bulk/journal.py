@@ -34,7 +34,7 @@ Guarantees this module gives:
   before anything is written to it, and so before anything is sent; :func:`move_aside` renames
   it, kept, so that the next run starts a new journal.
 - The embedded sandbox has a journal of its own beside the real accounts' one
-  (:func:`journal_path_for`); within a file, every query is keyed by account and server.
+  (:func:`journal_path_for`); within a file, the engine's queries are keyed by account and server.
 - Stored: account id and base-URL host (never a secret), order identity, states, HTTP status,
   the API's message (sanitized, truncated), request id, ``completed_at``.
 
