@@ -15,7 +15,6 @@
 - Progress goes to stderr; one result per order to stdout (a table, or JSON lines with ``--json``).
 - Ctrl-C stops sending new requests; those in flight finish and are recorded. A second Ctrl-C
   abandons them (their intents stay in the journal and are settled on the next run).
-
 - SIGTERM and SIGHUP (the SSH session closed) do what the first Ctrl-C does, and exit 143 and
   129 once the requests in flight are recorded.
 
@@ -130,7 +129,8 @@ def add_complete_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, metavar="N", default=argparse.SUPPRESS,
                         help="requests in flight at once, 1-16 (default 4)")
     parser.add_argument("--journal", metavar="PATH",
-                        help="the journal file (default: $DISPATCH_CONSOLE_JOURNAL or the platform data directory)")
+                        help="the journal file (default: $DISPATCH_CONSOLE_JOURNAL or the platform data directory; "
+                        "the embedded sandbox's runs go to NAME-sandbox beside it)")
 
 
 def add_orders_arguments(parser: argparse.ArgumentParser) -> None:
