@@ -114,6 +114,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
             _common_connection_options(orders, subcommand=True)
             headless.add_orders_arguments(orders)
         if wanted("journal"):
+            _common_connection_options(journal, subcommand=True)  # which target's runs
             headless.add_journal_arguments(journal)
 
     secret = sub.add_parser(
@@ -144,18 +145,44 @@ def _refuse_secret_arguments(argv: Sequence[str]) -> str | None:
 
 
 class _SafeLogFormatter(logging.Formatter):
-    """Log lines may carry server text (an exception's message): escape control characters
-    line by line, so a log line can neither drive the terminal nor forge another log line."""
+    """Log lines may carry server text (an exception's message): escape control characters, so
+    a log line can neither drive the terminal nor forge another log line.
+
+    A logged exception adds ``(KeyError at console/bulk/engine.py:123)`` to its line: never a
+    traceback (it reaches the supervisor's terminal and logs) and never the exception's message
+    or locals (they may hold anything, a secret included)."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         from console.api.sanitize import sanitize
 
         return sanitize(super().formatMessage(record))  # one line, whatever the message holds
 
-    def formatException(self, ei) -> str:  # type: ignore[no-untyped-def]
-        from console.api.sanitize import sanitize
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info = record.exc_text = record.stack_info = None
+        try:
+            text = super().format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+        exc = saved[0][1] if saved[0] else None
+        if exc is not None:
+            text += f" ({exception_summary(exc)})"
+        return text
 
-        return "\n".join(sanitize(line) for line in super().formatException(ei).split("\n"))
+
+def exception_summary(exc: BaseException) -> str:
+    """``KeyError at console/bulk/engine.py:123``: the exception's type and the deepest line of
+    this package it came through; not its message, not a traceback."""
+    import traceback
+
+    where = ""
+    package = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(package)
+    for frame in traceback.extract_tb(exc.__traceback__):
+        filename = os.path.abspath(frame.filename)
+        if filename.startswith(package + os.sep):
+            where = f" at {os.path.relpath(filename, root)}:{frame.lineno}"
+    return f"{type(exc).__name__}{where}"
 
 
 def _configure_logging() -> None:
@@ -262,6 +289,37 @@ def _main(argv: list[str], start_up: _StartUpGC) -> int:
     if args.command is not None:
         start_up.done()  # a subcommand runs with the collector on; the console, see _run_console
     try:
+        return _dispatch(args, start_up)
+    except KeyboardInterrupt:
+        # Ctrl-C outside a run's own handling (reading handles, opening the journal, starting
+        # up): nothing was sent by this process that the journal does not know of.
+        print(f"dispatch-console {args.command or 'console'}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        # A bug. The supervisor gets one line (the exception's type and where it was raised,
+        # never its message, which may hold anything, a secret included) and "could not run".
+        note = _UNEXPECTED_NOTE.get(args.command or "", "")
+        print(f"dispatch-console {args.command or 'console'}: {unexpected_error_message(exc, note)}",
+              file=sys.stderr)
+        return EXIT_CANNOT_RUN
+
+
+#: Could not run (documented in the README's exit-code table).
+EXIT_CANNOT_RUN = 3
+EXIT_INTERRUPTED = 130
+
+_UNEXPECTED_NOTE = {
+    "complete": "; every request already sent is in the journal, and the next run settles it first",
+}
+
+
+def unexpected_error_message(exc: BaseException, note: str = "") -> str:
+    """``unexpected error (KeyError at console/bulk/engine.py:123)<note>; please report it``."""
+    return f"unexpected error ({exception_summary(exc)}){note}; please report it"
+
+
+def _dispatch(args: argparse.Namespace, start_up: _StartUpGC) -> int:
+    try:
         if args.command == "sandbox":
             from console.sandbox.server import run_sandbox_command
 
@@ -277,6 +335,7 @@ def _main(argv: list[str], start_up: _StartUpGC) -> int:
         if args.command == "journal":
             from console.bulk import headless
 
+            args.journal_target = _journal_target(args)  # the current target: its file, its runs
             return headless.run_journal(args)
         return _run_console(args, start_up)
     except _UsageProblem as exc:
@@ -334,6 +393,27 @@ def _client_factory(args: argparse.Namespace):
     factory.target = target  # the headless commands record the account id in the journal
     factory.profile = profile
     return factory
+
+
+def _journal_target(args: argparse.Namespace):
+    """The target ``complete`` would use with the same options and environment, as far as the
+    journal needs it (sandbox or not, base URL, account id), without reading any secret: the
+    same choice as :func:`console.connection.resolve_target`, which only adds the credentials."""
+    from console.api.client import DEFAULT_BASE_URL
+    from console.api.credentials import ACCOUNT_ENV, SECRET_ENV
+    from console.bulk.headless import JournalTarget
+    from console.connection import BASE_URL_ENV, SANDBOX_BASE_URL
+
+    if getattr(args, "sandbox", False):
+        return JournalTarget(True, SANDBOX_BASE_URL)
+    profile = _load_profile(args)
+    env = os.environ
+    url = getattr(args, "base_url", None) or env.get(BASE_URL_ENV) or (profile.base_url if profile else None)
+    account = env.get(ACCOUNT_ENV, "").strip() or (profile.account_id if profile else None)
+    has_secret = bool(env.get(SECRET_ENV)) or bool(profile and profile.secret_key is not None)
+    if not account and not has_secret and url is None:
+        return JournalTarget(True, SANDBOX_BASE_URL)
+    return JournalTarget(False, url or DEFAULT_BASE_URL, account or None)
 
 
 def _start_sandbox_process(target):

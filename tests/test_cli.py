@@ -50,3 +50,23 @@ def test_a_parser_built_for_an_argv_parses_it_as_the_full_parser_does():
     # A subcommand's own arguments are still there when it is named (its --help lists them).
     assert build_parser(["complete", "--help"])._subparsers._group_actions[0].choices["complete"] \
         .format_help() == full._subparsers._group_actions[0].choices["complete"].format_help()
+
+
+def test_a_logged_exception_is_one_line_without_its_message_or_traceback():
+    import logging
+    import sys
+
+    from console.cli import _SafeLogFormatter
+
+    def deep():
+        secret = "s3cr3t-in-a-local"  # noqa: F841 - what a traceback with locals would show
+        raise KeyError("s3cr3t-in-the-message")
+
+    try:
+        deep()
+    except KeyError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "unexpected %s", ("error\n",), sys.exc_info())
+    text = _SafeLogFormatter("dispatch-console: %(levelname)s: %(message)s").format(record)
+    assert "\n" not in text and "Traceback" not in text and "s3cr3t" not in text
+    assert text.startswith("dispatch-console: ERROR: unexpected error\\x0a (KeyError")
+    assert record.exc_info is not None  # left as it was for any other handler

@@ -1,4 +1,6 @@
-"""Ctrl-C (SIGINT) in the middle of ``complete``, in a real subprocess with real signals.
+"""Ctrl-C (SIGINT), SIGTERM and SIGHUP (an SSH session closing) in the middle of ``complete``, in
+a real subprocess with real signals: each stops new sends, lets the requests in flight finish and
+records them, then exits with its documented code.
 
 The subprocess runs ``run_complete`` against the fake (with 20 ms of real latency per request)
 and writes what the fake server saw to a file when it exits.
@@ -40,7 +42,14 @@ RUNNER = textwrap.dedent(
 )
 
 
-def test_sigint_mid_run_stops_sending_records_in_flight_and_exits_130(tmp_path: Path) -> None:
+import pytest
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_signal_mid_run_stops_sending_records_in_flight_and_exits_with_its_code(
+    tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
     journal = tmp_path / "journal.sqlite3"
     stats_path = tmp_path / "stats.json"
     proc = subprocess.Popen(
@@ -56,13 +65,13 @@ def test_sigint_mid_run_stops_sending_records_in_flight_and_exits_130(tmp_path: 
             if line.startswith("completing 0/100"):
                 break
         time.sleep(0.3)  # a few orders in
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     assert "Traceback" not in err
     stats = json.loads(stats_path.read_text())
     results = {d["order_handle"]: d["result"] for d in map(json.loads, out.splitlines())}

@@ -15,6 +15,8 @@
 - Progress goes to stderr; one result per order to stdout (a table, or JSON lines with ``--json``).
 - Ctrl-C stops sending new requests; those in flight finish and are recorded. A second Ctrl-C
   abandons them (their intents stay in the journal and are settled on the next run).
+- SIGTERM and SIGHUP (the SSH session closed) do what the first Ctrl-C does, and exit 143 and
+  129 once the requests in flight are recorded.
 
 Exit codes (the most serious wins, in this order):
 
@@ -23,8 +25,9 @@ Exit codes (the most serious wins, in this order):
  4    authentication failed (401/403); orders not yet sent stay pending
  75   some orders are in doubt (may or may not be completed; could not be checked), or the
       server asked us to wait too long (429): check them, run again later
- 3    the run could not start or had to stop: the journal is locked by another run or cannot
-      be written, the connection could not be set up, or the server's TLS certificate was refused
+ 3    the run could not start or had to stop: the journal is locked by another run, cannot
+      be written or is damaged, the connection could not be set up, the server's TLS
+      certificate was refused, or an unexpected error (a bug; one line on stderr)
  130  interrupted (SIGINT); 143 on SIGTERM, 129 on SIGHUP
  1    some orders were not completed (not found, rejected, conflict, not sent), or the
       operator declined the confirmation
@@ -33,7 +36,8 @@ Exit codes (the most serious wins, in this order):
 
 ``dispatch-console orders [--status S[,S]] [--ops-group G] [--json]`` lists orders (all pages).
 
-``dispatch-console journal [--json] [--since 2h|30m|1d|ISO-8601]`` shows the journal.
+``dispatch-console journal [--json] [--since 2h|30m|1d|ISO-8601] [--all] [--move-aside]`` shows
+the current target's runs (``--all``: every target's), or moves a damaged journal aside.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, TextIO
 
@@ -65,10 +70,12 @@ exit codes:
   0    every order is completed (including already completed / reconciled)
   1    some orders were not completed (not found, rejected, conflict, not sent)
   2    usage error (bad arguments or handles; no terminal and no --yes)
-  3    could not run: journal locked or not writable, no connection, TLS certificate refused
+  3    could not run: journal locked, not writable or damaged, no connection, TLS certificate
+       refused, or an unexpected error
   4    authentication failed; orders not yet sent stay pending
   75   some orders are in doubt (check them), or throttled too long: run again later
   130  interrupted (Ctrl-C): orders in flight finished and were recorded
+  143  stopped by SIGTERM, 129 by SIGHUP (SSH session closed): as Ctrl-C
 
 HANDLE means the order leg and attempt that GET /orders/HANDLE returns (its current
 leg); that identity is looked up first and sent with the completion."""
@@ -76,6 +83,33 @@ leg); that identity is looked up first and sent with the completion."""
 
 class UsageError(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class JournalTarget:
+    """Whose runs a journal command is about: the embedded sandbox, or an account on a server.
+    ``account_id`` None: any account on that server."""
+
+    sandbox: bool
+    base_url: str
+    account_id: str | None = None
+
+    def describe(self) -> str:
+        from console.api.sanitize import sanitize
+        from console.bulk.journal import base_host
+
+        if self.sandbox:
+            return "the embedded sandbox"
+        who = f"account {sanitize(self.account_id)} at " if self.account_id else ""
+        return who + sanitize(base_host(self.base_url))
+
+
+def _target_of(client_factory: Any) -> JournalTarget | None:
+    """The target a client factory built by the command line is for (None: a factory without one)."""
+    target = getattr(client_factory, "target", None)
+    if target is None:
+        return None
+    return JournalTarget(bool(target.sandbox), str(target.base_url), getattr(target, "account_id", None))
 
 
 # =============================================================================== arguments
@@ -95,7 +129,8 @@ def add_complete_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, metavar="N", default=argparse.SUPPRESS,
                         help="requests in flight at once, 1-16 (default 4)")
     parser.add_argument("--journal", metavar="PATH",
-                        help="the journal file (default: $DISPATCH_CONSOLE_JOURNAL or the platform data directory)")
+                        help="the journal file (default: $DISPATCH_CONSOLE_JOURNAL or the platform data directory; "
+                        "the embedded sandbox's runs go to NAME-sandbox beside it)")
 
 
 def add_orders_arguments(parser: argparse.ArgumentParser) -> None:
@@ -109,12 +144,19 @@ def add_orders_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_journal_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Show what bulk runs did to each order (newest last)."
+    parser.description = ("Show what bulk runs did to each order (newest last): by default the runs "
+                          "against the current target (the account and server `complete` would use).")
     parser.add_argument("--json", action="store_true", help="one JSON object per op")
     parser.add_argument("--since", metavar="WHEN",
                         help="only ops updated since WHEN: 30m, 2h, 1d, or an ISO-8601 time (local if no zone)")
+    parser.add_argument("--all", action="store_true", dest="all_targets",
+                        help="every target's runs: real accounts and the embedded sandbox")
+    parser.add_argument("--move-aside", action="store_true",
+                        help="rename a damaged journal (and its -wal/-shm files) to NAME.damaged-<UTC time>, "
+                        "keeping it, so that the next run starts a new one")
     parser.add_argument("--journal", metavar="PATH",
-                        help="the journal file (default: $DISPATCH_CONSOLE_JOURNAL or the platform data directory)")
+                        help="the journal file (default: $DISPATCH_CONSOLE_JOURNAL or the platform data directory; "
+                        "the embedded sandbox's runs go to NAME-sandbox beside it)")
 
 
 # =============================================================================== output helpers
@@ -286,10 +328,15 @@ def run_complete(
         output.err(f"dispatch-console complete: {exc}")
         return EXIT_USAGE
 
-    from console.bulk.journal import Journal, JournalError
+    from console.bulk.journal import Journal, JournalDamaged, JournalError, journal_path_for
 
+    target = _target_of(client_factory)
+    path = journal_path_for(sandbox=bool(target and target.sandbox), explicit=getattr(args, "journal", None))
     try:
-        journal = Journal(getattr(args, "journal", None)).open()
+        journal = Journal(path).open()
+    except JournalDamaged as exc:
+        output.err(f"dispatch-console complete: nothing was sent: {exc}")
+        return EXIT_CANNOT_RUN
     except JournalError as exc:
         output.err(f"dispatch-console complete: {exc}")
         return EXIT_CANNOT_RUN
@@ -415,8 +462,15 @@ class _CompleteCommand:
         client = _make_client(self.client_factory, self.output, "complete")
         if client is None:
             return EXIT_CANNOT_RUN
+        from console.bulk.journal import JournalError
+
         try:
             return await self._complete(client)
+        except JournalError as exc:
+            # The journal failed under the command (damaged or unreadable when read, not only
+            # when opened): what was sent before is recorded; nothing more is sent.
+            self.output.err(f"dispatch-console complete: {exc}")
+            return EXIT_CANNOT_RUN
         except asyncio.CancelledError:
             self.output.err("dispatch-console complete: interrupted; requests in flight were abandoned "
                             "(the next run settles them from the journal)")
@@ -719,27 +773,52 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
 def run_journal(
     args: argparse.Namespace,
     *,
+    target: JournalTarget | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     now: datetime | None = None,
 ) -> int:
-    """``dispatch-console journal``: read-only, works while a run is going on."""
+    """``dispatch-console journal``: read-only, works while a run is going on.
+
+    ``target`` (else ``args.journal_target``, set by the command line): the current target
+    (from the connection options): its journal file, and only its runs unless ``--all``.
+    None: the journal of real accounts (or ``--journal``), every run.
+    """
+    if target is None:
+        target = getattr(args, "journal_target", None)
     from console.api.sanitize import sanitize
-    from console.bulk.journal import JournalError, JournalReader
+    from console.bulk.journal import JournalError, JournalReader, journal_path_for, sandbox_journal_path
 
     output = Output(stdout, stderr)
+    explicit = getattr(args, "journal", None)
+    path = journal_path_for(sandbox=bool(target and target.sandbox), explicit=explicit)
+    if getattr(args, "move_aside", False):
+        return _move_aside(path, output)
     try:
         since = parse_since(args.since, now=now) if args.since else None
     except UsageError as exc:
         output.err(f"dispatch-console journal: {exc}")
         return EXIT_USAGE
+    show_all = bool(getattr(args, "all_targets", False)) or target is None
+    paths = [path]
+    if show_all and not explicit:
+        real = journal_path_for(sandbox=False)
+        paths = [real, sandbox_journal_path(real)]
+    where: dict[str, Any] = {}
+    if not show_all and target is not None:
+        where = {"account_id": target.account_id, "base_url": target.base_url}
+    ops: list[Any] = []
+    runs: list[Any] = []
     try:
-        with JournalReader(getattr(args, "journal", None)) as reader:
-            ops = reader.list_ops(since=since)
-            runs = reader.list_runs(since=since)
+        for one in paths:
+            with JournalReader(one) as reader:
+                ops += reader.list_ops(since=since, **where)
+                runs += reader.list_runs(since=since, **where)
     except JournalError as exc:
         output.err(f"dispatch-console journal: {exc}")
         return EXIT_CANNOT_RUN
+    ops.sort(key=lambda op: op.updated_at)
+    runs.sort(key=lambda run: run.started_at)
     if args.json:
         for op in ops:
             output.out(json.dumps(op.to_json(), ensure_ascii=True))
@@ -757,7 +836,30 @@ def run_journal(
                          str(op.attempts), str(op.http_status or "-"), sanitize(op.account_id or "-"),
                          sanitize(op.base_host), sanitize(op.message or "")))
         _print_table(output, header, rows)
+    for run in runs:
+        output.err(f"run {run.run_id[:12]} started {run.started_at[:19].replace('T', ' ')}Z: "
+                   f"{run.order_count} order(s), account {sanitize(run.account_id or '-')} "
+                   f"at {sanitize(run.base_host)}"
+                   + (f", {sanitize(run.stop_reason)}" if run.stop_reason else ""))
     unsettled = [op for op in ops if op.state in ("sending", "in_doubt")]
-    output.err(f"{len(ops)} op(s) in {len(runs)} run(s)"
-               + (f"; {len(unsettled)} in doubt (settled by the next complete run)" if unsettled else ""))
+    scope = "every target" if show_all else target.describe() if target else "every target"
+    files = " and ".join(sanitize(str(p)) for p in paths)
+    output.err(f"{len(ops)} op(s) in {len(runs)} run(s) against {scope}, in {files}"
+               + (f"; {len(unsettled)} in doubt (settled by the next complete run)" if unsettled else "")
+               + ("" if show_all else " (--all: every target)"))
+    return EXIT_OK
+
+
+def _move_aside(path: Any, output: Output) -> int:
+    from console.api.sanitize import sanitize
+    from console.bulk.journal import JournalError, move_aside
+
+    try:
+        moved = move_aside(path, require_damaged=True)
+    except JournalError as exc:
+        output.err(f"dispatch-console journal: {exc}")
+        return EXIT_CANNOT_RUN
+    output.err(f"moved the journal aside, kept as: {', '.join(sanitize(str(p)) for p in moved)}")
+    output.err("the next run starts a new journal. Orders the old one had in doubt are not known to the "
+               "new one: check recent completions on the server before sending them again.")
     return EXIT_OK

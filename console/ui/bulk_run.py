@@ -158,13 +158,12 @@ class BulkController:
 
     @property
     def journal_path(self) -> Path:
-        """Settings' journal path, else ``$DISPATCH_CONSOLE_JOURNAL`` or the platform data dir."""
-        configured = getattr(self.app.settings, "journal_path", None)
-        if configured:
-            return Path(configured).expanduser()
-        from console.bulk.journal import default_journal_path
+        """Settings' journal path, else this target's: ``$DISPATCH_CONSOLE_JOURNAL`` or the
+        platform data dir, with ``-sandbox`` in the name for the embedded sandbox (as headless)."""
+        from console.bulk.journal import journal_path_for
 
-        return default_journal_path()
+        return journal_path_for(sandbox=bool(getattr(self.app, "sandbox", False)),
+                                explicit=getattr(self.app.settings, "journal_path", None))
 
     # ------------------------------------------------------------------ state for the views
 
