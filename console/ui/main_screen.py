@@ -27,6 +27,8 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
+from console.ui.textual_compat.resize import IgnoreStaleResize
+
 
 def _composed(widgets: Iterable[Widget]) -> Iterator[Widget]:
     """The composed widgets and those composed into them (not yet mounted), level by level:
@@ -38,8 +40,9 @@ def _composed(widgets: Iterable[Widget]) -> Iterator[Widget]:
         level = [child for widget in level for child in widget._pending_children]
 
 
-class MainScreen(Screen):
-    """The default screen of the DispatchApp (see the module's docstring)."""
+class MainScreen(IgnoreStaleResize, Screen):
+    """The default screen of the DispatchApp (see the module's docstring). A Resize older than
+    the app's size is ignored (console/ui/textual_compat/resize.py)."""
 
     #: What the stylesheet was when the composed widgets were about to be styled (None: unknown).
     _styled_with: tuple | None = None

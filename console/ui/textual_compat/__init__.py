@@ -1,0 +1,29 @@
+"""Every use of Textual's private names, and every work-around of a Textual bug, in one place.
+
+The rest of the console uses Textual's public API only (``git grep`` checks it: see the README's
+Development section). Each module here says what it replaces, why, and what it gains, measured
+with the console's benchmark by switching the item off (A/B); an item whose gain was under 10 ms
+or 5% of the figure it serves was removed in favour of the public way. Each has an equivalence
+test that fails when a Textual upgrade changes what it relies on.
+
+Items:
+
+- :mod:`.resize`: screens ignore a Resize older than the app's size (a Textual bug: two queued
+  Resizes of different sizes made the screen lay itself out forever).
+
+Performance items are switched off for an A/B measurement by naming them in the environment
+variable ``DISPATCH_CONSOLE_COMPAT_OFF`` (comma-separated), read by :func:`enabled`.
+"""
+
+from __future__ import annotations
+
+import os
+
+#: The environment variable that switches performance items off (names, comma-separated).
+OFF_VARIABLE = "DISPATCH_CONSOLE_COMPAT_OFF"
+
+
+def enabled(item: str) -> bool:
+    """Whether the performance item ``item`` is on (it is, unless named in OFF_VARIABLE)."""
+    off = os.environ.get(OFF_VARIABLE, "")
+    return item not in {name.strip() for name in off.split(",")}
