@@ -24,6 +24,8 @@ from functools import lru_cache
 from textual.css.styles import RenderStyles
 from textual.dom import DOMNode
 
+from console.ui.textual_compat import enabled
+
 
 @lru_cache(maxsize=None)
 def declared_component_classes(cls: type[DOMNode]) -> frozenset[str]:
@@ -72,3 +74,9 @@ class LazyComponentStyles:
         if changed:
             self.notify_style_update()  # type: ignore[attr-defined]
             self.refresh()  # type: ignore[attr-defined]
+
+
+if not enabled("lazy_component_styles"):
+    class LazyComponentStyles:  # type: ignore[no-redef]
+        """Switched off (an A/B measurement, tests/benchmarks/compat_ab.py): Textual's own
+        styling of component classes."""

@@ -27,6 +27,7 @@ from textual.widgets import Footer
 from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
 
 from console.ui.component_styles import LazyComponentStyles
+from console.ui.textual_compat import enabled
 
 
 class ConsoleFooterKey(LazyComponentStyles, FooterKey):
@@ -151,3 +152,37 @@ class ConsoleFooter(Footer):
                     disabled=not enabled,
                     tooltip=binding.tooltip or binding.description,
                 )
+
+
+class HeldFooter(Footer):
+    """Textual's Footer, with hold() and release() (see ConsoleFooter) and nothing else: its keys
+    are rebuilt on every bindings update, as Textual does."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._held = False
+        #: Whether the screen has told the footer its bindings (compose has keys to show).
+        self._keys_known = False
+
+    def hold(self) -> None:
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            if self._keys_known and self.is_attached:
+                self.call_later(self.recompose)
+
+    def bindings_changed(self, screen: Screen) -> None:
+        self._keys_known = True
+        super().bindings_changed(screen)
+
+    def compose(self) -> ComposeResult:
+        if self._held:
+            return
+        yield from super().compose()
+
+
+if not enabled("footer_rebuild"):
+    # Switched off (an A/B measurement, tests/benchmarks/compat_ab.py).
+    ConsoleFooter = HeldFooter  # type: ignore[misc,assignment]

@@ -27,7 +27,11 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
+from console.ui.textual_compat import enabled
 from console.ui.textual_compat.resize import IgnoreStaleResize
+
+#: Off: an A/B measurement (tests/benchmarks/compat_ab.py).
+SINGLE_STYLING = enabled("single_styling")
 
 
 def _composed(widgets: Iterable[Widget]) -> Iterator[Widget]:
@@ -55,7 +59,7 @@ class MainScreen(IgnoreStaleResize, Screen):
     def mount(self, *widgets: Widget, **kwargs):  # type: ignore[override]
         # The app's composed widgets are the first mounted here (App._on_compose); later
         # mounts (a notification, a screen's widget) change nothing.
-        if self._styled_with is None and widgets and not self._resumed:
+        if SINGLE_STYLING and self._styled_with is None and widgets and not self._resumed:
             self._add_default_css(widgets)
         return super().mount(*widgets, **kwargs)
 
