@@ -42,7 +42,6 @@ from textual.style import Style as VisualStyle
 from console.api.vocab import OrderRef, RiskLevel
 from console.ui.badges import BadgePalette
 from console.ui.columns import GAP, Column, fit, layout
-from console.ui.component_styles import LazyComponentStyles
 from console.ui.state import MergeResult, OrderRow, OrderTable, RefreshMerge, RowFilter, SortKey
 from console.ui.text import MISSING, MISSING_ASCII
 from console.ui.timefmt import relative, scheduled_cell
@@ -63,7 +62,7 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class OrderList(LazyComponentStyles, ScrollView, can_focus=True, inherit_bindings=False):
+class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
     """Every loaded order, one line each, worst risk first.
 
     The scroll bindings of ScrollView are not inherited (the keys below move the cursor, which
