@@ -10,6 +10,10 @@ Items:
 
 - :mod:`.resize`: screens ignore a Resize older than the app's size (a Textual bug: two queued
   Resizes of different sizes made the screen lay itself out forever).
+- :mod:`.bindings`: a node's key bindings before and after the user's keymap (Textual shows
+  only the bindings active on the focused chain).
+- :mod:`.scrollbars`: a scrolling widget's row count given to its scrollbar without a layout of
+  the whole screen (switch: ``virtual_size_without_layout``).
 
 Performance items are switched off for an A/B measurement by naming them in the environment
 variable ``DISPATCH_CONSOLE_COMPAT_OFF`` (comma-separated), read by :func:`enabled`.
