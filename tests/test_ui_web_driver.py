@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from console.ui.textual_compat import OFF_VARIABLE
+
 REPO = Path(__file__).resolve().parent.parent
 WEB_DRIVER = "textual.drivers.web_driver:WebDriver"
 #: Seconds the console gets to exit once it was told to quit (it exits in about one).
@@ -43,6 +45,8 @@ def web_env(home: Path) -> dict[str, str]:
     """No credentials, no config of the user's, a private home; the web driver at 155x45."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("HYPERTRACK_", "DISPATCH_CONSOLE_", "TEXTUAL", "COLORTERM", "NO_COLOR"))}
+    if OFF_VARIABLE in os.environ:  # a textual_compat item switched off on purpose (an upgrade check)
+        env[OFF_VARIABLE] = os.environ[OFF_VARIABLE]
     env.update({
         "TEXTUAL_DRIVER": WEB_DRIVER,
         "COLUMNS": "155",

@@ -19,7 +19,9 @@ A Resize whose size is not the app's current size is stale: the app has had a ne
 and has given or will give it to the screen. Dropping it ends the exchange after one layout at
 the app's size. Inline apps size their screen apart from the app and are left alone.
 
-Gain: correctness (the hang), not time; not switchable.
+Gain: correctness (the hang), not time. Textual 7.0.0 does not hang without it (tried); 8.2.8
+does. Switch: ``DISPATCH_CONSOLE_COMPAT_OFF=ignore_stale_resize`` turns it off, to check after
+a Textual upgrade whether it is still needed (tests/test_ui_web_driver.py passes without it).
 """
 
 from __future__ import annotations
@@ -27,10 +29,15 @@ from __future__ import annotations
 from textual import events
 from textual.screen import Screen
 
+from console.ui.textual_compat import enabled
+
+#: Off: every Resize is handled, as Textual does (to check whether Textual still needs this).
+ON = enabled("ignore_stale_resize")
+
 
 def is_stale(screen: Screen, event: events.Event) -> bool:
     """Whether ``event`` is a Resize of ``screen`` to a size the app no longer has."""
-    if not isinstance(event, events.Resize):
+    if not ON or not isinstance(event, events.Resize):
         return False
     app = screen.app
     return not app.is_inline and event.size != app.size
