@@ -658,7 +658,7 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         size = Size(self.scrollable_content_region.width, len(self.table) + 1)
         if size == self.virtual_size:
             return
-        if not self.size or not scrollbars.WITHOUT_LAYOUT:  # before the first layout: the ordinary way
+        if not self.size or not scrollbars.WITHOUT_LAYOUT:  # before the first layout, or switched off
             self.virtual_size = size
             return
         had_scrollbar = self.show_vertical_scrollbar

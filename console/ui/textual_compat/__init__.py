@@ -15,19 +15,22 @@ Items:
 - :mod:`.scrollbars`: a scrolling widget's row count given to its scrollbar without a layout of
   the whole screen (switch: ``virtual_size_without_layout``).
 
-Performance items are switched off for an A/B measurement by naming them in the environment
-variable ``DISPATCH_CONSOLE_COMPAT_OFF`` (comma-separated), read by :func:`enabled`.
+An item with a switch (``scrollbars``: ``virtual_size_without_layout``; ``resize``:
+``ignore_stale_resize``) is turned off by naming it in the environment variable
+``DISPATCH_CONSOLE_COMPAT_OFF`` (comma-separated), read by :func:`enabled` when the item's module
+is imported: to measure its gain (tests/benchmarks/compat_ab.py), or to check after a Textual
+upgrade whether it is still needed.
 """
 
 from __future__ import annotations
 
 import os
 
-#: The environment variable that switches performance items off (names, comma-separated).
+#: The environment variable that switches items off (their names, comma-separated).
 OFF_VARIABLE = "DISPATCH_CONSOLE_COMPAT_OFF"
 
 
 def enabled(item: str) -> bool:
-    """Whether the performance item ``item`` is on (it is, unless named in OFF_VARIABLE)."""
+    """Whether the item ``item`` is on (it is, unless named in OFF_VARIABLE)."""
     off = os.environ.get(OFF_VARIABLE, "")
     return item not in {name.strip() for name in off.split(",")}
