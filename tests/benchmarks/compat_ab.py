@@ -6,7 +6,9 @@ shared machine hits both alike), after one warm-up of each. The figure is, for t
 start-up to the first order rows painted (``startup.console_first_rows``: a pty, 120x40, the
 embedded sandbox); for ``virtual_size_without_layout``, the time to load every order of a
 20,000-open-order benchmark sandbox with ``j`` held (``compat_load.py``, headless, a fresh
-process per run; the key latency while loading is printed beside it).
+process per run; the key latency while loading is printed beside it); with ``--figure lines``,
+the CPU of 300 lines appended one by one to the bulk dialogs' line list over a loaded console
+(``compat_lines.py``, the loop's longest stall beside it).
 
     .venv/bin/python -m tests.benchmarks.compat_ab --runs 7 --items single_styling,footer_rebuild
 
@@ -47,6 +49,28 @@ def load_run(url: str, extra: dict[str, str] | None) -> dict[str, float]:
     if out.returncode != 0:
         raise RuntimeError(f"compat_load failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def lines_run(extra: dict[str, str] | None) -> dict[str, float]:
+    """One fresh process of compat_lines.py, ``extra`` in its environment."""
+    out = subprocess.run([sys.executable, "-m", "tests.benchmarks.compat_lines"],
+                         cwd=REPO, env=terminal_env(extra), capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        raise RuntimeError(f"compat_lines failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure_lines(item: str, runs: int) -> dict[str, list[float]]:
+    """The bulk dialog's line list: A and B alternated; the figure is the CPU over the appends,
+    the loop's longest stall beside it."""
+    b_env = {OFF_VARIABLE: item}
+    result: dict[str, list[float]] = {"A": [], "B": [], "A_stall": [], "B_stall": []}
+    for _ in range(runs):
+        for side, env in (("A", None), ("B", b_env)):
+            r = lines_run(env)
+            result[side].append(r["append_cpu"])
+            result[f"{side}_stall"].append(r["append_stall"])
+    return result
 
 
 def measure_load(item: str, runs: int) -> dict[str, list[float]]:
@@ -92,6 +116,8 @@ def describe(item: str, r: dict[str, list[float]]) -> str:
             f"paired B-A median {ms(statistics.median(y - x for x, y in zip(r['A'], r['B'])))} ms; "
             + (f"CPU to the first rows: A {ms(statistics.median(r['A_cpu']))} ms, "
                f"B {ms(statistics.median(r['B_cpu']))} ms" if "A_cpu" in r else
+               f"longest loop stall: A {ms(statistics.median(r['A_stall']))} ms, "
+               f"B {ms(statistics.median(r['B_stall']))} ms" if "A_stall" in r else
                f"key while loading, p95 of a run (median of runs): A {ms(statistics.median(r['A_key_p95']))} ms, "
                f"B {ms(statistics.median(r['B_key_p95']))} ms"))
 
@@ -101,6 +127,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="runs of A and of B per item (default 7)")
     parser.add_argument("--items", default=",".join(STARTUP_ITEMS + LOAD_ITEMS),
                         help=f"comma-separated, of {', '.join(STARTUP_ITEMS + LOAD_ITEMS)}")
+    parser.add_argument("--figure", choices=("startup", "load", "lines"),
+                        help="the figure to measure on (default: the one the item serves; "
+                        "lines: the bulk dialog's line list, compat_lines.py, for the scrollbars item)")
     parser.add_argument("--json", metavar="PATH", help="also write every run's figures here")
     args = parser.parse_args()
     items = [item for item in args.items.split(",") if item]
@@ -109,7 +138,10 @@ def main() -> None:
     raw = {}
     with tempfile.TemporaryDirectory(prefix="bench-home-") as home:
         for item in items:
-            if item in LOAD_ITEMS:
+            figure = args.figure or ("load" if item in LOAD_ITEMS else "startup")
+            if figure == "lines":
+                raw[item] = measure_lines(item, args.runs)
+            elif figure == "load":
                 raw[item] = measure_load(item, args.runs)
             else:
                 raw[item] = measure(item, args.runs, home)

@@ -11,8 +11,9 @@ row count (the stylesheet sizes them), only the scrollbar does. A layout is stil
 the scrollbar appears or goes (that changes the rows' width), and while the size is not known.
 
 Switch: ``DISPATCH_CONSOLE_COMPAT_OFF=virtual_size_without_layout`` assigns ``virtual_size``
-instead (Textual's way). Gain: see tests/benchmarks/RESULTS.md (tests/benchmarks/compat_ab.py
---figure load).
+instead (Textual's way). Gain (tests/benchmarks/compat_ab.py, RESULTS.md): a 20,000-order load
+with a held key 71-122 ms faster (6-12%); the bulk dialogs' line list ~1 ms less CPU per line
+appended (16%).
 """
 
 from __future__ import annotations
