@@ -215,7 +215,7 @@ class DispatchApp(App[None]):
         nothing to change. It stays Textual's to keep right: every later Resize (and this first
         one, if the size was not known yet) sets it from HORIZONTAL_BREAKPOINTS as before.
 
-        It is a MainScreen: styled once at start-up, not twice (console/ui/main_screen.py)."""
+        It is a MainScreen: it ignores a Resize older than the app's size (console/ui/main_screen.py)."""
         screen = MainScreen(id="_default")
         width = self.size.width
         fitting = [(bound, name) for bound, name in self.HORIZONTAL_BREAKPOINTS if width >= bound]

@@ -31,7 +31,6 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from console.api.vocab import RISK_KEYS, RiskLevel, risk_level
-from console.ui.component_styles import LazyComponentStyles
 from console.ui.text import (
     MISSING,
     MISSING_ASCII,
@@ -278,7 +277,7 @@ def _show(static: Static, renderable: RenderableType) -> None:
     static.update(visual, layout=not same_height)
 
 
-class TrackDrawing(LazyComponentStyles, Widget):
+class TrackDrawing(Widget):
     """The route drawn in braille (or ASCII) at whatever size the widget gets, in a frame whose
     subtitle is the legend."""
 
@@ -327,7 +326,7 @@ def _leg_key(order: Order) -> tuple[Any, ...]:
     return (order.order_handle, order.type, order.type_index)
 
 
-class DetailPane(LazyComponentStyles, VerticalScroll):
+class DetailPane(VerticalScroll):
     """One order in detail. See the module docstring; the app shell calls the public methods."""
 
     COMPONENT_CLASSES = {

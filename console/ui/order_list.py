@@ -42,9 +42,9 @@ from textual.style import Style as VisualStyle
 from console.api.vocab import OrderRef, RiskLevel
 from console.ui.badges import BadgePalette
 from console.ui.columns import GAP, Column, fit, layout
-from console.ui.component_styles import LazyComponentStyles
 from console.ui.state import MergeResult, OrderRow, OrderTable, RefreshMerge, RowFilter, SortKey
 from console.ui.text import MISSING, MISSING_ASCII
+from console.ui.textual_compat import scrollbars
 from console.ui.timefmt import relative, scheduled_cell
 
 # Annotations only: drawing rows never needs the pydantic models (start-up, issue 6). Kept apart
@@ -63,7 +63,7 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class OrderList(LazyComponentStyles, ScrollView, can_focus=True, inherit_bindings=False):
+class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
     """Every loaded order, one line each, worst risk first.
 
     The scroll bindings of ScrollView are not inherited (the keys below move the cursor, which
@@ -287,8 +287,7 @@ class OrderList(LazyComponentStyles, ScrollView, can_focus=True, inherit_binding
             app, screen = self.app, self.screen
         except Exception:  # not mounted (any more): nothing to wait for
             return False
-        return not (app._message_queue.empty() and self._message_queue.empty()
-                    and screen._message_queue.empty())
+        return bool(app.message_queue_size or self.message_queue_size or screen.message_queue_size)
 
     async def pace(self, pause: float = 0.0) -> None:
         """Where a long job on the event loop (loading pages) lets the supervisor go first.
@@ -394,8 +393,9 @@ class OrderList(LazyComponentStyles, ScrollView, can_focus=True, inherit_binding
     def on_blur(self, event: events.Blur) -> None:
         self._refresh_row(self._cursor)
 
-    async def _on_click(self, event: events.Click) -> None:
-        await super()._on_click(event)
+    def on_click(self, event: events.Click) -> None:
+        # After Textual's own click handling (text selection, the "click" broker), as for every
+        # widget: Textual runs each class's handler, its private one first.
         if event.y >= 1:
             index = int(self.scroll_y) + event.y - 1
             if 0 <= index < len(self.table):
@@ -658,15 +658,16 @@ class OrderList(LazyComponentStyles, ScrollView, can_focus=True, inherit_binding
         size = Size(self.scrollable_content_region.width, len(self.table) + 1)
         if size == self.virtual_size:
             return
-        if not self.size:  # before the first layout: the ordinary way
+        if not self.size or not scrollbars.WITHOUT_LAYOUT:  # before the first layout, or switched off
             self.virtual_size = size
             return
         had_scrollbar = self.show_vertical_scrollbar
         self.set_reactive(OrderList.virtual_size, size)
-        # Textual's _scroll_update, except that the scrollbar is repainted only when its thumb
-        # changes on screen: a repaint is ~3 ms of a page's frame while 50k orders load
-        # (measured), and past the first pages the one-cell thumb often stays where it was.
-        self._refresh_scrollbars()
+        # Textual's update of the scrollbars after a layout, except that the scrollbar is
+        # repainted only when its thumb changes on screen: a repaint is ~3 ms of a page's frame
+        # while 50k orders load (measured), and past the first pages the one-cell thumb often
+        # stays where it was.
+        scrollbars.refresh_scrollbar_visibility(self)
         if self.show_vertical_scrollbar and self.styles.scrollbar_size_vertical:
             bar = self.vertical_scrollbar
             before = _thumb_eighths(bar)

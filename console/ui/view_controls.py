@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual.actions import parse as parse_action
 
 from console.api.vocab import OPEN_STATUSES, RiskLevel
 from console.api.sanitize import sanitize
@@ -27,6 +28,7 @@ from console.ui.clipboard import copy_message, copyable_url
 from console.ui.filter_bar import FilterBar, ViewState
 from console.ui.filtering import ViewFilter
 from console.ui.sorting import SORT_COLUMNS, ViewSort
+from console.ui.textual_compat.bindings import bindings_after_keymap, declared_bindings
 
 if TYPE_CHECKING:
     from console.ui.app import DispatchApp
@@ -94,10 +96,8 @@ class ViewControls:
         actions have no key left (the command palette still runs them)."""
         lost: list[str] = []
         for node in (self.app, self.app.order_list):
-            before = {b.id: b for _, b in node._bindings if b.id}
-            after = node._bindings.copy()
-            after.apply_keymap(self.app._keymap)
-            still = {b.id for _, b in after if b.id}
+            before = {b.id: b for _, b in declared_bindings(node) if b.id}
+            still = {b.id for _, b in bindings_after_keymap(node) if b.id}
             lost += [f"{b.description or b.action} ({binding_id})" for binding_id, b in before.items()
                      if binding_id not in still]
         if lost:
@@ -361,7 +361,10 @@ class ViewControls:
         """The action's state for the palette (None: shown, but it says why it cannot run)."""
         node = self.app if command.target == "app" else self.app.order_list
         try:
-            return self.app._check_action_state(command.action, node)
+            namespace, name, parameters = parse_action(command.action)
+            if namespace:  # "app.x" or "screen.x", as Textual resolves them
+                node = {"app": self.app, "screen": self.app.screen}[namespace]
+            return node.check_action(name, parameters)
         except Exception:
             return True
 
@@ -385,9 +388,7 @@ def _bindings_of(node: Any) -> Iterable[tuple[str, str, str, list[str]]]:
     """(action, keys as displayed, short description, binding ids) per action bound on
     ``node``, after the user's keymap."""
     app = node.app
-    bindings = node._bindings.copy()
-    if app._keymap:
-        bindings.apply_keymap(app._keymap)
+    bindings = bindings_after_keymap(node)
     by_action: dict[str, tuple[list[str], str, list[str]]] = {}
     for _key, binding in bindings:
         keys, short, ids = by_action.setdefault(binding.action, ([], binding.description, []))

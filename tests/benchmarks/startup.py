@@ -14,6 +14,7 @@ both alike.
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 
@@ -23,11 +24,26 @@ ROW_PATTERN = re.compile(rb"ORD-\d{8}-\d")
 BARE_PATTERN = re.compile(rb"bench-bare-ready")
 
 
-def console_first_rows(home: str) -> float:
-    env = terminal_env(home=home)
+def console_first_rows(home: str, extra: dict[str, str] | None = None) -> float:
+    """Seconds to the first order rows; ``extra``: more environment (an A/B switch)."""
+    return console_first_rows_and_cpu(home, extra)[0]
+
+
+def console_first_rows_and_cpu(home: str, extra: dict[str, str] | None = None) -> tuple[float, float]:
+    """Seconds to the first order rows, and the CPU seconds the console's process had used when
+    they arrived (read right after: a few ms late, in every run alike; the embedded sandbox's
+    own process is not counted)."""
+    env = terminal_env(extra, home=home)
     with PtyProcess([python(), "-m", "console", "--sandbox"], env) as proc:
         seen = proc.wait_for(ROW_PATTERN, timeout=60)
-        return seen - proc.started
+        return seen - proc.started, process_cpu(proc.pid)
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def bare_first_paint(home: str) -> float:

@@ -28,6 +28,7 @@ from textual.strip import Strip
 
 from console.api.sanitize import sanitize
 from console.ui.columns import fit
+from console.ui.textual_compat import scrollbars
 
 Part = tuple[str, str | None]
 Line = Sequence[Part]
@@ -123,12 +124,13 @@ class LineList(ScrollView, can_focus=True):
         size = Size(max(1, self.scrollable_content_region.width), len(self._lines))
         if size == self.virtual_size:
             return
-        if not self.size or self.styles.height is None or self.styles.height.is_auto:
+        if (not self.size or self.styles.height is None or self.styles.height.is_auto
+                or not scrollbars.WITHOUT_LAYOUT):
             self.virtual_size = size
             return
         had_scrollbar = self.show_vertical_scrollbar
         self.set_reactive(LineList.virtual_size, size)
-        self._scroll_update(size)
+        scrollbars.update_scrollbars(self, size)
         if self.show_vertical_scrollbar != had_scrollbar:
             self.refresh(layout=True)
 
@@ -150,11 +152,11 @@ class LineList(ScrollView, can_focus=True):
         key = (self._generation, index, width)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._render(self._lines[index], width, base)
+            strip = self._line_strip(self._lines[index], width, base)
             self._strips[key] = strip
         return strip
 
-    def _render(self, line: Line, width: int, base: Style) -> Strip:
+    def _line_strip(self, line: Line, width: int, base: Style) -> Strip:
         segments: list[Segment] = []
         used = 0
         ellipsis = "..." if self.ascii else "…"

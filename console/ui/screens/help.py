@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from console.ui.badges import BadgePalette, legend
+from console.ui.textual_compat.bindings import bindings_after_keymap
 
 
 class HelpScreen(ModalScreen[None]):
@@ -77,9 +78,7 @@ def describe_bindings(node, *, descriptions: dict[str, str] | None = None) -> li
     """(keys, description) per action bound on ``node``, after any user keymap, with keys as
     the app displays them. ``descriptions`` overrides a binding's short footer label."""
     app = node.app
-    bound = node._bindings.copy()
-    if app._keymap:
-        bound.apply_keymap(app._keymap)
+    bound = bindings_after_keymap(node)
     by_action: dict[str, tuple[list[str], str]] = {}
     for key, bindings in bound.key_to_bindings.items():
         for binding in bindings:
