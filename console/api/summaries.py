@@ -309,13 +309,21 @@ class SummaryPageReader:
     :meth:`read` then type-checks and summarizes at most ``count`` items.
     """
 
-    def __init__(self, body: bytes | str) -> None:
+    def __init__(self, body: bytes | str, *, keep: frozenset[str] | None = None) -> None:
         """Raises ValueError for a body that is not JSON, ValidationError (a ValueError) for
-        JSON that is not a list page."""
+        JSON that is not a list page.
+
+        ``keep``: the statuses to read; an item whose ``status`` is a string outside it is
+        dropped here, unread and unreported (the caller did not ask for it). An item without a
+        readable status stays, to be reported as unreadable.
+        """
         self._plain = is_plain_text(body)
         shell = _PAGE.validate_python(from_json(body))
         self.page = SummaryPage(shell["pagination_token"])
-        self._items: list[Any] = shell["orders"] or []
+        items: list[Any] = shell["orders"] or []
+        if keep is not None:
+            items = [item for item in items if _wanted(item, keep)]
+        self._items = items
         self._next = 0
 
     @property
@@ -353,6 +361,13 @@ class SummaryPageReader:
         except ValidationError as exc:
             self.page.skipped.append(_unreadable(item, index, exc.error_count()))
             return index, item, None
+
+
+def _wanted(item: Any, keep: frozenset[str]) -> bool:
+    if type(item) is not dict:
+        return True
+    status = item.get("status")
+    return type(status) is not str or status in keep
 
 
 @contextmanager
