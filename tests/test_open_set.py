@@ -129,3 +129,16 @@ def test_a_page_read_for_some_statuses_drops_the_others_but_still_reports_unread
     assert [o.ref.order_handle for o in reader.page.orders] == ["a", "d"]
     assert reader.page.skipped == ["c: 1 invalid field(s)"]
     assert reader.page.pagination_token == "t"
+
+
+async def test_pages_read_on_this_side_are_joined_into_full_pages_after_the_first(served_sandbox) -> None:
+    sb = served_sandbox.sandbox
+    truth = {o.key[0] for o in sb.orders() if o.status not in TERMINAL_STATUSES}
+    async with client_for(served_sandbox) as client:
+        pages = [p async for p in client.iter_summary_pages(status=OPEN_STATUSES, limit=10, next_limit=40)]
+    fetched = len(list_queries(sb))
+    assert len(pages[0].orders) <= 10  # the first page at once, for the first rows
+    assert all(len(p.orders) >= 40 for p in pages[1:-1])
+    assert len(pages) < fetched  # fewer pages handed over than fetched
+    assert pages[-1].pagination_token is None
+    assert {o.ref.order_handle for p in pages for o in p.orders} == truth

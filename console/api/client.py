@@ -302,8 +302,34 @@ class OrdersClient:
             worker_handle=worker_handle, risk_status=risk_status, limit=limit,
             sort_direction=sort_direction,
         )
-        async for page in self._paginate(params, next_limit, parse):
-            yield page
+        pages = self._paginate(params, next_limit, parse)
+        if keep is None:
+            async for page in pages:
+                yield page
+            return
+        # Filtered on this side, a page keeps only some of its orders. After the first page
+        # (yielded at once: the first rows), pages are joined until they hold a full page of
+        # kept orders, so a caller sees as many pages as a server-side filter would give it
+        # (a list screen pays a redraw and a merge per page, not per order).
+        size = next_limit or limit or DEFAULT_PAGE_LIMIT
+        pending: SummaryPage | None = None
+        first = True
+        async for page in pages:
+            if first:
+                first = False
+                yield page
+                continue
+            if pending is None:
+                pending = page
+            else:
+                pending.orders.extend(page.orders)
+                pending.skipped.extend(page.skipped)
+                pending.pagination_token = page.pagination_token
+            if len(pending.orders) >= size or not page.pagination_token:
+                yield pending
+                pending = None
+        if pending is not None:
+            yield pending
 
     async def _paginate(
         self, params: dict[str, Any], next_limit: int | None,
