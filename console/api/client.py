@@ -42,10 +42,12 @@ from console.api.free_json import parse_error_body
 from console.api.retry import Backoff, parse_retry_after
 from console.api.sanitize import sanitize
 from console.api.summaries import (  # noqa: F401 - OrderSummary: what the pages hold
+    ItemPage,
     OrderSummary,
     SummaryPage,
     SummaryPageReader,
     collector_paused,
+    parse_item_page,
     parse_order_summary,
 )
 
@@ -330,6 +332,32 @@ class OrdersClient:
                 pending = None
         if pending is not None:
             yield pending
+
+    async def iter_item_pages(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        ops_group_handle: str | None = None,
+        search_term: str | None = None,
+        worker_handle: str | None = None,
+        limit: int | None = DEFAULT_PAGE_LIMIT,
+        next_limit: int | None = None,
+    ) -> AsyncIterator[ItemPage]:
+        """Every page of ``GET /orders/`` as the API's own JSON objects, unvalidated and not
+        sanitized (see :class:`~console.api.summaries.ItemPage`): for output that must keep the
+        data exact. ``status`` as in :meth:`iter_pages`.
+        """
+        _, keep = status_query(status)
+
+        async def parse(body: bytes) -> ItemPage:
+            return parse_item_page(body, keep=keep)
+
+        params = list_params(
+            status=status, ops_group_handle=ops_group_handle, search_term=search_term,
+            worker_handle=worker_handle, limit=limit,
+        )
+        async for page in self._paginate(params, next_limit, parse):
+            yield page
 
     async def _paginate(
         self, params: dict[str, Any], next_limit: int | None,

@@ -402,6 +402,34 @@ def parse_order_summary(body: bytes | str) -> OrderSummary:
     return summarize(item, is_plain_text(body))
 
 
+class ItemPage:
+    """One page of ``GET /orders/`` as the API's own JSON objects: not validated, not sanitized.
+
+    For output that must stay faithful to the API's data (``orders --json``): a JSON writer
+    escapes control characters itself. Never for a screen.
+    """
+
+    __slots__ = ("items", "pagination_token")
+
+    def __init__(self, items: list[Any], pagination_token: str | None) -> None:
+        self.items = items
+        #: Opaque and sent back as is.
+        self.pagination_token = pagination_token
+
+
+def parse_item_page(body: bytes | str, *, keep: frozenset[str] | None = None) -> ItemPage:
+    """A list page's items as parsed JSON (the page's shape is checked as for summaries).
+
+    ``keep`` as in :class:`SummaryPageReader`. Raises ValueError for a body that is not a page.
+    """
+    with collector_paused():
+        shell = _PAGE.validate_python(from_json(body))
+        items: list[Any] = shell["orders"] or []
+        if keep is not None:
+            items = [item for item in items if _wanted(item, keep)]
+    return ItemPage(items, shell["pagination_token"])
+
+
 def parse_summary_page(body: bytes | str) -> SummaryPage:
     """A whole list page at once (small pages, tests). Raises ValueError as the reader does."""
     with collector_paused():
