@@ -352,7 +352,7 @@ async def test_filters_are_passed_and_validated():
     async with server.client() as client:
         await client.list_orders(status="completed, cancelled", search_term="a&b=c", worker_handle="w 1",
                                  risk_status="true", limit=7, sort_direction="asc")
-        for bad in ({"status": "dispatched"}, {"status": ["ongoing", "teleported"]}, {"limit": 0},
+        for bad in ({"status": "dispatched,rescheduled"}, {"status": ["ongoing", "teleported"]}, {"limit": 0},
                     {"limit": True}, {"limit": "5"}, {"sort_direction": "up"}, {"search_term": 5}):
             with pytest.raises(E.InvalidRequest):
                 await client.list_orders(**bad)

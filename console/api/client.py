@@ -37,15 +37,17 @@ from console.api import errors as E
 from console.api.credentials import Credentials
 from console.api.decoding import ACCEPT_ENCODING, BoundedDecoder, UnsupportedEncoding
 from console.api.handles import order_path
-from console.api.vocab import FILTERABLE_STATUSES, ORDER_TYPES, OrderRef
+from console.api.vocab import FILTERABLE_STATUSES, ORDER_STATUSES, ORDER_TYPES, OrderRef
 from console.api.free_json import parse_error_body
 from console.api.retry import Backoff, parse_retry_after
 from console.api.sanitize import sanitize
 from console.api.summaries import (  # noqa: F401 - OrderSummary: what the pages hold
+    ItemPage,
     OrderSummary,
     SummaryPage,
     SummaryPageReader,
     collector_paused,
+    parse_item_page,
     parse_order_summary,
 )
 
@@ -267,16 +269,25 @@ class OrdersClient:
         documents no maximum ``limit``: if the server refuses the bigger size (422), that page is
         asked for again at ``limit`` and the rest stay at ``limit``.
 
+        ``status``: any order status, filterable or not (see :func:`status_query`); a page
+        may then hold fewer orders than ``limit``, or none, and still have a next page.
+
         A list screen wants :meth:`iter_summary_pages`: the full models cost several times more.
         """
         await _models_loaded()
         from console.api.models import parse_order_page
 
+        _, keep = status_query(status)
+
         async def parse(body: bytes) -> OrderPage:
             if len(body) > PARSE_IN_THREAD_BYTES:
                 # Validating a big page takes tens of milliseconds of CPU: off the event loop.
-                return await asyncio.to_thread(parse_order_page, body)
-            return parse_order_page(body)
+                page = await asyncio.to_thread(parse_order_page, body)
+            else:
+                page = parse_order_page(body)
+            if keep is not None:
+                page.orders[:] = [order for order in page.orders if order.status in keep]
+            return page
 
         params = list_params(
             status=status, ops_group_handle=ops_group_handle, search_term=search_term,
@@ -314,13 +325,18 @@ class OrdersClient:
         hop chain run first, for a small cost in load time. Or an async callable awaited
         between steps instead: the caller decides how long the reading waits (a UI lets the
         keys pending go first, see ``OrderList.pace``).
+
+        ``status`` as in :meth:`iter_pages`: the orders of other statuses are dropped as each
+        page is read, before any of them is type-checked or summarized.
         """
+        _, keep = status_query(status)
+
         async def between_steps() -> None:
             await (pause() if callable(pause) else asyncio.sleep(pause))
 
         async def parse(body: bytes) -> SummaryPage:
             with collector_paused():  # see there: the page's JSON is never walked by the GC
-                reader = SummaryPageReader(body)
+                reader = SummaryPageReader(body, keep=keep)
                 while not reader.done:
                     await between_steps()
                     reader.read(step)
@@ -330,6 +346,58 @@ class OrdersClient:
             status=status, ops_group_handle=ops_group_handle, search_term=search_term,
             worker_handle=worker_handle, risk_status=risk_status, limit=limit,
             sort_direction=sort_direction,
+        )
+        pages = self._paginate(params, next_limit, parse)
+        if keep is None:
+            async for page in pages:
+                yield page
+            return
+        # Filtered on this side, a page keeps only some of its orders. After the first page
+        # (yielded at once: the first rows), pages are joined until they hold a full page of
+        # kept orders, so a caller sees as many pages as a server-side filter would give it
+        # (a list screen pays a redraw and a merge per page, not per order).
+        size = next_limit or limit or DEFAULT_PAGE_LIMIT
+        pending: SummaryPage | None = None
+        first = True
+        async for page in pages:
+            if first:
+                first = False
+                yield page
+                continue
+            if pending is None:
+                pending = page
+            else:
+                pending.orders.extend(page.orders)
+                pending.skipped.extend(page.skipped)
+                pending.pagination_token = page.pagination_token
+            if len(pending.orders) >= size or not page.pagination_token:
+                yield pending
+                pending = None
+        if pending is not None:
+            yield pending
+
+    async def iter_item_pages(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        ops_group_handle: str | None = None,
+        search_term: str | None = None,
+        worker_handle: str | None = None,
+        limit: int | None = DEFAULT_PAGE_LIMIT,
+        next_limit: int | None = None,
+    ) -> AsyncIterator[ItemPage]:
+        """Every page of ``GET /orders/`` as the API's own JSON objects, unvalidated and not
+        sanitized (see :class:`~console.api.summaries.ItemPage`): for output that must keep the
+        data exact. ``status`` as in :meth:`iter_pages`.
+        """
+        _, keep = status_query(status)
+
+        async def parse(body: bytes) -> ItemPage:
+            return parse_item_page(body, keep=keep)
+
+        params = list_params(
+            status=status, ops_group_handle=ops_group_handle, search_term=search_term,
+            worker_handle=worker_handle, limit=limit,
         )
         async for page in self._paginate(params, next_limit, parse):
             yield page
@@ -706,18 +774,15 @@ def list_params(
     limit: int | None = None,
     sort_direction: str | None = None,
 ) -> dict[str, Any]:
-    """Validate and build the query of ``GET /orders/``; bad values raise InvalidRequest."""
+    """Validate and build the query of ``GET /orders/``; bad values raise InvalidRequest.
+
+    ``status`` is sent only when the list filter can name every status asked for (see
+    :func:`status_query`).
+    """
     params: dict[str, Any] = {}
-    if status is not None:
-        items = [s.strip() for s in (status.split(",") if isinstance(status, str) else status)]
-        items = [s for s in items if s]
-        unknown = [s for s in items if s not in FILTERABLE_STATUSES]
-        if unknown:
-            raise E.InvalidRequest(
-                f"unknown status '{sanitize(unknown[0])}'; one of: {', '.join(FILTERABLE_STATUSES)}"
-            )
-        if items:
-            params["status"] = ",".join(items)
+    sent, _ = status_query(status)
+    if sent is not None:
+        params["status"] = sent
     for name, value in (
         ("ops_group_handle", ops_group_handle), ("search_term", search_term),
         ("worker_handle", worker_handle), ("risk_status", risk_status),
@@ -735,6 +800,38 @@ def list_params(
             raise E.InvalidRequest("sort_direction must be 'asc' or 'desc'")
         params["sort_direction"] = sort_direction
     return params
+
+
+def status_query(status: str | Iterable[str] | None) -> tuple[str | None, frozenset[str] | None]:
+    """The ``status`` parameter to send for the statuses asked for, and the statuses to keep
+    from the answer (None: keep every order the server sends).
+
+    HyperTrack's list filter names eight statuses; ``dispatched`` and ``summarizing`` are order
+    statuses it cannot name (a request naming them is refused with 422). Asked for any of them,
+    the list is read without the ``status`` filter (the documented way to get every status) and
+    the orders of other statuses are dropped on this side: the statuses are then exact, and the
+    cost is that of every order the other filters select, terminal ones included.
+    ``rescheduled`` is a filter only (no order has that status), so it cannot be combined with
+    them. Unknown statuses raise InvalidRequest.
+    """
+    if status is None:
+        return None, None
+    items = [s.strip() for s in (status.split(",") if isinstance(status, str) else status)]
+    items = list(dict.fromkeys(s for s in items if s))
+    known = (*ORDER_STATUSES, "rescheduled")
+    unknown = [s for s in items if s not in known]
+    if unknown:
+        raise E.InvalidRequest(f"unknown status '{sanitize(unknown[0])}'; one of: {', '.join(known)}")
+    if not items:
+        return None, None
+    if all(s in FILTERABLE_STATUSES for s in items):
+        return ",".join(items), None
+    if "rescheduled" in items:
+        raise E.InvalidRequest(
+            "'rescheduled' cannot be combined with a status the list filter cannot name "
+            "(dispatched, summarizing): ask for them separately"
+        )
+    return None, frozenset(items)
 
 
 def _action_params(type: str | None, type_index: int | None, fulfillment_attempt: int | None) -> dict[str, Any]:

@@ -309,13 +309,21 @@ class SummaryPageReader:
     :meth:`read` then type-checks and summarizes at most ``count`` items.
     """
 
-    def __init__(self, body: bytes | str) -> None:
+    def __init__(self, body: bytes | str, *, keep: frozenset[str] | None = None) -> None:
         """Raises ValueError for a body that is not JSON, ValidationError (a ValueError) for
-        JSON that is not a list page."""
+        JSON that is not a list page.
+
+        ``keep``: the statuses to read; an item whose ``status`` is a string outside it is
+        dropped here, unread and unreported (the caller did not ask for it). An item without a
+        readable status stays, to be reported as unreadable.
+        """
         self._plain = is_plain_text(body)
         shell = _PAGE.validate_python(from_json(body))
         self.page = SummaryPage(shell["pagination_token"])
-        self._items: list[Any] = shell["orders"] or []
+        items: list[Any] = shell["orders"] or []
+        if keep is not None:
+            items = [item for item in items if _wanted(item, keep)]
+        self._items = items
         self._next = 0
 
     @property
@@ -355,6 +363,13 @@ class SummaryPageReader:
             return index, item, None
 
 
+def _wanted(item: Any, keep: frozenset[str]) -> bool:
+    if type(item) is not dict:
+        return True
+    status = item.get("status")
+    return type(status) is not str or status in keep
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """The cyclic garbage collector paused while a page is read (restored however it ends).
@@ -385,6 +400,34 @@ def parse_order_summary(body: bytes | str) -> OrderSummary:
     """
     item = _ITEM.validate_python(from_json(body, allow_inf_nan=False))
     return summarize(item, is_plain_text(body))
+
+
+class ItemPage:
+    """One page of ``GET /orders/`` as the API's own JSON objects: not validated, not sanitized.
+
+    For output that must stay faithful to the API's data (``orders --json``): a JSON writer
+    escapes control characters itself. Never for a screen.
+    """
+
+    __slots__ = ("items", "pagination_token")
+
+    def __init__(self, items: list[Any], pagination_token: str | None) -> None:
+        self.items = items
+        #: Opaque and sent back as is.
+        self.pagination_token = pagination_token
+
+
+def parse_item_page(body: bytes | str, *, keep: frozenset[str] | None = None) -> ItemPage:
+    """A list page's items as parsed JSON (the page's shape is checked as for summaries).
+
+    ``keep`` as in :class:`SummaryPageReader`. Raises ValueError for a body that is not a page.
+    """
+    with collector_paused():
+        shell = _PAGE.validate_python(from_json(body))
+        items: list[Any] = shell["orders"] or []
+        if keep is not None:
+            items = [item for item in items if _wanted(item, keep)]
+    return ItemPage(items, shell["pagination_token"])
 
 
 def parse_summary_page(body: bytes | str) -> SummaryPage:

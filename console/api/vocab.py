@@ -18,8 +18,15 @@ from console.api.sanitize import sanitize
 FILTERABLE_STATUSES = (
     "completed", "cancelled", "rescheduled", "disabled", "ongoing", "unplanned", "assigned", "planned",
 )
-#: The "open" orders a supervisor watches.
-OPEN_STATUSES = ("unplanned", "planned", "assigned", "ongoing", "disabled")
+#: Every status an order can have (``rescheduled`` is a filter only, never an order's status).
+ORDER_STATUSES = (
+    "unplanned", "planned", "assigned", "dispatched", "ongoing", "disabled", "summarizing",
+    "completed", "cancelled",
+)
+#: The "open" orders a supervisor watches: every status but the two terminal ones, in the order
+#: of progress. ``dispatched`` and ``summarizing`` are among them although the list filter cannot
+#: name them: the client reads them from the unfiltered list (see ``list_query``).
+OPEN_STATUSES = ("unplanned", "planned", "assigned", "dispatched", "ongoing", "disabled", "summarizing")
 TERMINAL_STATUSES = frozenset({"completed", "cancelled"})
 ORDER_TYPES = ("pick", "drop")
 

@@ -34,7 +34,7 @@ Exit codes (the most serious wins, in this order):
  0    every order is completed (including already completed and reconciled ones)
 ====  =====================================================================================
 
-``dispatch-console orders [--status S[,S]] [--ops-group G] [--json]`` lists orders (all pages).
+``dispatch-console orders`` lives in :mod:`console.orders_command` (re-exported here).
 
 ``dispatch-console journal [--json] [--since 2h|30m|1d|ISO-8601] [--all] [--move-aside]`` shows
 the current target's runs (``--all``: every target's), or moves a damaged journal aside.
@@ -131,16 +131,6 @@ def add_complete_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--journal", metavar="PATH",
                         help="the journal file (default: $DISPATCH_CONSOLE_JOURNAL or the platform data directory; "
                         "the embedded sandbox's runs go to NAME-sandbox beside it)")
-
-
-def add_orders_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = "List orders (every page) as a table or JSON lines."
-    parser.add_argument("--status", action="append", metavar="STATUS",
-                        help="only these statuses (comma-separated or repeated), e.g. ongoing,assigned")
-    parser.add_argument("--ops-group", metavar="HANDLE", help="only this ops group")
-    parser.add_argument("--search", metavar="TEXT", help="search handles, ops groups, workers and metadata")
-    parser.add_argument("--worker", metavar="HANDLE", help="only this worker's orders")
-    parser.add_argument("--json", action="store_true", help="one JSON object per order")
 
 
 def add_journal_arguments(parser: argparse.ArgumentParser) -> None:
@@ -664,90 +654,6 @@ async def _read_line_in_thread(stream: TextIO) -> str | None:
     return await future
 
 
-# =============================================================================== orders
-
-
-def run_orders(
-    args: argparse.Namespace,
-    *,
-    client_factory: Callable[[], Any],
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
-) -> int:
-    """``dispatch-console orders``: every page, streamed (bounded memory)."""
-    output = Output(stdout, stderr)
-    statuses = None
-    if args.status:
-        statuses = [s for chunk in args.status for s in chunk.split(",") if s.strip()]
-
-    async def main() -> int:
-        from console.api import errors as E
-
-        client = _make_client(client_factory, output, "orders")
-        if client is None:
-            return EXIT_CANNOT_RUN
-        count = 0
-        try:
-            async for page in client.iter_pages(status=statuses, ops_group_handle=args.ops_group,
-                                                search_term=getattr(args, "search", None),
-                                                worker_handle=getattr(args, "worker", None)):
-                for problem in page.skipped:
-                    output.err(f"warning: an order could not be read and is not listed: {problem}")
-                for order in page.orders:
-                    if count == 0 and not args.json:
-                        output.out(_ORDER_HEADER)
-                    count += 1
-                    output.out(_order_json(order) if args.json else _order_row(order))
-        except E.InvalidRequest as exc:
-            output.err(f"dispatch-console orders: {exc.message}")
-            return EXIT_USAGE
-        except E.AuthenticationError as exc:
-            output.err(f"dispatch-console orders: authentication failed: {exc.message}")
-            return EXIT_AUTH
-        except E.HyperTrackError as exc:
-            output.err(f"dispatch-console orders: {exc.message}")
-            return EXIT_FAILED
-        finally:
-            try:
-                await client.aclose()
-            except Exception:
-                pass
-        output.err(f"{count} order(s)")
-        return EXIT_OK
-
-    try:
-        return asyncio.run(main())
-    except KeyboardInterrupt:
-        return EXIT_SIGNAL[signal.SIGINT]
-
-
-_ORDER_COLUMNS = (("ORDER", 28), ("STATUS", 11), ("LEG", 8), ("WORKER", 20), ("OPS_GROUP", 16), ("SCHEDULED_AT", 24))
-_ORDER_HEADER = "  ".join(name.ljust(width) for name, width in _ORDER_COLUMNS).rstrip()
-
-
-def _order_row(order: Any) -> str:
-    from console.api.sanitize import sanitize
-    from console.api.timestamps import format_timestamp
-
-    leg = ""
-    if order.type is not None:
-        leg = f"{order.type}#{order.type_index if order.type_index is not None else 0}"
-    if order.fulfillment_attempt is not None:
-        leg = f"{leg} a{order.fulfillment_attempt}".strip()
-    values = (
-        order.display_handle, sanitize(order.status), leg or "-", sanitize(order.worker or "-"),
-        sanitize(order.ops_group_handle or "-"),
-        format_timestamp(order.scheduled_at) if order.scheduled_at else "-",
-    )
-    return "  ".join(v.ljust(width) for v, (_, width) in zip(values, _ORDER_COLUMNS)).rstrip()
-
-
-def _order_json(order: Any) -> str:
-    data = order.model_dump(mode="json", exclude_none=True, exclude={"timeline", "polyline"})
-    # ensure_ascii: control and bidi characters in any field come out as \\uXXXX, never raw.
-    return json.dumps(data, ensure_ascii=True, default=str)
-
-
 # =============================================================================== journal
 
 
@@ -863,3 +769,13 @@ def _move_aside(path: Any, output: Output) -> int:
     output.err("the next run starts a new journal. Orders the old one had in doubt are not known to the "
                "new one: check recent completions on the server before sending them again.")
     return EXIT_OK
+
+
+def __getattr__(name: str) -> Any:
+    # The orders command has a module of its own; its two entry points are still reachable
+    # here, imported on first use (that module imports this one's output helpers).
+    if name in ("add_orders_arguments", "run_orders"):
+        from console import orders_command
+
+        return getattr(orders_command, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

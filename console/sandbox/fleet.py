@@ -27,7 +27,9 @@ from console.sandbox.geo import AREAS, Area, Track, distance_m, offset, round_co
 from console.sandbox.names import (
     CUSTOMERS, FIRST_NAMES, LAST_NAMES, NOTES, PLANNING_FAILURE_REASONS, PRODUCT_TYPES,
 )
-from console.sandbox.order import OPEN_STATUSES, TERMINAL_STATUSES, Plan, SimOrder, Worker
+from console.sandbox.order import (
+    GRID_FACTOR, OPEN_STATUSES, PLANNING_SPEED_MPS, TERMINAL_STATUSES, Plan, SimOrder, Worker,
+)
 from console.sandbox.rand import mix, unit, uuid_from
 from console.sandbox.risks import assess
 
@@ -36,8 +38,6 @@ FILTERABLE_STATUSES = (
     "completed", "cancelled", "rescheduled", "disabled", "ongoing", "unplanned", "assigned", "planned",
 )
 AREA_WEIGHTS = (0.35, 0.2, 0.3, 0.15)
-GRID_FACTOR = 1.3  # city streets are about this much longer than the straight line
-PLANNING_SPEED_MPS = 9.0
 CYCLE_ESTIMATE_S = 25 * 60  # what the morning plan assumes one stop takes
 HOUR = 3600.0
 

@@ -28,6 +28,10 @@ RISK_KEYS = (
 )
 OPEN_STATUSES = frozenset({"unplanned", "planned", "assigned", "dispatched", "ongoing", "disabled"})
 TERMINAL_STATUSES = frozenset({"completed", "cancelled"})
+GRID_FACTOR = 1.3  # city streets are about this much longer than the straight line
+PLANNING_SPEED_MPS = 9.0
+#: Slower than this (m/s), a worker is standing: an ETA assumes the planning speed instead.
+MOVING_MPS = 1.0
 
 # A list summary is a pure function of the order and a time bucket: the bytes are cached per
 # bucket, so a refreshing console sees ETAs move at most this often.
@@ -339,12 +343,24 @@ class SimOrder:
         p = self.plan
         if self.status == "ongoing" and p is not None:
             e["start_at"] = iso(p.track.start)
-            e["arrive_at"] = iso(p.arrive_t)
+            if now >= p.exit_t:
+                # The worker left the destination without completing the order: the ETA is
+                # recomputed from where they are now, at their speed (standing: the planning
+                # speed), so it moves with the fleet instead of staying at the first arrival.
+                lon, lat = p.track.position(now)
+                remaining = distance_m(lon, lat, *self.dest) * GRID_FACTOR
+                speed = p.track.speed(now)
+                arrive = now + remaining / (speed if speed > MOVING_MPS else PLANNING_SPEED_MPS)
+            else:
+                # On the way, the simulated track is the worker's position and speed; at the
+                # destination, the ETA is the arrival (at most the service's minutes ago).
+                arrive = p.arrive_t
+                remaining = max(0.0, p.drive_len - p.track.travelled(now)) if now < p.arrive_t else 0.0
+            e["arrive_at"] = iso(arrive)
             if self.initial_eta is not None:
                 e["initial_arrive_at"] = iso(self.initial_eta)
-            remaining = max(0.0, p.drive_len - p.track.travelled(now)) if now < p.arrive_t else 0.0
             e["distance"] = int(remaining)
-            e["duration"] = int(max(0.0, p.arrive_t - now))
+            e["duration"] = int(max(0.0, arrive - now))
             if detail:
                 lon, lat = p.track.position(now)
                 e["current_worker_location"] = {
@@ -501,6 +517,8 @@ class SimOrder:
 
         add(track.start, 5, {"type": "driver_activity_started", "driver_handle": None, "activity": "drive",
                              "location": loc(track.start), "address": None})
+        # The driver's activity still open (kind, since when): closed when tracking stops.
+        activity: tuple[str, float] | None = ("drive", track.start)
         if self.shown(p.arrive_t, now):
             place("order_geofence_entered", p.arrive_t, p.arrive_t - started, track.travelled(p.arrive_t), True)
         if self.shown(p.parked_t, now):
@@ -509,6 +527,7 @@ class SimOrder:
                                 "duration": int(p.parked_t - track.start), "steps": None})
             add(p.parked_t, 7, {"type": "driver_activity_started", "driver_handle": None, "activity": "stop",
                                 "location": loc(p.parked_t), "address": self.address})
+            activity = ("stop", p.parked_t)
         if self.shown(p.service_start, now):
             place("order_service_started", p.service_start, p.service_start - started,
                   track.travelled(p.service_start))
@@ -517,6 +536,7 @@ class SimOrder:
             add(p.service_end, 7, {"type": "driver_activity_ended", "driver_handle": None, "activity": "stop",
                                    "location": loc(p.service_end), "distance": None,
                                    "duration": int(stop_len), "steps": int(stop_len / 20)})
+            activity = None
             place("order_service_ended", p.service_end, p.service_end - p.service_start,
                   unit(self.seed, self.uid, 21) * 30)
         exited = self.shown(p.exit_t, now) or (self.worker_finished and p.exit_t <= now)
@@ -525,3 +545,14 @@ class SimOrder:
             if p.outcome == "abandon" and self.shown(p.exit_t, now):
                 add(p.exit_t, 7, {"type": "driver_activity_started", "driver_handle": None,
                                   "activity": "drive", "location": loc(p.exit_t), "address": None})
+                activity = ("drive", p.exit_t)
+        cut = self.cut
+        if activity is not None and cut is not None and self.status in TERMINAL_STATUSES:
+            # As in the seed's example, the activity is ended before the order_completed (or
+            # order_cancelled, rank 8) of the same moment.
+            kind, since = activity
+            duration = max(0.0, cut - since)
+            add(cut, 7, {"type": "driver_activity_ended", "driver_handle": None, "activity": kind,
+                         "location": loc(cut),
+                         "distance": int(track.travelled(cut) - track.travelled(since)) if kind == "drive" else None,
+                         "duration": int(duration), "steps": None if kind == "drive" else int(duration / 20)})

@@ -17,6 +17,7 @@ The worst-risk marker uses the same glyphs as the detail pane (:func:`console.ui
 Colours come from the caller as a :class:`BadgePalette` of Rich styles resolved from the theme
 (component classes in ``styles/app.tcss``); nothing here names a colour. The eight cells of a row
 are memoised per (levels, palette): there are at most 3^8 combinations, shared by every row.
+The characters themselves come from :mod:`console.risk_marks`, shared with the headless output.
 """
 
 from __future__ import annotations
@@ -28,12 +29,10 @@ from rich.style import Style
 from rich.text import Text
 
 from console.api.vocab import RISK_KEYS, RiskLevel
+from console.risk_marks import GREEN_DOT, GREEN_DOT_ASCII, LETTERS, badge_char
 from console.ui.text import risk_glyph
 
-#: The one-letter code of each risk, in badge order.
-LETTERS = tuple(letter for _, letter, _ in RISK_KEYS)
-GREEN_DOT = "·"
-GREEN_DOT_ASCII = "."
+__all__ = ["GREEN_DOT", "GREEN_DOT_ASCII", "LETTERS", "BadgePalette", "badge_char", "badge_text", "legend"]
 
 
 @dataclass(eq=False)
@@ -73,17 +72,6 @@ class BadgePalette:
         """The worst-risk marker cell."""
         style = self.markers.get(level, self.style(level)) if self.markers else self.style(level)
         return Segment(risk_glyph(level, ascii=self.ascii), style)
-
-
-def badge_char(letter: str, level: RiskLevel, *, ascii: bool = False) -> str:
-    """The single character of one badge: ``S`` red, ``s`` yellow, ``·`` green, blank unknown."""
-    if level is RiskLevel.RED:
-        return letter.upper()
-    if level is RiskLevel.YELLOW:
-        return letter.lower()
-    if level is RiskLevel.GREEN:
-        return GREEN_DOT_ASCII if ascii else GREEN_DOT
-    return " "
 
 
 def badge_text(levels: tuple[RiskLevel, ...], palette: BadgePalette) -> Text:

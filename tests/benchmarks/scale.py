@@ -37,8 +37,9 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from console.api.client import OrdersClient
+from console.api.client import OrdersClient, list_params
 from console.api.credentials import Credentials
+from console.api.vocab import OPEN_STATUSES
 from console.sandbox.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_SECRET_KEY
 from console.settings import Settings
 from console.ui.app import DispatchApp
@@ -210,7 +211,9 @@ async def measure_console(url: str, ctl: httpx.AsyncClient) -> dict[str, Any]:
 async def network_floor(url: str, limits: list[int]) -> float:
     """Fetch the same pages (same limits, in order) with plain httpx; bodies not parsed."""
     async with httpx.AsyncClient(base_url=url, auth=(DEFAULT_ACCOUNT_ID, DEFAULT_SECRET_KEY)) as client:
-        params: dict[str, Any] = {"status": "unplanned,planned,assigned,ongoing,disabled"}
+        # The console's own query for its open set (no status filter when that set holds a
+        # status the filter cannot name).
+        params: dict[str, Any] = list_params(status=OPEN_STATUSES)
         t0 = now()
         token = None
         for limit in limits:
