@@ -92,6 +92,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     ui.add_argument("--palette", choices=("default", "colorblind"),
                     help="badge colours: colorblind uses blue/orange/yellow (default: the profile's, else default)")
     ui.add_argument("--concurrency", type=int, metavar="N", help="bulk completion concurrency (1-16, default 4)")
+    ui.add_argument("--settle-window", type=float, metavar="SECONDS",
+                    help="how long a sent request may still be in flight before a read-back can say it did not "
+                    "take effect (0-3600, default 60)")
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -435,6 +438,10 @@ def _run_console(args: argparse.Namespace, start_up: _StartUpGC | None = None) -
         concurrency = (profile.bulk_concurrency if profile else None) or 4
     if not 1 <= concurrency <= 16:
         raise _UsageProblem("--concurrency must be between 1 and 16")
+    settle_window = args.settle_window if args.settle_window is not None else (
+        profile.settle_window if profile else None)
+    if settle_window is not None and not (0 <= settle_window <= 3600):
+        raise _UsageProblem("--settle-window must be between 0 and 3600 seconds")
 
     # The embedded sandbox starts first, in a process of its own: it builds its fleet on the
     # other core while this one imports the UI (console/sandbox/process.py). None: in process.
@@ -456,6 +463,7 @@ def _run_console(args: argparse.Namespace, start_up: _StartUpGC | None = None) -
         read_only=args.read_only or bool(profile and profile.read_only),
         ascii=args.ascii,
         bulk_concurrency=concurrency,
+        settle_window=settle_window,
         profile=profile.name if profile else None,
         palette=args.palette or (profile.palette if profile and profile.palette else "default"),
         keymap=keymap,

@@ -10,6 +10,7 @@
     ops_group = "oak-depot"
     refresh = 10
     bulk_concurrency = 4
+    settle_window = 60       # seconds a sent request may still be in flight (default 60)
     theme = "textual-dark"
     read_only = false
 
@@ -46,6 +47,8 @@ from console.api.sanitize import sanitize
 CONFIG_ENV = "DISPATCH_CONSOLE_CONFIG"
 APP_NAME = "dispatch-console"
 MAX_CONCURRENCY = 16
+#: The longest settle window a profile or the command line may ask for (an hour).
+MAX_SETTLE_WINDOW = 3600
 
 
 class ConfigError(Exception):
@@ -71,6 +74,8 @@ class Profile:
     ops_group: str | None = None
     refresh: float | None = None
     bulk_concurrency: int | None = None
+    #: Seconds a sent request may still be in flight (console/bulk/engine.py); None: the default.
+    settle_window: float | None = None
     theme: str | None = None
     read_only: bool = False
     #: Badge colours: "default" or "colorblind" (console/settings.py PALETTES).
@@ -118,6 +123,7 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "ops_group": str,
     "refresh": (int, float),
     "bulk_concurrency": int,
+    "settle_window": (int, float),
     "theme": str,
     "read_only": bool,
     "palette": str,
@@ -267,6 +273,9 @@ def _check_values(values: dict[str, Any]) -> tuple[str, str] | None:
     concurrency = values.get("bulk_concurrency")
     if concurrency is not None and not (1 <= concurrency <= MAX_CONCURRENCY):
         return "bulk_concurrency", f"must be between 1 and {MAX_CONCURRENCY}"
+    window = values.get("settle_window")
+    if window is not None and not (0 <= window <= MAX_SETTLE_WINDOW):
+        return "settle_window", f"must be between 0 and {MAX_SETTLE_WINDOW} seconds"
     palette = values.get("palette")
     if palette is not None and palette not in PALETTES:
         return "palette", f"must be one of: {', '.join(PALETTES)}"

@@ -28,6 +28,10 @@ class Settings:
     ascii: bool = False
     #: Parallel requests of a bulk completion run.
     bulk_concurrency: int = 4
+    #: Seconds after a send during which a request may still be in flight, so a read-back that
+    #: shows it not applied proves nothing (console/bulk/engine.py). None: the engine's default
+    #: (the client's 45 s per-attempt deadline + 15 s).
+    settle_window: float | None = None
     #: A Textual theme name; an unknown name falls back to the default with a notice.
     theme: str = DEFAULT_THEME
     #: The profile these settings came from, shown in the header when set.
@@ -53,3 +57,5 @@ class Settings:
         # 16 is the engine's ceiling (console.bulk.engine.MAX_CONCURRENCY) and the CLI's limit.
         if not 1 <= self.bulk_concurrency <= 16:
             raise ValueError("bulk_concurrency must be between 1 and 16")
+        if self.settle_window is not None and not 0 <= self.settle_window <= 3600:
+            raise ValueError("settle_window must be between 0 and 3600 seconds")

@@ -27,6 +27,7 @@ base_url = "https://v3.api.hypertrack.com"
 ops_group = "oak-depot"
 refresh = 5
 bulk_concurrency = 8
+settle_window = 90
 read_only = false
 
 [profiles.audit]
@@ -38,6 +39,7 @@ read_only = true
     day = config.profile("day")
     assert (day.ops_group, day.refresh, day.bulk_concurrency, day.read_only) == ("oak-depot", 5, 8, False)
     assert config.profile("audit").read_only is True
+    assert day.settle_window == 90 and config.profile("audit").settle_window is None
 
 
 def test_missing_default_file_is_an_empty_config(tmp_path, monkeypatch):
@@ -66,6 +68,8 @@ def test_a_named_file_that_does_not_exist_is_an_error(tmp_path, monkeypatch):
         ('[profiles.day]\n\nrefresh = "fast"\n', 3, "profiles.day.refresh", "must be a number"),
         ('[profiles.day]\nread_only = "yes"\n', 2, "profiles.day.read_only", "true or false"),
         ('[profiles.day]\nbulk_concurrency = 99\n', 2, "profiles.day.bulk_concurrency", "between 1 and 16"),
+        ('[profiles.day]\nsettle_window = -1\n', 2, "profiles.day.settle_window", "between 0 and 3600"),
+        ('[profiles.day]\nsettle_window = "long"\n', 2, "profiles.day.settle_window", "must be a number"),
         ('[profiles.day]\nbase_url = "http://example.com"\n', 2, "profiles.day.base_url", "loopback"),
         ('default_profile = "night"\n[profiles.day]\n', 1, "default_profile", "does not exist"),
         ('colour = "red"\n', 1, "colour", "unknown setting"),

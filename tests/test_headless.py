@@ -433,3 +433,25 @@ def test_a_client_that_cannot_be_built_is_one_line_not_a_traceback(journal_path)
     args = parser_for(H.add_orders_arguments).parse_args([])
     assert H.run_orders(args, client_factory=broken, stdout=con.stdout, stderr=con.stderr) == 3
     assert con.err.count("\n") == 1
+
+
+def test_settle_window_option_reaches_the_engine_and_is_checked(journal_path, monkeypatch) -> None:
+    from console.bulk import engine as engine_module
+
+    seen: list[float] = []
+    real = engine_module.BulkEngine.__init__
+
+    def spy(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        seen.append(self.settle_window)
+
+    monkeypatch.setattr(engine_module.BulkEngine, "__init__", spy)
+    fake = FakeHyperTrack(["a"])
+    code, con = complete(fake, journal_path, ["a", "--yes", "--settle-window", "75"])
+    assert code == 0, con.err
+    assert seen == [75.0]
+    seen.clear()
+    code, con = complete(fake, journal_path, ["a", "--yes"])
+    assert seen == [60.0]  # the default: the client's 45 s attempt deadline + 15 s
+    code, con = complete(fake, journal_path, ["a", "--yes", "--settle-window", "-3"])
+    assert code == 2 and "--settle-window must be from 0 to 3600" in con.err

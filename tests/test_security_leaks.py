@@ -145,7 +145,7 @@ def test_headless_runs_with_failures_and_a_crash_leak_no_secret(served_secret_sa
     # A real process, a run with failures: a 502 (in doubt, settled by a GET), a handle the
     # server does not know, a hostile handle; JSON results on stdout.
     run = run_console("complete", "--base-url", url, "--yes", "--json", "--journal", str(journal),
-                      *open_orders, "no-such-order", "odd/#?%2F [/oops]")
+                      "--settle-window", "1", *open_orders, "no-such-order", "odd/#?%2F [/oops]")
     assert run.returncode != 0, run.stderr
     assert run.stdout.strip(), run.stderr
     for line in run.stdout.splitlines():

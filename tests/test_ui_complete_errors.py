@@ -158,3 +158,24 @@ async def test_error_stays_with_its_order_when_the_cursor_comes_back() -> None:
         await wait_until(pilot, lambda: not app.detail.error_shown, what="the next order")
         await pilot.press("k")
         await wait_until(pilot, lambda: app.detail.error_shown, what="the error again")
+
+
+async def test_a_read_back_inside_the_settle_window_counts_down_and_escape_leaves_it_in_doubt() -> None:
+    app, sb, seen = make_app(orders=60)
+    app.bulk.engine_options["settle_window"] = 30.0
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        row = app.order_list.cursor_row
+        sb.faults.script("POST", row.ref.order_handle, ["drop_before_apply"])  # lost, not applied
+        await pilot.press("c", "y")
+        await wait_until(pilot, lambda: "recheck" in row_line(app, row.ref.order_handle[:12]),
+                         what="the countdown on the row")
+        assert app.bulk.singles.waiting
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not app.bulk.singles.completing, what="the completion to end")
+        await pilot.pause()
+        text = detail_text(app)
+        assert "IN DOUBT" in text and "may still be in flight" in text
+        assert len(seen.posts()) == 1  # never sent again inside the window
+        (op,) = journal_ops(app)
+        assert op.state == "in_doubt"

@@ -128,6 +128,9 @@ def add_complete_arguments(parser: argparse.ArgumentParser) -> None:
     # SUPPRESS: `dispatch-console --concurrency 8 complete ...` must keep the 8 given before.
     parser.add_argument("--concurrency", type=int, metavar="N", default=argparse.SUPPRESS,
                         help="requests in flight at once, 1-16 (default 4)")
+    parser.add_argument("--settle-window", type=float, metavar="SECONDS", default=argparse.SUPPRESS,
+                        help="how long a sent request may still be in flight: a read-back inside it that shows "
+                        "the order not completed waits (Ctrl-C leaves it in doubt) (0-3600, default 60)")
     parser.add_argument("--journal", metavar="PATH",
                         help="the journal file (default: $DISPATCH_CONSOLE_JOURNAL or the platform data directory; "
                         "the embedded sandbox's runs go to NAME-sandbox beside it)")
@@ -209,7 +212,12 @@ class ProgressPrinter:
     def __call__(self, event: Any) -> None:
         kind = event.kind
         if kind == "settling":
-            self._line(f"settling {event.count} order(s) an interrupted earlier run left in doubt...")
+            self._line(f"settling {event.count} order(s) earlier runs left unsettled (interrupted or in doubt)...")
+        elif kind == "waiting":
+            from console.api.sanitize import sanitize
+
+            self._line(f"{sanitize(event.ref.order_handle)}: not completed yet, but its request may still be in "
+                       f"flight: checking again in {_fmt_seconds(event.seconds)} (Ctrl-C leaves it in doubt)")
         elif kind == "paused":
             self._line(f"{event.message}")
         elif kind == "resumed":
@@ -307,6 +315,9 @@ def run_complete(
     try:
         plan = _read_and_validate(args, stdin, output)
         concurrency = _concurrency(args, client_factory)
+        window = _settle_window(args, client_factory)
+        if window is not None and not 0 <= window <= 3600:
+            raise UsageError("--settle-window must be from 0 to 3600 seconds")
         uses_stdin = "-" in (args.handles or [])
         if interactive is None:
             interactive = _isatty(stdin) and not uses_stdin
@@ -390,6 +401,14 @@ def _concurrency(args: argparse.Namespace, client_factory: Any) -> int:
         value = getattr(profile, "bulk_concurrency", None) or DEFAULT_CONCURRENCY
     if not MIN_CONCURRENCY <= value <= MAX_CONCURRENCY:
         raise UsageError(f"--concurrency must be from {MIN_CONCURRENCY} to {MAX_CONCURRENCY}")
+    return value
+
+
+def _settle_window(args: argparse.Namespace, client_factory: Any) -> float | None:
+    """``--settle-window``, else the profile's ``settle_window``, else None (the engine's default)."""
+    value = getattr(args, "settle_window", None)
+    if value is None:
+        value = getattr(getattr(client_factory, "profile", None), "settle_window", None)
     return value
 
 
@@ -479,7 +498,11 @@ class _CompleteCommand:
         from console.bulk.results import ResultStatus, StopReason
 
         as_json = bool(self.args.json)
-        self.engine = engine = BulkEngine(client, self.journal, concurrency=self.concurrency, **self.engine_options)
+        options = dict(self.engine_options)
+        window = _settle_window(self.args, self.client_factory)
+        if window is not None:
+            options.setdefault("settle_window", window)
+        self.engine = engine = BulkEngine(client, self.journal, concurrency=self.concurrency, **options)
         where = f"{base_host(client.base_url)}" + (f" (account {client.account_id})" if client.account_id else "")
 
         # 1. What an interrupted earlier run left in doubt is settled and shown before anything else.

@@ -472,7 +472,10 @@ class BulkController:
     def engine_for(self, journal: Journal) -> BulkEngine:
         from console.bulk.engine import BulkEngine
 
-        return BulkEngine(self.app.client, journal, concurrency=self.concurrency, **self.engine_options)
+        options = dict(self.engine_options)
+        if self.app.settings.settle_window is not None:
+            options.setdefault("settle_window", self.app.settings.settle_window)
+        return BulkEngine(self.app.client, journal, concurrency=self.concurrency, **options)
 
     async def _drive(self, state: RunState) -> None:
         from console.bulk.journal import JournalError
