@@ -908,12 +908,7 @@ class Journal:
         if since is not None:
             where.append("updated_at >= ?")
             params.append(format_time(since))
-        if account_id is not None:
-            where.append("account_id = ?")
-            params.append(account_id)
-        if base_url is not None:
-            where.append("base_host = ?")
-            params.append(base_host(base_url))
+        _for_target(where, params, account_id, base_url)
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY updated_at, rowid"
@@ -931,12 +926,7 @@ class Journal:
         if since is not None:
             where.append("COALESCE(finished_at, started_at) >= ?")
             params.append(format_time(since))
-        if account_id is not None:
-            where.append("account_id = ?")
-            params.append(account_id)
-        if base_url is not None:
-            where.append("base_host = ?")
-            params.append(base_host(base_url))
+        _for_target(where, params, account_id, base_url)
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY started_at"
@@ -949,6 +939,16 @@ class Journal:
         )
         keys = ("seq", "op_id", "run_id", "at", "kind", "state", "attempt", "http_status", "message", "request_id")
         return [dict(zip(keys, row)) for row in rows]
+
+
+def _for_target(where: list[str], params: list[Any], account_id: str | None, base_url: str | None) -> None:
+    """Add the conditions that keep one account's and/or one server's rows."""
+    if account_id is not None:
+        where.append("account_id = ?")
+        params.append(account_id)
+    if base_url is not None:
+        where.append("base_host = ?")
+        params.append(base_host(base_url))
 
 
 class JournalReader(Journal):
