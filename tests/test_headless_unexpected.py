@@ -59,7 +59,7 @@ def test_complete_before_the_journal_opens(configured, monkeypatch, capsys, tmp_
 def test_orders(configured, monkeypatch, capsys) -> None:
     from console.api.client import OrdersClient
 
-    monkeypatch.setattr(OrdersClient, "iter_pages", boom)
+    monkeypatch.setattr(OrdersClient, "iter_item_pages", boom)  # what `orders --json` reads
     code = cli.main(["--sandbox", "orders", "--json"])
     check_clean(capsys, code, "orders")
 
