@@ -9,6 +9,7 @@
     base_url = "https://v3.api.hypertrack.com"
     ops_group = "oak-depot"
     refresh = 10
+    open_set_window_hours = 48   # dispatched/summarizing orders: created within this window
     bulk_concurrency = 4
     theme = "textual-dark"
     read_only = false
@@ -46,6 +47,7 @@ from console.api.sanitize import sanitize
 CONFIG_ENV = "DISPATCH_CONSOLE_CONFIG"
 APP_NAME = "dispatch-console"
 MAX_CONCURRENCY = 16
+MAX_OPEN_SET_WINDOW_HOURS = 720  # the same as console.api.client.MAX_OPEN_SET_WINDOW_HOURS
 
 
 class ConfigError(Exception):
@@ -70,6 +72,9 @@ class Profile:
     base_url: str | None = None
     ops_group: str | None = None
     refresh: float | None = None
+    #: The open set's window: dispatched and summarizing orders are looked for among the orders
+    #: created within this many hours (0: the whole history). None: the client's default.
+    open_set_window_hours: float | None = None
     bulk_concurrency: int | None = None
     theme: str | None = None
     read_only: bool = False
@@ -117,6 +122,7 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "base_url": str,
     "ops_group": str,
     "refresh": (int, float),
+    "open_set_window_hours": (int, float),
     "bulk_concurrency": int,
     "theme": str,
     "read_only": bool,
@@ -264,6 +270,10 @@ def _check_values(values: dict[str, Any]) -> tuple[str, str] | None:
     refresh = values.get("refresh")
     if refresh is not None and not (1 <= refresh <= 3600):
         return "refresh", "must be between 1 and 3600 seconds"
+    window = values.get("open_set_window_hours")
+    if window is not None and not (window == 0 or 1 <= window <= MAX_OPEN_SET_WINDOW_HOURS):
+        return "open_set_window_hours", (f"must be 0 (no window: the whole history) or between 1 "
+                                         f"and {MAX_OPEN_SET_WINDOW_HOURS} hours")
     concurrency = values.get("bulk_concurrency")
     if concurrency is not None and not (1 <= concurrency <= MAX_CONCURRENCY):
         return "bulk_concurrency", f"must be between 1 and {MAX_CONCURRENCY}"
