@@ -320,3 +320,25 @@ async def test_the_console_refresh_keeps_dispatched_orders_once() -> None:
         assert {key(r) for r in view} == truth
         assert len(view) == len(truth)
         assert any(r.status == "dispatched" for r in view)
+
+
+def test_a_page_read_with_orders_to_skip_drops_them_before_reading_them() -> None:
+    import json
+
+    from console.api.summaries import SummaryPageReader, item_identity, parse_item_page
+
+    items = [
+        {"order_handle": "a", "type": "drop", "type_index": 0, "fulfillment_attempt": 0, "status": "ongoing"},
+        {"order_handle": "a", "type": "drop", "type_index": 1, "fulfillment_attempt": 0, "status": "dispatched"},
+        {"order_handle": "b", "type": "drop", "type_index": 0, "fulfillment_attempt": 0, "status": None},
+        ["not", "an", "order"],
+    ]
+    body = json.dumps({"orders": items, "pagination_token": None})
+    skip = {item_identity(items[0]), item_identity(items[2])}
+    reader = SummaryPageReader(body, keep=frozenset(OPEN_STATUSES), skip=skip)
+    while not reader.done:
+        reader.read(10)
+    assert [key(o) for o in reader.page.orders] == [("a", "drop", 1, 0)]
+    assert len(reader.page.skipped) == 1  # the non-object is still reported; the skipped one is not
+    assert item_identity(items[1]) == key(reader.page.orders[0])  # one identity both ways
+    assert parse_item_page(body, skip=skip).items == [items[1], items[3]]

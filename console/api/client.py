@@ -49,6 +49,7 @@ from console.api.summaries import (  # noqa: F401 - OrderSummary: what the pages
     SummaryPage,
     SummaryPageReader,
     collector_paused,
+    item_identity,
     parse_item_page,
     parse_order_summary,
 )
@@ -296,7 +297,7 @@ class OrdersClient:
         await _models_loaded()
         from console.api.models import parse_order_page
 
-        def parser(keep: frozenset[str] | None) -> Callable[[bytes], Awaitable[OrderPage]]:
+        def parser(keep: frozenset[str] | None, _skip: Any) -> Callable[[bytes], Awaitable[OrderPage]]:
             async def parse(body: bytes) -> OrderPage:
                 if len(body) > PARSE_IN_THREAD_BYTES:
                     # Validating a big page takes tens of milliseconds of CPU: off the event loop.
@@ -349,10 +350,10 @@ class OrdersClient:
         async def between_steps() -> None:
             await (pause() if callable(pause) else asyncio.sleep(pause))
 
-        def parser(keep: frozenset[str] | None) -> Callable[[bytes], Awaitable[SummaryPage]]:
+        def parser(keep: frozenset[str] | None, skip: Any) -> Callable[[bytes], Awaitable[SummaryPage]]:
             async def parse(body: bytes) -> SummaryPage:
                 with collector_paused():  # see there: the page's JSON is never walked by the GC
-                    reader = SummaryPageReader(body, keep=keep)
+                    reader = SummaryPageReader(body, keep=keep, skip=skip)
                     while not reader.done:
                         await between_steps()
                         reader.read(step)
@@ -403,9 +404,9 @@ class OrdersClient:
         sanitized (see :class:`~console.api.summaries.ItemPage`): for output that must keep the
         data exact. ``status`` as in :meth:`iter_pages`.
         """
-        def parser(keep: frozenset[str] | None) -> Callable[[bytes], Awaitable[ItemPage]]:
+        def parser(keep: frozenset[str] | None, skip: Any) -> Callable[[bytes], Awaitable[ItemPage]]:
             async def parse(body: bytes) -> ItemPage:
-                return parse_item_page(body, keep=keep)
+                return parse_item_page(body, keep=keep, skip=skip)
             return parse
 
         filters = dict(ops_group_handle=ops_group_handle, search_term=search_term,
@@ -437,18 +438,20 @@ class OrdersClient:
 
     async def _list_pages(
         self, status: str | Iterable[str] | None, filters: dict[str, Any], next_limit: int | None,
-        parser: Callable[[frozenset[str] | None], Callable[[bytes], Awaitable[_Page]]],
+        parser: Callable[[frozenset[str] | None, Any], Callable[[bytes], Awaitable[_Page]]],
     ) -> AsyncIterator[tuple[_Page, bool]]:
         """The pages of the queries :meth:`open_set_queries` plans, each with whether it was
         filtered on this side; merged by order identity (handle, type, type_index,
-        fulfillment_attempt): the window's query drops the orders an earlier query gave."""
+        fulfillment_attempt): the window's query drops the orders an earlier query gave (as
+        raw items when the parser can, before they are read; and again once read)."""
         queries = self.open_set_queries(status)
         seen: set[Any] | None = set() if len(queries) > 1 else None
         for sent, keep, windowed in queries:
             params = list_params(status=sent, **filters)
             if windowed:
                 params[OPEN_SET_DATE_FILTER] = await self.window_start()
-            async for page in self._paginate(params, next_limit, parser(keep)):
+            skip = seen if windowed else None
+            async for page in self._paginate(params, next_limit, parser(keep, skip)):
                 if seen is not None:
                     items = _page_items(page)
                     if windowed:
@@ -921,9 +924,6 @@ def check_open_set_window(hours: Any) -> float:
     return float(hours)
 
 
-_IDENTITY_FIELDS = ("order_handle", "type", "type_index", "fulfillment_attempt")
-
-
 def _page_items(page: Any) -> list[Any]:
     return page.items if isinstance(page, ItemPage) else page.orders
 
@@ -931,9 +931,8 @@ def _page_items(page: Any) -> list[Any]:
 def _identity(order: Any) -> Any:
     """An order's identity (handle, leg, attempt), hashable; None when it has none (an item
     that is not an object: it is reported, never merged)."""
-    if isinstance(order, dict):
-        return tuple(v if v is None or type(v) in (str, int) else repr(v)
-                     for v in (order.get(k) for k in _IDENTITY_FIELDS))
+    if not hasattr(order, "ref"):
+        return item_identity(order)
     ref = getattr(order, "ref", None)
     if ref is None:
         return None
