@@ -446,7 +446,11 @@ class OrdersClient:
         raw items when the parser can, before they are read; and again once read)."""
         queries = self.open_set_queries(status)
         seen: set[Any] | None = set() if len(queries) > 1 else None
-        for sent, keep, windowed in queries:
+        for index, (sent, keep, windowed) in enumerate(queries):
+            if index and next_limit is not None:
+                # Only the very first page is kept small (the first rows): a later query's
+                # first page is no one's first rows.
+                filters = {**filters, "limit": next_limit}
             params = list_params(status=sent, **filters)
             if windowed:
                 params[OPEN_SET_DATE_FILTER] = await self.window_start()
