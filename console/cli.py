@@ -390,12 +390,19 @@ def _client_factory(args: argparse.Namespace):
     def factory():
         from console.connection import build_client
 
-        client, _sandbox = build_client(target)
+        client, _sandbox = build_client(target, **_client_options(profile))
         return client
 
     factory.target = target  # the headless commands record the account id in the journal
     factory.profile = profile
     return factory
+
+
+def _client_options(profile) -> dict[str, object]:
+    """The OrdersClient options a profile sets (none: the client's defaults)."""
+    if profile is not None and profile.open_set_window_hours is not None:
+        return {"open_set_window_hours": profile.open_set_window_hours}
+    return {}
 
 
 def _journal_target(args: argparse.Namespace):
@@ -452,7 +459,7 @@ def _run_console(args: argparse.Namespace, start_up: _StartUpGC | None = None) -
     from console.ui.app import DispatchApp
 
     keymap = _checked_keymap(config)  # a bad [keymap] entry is a config error before anything starts
-    client, _sandbox = build_client(target, sandbox_process=sandbox_process)
+    client, _sandbox = build_client(target, sandbox_process=sandbox_process, **_client_options(profile))
     # Settings (console/settings.py) has no account_id field, and a theme of None would be
     # reported as an unknown theme: pass only what Settings knows, and a theme only when set.
     extra = {"theme": profile.theme} if profile and profile.theme else {}

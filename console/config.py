@@ -9,6 +9,7 @@
     base_url = "https://v3.api.hypertrack.com"
     ops_group = "oak-depot"
     refresh = 10
+    open_set_window_hours = 48   # dispatched/summarizing orders: created within this window
     bulk_concurrency = 4
     settle_window = 60       # seconds a sent request may still be in flight (default 60)
     theme = "textual-dark"
@@ -49,6 +50,7 @@ APP_NAME = "dispatch-console"
 MAX_CONCURRENCY = 16
 #: The longest settle window a profile or the command line may ask for (an hour).
 MAX_SETTLE_WINDOW = 3600
+MAX_OPEN_SET_WINDOW_HOURS = 720  # the same as console.api.client.MAX_OPEN_SET_WINDOW_HOURS
 
 
 class ConfigError(Exception):
@@ -73,6 +75,9 @@ class Profile:
     base_url: str | None = None
     ops_group: str | None = None
     refresh: float | None = None
+    #: The open set's window: dispatched and summarizing orders are looked for among the orders
+    #: created within this many hours (0: the whole history). None: the client's default.
+    open_set_window_hours: float | None = None
     bulk_concurrency: int | None = None
     #: Seconds a sent request may still be in flight (console/bulk/engine.py); None: the default.
     settle_window: float | None = None
@@ -122,6 +127,7 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "base_url": str,
     "ops_group": str,
     "refresh": (int, float),
+    "open_set_window_hours": (int, float),
     "bulk_concurrency": int,
     "settle_window": (int, float),
     "theme": str,
@@ -270,6 +276,10 @@ def _check_values(values: dict[str, Any]) -> tuple[str, str] | None:
     refresh = values.get("refresh")
     if refresh is not None and not (1 <= refresh <= 3600):
         return "refresh", "must be between 1 and 3600 seconds"
+    window = values.get("open_set_window_hours")
+    if window is not None and not (window == 0 or 1 <= window <= MAX_OPEN_SET_WINDOW_HOURS):
+        return "open_set_window_hours", (f"must be 0 (no window: the whole history) or between 1 "
+                                         f"and {MAX_OPEN_SET_WINDOW_HOURS} hours")
     concurrency = values.get("bulk_concurrency")
     if concurrency is not None and not (1 <= concurrency <= MAX_CONCURRENCY):
         return "bulk_concurrency", f"must be between 1 and {MAX_CONCURRENCY}"

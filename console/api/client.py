@@ -24,7 +24,9 @@ import json
 import random
 import ssl
 import sys
+import time
 import zlib
+from email.utils import parsedate_to_datetime
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -47,6 +49,7 @@ from console.api.summaries import (  # noqa: F401 - OrderSummary: what the pages
     SummaryPage,
     SummaryPageReader,
     collector_paused,
+    item_identity,
     parse_item_page,
     parse_order_summary,
 )
@@ -86,6 +89,15 @@ PARSE_IN_THREAD_BYTES = 128 * 1024
 #: List items read into summaries per step of :meth:`OrdersClient.iter_summary_pages`: ~2-5 ms
 #: a step here, the longest a key pressed meanwhile waits for it (250 took up to 10 ms).
 SUMMARY_STEP = 125
+#: The open set's window (hours): the orders the list's ``status`` filter cannot name
+#: (``dispatched``, ``summarizing``) are looked for among the orders created this long before
+#: the server's "now" (see :meth:`OrdersClient.open_set_queries`). 0: no window, the whole history.
+DEFAULT_OPEN_SET_WINDOW_HOURS = 48.0
+MAX_OPEN_SET_WINDOW_HOURS = 24 * 30
+#: The documented list filter that bounds the query for those statuses, and its format
+#: (``YYYY-MM-DD HH:mm:ss``, no zone: sent in UTC).
+OPEN_SET_DATE_FILTER = "created_at_from"
+_LIST_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 REQUEST_ID_HEADERS = ("apigw-requestid", "x-request-id", "x-amzn-requestid")
 # Never hold a GET longer than this on a server's Retry-After; beyond it the error is raised.
 MAX_GET_RETRY_AFTER = 30.0
@@ -203,8 +215,15 @@ class OrdersClient:
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         attempt_timeout: float | None = DEFAULT_ATTEMPT_TIMEOUT,
+        open_set_window_hours: float = DEFAULT_OPEN_SET_WINDOW_HOURS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.base_url = check_base_url(base_url)
+        self.open_set_window_hours = check_open_set_window(open_set_window_hours)
+        self._clock = clock
+        #: The server's clock minus ours, from the ``Date`` header of its list answers (None:
+        #: not known yet). The open set's window is measured on the server's clock.
+        self._server_offset: float | None = None
         # Plain http passed check_base_url only for a loopback host: every request also checks
         # that the connection it makes is to a loopback address.
         self._check_peer = urlsplit(self.base_url).scheme == "http"
@@ -269,32 +288,31 @@ class OrdersClient:
         documents no maximum ``limit``: if the server refuses the bigger size (422), that page is
         asked for again at ``limit`` and the rest stay at ``limit``.
 
-        ``status``: any order status, filterable or not (see :func:`status_query`); a page
-        may then hold fewer orders than ``limit``, or none, and still have a next page.
+        ``status``: any order status, filterable or not (see :meth:`open_set_queries`: the
+        ones the filter cannot name are read from the recent orders only); a page may then hold
+        fewer orders than ``limit``, or none, and still have a next page.
 
         A list screen wants :meth:`iter_summary_pages`: the full models cost several times more.
         """
         await _models_loaded()
         from console.api.models import parse_order_page
 
-        _, keep = status_query(status)
+        def parser(keep: frozenset[str] | None, _skip: Any) -> Callable[[bytes], Awaitable[OrderPage]]:
+            async def parse(body: bytes) -> OrderPage:
+                if len(body) > PARSE_IN_THREAD_BYTES:
+                    # Validating a big page takes tens of milliseconds of CPU: off the event loop.
+                    page = await asyncio.to_thread(parse_order_page, body)
+                else:
+                    page = parse_order_page(body)
+                if keep is not None:
+                    page.orders[:] = [order for order in page.orders if order.status in keep]
+                return page
+            return parse
 
-        async def parse(body: bytes) -> OrderPage:
-            if len(body) > PARSE_IN_THREAD_BYTES:
-                # Validating a big page takes tens of milliseconds of CPU: off the event loop.
-                page = await asyncio.to_thread(parse_order_page, body)
-            else:
-                page = parse_order_page(body)
-            if keep is not None:
-                page.orders[:] = [order for order in page.orders if order.status in keep]
-            return page
-
-        params = list_params(
-            status=status, ops_group_handle=ops_group_handle, search_term=search_term,
-            worker_handle=worker_handle, risk_status=risk_status, limit=limit,
-            sort_direction=sort_direction,
-        )
-        async for page in self._paginate(params, next_limit, parse):
+        filters = dict(ops_group_handle=ops_group_handle, search_term=search_term,
+                       worker_handle=worker_handle, risk_status=risk_status, limit=limit,
+                       sort_direction=sort_direction)
+        async for page, _ in self._list_pages(status, filters, next_limit, parser):
             yield page
 
     async def iter_summary_pages(
@@ -329,39 +347,35 @@ class OrdersClient:
         ``status`` as in :meth:`iter_pages`: the orders of other statuses are dropped as each
         page is read, before any of them is type-checked or summarized.
         """
-        _, keep = status_query(status)
-
         async def between_steps() -> None:
             await (pause() if callable(pause) else asyncio.sleep(pause))
 
-        async def parse(body: bytes) -> SummaryPage:
-            with collector_paused():  # see there: the page's JSON is never walked by the GC
-                reader = SummaryPageReader(body, keep=keep)
-                while not reader.done:
-                    await between_steps()
-                    reader.read(step)
-            return reader.page
+        def parser(keep: frozenset[str] | None, skip: Any) -> Callable[[bytes], Awaitable[SummaryPage]]:
+            async def parse(body: bytes) -> SummaryPage:
+                with collector_paused():  # see there: the page's JSON is never walked by the GC
+                    reader = SummaryPageReader(body, keep=keep, skip=skip)
+                    while not reader.done:
+                        await between_steps()
+                        reader.read(step)
+                return reader.page
+            return parse
 
-        params = list_params(
-            status=status, ops_group_handle=ops_group_handle, search_term=search_term,
-            worker_handle=worker_handle, risk_status=risk_status, limit=limit,
-            sort_direction=sort_direction,
-        )
-        pages = self._paginate(params, next_limit, parse)
-        if keep is None:
-            async for page in pages:
-                yield page
-            return
-        # Filtered on this side, a page keeps only some of its orders. After the first page
-        # (yielded at once: the first rows), pages are joined until they hold a full page of
-        # kept orders, so a caller sees as many pages as a server-side filter would give it
+        filters = dict(ops_group_handle=ops_group_handle, search_term=search_term,
+                       worker_handle=worker_handle, risk_status=risk_status, limit=limit,
+                       sort_direction=sort_direction)
+        # A page filtered on this side keeps only some of its orders. After the first page
+        # (yielded at once: the first rows), such pages are joined until they hold a full page
+        # of kept orders, so a caller sees as many pages as a server-side filter would give it
         # (a list screen pays a redraw and a merge per page, not per order).
         size = next_limit or limit or DEFAULT_PAGE_LIMIT
         pending: SummaryPage | None = None
         first = True
-        async for page in pages:
-            if first:
+        async for page, filtered_here in self._list_pages(status, filters, next_limit, parser):
+            if first or not filtered_here:
                 first = False
+                if pending is not None:
+                    yield pending
+                    pending = None
                 yield page
                 continue
             if pending is None:
@@ -390,17 +404,86 @@ class OrdersClient:
         sanitized (see :class:`~console.api.summaries.ItemPage`): for output that must keep the
         data exact. ``status`` as in :meth:`iter_pages`.
         """
-        _, keep = status_query(status)
+        def parser(keep: frozenset[str] | None, skip: Any) -> Callable[[bytes], Awaitable[ItemPage]]:
+            async def parse(body: bytes) -> ItemPage:
+                return parse_item_page(body, keep=keep, skip=skip)
+            return parse
 
-        async def parse(body: bytes) -> ItemPage:
-            return parse_item_page(body, keep=keep)
-
-        params = list_params(
-            status=status, ops_group_handle=ops_group_handle, search_term=search_term,
-            worker_handle=worker_handle, limit=limit,
-        )
-        async for page in self._paginate(params, next_limit, parse):
+        filters = dict(ops_group_handle=ops_group_handle, search_term=search_term,
+                       worker_handle=worker_handle, limit=limit)
+        async for page, _ in self._list_pages(status, filters, next_limit, parser):
             yield page
+
+    def open_set_queries(self, status: str | Iterable[str] | None) -> list[tuple[str | None, frozenset[str] | None, bool]]:
+        """How the orders of ``status`` are read: one ``(status filter sent, statuses kept on
+        this side, bounded to the window)`` per query, run in this order.
+
+        Statuses the list filter can name are filtered by the server. The others
+        (``dispatched``, ``summarizing``) cannot be named: they are read from a query without
+        a ``status`` filter, bounded by ``created_at_from`` to the orders created within
+        :attr:`open_set_window_hours` (so its cost is the recent orders, not the account's
+        whole history), keeping on this side only the statuses asked for. An order the first
+        query already gave is not given again. With a window of 0, one unfiltered query reads
+        the whole history (every such order, whatever its age).
+        """
+        sent, keep = status_query(status)
+        if keep is None or not self.open_set_window_hours:
+            return [(sent, keep, False)]
+        queries: list[tuple[str | None, frozenset[str] | None, bool]] = []
+        named = [s for s in ORDER_STATUSES if s in keep and s in FILTERABLE_STATUSES]
+        if named:
+            queries.append((",".join(named), None, False))
+        queries.append((None, keep, True))
+        return queries
+
+    async def _list_pages(
+        self, status: str | Iterable[str] | None, filters: dict[str, Any], next_limit: int | None,
+        parser: Callable[[frozenset[str] | None, Any], Callable[[bytes], Awaitable[_Page]]],
+    ) -> AsyncIterator[tuple[_Page, bool]]:
+        """The pages of the queries :meth:`open_set_queries` plans, each with whether it was
+        filtered on this side; merged by order identity (handle, type, type_index,
+        fulfillment_attempt): the window's query drops the orders an earlier query gave (as
+        raw items when the parser can, before they are read; and again once read)."""
+        queries = self.open_set_queries(status)
+        seen: set[Any] | None = set() if len(queries) > 1 else None
+        for index, (sent, keep, windowed) in enumerate(queries):
+            if index and next_limit is not None:
+                # Only the very first page is kept small (the first rows): a later query's
+                # first page is no one's first rows.
+                filters = {**filters, "limit": next_limit}
+            params = list_params(status=sent, **filters)
+            if windowed:
+                params[OPEN_SET_DATE_FILTER] = await self.window_start()
+            skip = seen if windowed else None
+            async for page in self._paginate(params, next_limit, parser(keep, skip)):
+                if seen is not None:
+                    items = _page_items(page)
+                    if windowed:
+                        items[:] = [x for x in items if (key := _identity(x)) is None or key not in seen]
+                    else:
+                        seen.update(key for x in items if (key := _identity(x)) is not None)
+                yield page, keep is not None
+
+    async def window_start(self) -> str:
+        """The ``created_at_from`` of the open set's window, as the list filter takes it: the
+        server's "now" (our clock corrected by the server's ``Date``) less the window, in UTC.
+        Before any answer from this server, one small list request learns its clock."""
+        if self._server_offset is None:
+            _, response = await self._get("/orders/", {"limit": 1})
+            self._note_server_time(response)
+        now = self._clock() + (self._server_offset or 0.0)
+        return time.strftime(_LIST_DATE_FORMAT, time.gmtime(now - self.open_set_window_hours * 3600))
+
+    def _note_server_time(self, response: httpx.Response) -> None:
+        value = response.headers.get("date")
+        try:
+            server = parsedate_to_datetime(value).timestamp() if value else None
+        except (TypeError, ValueError, IndexError, OverflowError):
+            server = None
+        if server is not None:
+            self._server_offset = server - self._clock()
+        elif self._server_offset is None:
+            self._server_offset = 0.0  # no usable Date: our own clock
 
     async def _paginate(
         self, params: dict[str, Any], next_limit: int | None,
@@ -435,6 +518,7 @@ class OrdersClient:
                     f"the order list is not valid: {problems} problem(s)",
                     status_code=response.status_code, request_id=_request_id(response),
                 ) from None
+            self._note_server_time(response)
             # Not held while the caller works on the page: a caller may freeze the garbage
             # collector's view of the heap (console/ui/heap.py), and the response is cyclic.
             del body, response
@@ -808,9 +892,9 @@ def status_query(status: str | Iterable[str] | None) -> tuple[str | None, frozen
 
     HyperTrack's list filter names eight statuses; ``dispatched`` and ``summarizing`` are order
     statuses it cannot name (a request naming them is refused with 422). Asked for any of them,
-    the list is read without the ``status`` filter (the documented way to get every status) and
-    the orders of other statuses are dropped on this side: the statuses are then exact, and the
-    cost is that of every order the other filters select, terminal ones included.
+    the answer is ``(None, the statuses)``: a list read without the ``status`` filter (the
+    documented way to get every status), the orders of other statuses dropped on this side.
+    :meth:`OrdersClient.open_set_queries` bounds that read to a window of recent orders.
     ``rescheduled`` is a filter only (no order has that status), so it cannot be combined with
     them. Unknown statuses raise InvalidRequest.
     """
@@ -832,6 +916,31 @@ def status_query(status: str | Iterable[str] | None) -> tuple[str | None, frozen
             "(dispatched, summarizing): ask for them separately"
         )
     return None, frozenset(items)
+
+
+def check_open_set_window(hours: Any) -> float:
+    """The open set's window in hours: 0 (no window) or 1 to MAX_OPEN_SET_WINDOW_HOURS."""
+    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not (
+        hours == 0 or 1 <= hours <= MAX_OPEN_SET_WINDOW_HOURS
+    ):
+        raise ValueError(f"the open set's window must be 0 (no window) or between 1 and "
+                         f"{MAX_OPEN_SET_WINDOW_HOURS} hours")
+    return float(hours)
+
+
+def _page_items(page: Any) -> list[Any]:
+    return page.items if isinstance(page, ItemPage) else page.orders
+
+
+def _identity(order: Any) -> Any:
+    """An order's identity (handle, leg, attempt), hashable; None when it has none (an item
+    that is not an object: it is reported, never merged)."""
+    if not hasattr(order, "ref"):
+        return item_identity(order)
+    ref = getattr(order, "ref", None)
+    if ref is None:
+        return None
+    return (ref.order_handle, ref.type, ref.type_index, ref.fulfillment_attempt)
 
 
 def _action_params(type: str | None, type_index: int | None, fulfillment_attempt: int | None) -> dict[str, Any]:

@@ -32,7 +32,7 @@ need none of the full models built.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -309,20 +309,23 @@ class SummaryPageReader:
     :meth:`read` then type-checks and summarizes at most ``count`` items.
     """
 
-    def __init__(self, body: bytes | str, *, keep: frozenset[str] | None = None) -> None:
+    def __init__(self, body: bytes | str, *, keep: frozenset[str] | None = None,
+                 skip: Container[Any] | None = None) -> None:
         """Raises ValueError for a body that is not JSON, ValidationError (a ValueError) for
         JSON that is not a list page.
 
         ``keep``: the statuses to read; an item whose ``status`` is a string outside it is
         dropped here, unread and unreported (the caller did not ask for it). An item without a
         readable status stays, to be reported as unreadable.
+        ``skip``: identities (:func:`item_identity`) of orders the caller already has: dropped
+        here too, before they cost a check and a summary.
         """
         self._plain = is_plain_text(body)
         shell = _PAGE.validate_python(from_json(body))
         self.page = SummaryPage(shell["pagination_token"])
         items: list[Any] = shell["orders"] or []
-        if keep is not None:
-            items = [item for item in items if _wanted(item, keep)]
+        if keep is not None or skip is not None:
+            items = _select(items, keep, skip)
         self._items = items
         self._next = 0
 
@@ -361,6 +364,27 @@ class SummaryPageReader:
         except ValidationError as exc:
             self.page.skipped.append(_unreadable(item, index, exc.error_count()))
             return index, item, None
+
+
+#: The fields that make an order's identity: one leg and attempt of a handle.
+IDENTITY_FIELDS = ("order_handle", "type", "type_index", "fulfillment_attempt")
+
+
+def item_identity(item: Any) -> tuple[Any, ...] | None:
+    """A list item's identity (handle, type, type_index, fulfillment_attempt) as sent, hashable;
+    None for an item that is not an object (it is reported, never merged). A summary's
+    ``ref`` gives the same tuple for the same order (its fields are the item's)."""
+    if type(item) is not dict:
+        return None
+    return tuple(v if v is None or type(v) in (str, int) else repr(v)
+                 for v in (item.get(k) for k in IDENTITY_FIELDS))
+
+
+def _select(items: list[Any], keep: frozenset[str] | None, skip: Container[Any] | None) -> list[Any]:
+    if skip is None:
+        return [item for item in items if _wanted(item, keep)]  # type: ignore[arg-type]
+    return [item for item in items
+            if (keep is None or _wanted(item, keep)) and item_identity(item) not in skip]
 
 
 def _wanted(item: Any, keep: frozenset[str]) -> bool:
@@ -417,16 +441,18 @@ class ItemPage:
         self.pagination_token = pagination_token
 
 
-def parse_item_page(body: bytes | str, *, keep: frozenset[str] | None = None) -> ItemPage:
+def parse_item_page(body: bytes | str, *, keep: frozenset[str] | None = None,
+                    skip: Container[Any] | None = None) -> ItemPage:
     """A list page's items as parsed JSON (the page's shape is checked as for summaries).
 
-    ``keep`` as in :class:`SummaryPageReader`. Raises ValueError for a body that is not a page.
+    ``keep`` and ``skip`` as in :class:`SummaryPageReader`. Raises ValueError for a body that
+    is not a page.
     """
     with collector_paused():
         shell = _PAGE.validate_python(from_json(body))
         items: list[Any] = shell["orders"] or []
-        if keep is not None:
-            items = [item for item in items if _wanted(item, keep)]
+        if keep is not None or skip is not None:
+            items = _select(items, keep, skip)
     return ItemPage(items, shell["pagination_token"])
 
 

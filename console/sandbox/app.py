@@ -30,6 +30,8 @@ import binascii
 import hashlib
 import json
 from collections.abc import Sequence
+from datetime import datetime, timezone
+from email.utils import formatdate
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_to_bytes
@@ -210,6 +212,18 @@ class Query:
             return None
         return value
 
+    def timestamp(self, name: str) -> float | None:
+        """A list date filter's ``YYYY-MM-DD HH:mm:ss`` (read in UTC), as UNIX seconds."""
+        raw = self.text(name)
+        if raw is None:
+            return None
+        try:
+            when = datetime.strptime(raw, "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            self.errors[name] = ["Not a valid datetime."]
+            return None
+        return when.replace(tzinfo=timezone.utc).timestamp()
+
     def boolean(self, name: str) -> bool | None:
         value = self.text(name)
         if value is None:
@@ -301,8 +315,11 @@ class OrdersAPI:
         ops_group = q.text("ops_group_handle")
         worker = q.text("worker_handle") or q.text("driver_handle")
         search = q.text("search_term")
+        created_from = q.timestamp("created_at_from")
+        created_to = q.timestamp("created_at_to")
         fingerprint = hashlib.sha256(repr((
             self.sb.seed, sorted(statuses or ()), ops_group, worker, search, risk, attempt, direction,
+            created_from, created_to,
         )).encode()).hexdigest()[:16]
         after = None
         token = q.text("pagination_token")
@@ -321,11 +338,14 @@ class OrdersAPI:
             if after is not None and after >= len(self.sb.fleet.ordered):
                 return validation_error("query", {"pagination_token": ["Invalid pagination token for this query."]})
             page, more = self.sb.fleet.select(match, after=after, limit=limit or DEFAULT_LIMIT,
-                                              descending=direction == "desc")
+                                              descending=direction == "desc",
+                                              created_from=created_from, created_to=created_to)
             items = b",".join(o.summary_bytes(now) for o in page)
         next_token = json.dumps(encode_token(page[-1].seq, fingerprint)).encode() if more else b"null"
         body = b'{"orders":[' + items + b'],"pagination_token":' + next_token + b"}"
-        return SandboxResponse.make(body)
+        # The simulated clock's time, as a real server dates its answers: a client measures a
+        # date filter's window on the server's clock (console/api/client.py window_start).
+        return SandboxResponse.make(body, headers={"Date": formatdate(now, usegmt=True)})
 
     # ------------------------------------------------------------------ GET /orders/{handle}
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+from bisect import bisect_left, bisect_right
 import math
 import random
 from collections.abc import Callable, Iterable
@@ -600,15 +601,23 @@ class Fleet:
                    key=lambda o: (o.type != "pick", o.type_index))
 
     def select(self, match: Callable[[SimOrder], bool], *, after: int | None, limit: int,
-               descending: bool) -> tuple[list[SimOrder], bool]:
-        """Up to ``limit`` matching orders after position ``after``, and whether more follow."""
+               descending: bool, created_from: float | None = None,
+               created_to: float | None = None) -> tuple[list[SimOrder], bool]:
+        """Up to ``limit`` matching orders after position ``after``, and whether more follow.
+
+        ``created_from``/``created_to``: only orders created in that span (inclusive). The
+        orders are kept in creation order, so the span is a slice found by bisection: a query
+        for the recent orders costs the recent orders, not the whole history.
+        """
         ordered = self.ordered
+        lo = 0 if created_from is None else bisect_left(ordered, created_from, key=_created)
+        hi = len(ordered) if created_to is None else bisect_right(ordered, created_to, key=_created)
         if descending:
-            start = len(ordered) - 1 if after is None else after - 1
-            indices: Iterable[int] = range(start, -1, -1)
+            start = hi - 1 if after is None else min(after - 1, hi - 1)
+            indices: Iterable[int] = range(start, lo - 1, -1)
         else:
-            start = 0 if after is None else after + 1
-            indices = range(start, len(ordered))
+            start = lo if after is None else max(after + 1, lo)
+            indices = range(start, hi)
         out: list[SimOrder] = []
         for i in indices:
             o = ordered[i]
@@ -617,6 +626,33 @@ class Fleet:
                     return out, True
                 out.append(o)
         return out, False
+
+    def add_history(self, count: int, *, before: float, span: float = 30 * 86400.0) -> None:
+        """``count`` completed orders created in the ``span`` seconds before ``before`` (for
+        benchmarks and tests of an account with a long history). They are worked by no one and
+        change nothing else; positions (and so pagination tokens) are renumbered: call it
+        before serving."""
+        if before > min((o.created_at for o in self.ordered), default=before):
+            raise ValueError("history must be older than every order")
+        rng = random.Random(mix(self.seed, 83, count))
+        old: list[SimOrder] = []
+        for i in range(count):
+            created = before - span + span * i / max(count, 1)
+            o = self._new_order(rng, _pick(rng, AREAS), created)
+            o.handle = f"HIST-{day_stamp(created)}-{i:06d}"
+            o.type, o.type_index, o.attempt = "drop", 0, 0
+            o.scheduled_at = _round_to(created + 2 * HOUR, 15 * 60)
+            o.status, o.completed_at, o.ended_by = "completed", created + 3 * HOUR, "api"
+            o.risks = assess(o, created + 3 * HOUR)
+            if o.key in self.by_key:
+                raise ValueError(f"duplicate order identity {o.key!r}")
+            self.by_key[o.key] = o
+            self.by_handle.setdefault(o.handle, []).append(o)
+            old.append(o)
+            o.touch()
+        self.ordered[:0] = old
+        for i, o in enumerate(self.ordered):
+            o.seq = i
 
     # ================================================================== for tests and demos
 
@@ -685,6 +721,10 @@ class Fleet:
 
 
 # ====================================================================== plans
+
+
+def _created(o: SimOrder) -> float:
+    return o.created_at
 
 
 def build_plan(o: SimOrder, t: float, origin: tuple[float, float], rng: random.Random,

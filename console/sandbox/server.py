@@ -58,6 +58,9 @@ def _server(sandbox: "Sandbox", log_level: str) -> Any:
         sandbox.app, http="h11", lifespan="off", log_level=log_level, access_log=False,
         log_config=None,  # leave the host program's logging configuration alone
         timeout_graceful_shutdown=2,
+        # The list's answers carry the simulated clock's Date (console/sandbox/app.py); uvicorn's
+        # own (the wall clock) would contradict it under a manual clock.
+        date_header=False,
     )
     return uvicorn.Server(config)
 

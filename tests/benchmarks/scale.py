@@ -37,7 +37,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from console.api.client import OrdersClient, list_params
+from console.api.client import OPEN_SET_DATE_FILTER, OrdersClient, list_params
 from console.api.credentials import Credentials
 from console.api.vocab import OPEN_STATUSES
 from console.sandbox.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_SECRET_KEY
@@ -209,22 +209,32 @@ async def measure_console(url: str, ctl: httpx.AsyncClient) -> dict[str, Any]:
 
 
 async def network_floor(url: str, limits: list[int]) -> float:
-    """Fetch the same pages (same limits, in order) with plain httpx; bodies not parsed."""
+    """Fetch the same pages (same queries, same limits, in order) with plain httpx; bodies not
+    parsed."""
     async with httpx.AsyncClient(base_url=url, auth=(DEFAULT_ACCOUNT_ID, DEFAULT_SECRET_KEY)) as client:
-        # The console's own query for its open set (no status filter when that set holds a
-        # status the filter cannot name).
-        params: dict[str, Any] = list_params(status=OPEN_STATUSES)
+        # The console's own queries for its open set (OrdersClient.open_set_queries: the
+        # statuses the filter names, then the window's query for the others).
+        planner = OrdersClient(credentials(), base_url=url)
+        queries = []
+        for sent, _, windowed in planner.open_set_queries(OPEN_STATUSES):
+            params: dict[str, Any] = list_params(status=sent)
+            if windowed:
+                params[OPEN_SET_DATE_FILTER] = await planner.window_start()
+            queries.append(params)
+        await planner.aclose()
         t0 = now()
-        token = None
-        for limit in limits:
-            query = {**params, "limit": limit}
-            if token:
-                query["pagination_token"] = token
-            body = (await client.get("/orders/", params=query)).content
-            match = _TOKEN.search(body[-4096:])
-            token = json.loads(match.group(1)) if match else None
-            if not token:
-                break
+        pending = list(limits)
+        for params in queries:
+            token = None
+            while pending:
+                query = {**params, "limit": pending.pop(0)}
+                if token:
+                    query["pagination_token"] = token
+                body = (await client.get("/orders/", params=query)).content
+                match = _TOKEN.search(body[-4096:])
+                token = json.loads(match.group(1)) if match else None
+                if not token:
+                    break
         return now() - t0
 
 
