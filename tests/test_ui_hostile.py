@@ -74,7 +74,8 @@ async def test_a_handle_the_client_refuses_to_send_is_explained_not_sent() -> No
         ref = next(r.ref for r in app.order_list.table.view if r.ref.order_handle == CONTROL_HANDLE)
         app.order_list.select_ref(ref)
         await wait_until(pilot, lambda: app.detail.error_shown, what="the detail error")
+        # error_shown is set before the frame that draws it: wait for the screen itself
+        await wait_until(pilot, lambda: "not sent: invalid request" in screen_text(app), what="the error on screen")
         screen = screen_text(app)
-        assert "not sent: invalid request" in screen
         assert_no_raw_controls(screen, "screen")
         assert not any("pwned" in path for _, path in seen.seen)  # the GET was never sent
