@@ -8,13 +8,13 @@ Heavy imports (Textual, the sandbox server, SQLite) happen inside the command th
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import sys
 from collections.abc import Sequence
 
 from console import __version__
+from console.gc_policy import StartUpPause
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -226,53 +226,8 @@ def _import_httpx_without_its_cli() -> None:
             del sys.modules["httpx._main"]
 
 
-class _StartUpGC:
-    """No cyclic garbage collection while the console starts; what start-up built is frozen.
-
-    Importing Textual, httpx, pydantic and the console and building the app allocate ~100,000
-    long-lived objects, and the collector rescanned them again and again as they piled up: 170
-    collections, 100-230 ms of CPU before the first rows were on screen (measured with
-    ``gc.callbacks``). Paused, then ``gc.freeze()`` (the objects move to the permanent generation,
-    which later collections skip), the same start-up runs no collection at all. The pause lasts
-    until the first rows are on screen (:meth:`DispatchApp.when_first_rows_shown`): Textual's own
-    start-up (the screen, its widgets and styles, the first frames) ran ~40 young collections
-    after the app started, 10-25 ms of CPU before the first rows (measured); what it built is
-    frozen too when the collector comes back on, so the first collection after the pause does
-    not walk all of it. ``HeapPolicy`` (console/ui/heap.py) freezes again as the list loads, on
-    the same reasoning. Fleet building pauses it the same way.
-
-    The price: cyclic garbage made during start-up is never freed: ~2,500 objects here (what a
-    full collection at the first rows finds; ~600 of them if the collector ran during Textual's
-    start-up), against collections that would find them. Reference counting frees everything
-    else as usual.
-
-    Only for the process's own start-up (``main()`` reading ``sys.argv``: the console script,
-    ``python -m console``): a program or a test calling ``main(argv)`` keeps its collector as
-    it is.
-    """
-
-    def __init__(self, enabled: bool = True) -> None:
-        self.paused = enabled and gc.isenabled()
-        if self.paused:
-            gc.disable()
-
-    def freeze(self) -> None:
-        """Freeze what start-up built so far; the collector stays paused until :meth:`done`.
-        (The console's heap policy then finds start-up frozen and does not collect it.)"""
-        if self.paused:
-            gc.freeze()
-
-    def done(self) -> None:
-        """Freeze what start-up built, collect again (idempotent): before a subcommand runs,
-        once the console's first rows are on screen, and when ``main()`` returns."""
-        if self.paused:
-            self.paused = False
-            gc.freeze()
-            gc.enable()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    start_up = _StartUpGC(enabled=argv is None)
+    start_up = StartUpPause(enabled=argv is None)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return _main(argv, start_up)
@@ -280,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         start_up.done()
 
 
-def _main(argv: list[str], start_up: _StartUpGC) -> int:
+def _main(argv: list[str], start_up: StartUpPause) -> int:
     _import_httpx_without_its_cli()
     _configure_logging()
     problem = _refuse_secret_arguments(argv)
@@ -321,7 +276,7 @@ def unexpected_error_message(exc: BaseException, note: str = "") -> str:
     return f"unexpected error ({exception_summary(exc)}){note}; please report it"
 
 
-def _dispatch(args: argparse.Namespace, start_up: _StartUpGC) -> int:
+def _dispatch(args: argparse.Namespace, start_up: StartUpPause) -> int:
     try:
         if args.command == "sandbox":
             from console.sandbox.server import run_sandbox_command
@@ -434,7 +389,7 @@ def _start_sandbox_process(target):
     return start(target.sandbox_seed, target.sandbox_orders)
 
 
-def _run_console(args: argparse.Namespace, start_up: _StartUpGC | None = None) -> int:
+def _run_console(args: argparse.Namespace, start_up: StartUpPause | None = None) -> int:
     config = _load_config()  # read once: the profile and the keymap come from the same file
     profile = _load_profile(args, config)
     target = _target(args, profile)
@@ -479,7 +434,7 @@ def _run_console(args: argparse.Namespace, start_up: _StartUpGC | None = None) -
     app = DispatchApp(client=client, settings=settings, sandbox=target.sandbox)
     if start_up is not None:
         start_up.freeze()  # everything above lives as long as the console: frozen, never rescanned
-        app.when_first_rows_shown(start_up.done)  # and the collector back on then (see _StartUpGC)
+        app.when_first_rows_shown(start_up.done)  # and the collector back on then
     app.run()
     return app.return_code or 0
 

@@ -7,7 +7,14 @@ import gc
 
 import pytest
 
-from console.ui.heap import HeapPolicy
+from console import gc_policy
+from console.gc_policy import HeapPolicy
+
+
+@pytest.fixture(autouse=True)
+def _policy_on(monkeypatch):
+    """These tests are about the policy: on, whatever the suite's default (tests/conftest.py)."""
+    monkeypatch.setattr(gc_policy, "ENABLED", True)
 
 
 @pytest.fixture(autouse=True)
@@ -216,3 +223,17 @@ def test_pages_in_flight_do_not_make_a_full_collection_due(thresholds, monkeypat
         assert gc.get_count()[2] == oldest_count + 1
     finally:
         gc.unfreeze()
+
+
+async def test_with_the_policy_off_an_app_leaves_the_collector_as_it_found_it(monkeypatch) -> None:
+    """What the suite's Pilot tests run with (tests/conftest.py): no freeze, no thresholds."""
+    from tests.ui_support import loaded, make_app
+
+    monkeypatch.setattr(gc_policy, "ENABLED", False)
+    gc.unfreeze()
+    thresholds = gc.get_threshold()
+    app, _, _ = make_app(orders=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        assert gc.get_threshold() == thresholds
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds and app.heap.freezes == 0

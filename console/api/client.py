@@ -520,7 +520,7 @@ class OrdersClient:
                 ) from None
             self._note_server_time(response)
             # Not held while the caller works on the page: a caller may freeze the garbage
-            # collector's view of the heap (console/ui/heap.py), and the response is cyclic.
+            # collector's view of the heap (console/gc_policy.py), and the response is cyclic.
             del body, response
             yield page
             token = page.pagination_token

@@ -31,9 +31,8 @@ need none of the full models built.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Container, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Container, Iterable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +40,7 @@ from pydantic_core import SchemaValidator, ValidationError, from_json
 from pydantic_core import core_schema as cs
 
 from console.api.free_json import clean_json
+from console.gc_policy import paused
 from console.api.sanitize import sanitize
 from console.api.timestamps import parse_timestamp
 from console.api.vocab import OrderRef
@@ -394,9 +394,8 @@ def _wanted(item: Any, keep: frozenset[str]) -> bool:
     return type(status) is not str or status in keep
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused while a page is read (restored however it ends).
+def collector_paused() -> AbstractContextManager[None]:
+    """The cyclic garbage collector paused while a page is read (console/gc_policy.py ``paused``).
 
     Everything a page's parse creates stays alive until the page has been read, and none of it
     is cyclic garbage, yet the tens of thousands of new containers of a 1,000-order page set off
@@ -405,14 +404,7 @@ def collector_paused() -> Iterator[None]:
     collector ever sees it. A caller that reads the page in steps between event-loop yields may
     hold the pause across them: a page takes tens of milliseconds.
     """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+    return paused()
 
 
 def parse_order_summary(body: bytes | str) -> OrderSummary:

@@ -102,7 +102,7 @@ from console.bulk.results import (
     SettlingStarted,
     StopReason,
 )
-from console.heap_freeze import freeze_survivors
+from console import gc_policy
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ class BulkEngine:
         max_retry_after: float = 300.0,
         max_sends: int = 3,
         unreachable_after: int = 8,
-        freeze_heap: bool = True,
+        freeze_heap: bool | None = None,
         action: Action = COMPLETE,
         settle_window: float | None = None,
         wall_clock: Callable[[], datetime] = J.utc_now,
@@ -274,7 +274,7 @@ class BulkEngine:
         self.max_retry_after = max_retry_after
         self.max_sends = max_sends
         self.unreachable_after = unreachable_after
-        self.freeze_heap = freeze_heap
+        self.freeze_heap = gc_policy.ENABLED if freeze_heap is None else freeze_heap
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
@@ -435,7 +435,7 @@ class BulkEngine:
 
     @staticmethod
     def _keep_heap_out_of_collections() -> None:
-        """Freeze what is alive now (console/heap_freeze.py), so full collections during the
+        """Freeze what is alive now (console/gc_policy.py), so full collections during the
         run walk only its own objects.
 
         A run allocates steadily (every request leaves httpx objects in reference cycles for the
@@ -445,7 +445,7 @@ class BulkEngine:
         widgets. Nothing alive when the run starts is the run's garbage; frozen, it is skipped,
         and a full collection during the run costs what the run itself keeps.
         """
-        freeze_survivors()
+        gc_policy.freeze_survivors()
 
     async def _j(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a journal call on a journal thread, off the event loop."""

@@ -14,7 +14,6 @@ timeline) are derived only when read; list summaries are cached as JSON bytes (s
 
 from __future__ import annotations
 
-import gc
 import heapq
 from bisect import bisect_left, bisect_right
 import math
@@ -23,6 +22,7 @@ from collections.abc import Callable, Iterable
 from itertools import count
 from typing import Any
 
+from console.gc_policy import paused
 from console.sandbox.clock import day_stamp
 from console.sandbox.geo import AREAS, Area, Track, distance_m, offset, round_coord, to_local
 from console.sandbox.names import (
@@ -84,13 +84,8 @@ class Fleet:
         # Building allocates hundreds of thousands of long-lived objects; the cyclic GC would
         # rescan them over and over (measured: about a third of the build time at 50,000 orders).
         # Nothing built here is garbage, so collection waits until the fleet stands.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with paused():
             self._build_fleet(n)
-        finally:
-            if enabled:
-                gc.enable()
 
     def _build_fleet(self, n: int) -> None:
         rng = random.Random(mix(self.seed, 1))

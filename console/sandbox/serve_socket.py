@@ -16,13 +16,14 @@ other, over a socket nobody else holds.
 from __future__ import annotations
 
 import asyncio
-import gc
 import pickle
 import signal
 import socket
 import struct
 import sys
 from typing import Any
+
+from console.gc_policy import freeze_all, paused
 
 #: A frame's header: payload length and request id.
 HEADER = struct.Struct("!IQ")
@@ -49,10 +50,9 @@ async def serve(sock: socket.socket, seed: int, orders: int) -> None:
 
     # Building the fleet allocates tens of thousands of objects that all live: no collection
     # while it runs, then they are frozen out of the way of later ones.
-    gc.disable()
-    sandbox = Sandbox(seed=seed, orders=orders)
-    gc.freeze()
-    gc.enable()
+    with paused():
+        sandbox = Sandbox(seed=seed, orders=orders)
+    freeze_all()
     reader, writer = await asyncio.open_unix_connection(sock=sock)
     tasks: set[asyncio.Task[None]] = set()
 

@@ -43,7 +43,7 @@ from console.api.vocab import OPEN_STATUSES
 from console.settings import DEFAULT_THEME, Settings
 from console.ui.bulk_bar import BulkStatusBar
 from console.ui.bulk_run import BulkController
-from console.ui.heap import HeapPolicy
+from console.gc_policy import HeapPolicy
 from console.ui.detail import DetailPane
 from console.ui.detail_cache import DetailCache
 from console.ui.footer import ConsoleFooter

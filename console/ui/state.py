@@ -519,7 +519,7 @@ class OrderTable:
         """Make ``rows``/``keys`` the table's content, copied into the table's own two lists.
 
         The lists are long-lived, so they stay the same objects: the heap policy freezes them
-        with the rows during the first load (console/ui/heap.py), and a garbage collection then
+        with the rows during the first load (console/gc_policy.py), and a garbage collection then
         never walks them. Fresh 50k-entry lists after every refresh were walked by every full
         collection that followed, each entry a cache miss on a row scattered through memory:
         ~25 ms of a 50 ms collection here, against ~1 ms for the ten thousand small objects
