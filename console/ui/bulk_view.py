@@ -207,6 +207,6 @@ def help_note(ascii: bool) -> str:
 
 HELP_NOTE = (
     "Marks (✓, ASCII *) follow each order through refresh, sort and filter, and go when the order "
-    "leaves the open list. A bulk run acts on the reviewed list, is journaled, and settles anything "
-    "in doubt by GET before sending again; failed orders stay marked."
+    "leaves the open list. A bulk run acts on the reviewed list, is journaled, and checks anything "
+    "in doubt with the server before sending again; failed orders stay marked."
 )

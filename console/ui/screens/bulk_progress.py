@@ -153,7 +153,7 @@ class BulkProgressScreen(ModalScreen[None]):
         if phase == FAILED:
             return Text(state.error)
         if phase == SETTLING:
-            return Text("Orders that earlier runs left in doubt are read back by GET before anything is sent.")
+            return Text("Orders that earlier runs left in doubt are checked with the server before anything is sent.")
         if phase == STOPPING:
             flying = state.progress.in_flight
             return Text(
