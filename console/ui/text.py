@@ -21,6 +21,7 @@ from rich.style import Style
 from rich.text import Text
 
 from console.api.vocab import RiskLevel
+from console.risk_marks import MARKERS, MARKERS_ASCII
 from console.api.sanitize import sanitize
 
 #: Shown where a value is absent.
@@ -178,19 +179,12 @@ def format_clock(dt: datetime | None, now: datetime, *, missing: str = MISSING) 
 
 # --------------------------------------------------------------------------- risk levels
 
-# One glyph per level, distinct in shape, so a level reads without colour (NO_COLOR, monochrome
-# terminals, colour-blind supervisors). ASCII mode uses the level's initial.
-_RISK_GLYPHS = {
-    RiskLevel.GREEN: ("●", "G"),
-    RiskLevel.YELLOW: ("▲", "Y"),
-    RiskLevel.RED: ("■", "R"),
-    RiskLevel.UNKNOWN: ("○", "?"),
-}
-
-
 def risk_glyph(level: RiskLevel, *, ascii: bool = False) -> str:
-    unicode_glyph, ascii_glyph = _RISK_GLYPHS[level]
-    return ascii_glyph if ascii else unicode_glyph
+    """The worst-risk marker of ``level``: one shape per level, so a level reads without colour
+    (NO_COLOR, monochrome terminals, colour-blind supervisors). The shapes are
+    :mod:`console.risk_marks`' (shared with the headless output); the ASCII ones are no badge
+    letter, so a marker beside the badges never reads as one."""
+    return (MARKERS_ASCII if ascii else MARKERS)[level]
 
 
 def risk_word(level: RiskLevel) -> str:
