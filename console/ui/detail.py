@@ -31,6 +31,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from console.api.vocab import RISK_KEYS, RiskLevel, risk_level
+from console.ui.timefmt import minutes_until
 from console.ui.text import (
     MISSING,
     MISSING_ASCII,
@@ -635,10 +636,8 @@ class DetailPane(VerticalScroll):
         when = order.scheduled_at
         if when is None:
             out = Text(self._missing)
-        elif when < now and not order.is_terminal:
-            out = Text.assemble(
-                format_clock(when, now), "  ", (f"LATE {format_duration((now - when).total_seconds())}", self._style("late"))
-            )
+        elif (late := -minutes_until(when, now)) > 0 and not order.is_terminal:
+            out = Text.assemble(format_clock(when, now), "  ", (f"LATE {format_duration(late * 60)}", self._style("late")))
         else:
             out = self._when(when, now)
         if order.scheduled_after is not None:
