@@ -122,8 +122,9 @@ class DispatchApp(App[None]):
 
     TITLE = "Dispatch console"
     CSS_PATH = _css_paths()
-    # Side by side from 120 columns; stacked below (80x24 stays fully usable).
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    # Side by side from 160 columns, where the list keeps all its columns beside a detail pane
+    # of 58 (styles/app.tcss); stacked below (80x24 stays fully usable).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (160, "-wide")]
     #: ctrl+p lists every console action (console/ui/commands.py) besides Textual's own.
     COMMANDS = App.COMMANDS | {_console_commands}
 
