@@ -63,10 +63,10 @@ def help_text(
         for key, description in keys:
             indent = " " * KEY_INDENT
             if len(key) > KEY_WIDTH:
-                lines += hanging(Text(indent + key, "bold"), wide, KEY_INDENT)
+                lines += hanging(Text.assemble(indent, (key, "bold")), wide, KEY_INDENT)
                 lines += hanging(Text(" " * DESCRIPTION_AT + description), wide, DESCRIPTION_AT)
             else:
-                row = Text.assemble((f"{indent}{key:<{KEY_WIDTH}}", "bold"), "  ", description)
+                row = Text.assemble(indent, (key, "bold"), " " * (KEY_WIDTH - len(key) + 2), description)
                 lines += hanging(row, wide, DESCRIPTION_AT)
     lines += [Text(""), Text("Risk badges", "bold"), Text("")]
     for line in legend(palette):
