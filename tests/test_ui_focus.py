@@ -10,6 +10,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 import pytest
 
 from console.sandbox.core import IN_PROCESS_BASE_URL
@@ -135,3 +138,48 @@ async def test_detail_keys_scroll_the_detail_and_c_completes_the_lists_order() -
         await wait_until(pilot, lambda: not app.bulk.singles.completing, what="the completion")
         assert len(seen.posts()) == 1 and f"/orders/{row.ref.order_handle}/" in seen.posts()[0]
         assert app.detail.has_focus and app.order_list.cursor_row.ref.order_handle == row.ref.order_handle
+
+
+class _Gate(httpx.AsyncBaseTransport):
+    """Holds back GET /orders/{handle} until ``opened`` is set; passes everything else on."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, handle: str) -> None:
+        self.inner, self.path, self.opened = inner, f"/orders/{handle}", asyncio.Event()
+        self.held = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.path.rstrip("/").endswith(self.path):
+            self.held += 1
+            await self.opened.wait()
+        return await self.inner.handle_async_request(request)
+
+
+async def test_g_pressed_before_the_route_arrives_still_ends_on_the_drawing() -> None:
+    """G while the pane shows the list's summary (the full order still loading): once the
+    timeline, route and drawing arrive and lay out, the view is still at the very end."""
+    app, sb, _ = make_app(orders=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        await _highlight_an_order_with_a_route(pilot, app)
+        ref = app.order_list.cursor_row.ref
+
+    app, sb, seen = make_app(orders=60)
+    gate = seen.inner = _Gate(seen.inner, ref.order_handle)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("tab")
+        assert app.order_list.select_ref(ref)
+        await wait_until(pilot, lambda: gate.held and app.detail.order is not None
+                         and app.detail.order.order_handle == ref.order_handle, what="the summary")
+        assert not app.detail.query("#detail-track") or not app.detail.query_one("#detail-track").display
+        await pilot.press("G")
+        await pilot.pause()
+        short_end = app.detail.max_scroll_y
+        gate.opened.set()
+        await detail_loaded(pilot, app)
+        detail = app.detail
+        await wait_until(pilot, lambda: detail.query_one("#detail-track").display
+                         and detail.max_scroll_y > short_end and detail.scroll_y == detail.max_scroll_y,
+                         what="the end of the full order")
+        await pilot.pause()
+        assert "D destination" in screen_text(app)
