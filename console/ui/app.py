@@ -857,7 +857,7 @@ class DispatchApp(App[None]):
             ("Complete confirmation", [("y, enter", "complete it"), ("n, escape", "leave it")]),
             ("Detail pane, after tab (c, space, y still act on the list's order)",
              [("tab", "move focus between the list and the detail"),
-              *describe_bindings(self.detail, descriptions=self.DETAIL_KEY_WORDS)]),
+              *describe_bindings(self.detail, descriptions=self.detail.KEY_WORDS)]),
             *bulk_view.help_contexts(typed_above=TYPED_CONFIRM_ABOVE),
             *self.view_controls.help_contexts(),
         ]
@@ -868,13 +868,6 @@ class DispatchApp(App[None]):
             *self.view_controls.help_notes(),
         ]
         self.push_screen(HelpScreen(contexts, self.order_list.palette, notes=notes))
-
-    #: The detail pane's keys in the help: the same keys as the list's, scrolling instead.
-    DETAIL_KEY_WORDS = {
-        "scroll_down": "scroll down a line", "scroll_up": "scroll up a line",
-        "scroll_home": "the top", "scroll_end": "the end (route drawing included)",
-        "page_down": "a page down", "page_up": "a page up",
-    }
 
     def action_zoom(self) -> None:
         """Give the focused pane (list or detail) the whole body, or give both their place back.

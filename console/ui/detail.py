@@ -362,6 +362,13 @@ class DetailPane(VerticalScroll, inherit_bindings=False):
         Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="detail.page_up"),
     ]
 
+    #: How the help describes these keys (the same keys as the list's, scrolling instead).
+    KEY_WORDS: ClassVar[dict[str, str]] = {
+        "scroll_down": "scroll down a line", "scroll_up": "scroll up a line",
+        "scroll_home": "the top", "scroll_end": "the end (route drawing included)",
+        "page_down": "a page down", "page_up": "a page up",
+    }
+
     #: The pane's title (on its top border): says, in words and not only in colour, whether the
     #: keys scroll this pane.
     TITLE_FOCUSED = "▶ DETAIL: j/k scroll · tab: list"
