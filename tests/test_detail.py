@@ -448,8 +448,8 @@ async def test_ascii_mode_uses_no_unicode_glyphs() -> None:
         text = screen_text(app)
         assert text.isascii(), sorted({c for c in text if not c.isascii()})
         lines = [line.rstrip() for line in text.splitlines()]
-        line_with(lines, "Y yellow", "S", "Expected to be late against the scheduled time")
-        line_with(lines, "G green", "E", "Later than the first ETA given")
+        line_with(lines, "^ yellow", "S", "Expected to be late against the scheduled time")
+        line_with(lines, "- green", "E", "Later than the first ETA given")
         line_with(lines, "- type: bad")
         line_with(lines, "Points", "10 points, 16:32:02 -> 17:02:30 (30m)")
         line_with(lines, "S start  E end  D destination  * E at D")

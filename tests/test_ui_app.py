@@ -281,8 +281,8 @@ async def test_layout_side_by_side_when_wide_and_stacked_when_narrow() -> None:
 
 async def test_the_main_screen_starts_with_its_breakpoint_class_and_resizes_switch_it() -> None:
     """Issue 6: the screen is created with the class for the terminal's width (so the first
-    Resize restyles nothing); a resize across 120 columns still switches the layout."""
-    for size, expected, other in (((120, 40), "-wide", "-narrow"), ((80, 24), "-narrow", "-wide")):
+    Resize restyles nothing); a resize across 160 columns still switches the layout."""
+    for size, expected, other in (((160, 48), "-wide", "-narrow"), ((80, 24), "-narrow", "-wide")):
         app, sb, _ = make_app(orders=30)
         created: list[set[str]] = []
         make_screen = app.get_default_screen

@@ -31,3 +31,15 @@ def test_read_only_ascii_80x24(snap_compare) -> None:
     settings = Settings(base_url=IN_PROCESS_BASE_URL, read_only=True, ascii=True)
     app, _, _ = make_app(orders=300, settings=settings)
     assert snap_compare(app, terminal_size=(80, 24), run_before=settled())
+
+
+def test_help_80x24(snap_compare) -> None:
+    """The help at 80 columns: wrapped descriptions stay under their column."""
+    app, _, _ = make_app(orders=300)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settled("question_mark"))
+
+
+def test_detail_focused_80x24(snap_compare) -> None:
+    """After tab: the detail's title says it has the keys, the list's header has lost its mark."""
+    app, _, _ = make_app(orders=300)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settled("j", "tab", "j", "j"))

@@ -122,8 +122,9 @@ class DispatchApp(App[None]):
 
     TITLE = "Dispatch console"
     CSS_PATH = _css_paths()
-    # Side by side from 120 columns; stacked below (80x24 stays fully usable).
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    # Side by side from 160 columns, where the list keeps all its columns beside a detail pane
+    # of 58 (styles/app.tcss); stacked below (80x24 stays fully usable).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (160, "-wide")]
     #: ctrl+p lists every console action (console/ui/commands.py) besides Textual's own.
     COMMANDS = App.COMMANDS | {_console_commands}
 
@@ -854,8 +855,9 @@ class DispatchApp(App[None]):
             ("Everywhere", describe_bindings(self, descriptions=descriptions)),
             ("Order list", describe_bindings(self.order_list, descriptions=descriptions)),
             ("Complete confirmation", [("y, enter", "complete it"), ("n, escape", "leave it")]),
-            ("Detail pane", [("tab", "move focus between the list and the detail"),
-                             ("up, down, pgup, pgdn", "scroll the detail")]),
+            ("Detail pane, after tab (c, space, y still act on the list's order)",
+             [("tab", "move focus between the list and the detail"),
+              *describe_bindings(self.detail, descriptions=self.detail.KEY_WORDS)]),
             *bulk_view.help_contexts(typed_above=TYPED_CONFIRM_ABOVE),
             *self.view_controls.help_contexts(),
         ]

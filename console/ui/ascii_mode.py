@@ -1,7 +1,7 @@
 """``--ascii``: a last line of defence that keeps every glyph on screen in ASCII.
 
 The console's own widgets draw ASCII variants themselves in this mode (badges ``.``, markers
-``R Y G ?``, ``...``, ASCII borders via the ``App.-ascii`` stylesheet rules). Textual's widgets
+``# ^ - ?``, ``...``, ASCII borders via the ``App.-ascii`` stylesheet rules). Textual's widgets
 do not know about it: scrollbar ends (``▇``), the footer's separator (``▏``), toasts' borders,
 ``hkey``/``vkey`` pane borders. :class:`AsciiFilter` is a Textual line filter (like its
 ``Monochrome`` filter for NO_COLOR) that replaces those glyphs in every rendered line with an

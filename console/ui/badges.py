@@ -12,7 +12,8 @@ not reported   blank                  no data, no mark
 ============  =====================  ===================================
 
 The worst-risk marker uses the same glyphs as the detail pane (:func:`console.ui.text.risk_glyph`):
-``■`` red, ``▲`` yellow, ``●`` green, ``○`` not reported (ASCII ``R`` ``Y`` ``G`` ``?``).
+``■`` red, ``▲`` yellow, ``●`` green, ``○`` not reported (ASCII ``#`` ``^`` ``-`` ``?``: no badge
+letter, so the marker never reads as a badge).
 
 Colours come from the caller as a :class:`BadgePalette` of Rich styles resolved from the theme
 (component classes in ``styles/app.tcss``); nothing here names a colour. The eight cells of a row

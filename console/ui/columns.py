@@ -30,24 +30,32 @@ _BADGES = ("badges", "SEORATBU", 8)
 _HANDLE_MIN, _HANDLE_COMFORT = 12, 18
 _STATUS = ("status", "Status", 11)  # "completing…" fits
 _SCHEDULED = ("scheduled", "Scheduled", 10)  # "LATE 23h59"
-# Optional columns, most useful first, with the width each needs to be worth showing.
+# Optional columns in priority order, with the width each needs to be worth showing. A width
+# shows the longest run of them, from the first, that fits: a column is never skipped for a
+# later (narrower) one, so a wider list never shows fewer columns.
 _OPTIONAL = (
-    ("address", "Destination", 16),
     ("eta", "ETA", 9),  # "23h59 ago"
+    ("address", "Destination", 16),
     ("worker", "Worker", 10),
     ("ops", "Ops group", 10),
 )
 _GROW = {"worker": 16, "ops": 14}
 _ORDER = ("marker", "badges", "handle", "status", "worker", "ops", "scheduled", "eta", "address")
+#: The widest list that needs every column at its minimum (the side-by-side layout gives the
+#: list at least this, plus its scrollbar: styles/app.tcss).
+ALL_COLUMNS_WIDTH = (
+    sum(w for _, _, w in (_MARKER, _BADGES, _STATUS, _SCHEDULED, *_OPTIONAL)) + _HANDLE_COMFORT
+    + GAP * (4 + len(_OPTIONAL))
+)
 
 
 @lru_cache(maxsize=64)
 def layout(width: int) -> tuple[Column, ...]:
     """The columns shown at ``width`` cells, in display order, each with its width.
 
-    Always: marker, badges, handle, status, scheduled. Then, while they fit: destination, ETA,
-    worker, ops group. Left-over cells widen the handle (to 18), then worker and ops group, and
-    the rest goes to the destination address.
+    Always: marker, badges, handle, status, scheduled. Then, in this order while they fit: ETA,
+    destination, worker, ops group (stopping at the first that does not). Left-over cells widen
+    the handle (to 18), then worker and ops group, and the rest goes to the destination address.
     """
     widths: dict[str, int] = {}
     titles: dict[str, str] = {}
@@ -59,8 +67,9 @@ def layout(width: int) -> tuple[Column, ...]:
         return sum(widths.values()) + GAP * (len(widths) - 1)
 
     for name, title, w in _OPTIONAL:
-        if used() + GAP + w <= width:
-            widths[name], titles[name] = w, title
+        if used() + GAP + w > width:
+            break
+        widths[name], titles[name] = w, title
     if used() > width:  # very narrow: the handle gives back what it can
         widths["handle"] = max(_HANDLE_MIN, widths["handle"] - (used() - width))
     spare = max(0, width - used())

@@ -15,13 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.reactive import var
 from textual.strip import Strip
@@ -31,6 +33,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from console.api.vocab import RISK_KEYS, RiskLevel, risk_level
+from console.ui.timefmt import minutes_until
 from console.ui.text import (
     MISSING,
     MISSING_ASCII,
@@ -326,7 +329,7 @@ def _leg_key(order: Order) -> tuple[Any, ...]:
     return (order.order_handle, order.type, order.type_index)
 
 
-class DetailPane(VerticalScroll):
+class DetailPane(VerticalScroll, inherit_bindings=False):
     """One order in detail. See the module docstring; the app shell calls the public methods."""
 
     COMPONENT_CLASSES = {
@@ -347,6 +350,30 @@ class DetailPane(VerticalScroll):
 
     #: How often relative times ("12m ago", "LATE 7m") are redrawn.
     CLOCK_REFRESH_SECONDS = 30.0
+
+    #: With the focus here, the list's movement keys scroll the pane (c, space and y stay the
+    #: app's: they act on the list's highlighted order wherever the focus is).
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j,down", "scroll_down", "Scroll down", show=False, id="detail.down"),
+        Binding("k,up", "scroll_up", "Scroll up", show=False, id="detail.up"),
+        Binding("g,home", "scroll_home", "Top", show=False, id="detail.top"),
+        Binding("G,end", "scroll_end", "Bottom", show=False, id="detail.bottom"),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="detail.page_down"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="detail.page_up"),
+    ]
+
+    #: How the help describes these keys (the same keys as the list's, scrolling instead).
+    KEY_WORDS: ClassVar[dict[str, str]] = {
+        "scroll_down": "scroll down a line", "scroll_up": "scroll up a line",
+        "scroll_home": "the top", "scroll_end": "the end (route drawing included)",
+        "page_down": "a page down", "page_up": "a page up",
+    }
+
+    #: The pane's title (on its top border): says, in words and not only in colour, whether the
+    #: keys scroll this pane.
+    TITLE_FOCUSED = "▶ DETAIL: j/k scroll · tab: list"
+    TITLE_FOCUSED_ASCII = "> DETAIL: j/k scroll - tab: list"
+    TITLE_BLURRED = "Detail (tab)"
 
     #: ASCII-only mode: no braille or other non-ASCII glyphs of our own (API text is kept).
     ascii: var[bool] = var(False, init=False)
@@ -373,6 +400,10 @@ class DetailPane(VerticalScroll):
         self._error_handle: tuple[Any, ...] | None = None
         #: The order's sections, once the first order has been shown (see compose).
         self._sections: tuple[Static, Static, Static, Static, Static, TrackDrawing] | None = None
+        #: True after G/end until another scroll: the end stays in view while sections grow
+        #: (the full order, with its route and drawing, arriving after the list's summary).
+        self._pinned_to_end = False
+        self._set_title()
 
     # ------------------------------------------------------------------ composition
 
@@ -411,7 +442,60 @@ class DetailPane(VerticalScroll):
 
     def watch_ascii(self, _old: bool, new: bool) -> None:
         self.set_class(new, "-ascii")
+        self._set_title()
         self._render_all()
+
+    # ------------------------------------------------------------------ focus and scrolling
+
+    def _set_title(self, focused: bool | None = None) -> None:
+        if focused is None:
+            focused = self.has_focus
+        if focused:
+            title = self.TITLE_FOCUSED_ASCII if self.ascii else self.TITLE_FOCUSED
+        else:
+            title = self.TITLE_BLURRED
+        self.border_title = Text(title)
+
+    # (These run before Widget's own handlers, which set has_focus.)
+    def on_focus(self, _event: events.Focus) -> None:
+        self._set_title(True)
+
+    def on_blur(self, _event: events.Blur) -> None:
+        self._set_title(False)
+
+    def action_scroll_end(self) -> None:
+        """G/end: the very end, route drawing included, and it stays in view while the order's
+        later sections arrive and lay out."""
+        self._pinned_to_end = True
+        self.scroll_end(animate=False, immediate=True)
+        self.call_after_refresh(self._keep_end)
+
+    def _keep_end(self) -> None:
+        if self._pinned_to_end:
+            self.scroll_end(animate=False, immediate=True)
+
+    def _unpin(self) -> None:
+        self._pinned_to_end = False
+
+    def action_scroll_down(self) -> None:
+        self._unpin()
+        super().action_scroll_down()
+
+    def action_scroll_up(self) -> None:
+        self._unpin()
+        super().action_scroll_up()
+
+    def action_scroll_home(self) -> None:
+        self._unpin()
+        super().action_scroll_home()
+
+    def action_page_down(self) -> None:
+        self._unpin()
+        super().action_page_down()
+
+    def action_page_up(self) -> None:
+        self._unpin()
+        super().action_page_up()
 
     # ------------------------------------------------------------------ the app shell's interface
 
@@ -475,6 +559,7 @@ class DetailPane(VerticalScroll):
             self._order, self._full, self._loading = order, full, loading
         self._render_all()
         if not same:
+            self._pinned_to_end = False
             self.scroll_home(animate=False)
 
     # ------------------------------------------------------------------ rendering
@@ -516,6 +601,8 @@ class DetailPane(VerticalScroll):
         track.display = summary is not None
         if summary is not None:
             track.show(order.polyline.coordinates, order.destination, ascii=self.ascii)
+        if self._pinned_to_end:
+            self.call_after_refresh(self._keep_end)  # once the new heights are laid out
 
     def _render_error(self) -> None:
         if not self.is_mounted:
@@ -635,10 +722,8 @@ class DetailPane(VerticalScroll):
         when = order.scheduled_at
         if when is None:
             out = Text(self._missing)
-        elif when < now and not order.is_terminal:
-            out = Text.assemble(
-                format_clock(when, now), "  ", (f"LATE {format_duration((now - when).total_seconds())}", self._style("late"))
-            )
+        elif (late := -minutes_until(when, now)) > 0 and not order.is_terminal:
+            out = Text.assemble(format_clock(when, now), "  ", (f"LATE {format_duration(late * 60)}", self._style("late")))
         else:
             out = self._when(when, now)
         if order.scheduled_after is not None:

@@ -87,6 +87,7 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "order-list--header",
+        "order-list--header-focused",
         "order-list--cursor",
         "order-list--cursor-blurred",
         "order-list--risk-red",
@@ -389,9 +390,14 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_focus(self, event: events.Focus) -> None:
         self._refresh_row(self._cursor)
+        self._refresh_header()
 
     def on_blur(self, event: events.Blur) -> None:
         self._refresh_row(self._cursor)
+        self._refresh_header()
+
+    def _refresh_header(self) -> None:
+        self.refresh(Region(0, 0, self.scrollable_content_region.width, 1))
 
     def on_click(self, event: events.Click) -> None:
         # After Textual's own click handling (text selection, the "click" broker), as for every
@@ -501,9 +507,11 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         if width is None:
             width = self.scrollable_content_region.width
         if y == 0:
-            header = self._strips.get(("header", width))
+            if focused is None:
+                focused = self.has_focus
+            header = self._strips.get(("header", width, focused, self.ascii))
             if header is None:
-                header = self._strips[("header", width)] = self._header_strip(width)
+                header = self._strips[("header", width, focused, self.ascii)] = self._header_strip(width, focused)
             return header
         index = (int(self.scroll_y) if top is None else top) + y - 1
         table = self.table
@@ -553,9 +561,16 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
             )
         return self._palette
 
-    def _header_strip(self, width: int) -> Strip:
-        style = self.rich_style + self._style("header")
+    #: Drawn in the marker column of the header while the list has the keys (the header is then
+    #: also drawn in its focused style): with the detail pane's title, which pane has the focus
+    #: reads without colour too.
+    FOCUS_MARK, FOCUS_MARK_ASCII = "▶", ">"
+
+    def _header_strip(self, width: int, focused: bool = False) -> Strip:
+        style = self.rich_style + self._style("header-focused" if focused else "header")
         cells = [fit(column.title, column.width) for column in layout(width)]
+        if focused and cells and cells[0] == " ":  # the marker column: one cell, no title
+            cells[0] = self.FOCUS_MARK_ASCII if self.ascii else self.FOCUS_MARK
         text = fit((" " * GAP).join(cells), width)
         return Strip([Segment(text, style)], width)
 

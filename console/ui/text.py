@@ -21,7 +21,9 @@ from rich.style import Style
 from rich.text import Text
 
 from console.api.vocab import RiskLevel
+from console.risk_marks import MARKERS, MARKERS_ASCII
 from console.api.sanitize import sanitize
+from console.ui.timefmt import minutes_until
 
 #: Shown where a value is absent.
 MISSING = "—"
@@ -151,17 +153,20 @@ def format_coordinate(lon: float, lat: float) -> str:
 def relative_time(
     dt: datetime | None, now: datetime, *, deadline: bool = False, missing: str = MISSING
 ) -> str:
-    """``in 5m``, ``12m ago``, ``now``; with ``deadline=True`` a past time reads ``late 7m``."""
+    """``in 5m``, ``12m ago``, ``now`` (within the minute); with ``deadline=True`` a past time
+    reads ``late 7m``. Minutes counted as the order list counts them
+    (:func:`console.ui.timefmt.minutes_until`)."""
     if dt is None:
         return missing
-    delta = (dt - now).total_seconds()
-    if abs(delta) < 30:
+    # The minutes are the order list's: one rounding rule for both panes.
+    minutes = minutes_until(dt, now)
+    if minutes == 0:
         return "now"
-    if delta > 0:
-        return f"in {format_duration(delta)}"
+    if minutes > 0:
+        return f"in {format_duration(minutes * 60)}"
     if deadline:
-        return f"late {format_duration(-delta)}"
-    return f"{format_duration(-delta)} ago"
+        return f"late {format_duration(-minutes * 60)}"
+    return f"{format_duration(-minutes * 60)} ago"
 
 
 def format_clock(dt: datetime | None, now: datetime, *, missing: str = MISSING) -> str:
@@ -178,19 +183,12 @@ def format_clock(dt: datetime | None, now: datetime, *, missing: str = MISSING) 
 
 # --------------------------------------------------------------------------- risk levels
 
-# One glyph per level, distinct in shape, so a level reads without colour (NO_COLOR, monochrome
-# terminals, colour-blind supervisors). ASCII mode uses the level's initial.
-_RISK_GLYPHS = {
-    RiskLevel.GREEN: ("●", "G"),
-    RiskLevel.YELLOW: ("▲", "Y"),
-    RiskLevel.RED: ("■", "R"),
-    RiskLevel.UNKNOWN: ("○", "?"),
-}
-
-
 def risk_glyph(level: RiskLevel, *, ascii: bool = False) -> str:
-    unicode_glyph, ascii_glyph = _RISK_GLYPHS[level]
-    return ascii_glyph if ascii else unicode_glyph
+    """The worst-risk marker of ``level``: one shape per level, so a level reads without colour
+    (NO_COLOR, monochrome terminals, colour-blind supervisors). The shapes are
+    :mod:`console.risk_marks`' (shared with the headless output); the ASCII ones are no badge
+    letter, so a marker beside the badges never reads as one."""
+    return (MARKERS_ASCII if ascii else MARKERS)[level]
 
 
 def risk_word(level: RiskLevel) -> str:

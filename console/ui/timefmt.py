@@ -1,12 +1,15 @@
-"""Compact relative times for table cells ("in 12m", "LATE 1h05", "3d02h ago").
+"""Relative times: compact for table cells ("in 12m", "LATE 1h05", "3d02h ago").
 
-Pure functions of (timestamp, now): the list renders against a clock floored to the minute, so a
-row's text only changes when the minute does (and idle refreshes redraw nothing).
+Pure functions of (timestamp, now). Every relative time the console shows, in the list and in the
+detail pane, counts its minutes with :func:`minutes_until`: against the clock floored to the
+minute, whole minutes toward zero. So the list and the detail say the same "in 7m" for the same
+ETA at the same moment, and a row's text only changes when the minute does (idle refreshes
+redraw nothing).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 
 def compact_duration(seconds: float) -> str:
@@ -26,24 +29,44 @@ def compact_duration(seconds: float) -> str:
     return "999d+" if days > 999 else f"{days}d"
 
 
+def minute_floor(now: datetime) -> datetime:
+    """``now`` at the start of its minute (UTC)."""
+    return datetime.fromtimestamp(now.timestamp() // 60 * 60, timezone.utc)
+
+
+def minutes_until(when: datetime, now: datetime) -> int:
+    """Whole minutes from ``now`` to ``when`` (negative: ``when`` is past): the one rounding rule
+    of every relative time on screen.
+
+    Counted from the start of ``now``'s minute and cut toward zero, so the answer only changes
+    when the minute does, whatever the caller's clock resolution: an ETA of 18:38:43 is "in 8m"
+    from 18:30:00 to 18:30:59, in the list (drawn once a minute) and in the detail (redrawn every
+    30 s) alike. 0 means within the minute: "now".
+    """
+    return int((when - minute_floor(now)).total_seconds() / 60)
+
+
 def relative(when: datetime | None, now: datetime) -> str:
-    """``in 12m`` for the future, ``12m ago`` for the past, ``-`` when unknown."""
+    """``in 12m`` for the future, ``12m ago`` for the past, ``now`` within the minute, ``-`` when
+    unknown (minutes by :func:`minutes_until`)."""
     if when is None:
         return "-"
-    delta = (when - now).total_seconds()
-    if delta >= 0:
-        return f"in {compact_duration(delta)}"
-    return f"{compact_duration(delta)} ago"
+    minutes = minutes_until(when, now)
+    if minutes == 0:
+        return "now"
+    if minutes > 0:
+        return f"in {compact_duration(minutes * 60)}"
+    return f"{compact_duration(minutes * 60)} ago"
 
 
 def scheduled_cell(when: datetime | None, now: datetime, *, open_order: bool) -> tuple[str, bool]:
-    """The scheduled column: ``(text, late)``. An open order past its time reads ``LATE 12m``,
-    so lateness is visible without colour."""
+    """The scheduled column: ``(text, late)``. An open order a minute or more past its time (by
+    :func:`minutes_until`) reads ``LATE 12m``, so lateness is visible without colour."""
     if when is None:
         return "-", False
-    delta = (when - now).total_seconds()
-    if delta < 0 and open_order:
-        return f"LATE {compact_duration(delta)}", True
+    minutes = minutes_until(when, now)
+    if minutes < 0 and open_order:
+        return f"LATE {compact_duration(minutes * 60)}", True
     return relative(when, now), False
 
 

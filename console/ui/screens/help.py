@@ -6,10 +6,13 @@ from what the keys do.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
+from rich.console import Console
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -18,6 +21,75 @@ from textual.widgets import Static
 
 from console.ui.badges import BadgePalette, legend
 from console.ui.textual_compat.bindings import bindings_after_keymap
+
+
+#: Where a key list starts (after a 2-cell indent), how many cells it may take, and where its
+#: description starts: a longer key list puts its description on the next line, so the two never
+#: run together; a wrapped description keeps this indent.
+KEY_INDENT = 2
+KEY_WIDTH = 18
+DESCRIPTION_AT = KEY_INDENT + KEY_WIDTH + 2
+#: Legend lines ("  S  name: words") continue under their words.
+LEGEND_INDENT = 5
+
+_MEASURE = Console(width=200, file=io.StringIO(), color_system=None, legacy_windows=False)
+
+
+def hanging(line: Text, width: int, indent: int) -> list[Text]:
+    """``line`` wrapped to ``width`` cells, every line after the first indented by ``indent``."""
+    if line.cell_len <= width or width - indent < 12:
+        return [line]
+    head, rest = line[:indent], line[indent:]
+    parts = rest.wrap(_MEASURE, width - indent, no_wrap=False)
+    for part in parts:
+        part.rstrip()
+    return [Text.assemble(head if index == 0 else " " * indent, part) for index, part in enumerate(parts)]
+
+
+def help_text(
+    contexts: Sequence[tuple[str, Iterable[tuple[str, str]]]],
+    palette: BadgePalette,
+    notes: Sequence[str],
+    width: int | None,
+) -> Text:
+    """The help's whole text for ``width`` cells (None: unwrapped), every line ending in a newline.
+
+    Wrapping is done here (not by the widget) so that a wrapped description stays under its
+    column and a key list never runs into its text."""
+    lines: list[Text] = [Text("Keys", "bold")]
+    wide = width or 10_000
+    for context, keys in contexts:
+        lines += [Text(""), Text(context, "bold")]
+        for key, description in keys:
+            indent = " " * KEY_INDENT
+            if len(key) > KEY_WIDTH:
+                lines += hanging(Text.assemble(indent, (key, "bold")), wide, KEY_INDENT)
+                lines += hanging(Text(" " * DESCRIPTION_AT + description), wide, DESCRIPTION_AT)
+            else:
+                row = Text.assemble(indent, (key, "bold"), " " * (KEY_WIDTH - len(key) + 2), description)
+                lines += hanging(row, wide, DESCRIPTION_AT)
+    lines += [Text(""), Text("Risk badges", "bold"), Text("")]
+    for line in legend(palette):
+        lines += hanging(line, wide, LEGEND_INDENT)
+    for note in notes:
+        lines += [Text(""), *hanging(Text(note), wide, 0)]
+    lines += [Text(""), Text("Esc, q or ? closes this help.", "italic")]
+    return Text("\n").join(lines)
+
+
+class HelpBody(Static):
+    """The help's text, wrapped again whenever its width changes."""
+
+    def __init__(self, contexts, palette: BadgePalette, notes: Sequence[str], *, id: str | None = None) -> None:
+        super().__init__(help_text(contexts, palette, notes, None), id=id)
+        self._parts = (contexts, palette, notes)
+        self._width: int | None = None
+
+    def on_resize(self, event: events.Resize) -> None:
+        width = event.size.width
+        if width and width != self._width:
+            self._width = width
+            self.update(help_text(*self._parts, width))
 
 
 class HelpScreen(ModalScreen[None]):
@@ -45,22 +117,8 @@ class HelpScreen(ModalScreen[None]):
         self.notes = notes
 
     def compose(self) -> ComposeResult:
-        body = Text(no_wrap=False)
-        body.append("Keys\n", "bold")
-        for context, keys in self.contexts:
-            body.append(f"\n{context}\n", "bold")
-            for key, description in keys:
-                body.append(f"  {key:<18}", "bold")
-                body.append(f"{description}\n")
-        body.append("\nRisk badges\n\n", "bold")
-        for line in legend(self.palette):
-            body.append_text(line)
-            body.append("\n")
-        for note in self.notes:
-            body.append(f"\n{note}\n")
-        body.append("\nEsc, q or ? closes this help.", "italic")
         with VerticalScroll(id="help-dialog"):
-            yield Static(body, id="help-body")
+            yield HelpBody(self.contexts, self.palette, self.notes, id="help-body")
 
     def action_close(self) -> None:
         self.dismiss(None)
