@@ -124,7 +124,8 @@ class DispatchApp(App[None]):
     CSS_PATH = _css_paths()
     # Side by side from 120 columns; stacked below (80x24 stays fully usable).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
-    #: ctrl+p lists every console action (console/ui/commands.py) besides Textual's own.
+    #: ctrl+p lists every console action (console/ui/commands.py), and of Textual's own system
+    #: commands only the theme (see get_system_commands).
     COMMANDS = App.COMMANDS | {_console_commands}
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -823,6 +824,14 @@ class DispatchApp(App[None]):
         return self.view_controls.line_filters(super().get_line_filters())
 
     # ------------------------------------------------------------------ other actions
+
+    def get_system_commands(self, screen: Screen):
+        """Of Textual's system commands, only the theme: the console's provider already offers
+        quit and help (each once, with its key), and Textual's screenshot, maximize and keys
+        panel are developer tools with no use on a dispatch desk."""
+        from textual.app import SystemCommand
+
+        yield SystemCommand("Theme", "Change the colour theme (this session only)", self.action_change_theme)
 
     def action_descriptions(self) -> dict[str, str]:
         """Long descriptions per action, for the help screen and the command palette."""
