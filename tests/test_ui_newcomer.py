@@ -42,3 +42,49 @@ async def test_the_palette_offers_each_action_once_and_none_of_textual_s_develop
             assert developer_tool not in lowered, titles
         assert sum(t.startswith("Quit") for t in titles) == 1, titles
         assert "Filter as you type: handle, worker, ops group, address, metadata" in titles
+
+
+# ---------------------------------------------------------------------------- status picker
+
+
+async def test_the_status_picker_counts_the_current_view_and_the_whole_list() -> None:
+    from textual.widgets import OptionList
+
+    from console.ui.screens.picker import PickerScreen
+
+    app, _, _ = make_app(orders=120)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        rows = list(app.order_list.table.rows)
+        await pilot.press("1")  # red only: the view is a part of the list
+        red = [r for r in rows if r.worst >= r.worst.RED]
+        assert 0 < len(app.order_list.table.view) == len(red) < len(rows)
+
+        async def picker_lines() -> dict[str, str]:
+            await pilot.press("s")
+            await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen), what="the picker")
+            option_list = app.screen.query_one(OptionList)
+            lines = {}
+            for i in range(option_list.option_count):
+                option = option_list.get_option_at_index(i)
+                lines[option.id] = str(option.prompt)
+            await pilot.press("escape")
+            return lines
+
+        def count(n: int) -> str:
+            return f"{n:,}"
+
+        lines = await picker_lines()
+        assert " ".join(lines["*"].split()) == f"all statuses {count(len(red))} in view {count(len(rows))} in all"
+        for status in {r.status for r in rows}:
+            here = sum(r.status == status for r in red)
+            whole = sum(r.status == status for r in rows)
+            assert " ".join(lines[f"={status}"].split()) == f"{status} {here} in view {whole} in all"
+        # With a status picked, "in view" still counts each status under the other filters.
+        picked = next(r.status for r in red)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen), what="the picker")
+        app.screen.dismiss(f"={picked}")
+        await wait_until(pilot, lambda: app.view_controls.filter.status == picked, what="the status filter")
+        lines = await picker_lines()
+        assert " ".join(lines["*"].split()) == f"all statuses {count(len(red))} in view {count(len(rows))} in all"

@@ -169,13 +169,38 @@ class ViewControls:
 
     # ``s``
 
-    def pick_status(self) -> None:
+    def _rows_but_status(self) -> list:
+        """The rows the current view would show with no status filter: the text and risk
+        filters applied (the picker's "in this view" counts)."""
+        table = self.app.order_list.table
+        if self.filter.status is None:
+            return table.view
+        base = self.filter.with_status(None).row_filter()
+        if base is None:
+            return table.rows
+        rows = table.text_matches(base.needle) if base.needle else table.rows
+        return rows if base.also is None else [row for row in rows if base.also(row)]
+
+    def status_options(self) -> list[tuple[str, Text]]:
+        """The status picker's options, each with two counts: the orders of that status in the
+        current view (text and risk filters applied) and in the whole loaded list."""
         counts: dict[str, int] = {}
         for row in self.app.order_list.table.rows:
             counts[row.status] = counts.get(row.status, 0) + 1
+        shown: dict[str, int] = {}
+        for row in self._rows_but_status():
+            shown[row.status] = shown.get(row.status, 0) + 1
         ordered = [s for s in OPEN_STATUSES if s in counts] + sorted(s for s in counts if s not in OPEN_STATUSES)
-        options = [("*", Text(f"all statuses ({sum(counts.values()):,})"))]
-        options += [(f"={status}", Text(f"{sanitize(status)} ({counts[status]:,})")) for status in ordered]
+        names = ["all statuses", *(sanitize(status) for status in ordered)]
+        width = max(len(name) for name in names) + 2
+        view = [sum(shown.values()), *(shown.get(status, 0) for status in ordered)]
+        total = [sum(counts.values()), *(counts[status] for status in ordered)]
+        ids = ["*", *(f"={status}" for status in ordered)]
+        return [(option_id, Text(f"{name:<{width}}{here:>6,} in view {whole:>6,} in all"))
+                for option_id, name, here, whole in zip(ids, names, view, total)]
+
+    def pick_status(self) -> None:
+        options = self.status_options()
         current = "*" if self.filter.status is None else f"={self.filter.status}"
 
         def picked(choice: str | None) -> None:
