@@ -88,3 +88,38 @@ async def test_the_status_picker_counts_the_current_view_and_the_whole_list() ->
         await wait_until(pilot, lambda: app.view_controls.filter.status == picked, what="the status filter")
         lines = await picker_lines()
         assert " ".join(lines["*"].split()) == f"all statuses {count(len(red))} in view {count(len(rows))} in all"
+
+
+# ---------------------------------------------------------------------------- a stopped bulk run
+
+
+async def test_a_stopped_run_counts_what_was_done_and_says_each_thing_once(tmp_path) -> None:
+    from tests.hostile import screen_text
+    from tests.test_ui_bulk import Gate, bulk_app, mark_rows, run_finished
+
+    app, sb, seen = bulk_app(tmp_path, bulk_concurrency=2)
+    gate = Gate(seen.inner)
+    seen.inner = gate
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        await mark_rows(pilot, app, 8)
+        await pilot.press("c", "y")
+        await wait_until(pilot, lambda: gate.waiting == 2, what="two POSTs in flight")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: "STOPPING" in screen_text(app), what="the stopping state")
+        note = " ".join(str(app.screen.query_one("#bulk-progress-note").render()).split())
+        assert note.lower().count("no new requests are sent") == 1, note
+        assert "2 request(s) in flight finish and are recorded" in note
+        gate.open.set()
+        await run_finished(pilot, app)
+        text = screen_text(app)
+        # 2 were sent and completed, 6 never sent: "done" counts the 2, not the 8.
+        assert "done 2/8" in text and "completed 2" in text and "not sent 6" in text, text
+        assert "done 8/8" not in text
+        note = " ".join(str(app.screen.query_one("#bulk-progress-note").render()).split())
+        assert note.lower().count("no new requests") <= 1, note
+        assert "6 orders never sent" in note, note
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: "last bulk run" in screen_text(app), what="the status bar")
+        bar = " ".join(str(app.query_one("#bulk-status").render()).split())
+        assert "2/8 done" in bar and "6 not sent" in bar, bar
