@@ -123,3 +123,39 @@ async def test_a_stopped_run_counts_what_was_done_and_says_each_thing_once(tmp_p
         await wait_until(pilot, lambda: "last bulk run" in screen_text(app), what="the status bar")
         bar = " ".join(str(app.query_one("#bulk-status").render()).split())
         assert "2/8 done" in bar and "6 not sent" in bar, bar
+
+
+# ---------------------------------------------------------------------------- your own keys
+
+
+def _footer_actions(app) -> list[str]:
+    from textual.widgets._footer import FooterKey
+
+    return [key.action for key in app.screen.query(FooterKey)]
+
+
+async def _footer_order(keymap) -> list[str]:
+    app, _, _ = make_app(orders=20, settings=settings(keymap=keymap))
+    async with app.run_test(size=(160, 30)) as pilot:
+        await loaded(pilot, app)
+        await wait_until(pilot, lambda: "quit" in _footer_actions(app), what="the footer's keys")
+        return _footer_actions(app)
+
+
+async def test_remapped_keys_show_in_the_view_bar_and_keep_their_place_in_the_footer() -> None:
+    keymap = (("view.filter", "f"), ("order.copy_url", "Y"), ("order.complete", "C"), ("bulk.clear", "X"))
+    app, _, _ = make_app(orders=30, settings=settings(keymap=keymap))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        bar = str(app.view_controls.bar.summary.render())
+        assert "filter: none (f)" in bar and "(/)" not in bar, bar
+        await pilot.press("space")
+        await wait_until(pilot, lambda: app.query_one("#bulk-status").display, what="the bulk bar")
+        hint = str(app.query_one("#bulk-status").render())
+        assert "C completes them" in hint and "X clears" in hint, hint
+        await pilot.press("question_mark")
+        body = str(app.screen.query_one("#help-body").render())
+        assert "Filter input (f)" in body and "Filter input (/)" not in body
+    default = await _footer_order(())
+    remapped = await _footer_order(keymap)
+    assert remapped == default, (default, remapped)

@@ -28,7 +28,7 @@ from console.ui.clipboard import copy_message, copyable_url
 from console.ui.filter_bar import FilterBar, ViewState
 from console.ui.filtering import ViewFilter
 from console.ui.sorting import SORT_COLUMNS, ViewSort
-from console.ui.textual_compat.bindings import bindings_after_keymap, declared_bindings
+from console.ui.textual_compat.bindings import bindings_after_keymap, declared_bindings, key_display
 
 if TYPE_CHECKING:
     from console.ui.app import DispatchApp
@@ -70,6 +70,8 @@ class ViewControls:
         self.bar: FilterBar | None = None
         self._clashes_told: set[tuple[str, ...]] = set()
         self._ascii_filter = AsciiFilter()
+        #: The keys of the view's actions after the user's keymap, for the hints that name them.
+        self._keys: dict[str, str | None] = {}
 
     # ------------------------------------------------------------------ composition
 
@@ -88,6 +90,7 @@ class ViewControls:
         if keymap:
             app.set_keymap(keymap)
             self._tell_keyless_actions()
+        self._keys = {}  # the keymap may have changed them
         self.update_bar()
 
     def _tell_keyless_actions(self) -> None:
@@ -129,8 +132,18 @@ class ViewControls:
         table = self.app.order_list.table
         bar.summary.set_state(ViewState(
             filter=self.filter, sort=self.sort, shown=len(table), total=table.total,
-            editing=bar.editing, ascii=self.app.settings.ascii,
+            editing=bar.editing, ascii=self.app.settings.ascii, filter_key=self.key("filter"),
         ))
+
+    def key(self, action: str) -> str | None:
+        """The app's key for ``action`` as the footer shows it, after the user's keymap."""
+        if action not in self._keys:
+            self._keys[action] = key_display(self.app, action)
+        return self._keys[action]
+
+    def _named(self, action: str, default: str) -> str:
+        """The key of ``action`` for a sentence; ``default`` (e.g. "ctrl+p") if it has none."""
+        return self.key(action) or default
 
     # ``/``
 
@@ -330,13 +343,14 @@ class ViewControls:
 
     def help_contexts(self) -> list[tuple[str, list[tuple[str, str]]]]:
         return [
-            ("Filter input (/)", [
+            (f"Filter input ({self._named('filter', 'ctrl+p')})", [
                 ("type", "filters as you type: plain text, case-insensitive, no patterns"),
                 ("enter", "keep the filter, back to the list"),
                 ("escape", "clear the text filter, back to the list"),
                 ("up, down", "move in the list while typing"),
             ]),
-            ("Pickers (s, o) and other lists", [
+            (f"Pickers ({self._named('pick_status', 'ctrl+p')}, {self._named('pick_sort', 'ctrl+p')}) "
+             "and other lists", [
                 ("j, k, up, down", "move"), ("g, G, home, end", "first, last"),
                 ("enter", "pick"), ("escape, q", "cancel"),
             ]),
@@ -371,12 +385,14 @@ class ViewControls:
         for column in SORT_COLUMNS:
             commands.append(PaletteCommand(
                 f"Sort by {column.title.lower()} ({column.directions[0]})",
-                "o picks the column, O reverses it", f"sort_by('{column.name}')"))
+                f"{self._named('pick_sort', 'ctrl+p')} picks the column, "
+                f"{self._named('reverse_sort', 'ctrl+p')} reverses it", f"sort_by('{column.name}')"))
+        pick = self._named("pick_status", "ctrl+p")
         for status in OPEN_STATUSES:
             commands.append(PaletteCommand(
-                f"Show only status {status}", "s picks a status; s, then 'all statuses' clears it",
+                f"Show only status {status}", f"{pick} picks a status; {pick}, then 'all statuses' clears it",
                 f"status('{status}')"))
-        commands.append(PaletteCommand("Show every status", "s picks a status", "status('')"))
+        commands.append(PaletteCommand("Show every status", f"{pick} picks a status", "status('')"))
         return commands
 
     def set_status(self, status: str) -> None:
