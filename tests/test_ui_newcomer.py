@@ -159,3 +159,41 @@ async def test_remapped_keys_show_in_the_view_bar_and_keep_their_place_in_the_fo
     default = await _footer_order(())
     remapped = await _footer_order(keymap)
     assert remapped == default, (default, remapped)
+
+
+# ---------------------------------------------------------------------------- the top bar
+
+
+@pytest.mark.parametrize("profile", ["audit", "dispatch-north-west-night-shift"])
+async def test_the_top_bar_fits_80_columns_with_a_profile_read_only_and_sandbox(profile: str) -> None:
+    from tests.hostile import screen_text
+
+    app, _, _ = make_app(orders=120, settings=settings(profile=profile, read_only=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        total = app.order_list.table.total
+        await wait_until(pilot, lambda: "ago" in screen_text(app).splitlines()[0], what="the age")
+        top = screen_text(app).splitlines()[0]
+        assert "SANDBOX" in top and "READ-ONLY" in top, top
+        assert f"{total:,} open orders" in top and top.rstrip().endswith("updated 0s ago"), top
+        if len(profile) < 14:
+            assert f"READ-ONLY {profile} " in " ".join(top.split()), top  # the profile whole
+        else:
+            assert "dispatch-north" in top and "…" in top, top  # cut, with an ellipsis
+        # Wider, the scope says more, in its fixed order: the default scope's words come back.
+        await pilot.resize_terminal(140, 24)
+        await wait_until(pilot, lambda: "all ops groups" in screen_text(app).splitlines()[0],
+                         what="the full scope")
+        assert "Dispatch console" in screen_text(app).splitlines()[0]
+
+
+def test_the_scope_shortens_in_a_fixed_order() -> None:
+    from console.ui.top_bar import fit_scope, scope_forms
+
+    forms = scope_forms("audit", "north")
+    assert forms == ["audit · ops group north", "audit · north"]
+    assert [fit_scope(forms, w) for w in (30, 22, 13, 8, 1, 0)] == [
+        "audit · ops group north", "audit · north", "audit · north", "audit ·…", "…", ""]
+    assert scope_forms("audit", None) == ["audit · all ops groups", "audit"]
+    assert scope_forms(None, None) == ["all ops groups"]
+    assert scope_forms(None, "n\x1b]0;x\x07") == ["ops group n\\x1b]0;x\\x07", "n\\x1b]0;x\\x07"]

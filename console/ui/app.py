@@ -59,6 +59,7 @@ from console.ui.outcomes import (
 )
 from console.ui.state import OrderRow, build_rows, ref_key
 from console.ui.timefmt import ago
+from console.ui.top_bar import ScopeLabel
 from console.ui.view_controls import ViewControls
 
 if TYPE_CHECKING:
@@ -231,12 +232,9 @@ class DispatchApp(App[None]):
         with Horizontal(id="topbar"):
             yield Static(Text(" SANDBOX "), id="sandbox-marker")
             yield Static(Text(self.TITLE), id="brand")
-            scope = f"ops group {settings.ops_group}" if settings.ops_group else "all ops groups"
-            if settings.profile:
-                scope = f"{settings.profile} · {scope}" if not settings.ascii else f"{settings.profile} - {scope}"
-            yield Static(Text(scope), id="scope")
             yield Static(Text("READ-ONLY" if settings.read_only else "can write"), id="access")
-            yield Static(id="topbar-spacer")
+            # The room left: the scope shortens itself to it, in a fixed order (console/ui/top_bar.py).
+            yield ScopeLabel(settings.profile, settings.ops_group, ascii=settings.ascii, id="scope")
             self.count_label = StatusLabel(id="count")
             self.age_label = StatusLabel(id="age")
             yield self.count_label
