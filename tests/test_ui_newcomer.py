@@ -197,3 +197,46 @@ def test_the_scope_shortens_in_a_fixed_order() -> None:
     assert scope_forms("audit", None) == ["audit · all ops groups", "audit"]
     assert scope_forms(None, None) == ["all ops groups"]
     assert scope_forms(None, "n\x1b]0;x\x07") == ["ops group n\\x1b]0;x\\x07", "n\\x1b]0;x\\x07"]
+
+
+# ---------------------------------------------------------------------------- toasts and dialogs
+
+
+def _visible_toasts(app) -> list:
+    from textual.widgets._toast import Toast
+
+    return [t for t in app.screen.query(Toast) if t.display and t.region.area and t.visible]
+
+
+async def test_no_toast_covers_the_bulk_review_s_instructions_or_input_at_80x24(tmp_path) -> None:
+    from console.ui.screens.bulk_review import BulkReviewScreen as BulkReview
+    from tests.hostile import screen_text
+    from tests.test_ui_bulk import bulk_app
+
+    app, _, _ = bulk_app(tmp_path, orders=60)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:  # toasts drawn, as in use
+        await loaded(pilot, app)
+        await pilot.press("asterisk")
+        n = len(app.bulk.marks)
+        await wait_until(pilot, lambda: _visible_toasts(app), what="the marking toast")
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkReview), what="the review")
+        await pilot.pause()
+        screen = app.screen
+        assert screen.typed, "the typed-count review (more orders than the typed threshold)"
+        await pilot.press("4", "enter")  # a wrong count: the dialog says so on its last line
+        await wait_until(pilot, lambda: screen.query_one("#bulk-review-error").display, what="the error")
+        await pilot.pause()
+        assert _visible_toasts(app) or app._notifications, "the toast has not timed out yet"
+        # Every line of the dialog: its question, list, warning, instructions, input and error.
+        guarded = [w for w in screen.query("#bulk-review-dialog > *") if w.display]
+        assert {"bulk-review-keys", "bulk-review-count", "bulk-review-error"} <= {w.id for w in guarded}
+        for toast in _visible_toasts(app):
+            for widget in guarded:
+                assert not toast.region.overlaps(widget.region), (toast.region, widget.id, screen_text(app))
+        text = " ".join(screen_text(app).split())
+        assert f"Type {n} (the number of orders) and press Enter to confirm; Esc cancels." in text, text
+        # Back on the list, a toast that has not timed out is there again.
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, BulkReview), what="the list")
+        await wait_until(pilot, lambda: _visible_toasts(app), what="the toast back on the list")
