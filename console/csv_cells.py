@@ -37,10 +37,11 @@ def neutralise(cell: str) -> str:
 
 
 def csv_line(cells: Iterable[Any]) -> str:
-    """One CSV record (quoted as needed), without its line end."""
+    """One CSV record (quoted as needed), without its line end. The writer is given a real line
+    end (then cut): with an empty one it would not quote a cell holding a CR or LF."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(cells)
-    return buffer.getvalue()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()[:-2]
 
 
 def timestamp_cell(value: datetime | None) -> str:

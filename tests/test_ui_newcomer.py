@@ -240,3 +240,53 @@ async def test_no_toast_covers_the_bulk_review_s_instructions_or_input_at_80x24(
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, BulkReview), what="the list")
         await wait_until(pilot, lambda: _visible_toasts(app), what="the toast back on the list")
+
+
+# ---------------------------------------------------------------------------- export (e)
+
+
+async def test_e_exports_the_view_as_shown_to_csv_and_names_the_file(tmp_path, monkeypatch) -> None:
+    import csv
+    from datetime import timezone
+
+    from textual.widgets import Input
+
+    from console.export import default_name
+    from console.ui.screens.export import ExportScreen
+    from tests.sandbox_fixtures import FIXED_START
+
+    monkeypatch.chdir(tmp_path)
+    app, _, _ = make_app(orders=80)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("2", "O")  # red+yellow only, the sort reversed
+        view = list(app.order_list.table.view)
+        assert 2 < len(view) < app.order_list.table.total
+        await pilot.press("space", "j", "j", "space")
+        marked = {view[0].ref.order_handle, view[2].ref.order_handle}
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportScreen), what="the export dialog")
+        path_input = app.screen.query_one("#export-path", Input)
+        utc = FIXED_START.astimezone(timezone.utc)
+        assert path_input.value == default_name(FIXED_START) == f"dispatch-orders-{utc:%Y%m%dT%H%M%SZ}.csv"
+        # A folder that does not exist: said in the dialog, which stays open for another path.
+        path_input.value = str(tmp_path / "missing" / "view.csv")
+        await pilot.press("enter")
+        error = app.screen.query_one("#export-error")
+        await wait_until(pilot, lambda: error.display, what="the error line")
+        assert "does not exist" in str(error.render()) and isinstance(app.screen, ExportScreen)
+        # The default: the current directory.
+        path_input.value = default_name(FIXED_START)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ExportScreen), what="the dialog to close")
+        target = tmp_path / default_name(FIXED_START)
+        with open(target, newline="", encoding="utf-8") as handle:
+            lines = list(csv.reader(handle))
+        assert [line[0] for line in lines[1:]] == [row.ref.order_handle for row in view]
+        assert {line[0] for line in lines[1:] if line[-1] == "yes"} == marked
+        assert lines[0][-1] == "marked"
+        await wait_until(pilot, lambda: any(str(target) in str(n.message) for n in app._notifications),
+                         what="the toast naming the file")
+        # The palette offers it too, with its key and keymap id.
+        commands = {c.action: c for c in app.view_controls.palette_commands(app.action_descriptions())}
+        assert commands["export"].help == "key: e   (keymap id: view.export)"

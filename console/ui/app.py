@@ -140,6 +140,7 @@ class DispatchApp(App[None]):
         Binding("0", "risk('all')", "All risks", show=False, id="view.risk_all"),
         Binding("s", "pick_status", "Status", show=False, id="view.status"),
         Binding("y", "copy_url", "Copy URL", id="order.copy_url"),
+        Binding("e", "export", "Export", show=False, id="view.export"),  # help and ctrl+p list it
         Binding("r", "refresh", "Refresh", id="app.refresh"),
         Binding("z", "zoom", "Zoom pane", show=False, id="app.zoom"),  # help and ctrl+p list it; the footer has no room at 80 columns
         Binding("question_mark", "help", "Help", id="app.help"),
@@ -809,6 +810,9 @@ class DispatchApp(App[None]):
 
     def action_copy_url(self) -> None:
         self.view_controls.copy_url()
+
+    def action_export(self) -> None:
+        self.view_controls.export()
 
     def on_key(self, event) -> None:
         # Runs before the bindings: a key whose action is disabled (c in read-only) says why.

@@ -46,6 +46,7 @@ DESCRIPTIONS: dict[str, str] = {
     "pick_sort": "sort by a column (a picker)",
     "reverse_sort": "reverse the sort",
     "copy_url": "copy the highlighted order's share URL (OSC 52 clipboard)",
+    "export": "export the orders shown (filter, sort, marks) to a CSV file",
 }
 
 _RISK_BY_WORD = {"red": RiskLevel.RED, "yellow": RiskLevel.YELLOW, "all": None}
@@ -275,6 +276,43 @@ class ViewControls:
         self.app.copy_to_clipboard(url)
         self.app.notify(copy_message(row.display_handle, url, ascii=self.app.settings.ascii),
                         title="Copied", markup=False)
+
+    # ``e``
+
+    def export(self) -> None:
+        """Ask where, then write the rows as shown (a snapshot taken now) to a CSV file."""
+        import asyncio
+        from pathlib import Path
+
+        from console.export import ExportError, default_name, resolve, write_csv
+        from console.ui.screens.export import ExportScreen
+
+        app = self.app
+        rows = list(app.order_list.table.view)
+        is_marked = app.bulk.marks.is_marked
+        marked = sum(1 for row in rows if is_marked(row.key))
+        now = app.now()
+        folder = Path.cwd()
+        written: list = []
+
+        async def submit(text: str) -> str | None:
+            try:
+                path = resolve(text, now=now, cwd=folder)
+                # In a thread: 50k rows take a moment, and the list keeps answering meanwhile.
+                written.append(await asyncio.to_thread(write_csv, path, rows, is_marked))
+            except ExportError as exc:
+                return str(exc)
+            return None
+
+        def closed(ok: bool | None) -> None:
+            if ok and written:
+                result = written[-1]
+                orders = "order" if result.rows == 1 else "orders"
+                app.notify(f"Exported {result.rows:,} {orders} ({result.marked:,} marked) to "
+                           f"{sanitize(str(result.path))}", title="Exported", timeout=12, markup=False)
+
+        app.push_screen(ExportScreen(count=len(rows), marked=marked, default=default_name(now),
+                                     folder=str(folder), submit=submit), closed)
 
     def line_filters(self, textual_filters):
         """Textual's line filters (NO_COLOR's Monochrome, ...), plus ASCII mode's."""
