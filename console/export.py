@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import csv
 import errno
 import os
 from collections.abc import Callable, Iterable
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from console.api.sanitize import sanitize
-from console.csv_cells import CSV_HEADER, csv_line, neutralise, order_cells
+from console.csv_cells import CSV_HEADER, neutralise, order_cells
 
 #: The export's header: the headless CSV's, then whether the order is marked in the console.
 EXPORT_HEADER = (*CSV_HEADER, "marked")
@@ -106,10 +107,11 @@ def write_csv(path: Path, rows: Iterable[ExportRow], is_marked: Callable[[Any], 
         raise ExportError(f"Cannot write {shown}: {_reason(exc)}.") from None
     try:
         with handle:
-            handle.write(csv_line(EXPORT_HEADER) + "\r\n")
+            writer = csv.writer(handle, lineterminator="\r\n")  # as csv_line quotes, one writer
+            writer.writerow(EXPORT_HEADER)
             for row in rows:
                 mark = bool(is_marked(row.key))
-                handle.write(csv_line(row_cells(row, mark)) + "\r\n")
+                writer.writerow(row_cells(row, mark))
                 count += 1
                 marked += mark
     except OSError as exc:
