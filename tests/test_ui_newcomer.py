@@ -177,7 +177,7 @@ async def test_the_top_bar_fits_80_columns_with_a_profile_read_only_and_sandbox(
         assert "SANDBOX" in top and "READ-ONLY" in top, top
         assert f"{total:,} open orders" in top and top.rstrip().endswith("updated 0s ago"), top
         if len(profile) < 14:
-            assert f"READ-ONLY {profile} " in " ".join(top.split()), top  # the profile whole
+            assert f" {profile} READ-ONLY " in " ".join(top.split()), top  # the profile whole
         else:
             assert "dispatch-north" in top and "…" in top, top  # cut, with an ellipsis
         # Wider, the scope says more, in its fixed order: the default scope's words come back.

@@ -233,9 +233,9 @@ class DispatchApp(App[None]):
         with Horizontal(id="topbar"):
             yield Static(Text(" SANDBOX "), id="sandbox-marker")
             yield Static(Text(self.TITLE), id="brand")
-            yield Static(Text("READ-ONLY" if settings.read_only else "can write"), id="access")
             # The room left: the scope shortens itself to it, in a fixed order (console/ui/top_bar.py).
             yield ScopeLabel(settings.profile, settings.ops_group, ascii=settings.ascii, id="scope")
+            yield Static(Text("READ-ONLY" if settings.read_only else "can write"), id="access")
             self.count_label = StatusLabel(id="count")
             self.age_label = StatusLabel(id="age")
             yield self.count_label
