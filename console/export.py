@@ -114,12 +114,14 @@ def write_csv(path: Path, rows: Iterable[ExportRow], is_marked: Callable[[Any], 
                 writer.writerow(row_cells(row, mark))
                 count += 1
                 marked += mark
-    except OSError as exc:
+    except BaseException as exc:  # a full disk, a cancelled export, a bug: no partial file stays
         try:
             path.unlink()
         except OSError:
             pass
-        raise ExportError(f"Writing {shown} failed ({_reason(exc)}); the partial file was removed.") from None
+        if isinstance(exc, OSError):
+            raise ExportError(f"Writing {shown} failed ({_reason(exc)}); the partial file was removed.") from None
+        raise
     return ExportResult(path, count, marked)
 
 

@@ -90,3 +90,13 @@ def test_an_unwritable_folder_says_permission_denied(tmp_path: Path) -> None:
         pytest.skip("no /sys here")
     with pytest.raises(ExportError, match="Cannot write in /sys: permission denied"):
         write_csv(Path("/sys/x.csv"), [], lambda key: False)
+
+
+def test_a_link_at_the_path_is_not_written_through(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    target = tmp_path / "view.csv"
+    target.symlink_to(victim)
+    with pytest.raises(ExportError, match="already exists"):
+        write_csv(target, [OrderRow(_summary("ORD-1"))], lambda key: False)
+    assert victim.read_text() == "keep me"

@@ -282,6 +282,7 @@ class ViewControls:
     def export(self) -> None:
         """Ask where, then write the rows as shown (a snapshot taken now) to a CSV file."""
         import asyncio
+        import logging
         from pathlib import Path
 
         from console.export import ExportError, default_name, resolve, write_csv
@@ -302,6 +303,9 @@ class ViewControls:
                 written.append(await asyncio.to_thread(write_csv, path, rows, is_marked))
             except ExportError as exc:
                 return str(exc)
+            except Exception as exc:  # never a traceback on screen: say it, log where
+                logging.getLogger(__name__).exception("the export failed")
+                return f"The export failed ({type(exc).__name__}); no file was left."
             return None
 
         def closed(ok: bool | None) -> None:
