@@ -396,6 +396,10 @@ class ViewControls:
                 ("j, k, up, down", "move"), ("g, G, home, end", "first, last"),
                 ("enter", "pick"), ("escape, q", "cancel"),
             ]),
+            (f"Export dialog ({self._named('export', 'ctrl+p')})", [
+                ("type", "the CSV file's path (offered: dispatch-orders-<UTC time>.csv here)"),
+                ("enter", "write the file (never over an existing one)"), ("escape", "cancel"),
+            ]),
             ("Command palette (ctrl+p)", [
                 ("type", "find any action by name"), ("up, down", "move (j and k type)"),
                 ("enter", "run it"), ("escape", "close"),
