@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
-import io
 import json
 import signal
 import unicodedata
@@ -30,6 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from console.api.vocab import OPEN_STATUSES, RISK_KEY_NAMES
+from console.csv_cells import CSV_HEADER, csv_line, neutralise, order_cells, timestamp_cell  # noqa: F401 (re-exported)
 from console.bulk.headless import (
     EXIT_AUTH, EXIT_CANNOT_RUN, EXIT_FAILED, EXIT_OK, EXIT_SIGNAL, EXIT_USAGE, Output, _make_client,
 )
@@ -167,9 +166,7 @@ def _leg(order: "OrderSummary") -> str:
 
 
 def _time(value: Any) -> str:
-    from console.api.timestamps import format_timestamp
-
-    return format_timestamp(value) if value is not None else ""
+    return timestamp_cell(value)
 
 
 # ------------------------------------------------------------------------------- the table
@@ -249,40 +246,16 @@ def _can_write(stream: Any, sample: str) -> bool:
 
 
 # ------------------------------------------------------------------------------- CSV
-
-CSV_HEADER = (
-    "order_handle", "type", "type_index", "fulfillment_attempt", "status", "worst_risk",
-    *RISK_KEY_NAMES, "worker_handle", "worker_name", "ops_group_handle", "scheduled_at", "eta",
-    "destination_address",
-)
-#: A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# The cells themselves (and the CSV-injection guard) are console/csv_cells.py's, shared with the
+# console's export.
 
 
 def csv_cells(order: "OrderSummary") -> list[str]:
-    from console.api.sanitize import sanitize
     from console.api.vocab import risk_level, worst_risk
-    from console.risk_marks import level_word
 
-    ref = order.ref
-    text = [
-        sanitize(ref.order_handle), ref.type or "",
-        "" if ref.type_index is None else str(ref.type_index),
-        "" if ref.fulfillment_attempt is None else str(ref.fulfillment_attempt),
-        order.status, level_word(worst_risk(order.risks)),
-        *(level_word(risk_level(order.risks, key)) for key in RISK_KEY_NAMES),
-        order.worker or "", order.worker_name or "", order.ops_group or "",
-        _time(order.scheduled_at), _time(order.eta), order.address or "",
-    ]
-    return [neutralise(cell) for cell in text]
-
-
-def neutralise(cell: str) -> str:
-    """A cell a spreadsheet would run as a formula, prefixed with ``'`` so it reads as text."""
-    return "'" + cell if cell.startswith(_FORMULA_START) else cell
-
-
-def csv_line(cells: Any) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(cells)
-    return buffer.getvalue()
+    return order_cells(
+        ref=order.ref, status=order.status, worst=worst_risk(order.risks),
+        levels=[risk_level(order.risks, key) for key in RISK_KEY_NAMES],
+        worker=order.worker, worker_name=order.worker_name, ops_group=order.ops_group,
+        scheduled_at=order.scheduled_at, eta=order.eta, address=order.address,
+    )

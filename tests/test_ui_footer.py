@@ -72,8 +72,13 @@ async def _keys_of(footer: type[Footer], *, disable: bool = False, keymap: dict 
 async def test_it_shows_what_textuals_footer_shows() -> None:
     for kwargs in ({}, {"disable": True}, {"keymap": {"demo.complete": "x"}}):
         ours = await _keys_of(ConsoleFooter, **kwargs)
-        assert ours == await _keys_of(Footer, **kwargs)
-        assert sorted(k[3] for k in ours) == ["command_palette", "complete", "quit", "refresh"]
+        textuals = await _keys_of(Footer, **kwargs)
+        if "keymap" in kwargs:
+            # The same keys, but in their declared order: Textual's moves a rebound key last.
+            assert sorted(ours) == sorted(textuals) and ours != textuals
+        else:
+            assert ours == textuals
+        assert [k[3] for k in ours] == ["complete", "refresh", "quit", "command_palette"]
     remapped = await _keys_of(ConsoleFooter, keymap={"demo.complete": "x"})
     assert [k[:2] for k in remapped if k[3] == "complete"] == [("x", "x")]
     assert (await _keys_of(ConsoleFooter, disable=True))[0][4] is True

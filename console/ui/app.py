@@ -59,6 +59,7 @@ from console.ui.outcomes import (
 )
 from console.ui.state import OrderRow, build_rows, ref_key
 from console.ui.timefmt import ago
+from console.ui.top_bar import ScopeLabel
 from console.ui.view_controls import ViewControls
 
 if TYPE_CHECKING:
@@ -125,7 +126,8 @@ class DispatchApp(App[None]):
     # Side by side from 160 columns, where the list keeps all its columns beside a detail pane
     # of 58 (styles/app.tcss); stacked below (80x24 stays fully usable).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (160, "-wide")]
-    #: ctrl+p lists every console action (console/ui/commands.py) besides Textual's own.
+    #: ctrl+p lists every console action (console/ui/commands.py), and of Textual's own system
+    #: commands only the theme (see get_system_commands).
     COMMANDS = App.COMMANDS | {_console_commands}
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -139,6 +141,7 @@ class DispatchApp(App[None]):
         Binding("0", "risk('all')", "All risks", show=False, id="view.risk_all"),
         Binding("s", "pick_status", "Status", show=False, id="view.status"),
         Binding("y", "copy_url", "Copy URL", id="order.copy_url"),
+        Binding("e", "export", "Export", show=False, id="view.export"),  # help and ctrl+p list it
         Binding("r", "refresh", "Refresh", id="app.refresh"),
         Binding("z", "zoom", "Zoom pane", show=False, id="app.zoom"),  # help and ctrl+p list it; the footer has no room at 80 columns
         Binding("question_mark", "help", "Help", id="app.help"),
@@ -231,12 +234,9 @@ class DispatchApp(App[None]):
         with Horizontal(id="topbar"):
             yield Static(Text(" SANDBOX "), id="sandbox-marker")
             yield Static(Text(self.TITLE), id="brand")
-            scope = f"ops group {settings.ops_group}" if settings.ops_group else "all ops groups"
-            if settings.profile:
-                scope = f"{settings.profile} · {scope}" if not settings.ascii else f"{settings.profile} - {scope}"
-            yield Static(Text(scope), id="scope")
+            # The room left: the scope shortens itself to it, in a fixed order (console/ui/top_bar.py).
+            yield ScopeLabel(settings.profile, settings.ops_group, ascii=settings.ascii, id="scope")
             yield Static(Text("READ-ONLY" if settings.read_only else "can write"), id="access")
-            yield Static(id="topbar-spacer")
             self.count_label = StatusLabel(id="count")
             self.age_label = StatusLabel(id="age")
             yield self.count_label
@@ -812,6 +812,9 @@ class DispatchApp(App[None]):
     def action_copy_url(self) -> None:
         self.view_controls.copy_url()
 
+    def action_export(self) -> None:
+        self.view_controls.export()
+
     def on_key(self, event) -> None:
         # Runs before the bindings: a key whose action is disabled (c in read-only) says why.
         self.view_controls.explain_key(event.key)
@@ -824,6 +827,14 @@ class DispatchApp(App[None]):
         return self.view_controls.line_filters(super().get_line_filters())
 
     # ------------------------------------------------------------------ other actions
+
+    def get_system_commands(self, screen: Screen):
+        """Of Textual's system commands, only the theme: the console's provider already offers
+        quit and help (each once, with its key), and Textual's screenshot, maximize and keys
+        panel are developer tools with no use on a dispatch desk."""
+        from textual.app import SystemCommand
+
+        yield SystemCommand("Theme", "Change the colour theme (this session only)", self.action_change_theme)
 
     def action_descriptions(self) -> dict[str, str]:
         """Long descriptions per action, for the help screen and the command palette."""

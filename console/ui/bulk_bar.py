@@ -54,6 +54,7 @@ class BulkStatusBar(Static):
 
         ascii = c.app.settings.ascii
         dot = sep(ascii)
+        key = c.app.view_controls.key  # the keys as the user's keymap has them
         parts: list[tuple[str, str]] = []
         marks = len(c.marks)
         if marks:
@@ -71,13 +72,15 @@ class BulkStatusBar(Static):
         if state is not None:
             progress = state.progress
             if state.phase == FAILED:
-                parts.append(("bulk run not started (b shows why)", "bold"))
+                parts.append((f"bulk run not started ({key('bulk_show') or 'ctrl+p'} shows why)", "bold"))
             elif state.phase == FINISHED:
                 retry = len([r for r in state.retryable if r in c.marks])
                 text = "last bulk run: " + short_counts(progress, ascii=ascii)
-                if retry:
-                    text += f"{dot}R retries {retry:,} failed"
-                parts.append((text + f"{dot}b shows results", ""))
+                if retry and key("retry_failed"):
+                    text += f"{dot}{key('retry_failed')} retries {retry:,} failed"
+                if key("bulk_show"):
+                    text += f"{dot}{key('bulk_show')} shows results"
+                parts.append((text, ""))
             else:
                 if state.phase == SETTLING:
                     head = "bulk: checking earlier runs first"
@@ -89,9 +92,14 @@ class BulkStatusBar(Static):
                 else:
                     head = "bulk"
                 text = f"{head}: {short_counts(progress, ascii=ascii)}{dot}{rate_text(progress, ascii=ascii)}"
-                parts.append((text + f"{dot}b shows it", "bold"))
+                if key("bulk_show"):
+                    text += f"{dot}{key('bulk_show')} shows it"
+                parts.append((text, "bold"))
         elif marks and not c.app.settings.read_only:
-            parts.append(("c completes them" + dot + "U clears", ""))
+            hints = [f"{key('complete')} completes them" if key("complete") else "",
+                     f"{key('clear_marks')} clears" if key("clear_marks") else ""]
+            if any(hints):
+                parts.append((dot.join(h for h in hints if h), ""))
         if not parts:
             return None
         out = Text(no_wrap=True, overflow="ellipsis")

@@ -136,14 +136,53 @@ def problems_first(results: list[OrderResult], order: Sequence[OrderRef] = ()) -
     return sorted(results, key=lambda r: (rank(r), position.get(r.ref, len(position))))
 
 
+_NO_NEW_REQUESTS = "no new requests are sent"
+
+
+def _reason(stop_message: str) -> str:
+    """The engine's stop message without its "no new requests are sent" tail (the notes below
+    say that themselves, once)."""
+    reason = stop_message.strip() or "stopped"
+    head, _, tail = reason.partition(":")
+    return head if tail.strip().lower() == _NO_NEW_REQUESTS else reason
+
+
+def stopping_note(stop_message: str, in_flight: int) -> str:
+    """The progress screen's note while a run stops: why, that nothing new is sent (once), and
+    what happens to the rest."""
+    return (f"{_sentence(_reason(stop_message))} No new requests are sent; the {in_flight:,} request(s) "
+            "in flight finish and are recorded. Orders never sent are listed as not sent.")
+
+
+def stopped_note(stop_message: str, progress: Progress) -> str:
+    """The note of a finished run that stopped early: why, and what was not sent."""
+    never = progress.not_sent
+    orders = "order" if never == 1 else "orders"
+    return (f"{_sentence(_reason(stop_message))} {done_count(progress):,} of {progress.total:,} were done; "
+            f"the {never:,} {orders} never sent are listed as not sent.")
+
+
+def _sentence(text: str) -> str:
+    text = text.strip().rstrip(".")
+    return text[:1].upper() + text[1:] + "."
+
+
 def sep(ascii: bool = False) -> str:
     return " | " if ascii else " · "
 
 
+def done_count(progress: Progress) -> int:
+    """Orders the run dealt with: finished, less those it never sent (stopped, not sent, not
+    applied). A stopped run of 54 that completed 16 is "done 16/54 ... not sent 38", not 54/54."""
+    return progress.finished - progress.not_sent
+
+
 def counts_text(progress: Progress, *, ascii: bool = False) -> str:
-    """``done 120/200 · completed 116 · failed 3 · in doubt 1 · not sent 0 · in flight 4``"""
+    """``done 120/200 · completed 116 · failed 3 · in doubt 1 · not sent 0 · in flight 4``
+
+    "done" leaves out the orders never sent: done + not sent + in flight + waiting = total."""
     return sep(ascii).join((
-        f"done {progress.finished:,}/{progress.total:,}", f"completed {progress.succeeded:,}",
+        f"done {done_count(progress):,}/{progress.total:,}", f"completed {progress.succeeded:,}",
         f"failed {progress.failed:,}", f"in doubt {progress.in_doubt:,}", f"not sent {progress.not_sent:,}",
         f"in flight {progress.in_flight:,}",
     ))
@@ -160,12 +199,14 @@ def rate_text(progress: Progress, *, ascii: bool = False) -> str:
 
 
 def short_counts(progress: Progress, *, ascii: bool = False) -> str:
-    """For the one-line status bar: ``120/200 done · 3 failed · 1 IN DOUBT``."""
-    parts = [f"{progress.finished:,}/{progress.total:,} done"]
+    """For the one-line status bar: ``120/200 done · 3 failed · 1 IN DOUBT · 2 not sent``."""
+    parts = [f"{done_count(progress):,}/{progress.total:,} done"]
     if progress.failed:
         parts.append(f"{progress.failed:,} failed")
     if progress.in_doubt:
         parts.append(f"{progress.in_doubt:,} IN DOUBT")
+    if progress.not_sent:
+        parts.append(f"{progress.not_sent:,} not sent")
     return sep(ascii).join(parts)
 
 

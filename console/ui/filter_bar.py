@@ -42,6 +42,9 @@ class ViewState:
     total: int = 0
     editing: bool = False
     ascii: bool = False
+    #: The key that opens the filter input, as the footer shows it (the user's keymap may have
+    #: changed it; None: no key is left, ctrl+p runs it).
+    filter_key: str | None = "/"
 
 
 def describe_view(state: ViewState, width: int) -> Text:
@@ -60,10 +63,13 @@ def describe_view(state: ViewState, width: int) -> Text:
     risk_on = risk_word(f.min_risk) != "all"
     status_on = f.status is not None
     on, off = "bold reverse", "dim"
+    key = state.filter_key
+    none_hint = f"none ({key})" if key else "none"
 
     def build(*, all_parts: bool, short_sort: bool, short_labels: bool = False,
               filter_room: int | None = None) -> Text:
-        labels = ("/", "risk ", "st ", "by ") if short_labels else ("filter: ", "risk: ", "status: ", "sort: ")
+        short_filter = "/" if key in (None, "/") else f"{key}:"
+        labels = (short_filter, "risk ", "st ", "by ") if short_labels else ("filter: ", "risk: ", "status: ", "sort: ")
         line = Text(no_wrap=True, overflow="crop")
         line.append(" ")
         if not state.editing:
@@ -72,7 +78,7 @@ def describe_view(state: ViewState, width: int) -> Text:
                 shown = needle if filter_room is None else fit(needle, filter_room, ellipsis).rstrip()
                 line.append(f'"{shown}"', on)
             else:
-                line.append("none (/)" if not short_labels else "-", off)
+                line.append(none_hint if not short_labels else "-", off)
             line.append("  ")
         if all_parts or risk_on:
             line.append(labels[1], off)

@@ -4,13 +4,22 @@ Building, styling and laying out the footer's keys is ~10-30 ms of CPU here; the
 them (:meth:`ConsoleFooter.hold`) while its first rows are on their way and releases them once
 those rows are on screen. Everything else -- which keys, how they look, clicks, tooltips, the
 keymap -- is Textual's Footer, through its public API.
+
+The keys keep the order their bindings are declared in, whatever the keymap: Textual's keymap
+re-adds a rebound key at the end of its node's bindings, so ``"view.filter" = "f"`` moved Filter
+from the second place to the last; a supervisor finds a key where it always was.
 """
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+from console.ui.textual_compat.bindings import declared_bindings
 
 
 class ConsoleFooter(Footer):
@@ -42,4 +51,26 @@ class ConsoleFooter(Footer):
     def compose(self) -> ComposeResult:
         if self._held:
             return
-        yield from super().compose()
+        widgets = list(super().compose())
+        if all(isinstance(widget, FooterKey) for widget in widgets):  # no key groups to keep together
+            rank = self._declared_rank()
+            palette = [w for w in widgets if w.has_class("-command-palette")]
+            keys = [w for w in widgets if not w.has_class("-command-palette")]
+            keys.sort(key=lambda w: rank.get(w.action, len(rank)))  # stable: ties keep Textual's order
+            widgets = [*keys, *palette]
+        yield from widgets
+
+    def _declared_rank(self) -> dict[str, int]:
+        """Each shown action's place: along the focused widget's chain (as Textual looks keys up),
+        in the order each node declares its bindings, before the keymap."""
+        screen = self.screen
+        focused = screen.focused
+        chain: list[DOMNode] = list(focused.ancestors_with_self) if isinstance(focused, Widget) else [screen]
+        if self.app not in chain:
+            chain.append(self.app)
+        rank: dict[str, int] = {}
+        for node in chain:
+            for _key, binding in declared_bindings(node):
+                if binding.show:  # only shown keys (App's hidden ctrl+q must not rank "quit" first)
+                    rank.setdefault(binding.action, len(rank))
+        return rank

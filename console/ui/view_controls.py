@@ -28,7 +28,7 @@ from console.ui.clipboard import copy_message, copyable_url
 from console.ui.filter_bar import FilterBar, ViewState
 from console.ui.filtering import ViewFilter
 from console.ui.sorting import SORT_COLUMNS, ViewSort
-from console.ui.textual_compat.bindings import bindings_after_keymap, declared_bindings
+from console.ui.textual_compat.bindings import bindings_after_keymap, declared_bindings, key_display
 
 if TYPE_CHECKING:
     from console.ui.app import DispatchApp
@@ -46,6 +46,7 @@ DESCRIPTIONS: dict[str, str] = {
     "pick_sort": "sort by a column (a picker)",
     "reverse_sort": "reverse the sort",
     "copy_url": "copy the highlighted order's share URL (OSC 52 clipboard)",
+    "export": "export the orders shown (filter, sort, marks) to a CSV file",
 }
 
 _RISK_BY_WORD = {"red": RiskLevel.RED, "yellow": RiskLevel.YELLOW, "all": None}
@@ -70,6 +71,8 @@ class ViewControls:
         self.bar: FilterBar | None = None
         self._clashes_told: set[tuple[str, ...]] = set()
         self._ascii_filter = AsciiFilter()
+        #: The keys of the view's actions after the user's keymap, for the hints that name them.
+        self._keys: dict[str, str | None] = {}
 
     # ------------------------------------------------------------------ composition
 
@@ -88,6 +91,7 @@ class ViewControls:
         if keymap:
             app.set_keymap(keymap)
             self._tell_keyless_actions()
+        self._keys = {}  # the keymap may have changed them
         self.update_bar()
 
     def _tell_keyless_actions(self) -> None:
@@ -129,8 +133,18 @@ class ViewControls:
         table = self.app.order_list.table
         bar.summary.set_state(ViewState(
             filter=self.filter, sort=self.sort, shown=len(table), total=table.total,
-            editing=bar.editing, ascii=self.app.settings.ascii,
+            editing=bar.editing, ascii=self.app.settings.ascii, filter_key=self.key("filter"),
         ))
+
+    def key(self, action: str) -> str | None:
+        """The app's key for ``action`` as the footer shows it, after the user's keymap."""
+        if action not in self._keys:
+            self._keys[action] = key_display(self.app, action)
+        return self._keys[action]
+
+    def _named(self, action: str, default: str) -> str:
+        """The key of ``action`` for a sentence; ``default`` (e.g. "ctrl+p") if it has none."""
+        return self.key(action) or default
 
     # ``/``
 
@@ -169,13 +183,38 @@ class ViewControls:
 
     # ``s``
 
-    def pick_status(self) -> None:
+    def _rows_but_status(self) -> list:
+        """The rows the current view would show with no status filter: the text and risk
+        filters applied (the picker's "in this view" counts)."""
+        table = self.app.order_list.table
+        if self.filter.status is None:
+            return table.view
+        base = self.filter.with_status(None).row_filter()
+        if base is None:
+            return table.rows
+        rows = table.text_matches(base.needle) if base.needle else table.rows
+        return rows if base.also is None else [row for row in rows if base.also(row)]
+
+    def status_options(self) -> list[tuple[str, Text]]:
+        """The status picker's options, each with two counts: the orders of that status in the
+        current view (text and risk filters applied) and in the whole loaded list."""
         counts: dict[str, int] = {}
         for row in self.app.order_list.table.rows:
             counts[row.status] = counts.get(row.status, 0) + 1
+        shown: dict[str, int] = {}
+        for row in self._rows_but_status():
+            shown[row.status] = shown.get(row.status, 0) + 1
         ordered = [s for s in OPEN_STATUSES if s in counts] + sorted(s for s in counts if s not in OPEN_STATUSES)
-        options = [("*", Text(f"all statuses ({sum(counts.values()):,})"))]
-        options += [(f"={status}", Text(f"{sanitize(status)} ({counts[status]:,})")) for status in ordered]
+        names = ["all statuses", *(sanitize(status) for status in ordered)]
+        width = max(len(name) for name in names) + 2
+        view = [sum(shown.values()), *(shown.get(status, 0) for status in ordered)]
+        total = [sum(counts.values()), *(counts[status] for status in ordered)]
+        ids = ["*", *(f"={status}" for status in ordered)]
+        return [(option_id, Text(f"{name:<{width}}{here:>6,} in view {whole:>6,} in all"))
+                for option_id, name, here, whole in zip(ids, names, view, total)]
+
+    def pick_status(self) -> None:
+        options = self.status_options()
         current = "*" if self.filter.status is None else f"={self.filter.status}"
 
         def picked(choice: str | None) -> None:
@@ -237,6 +276,47 @@ class ViewControls:
         self.app.copy_to_clipboard(url)
         self.app.notify(copy_message(row.display_handle, url, ascii=self.app.settings.ascii),
                         title="Copied", markup=False)
+
+    # ``e``
+
+    def export(self) -> None:
+        """Ask where, then write the rows as shown (a snapshot taken now) to a CSV file."""
+        import asyncio
+        import logging
+        from pathlib import Path
+
+        from console.export import ExportError, default_name, resolve, write_csv
+        from console.ui.screens.export import ExportScreen
+
+        app = self.app
+        rows = list(app.order_list.table.view)
+        is_marked = app.bulk.marks.is_marked
+        marked = sum(1 for row in rows if is_marked(row.key))
+        now = app.now()
+        folder = Path.cwd()
+        written: list = []
+
+        async def submit(text: str) -> str | None:
+            try:
+                path = resolve(text, now=now, cwd=folder)
+                # In a thread: 50k rows take a moment, and the list keeps answering meanwhile.
+                written.append(await asyncio.to_thread(write_csv, path, rows, is_marked))
+            except ExportError as exc:
+                return str(exc)
+            except Exception as exc:  # never a traceback on screen: say it, log where
+                logging.getLogger(__name__).exception("the export failed")
+                return f"The export failed ({type(exc).__name__}); no file was left."
+            return None
+
+        def closed(ok: bool | None) -> None:
+            if ok and written:
+                result = written[-1]
+                orders = "order" if result.rows == 1 else "orders"
+                app.notify(f"Exported {result.rows:,} {orders} ({result.marked:,} marked) to "
+                           f"{sanitize(str(result.path))}", title="Exported", timeout=12, markup=False)
+
+        app.push_screen(ExportScreen(count=len(rows), marked=marked, default=default_name(now),
+                                     folder=str(folder), submit=submit), closed)
 
     def line_filters(self, textual_filters):
         """Textual's line filters (NO_COLOR's Monochrome, ...), plus ASCII mode's."""
@@ -305,15 +385,20 @@ class ViewControls:
 
     def help_contexts(self) -> list[tuple[str, list[tuple[str, str]]]]:
         return [
-            ("Filter input (/)", [
+            (f"Filter input ({self._named('filter', 'ctrl+p')})", [
                 ("type", "filters as you type: plain text, case-insensitive, no patterns"),
                 ("enter", "keep the filter, back to the list"),
                 ("escape", "clear the text filter, back to the list"),
                 ("up, down", "move in the list while typing"),
             ]),
-            ("Pickers (s, o) and other lists", [
+            (f"Pickers ({self._named('pick_status', 'ctrl+p')}, {self._named('pick_sort', 'ctrl+p')}) "
+             "and other lists", [
                 ("j, k, up, down", "move"), ("g, G, home, end", "first, last"),
                 ("enter", "pick"), ("escape, q", "cancel"),
+            ]),
+            (f"Export dialog ({self._named('export', 'ctrl+p')})", [
+                ("type", "the CSV file's path (offered: dispatch-orders-<UTC time>.csv here)"),
+                ("enter", "write the file (never over an existing one)"), ("escape", "cancel"),
             ]),
             ("Command palette (ctrl+p)", [
                 ("type", "find any action by name"), ("up, down", "move (j and k type)"),
@@ -346,12 +431,14 @@ class ViewControls:
         for column in SORT_COLUMNS:
             commands.append(PaletteCommand(
                 f"Sort by {column.title.lower()} ({column.directions[0]})",
-                "o picks the column, O reverses it", f"sort_by('{column.name}')"))
+                f"{self._named('pick_sort', 'ctrl+p')} picks the column, "
+                f"{self._named('reverse_sort', 'ctrl+p')} reverses it", f"sort_by('{column.name}')"))
+        pick = self._named("pick_status", "ctrl+p")
         for status in OPEN_STATUSES:
             commands.append(PaletteCommand(
-                f"Show only status {status}", "s picks a status; s, then 'all statuses' clears it",
+                f"Show only status {status}", f"{pick} picks a status; {pick}, then 'all statuses' clears it",
                 f"status('{status}')"))
-        commands.append(PaletteCommand("Show every status", "s picks a status", "status('')"))
+        commands.append(PaletteCommand("Show every status", f"{pick} picks a status", "status('')"))
         return commands
 
     def set_status(self, status: str) -> None:

@@ -21,7 +21,16 @@ from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, Static
 
 from console.ui.bulk_run import FAILED, FINISHED, OPENING, SETTLING, STOPPING, BulkController, RunState
-from console.ui.bulk_view import counts_text, handle_width, problems_first, rate_text, result_lines, sep
+from console.ui.bulk_view import (
+    counts_text,
+    handle_width,
+    problems_first,
+    rate_text,
+    result_lines,
+    sep,
+    stopped_note,
+    stopping_note,
+)
 from console.ui.screens.bulk_lines import LineList
 from console.ui.text import format_duration
 
@@ -155,15 +164,11 @@ class BulkProgressScreen(ModalScreen[None]):
         if phase == SETTLING:
             return Text("Orders that earlier runs left in doubt are checked with the server before anything is sent.")
         if phase == STOPPING:
-            flying = state.progress.in_flight
-            return Text(
-                f"{state.stop_message or 'Stopped'}. No new requests are sent; the {flying:,} request(s) in "
-                "flight finish and are recorded. Orders never sent are listed as not sent."
-            )
+            return Text(stopping_note(state.stop_message, state.progress.in_flight))
         if phase == FINISHED:
             report = state.report
             if report is not None and report.stop_reason is not None:
-                return Text(f"{report.stop_message}. Orders never sent are listed as not sent.")
+                return Text(stopped_note(report.stop_message, state.progress))
             return Text("")
         if state.paused_until is not None:
             left = max(0.0, state.paused_until - c.clock())

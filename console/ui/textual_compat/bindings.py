@@ -33,3 +33,15 @@ def bindings_after_keymap(node: DOMNode) -> BindingsMap:
     if keymap:
         bound.apply_keymap(keymap)
     return bound
+
+
+def key_display(node: DOMNode, action: str) -> str | None:
+    """The first key that runs ``action`` on ``node`` now (after the app's keymap), as the footer
+    shows it (``/``, ``f``, ``^u``); None when the keymap left the action without a key.
+
+    The console's own hints ("c completes them", "filter: none (/)") name keys through this,
+    so a remapped key shows there too."""
+    for _key, binding in bindings_after_keymap(node):
+        if binding.action == action:
+            return node.app.get_key_display(binding)
+    return None
