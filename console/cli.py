@@ -68,7 +68,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The command line's parser. Given ``argv``, the subcommands it does not name get only
     their name and help (all that ``--help`` lists): their arguments come from the sandbox
     server and the headless commands' modules, ~8 ms of imports and parser building that the
-    console (no subcommand) would pay before its first rows (issue 6). Without ``argv``,
+    console (no subcommand) would pay before its first rows. Without ``argv``,
     every subcommand is complete."""
     named = None if argv is None else set(argv)
 
@@ -440,7 +440,7 @@ def _run_console(args: argparse.Namespace, start_up: StartUpPause | None = None)
 
 
 def _checked_keymap(config) -> tuple[tuple[str, str], ...]:
-    """The config's [keymap], its ids checked against the console's bindings (issue 5)."""
+    """The config's [keymap], its ids checked against the console's bindings."""
     if not config.keymap:
         # Nothing to check. binding_ids() imports every UI module (each screen, the bulk UI)
         # to collect their bindings: ~50 ms of CPU (measured) that an empty keymap does not need.

@@ -214,11 +214,11 @@ class HeapPolicy:
         gc.set_threshold(young, max(middle, self.LOADING_MIDDLE_THRESHOLD), self.LOADING_THRESHOLD)
 
     def load_failed(self) -> None:
-        """The load stopped (an error, a cancel): collections as before."""
+        """The load stopped (an error, a cancel): the collector is set back as it was."""
         self.close()
 
     def close(self) -> None:
-        """The app is going (or the load stopped): collections as before, nothing left pending
+        """The app is going (or the load stopped): the collector is set back as it was, nothing left pending
         (a settle that never ran would leave the raised threshold to the rest of the process)."""
         if self._settle is not None:
             self._settle.cancel()

@@ -1,7 +1,7 @@
 """Package attributes loaded on first use (PEP 562), shared by the packages that need it.
 
 ``console.api`` and ``console.sandbox`` name their heavy parts (the pydantic models, the fleet)
-lazily so that importing one light submodule does not build them (start-up time, issue 6).
+lazily so that importing one light submodule does not build them (start-up time).
 """
 
 from __future__ import annotations

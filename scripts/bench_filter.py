@@ -1,4 +1,4 @@
-"""Measure issue 5's filter with tens of thousands of orders: keystroke to repaint.
+"""Measure the list's filter with tens of thousands of orders: keystroke to repaint.
 
     .venv/bin/python scripts/bench_filter.py 50000
 

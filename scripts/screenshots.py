@@ -87,7 +87,7 @@ async def _help_view(pilot, app: DispatchApp) -> None:
 
 
 async def _filtered_view(pilot, app: DispatchApp) -> None:
-    """Issue 5's scenario: the red orders of one ops group, latest scheduled first, marked."""
+    """A supervisor's morning: the red orders of one ops group, latest scheduled first, marked."""
     await pilot.press("slash", *"oak-depot", "enter", "1", "o", *["j"] * 5, "enter", "O", "asterisk")
     await _settle(pilot, app)
 

@@ -3,7 +3,7 @@
 The client, the credentials and the pydantic models load on first use (PEP 562), not with the
 package: every ``import console.api.<module>`` runs this file first, and a light module
 (``vocab``, ``sanitize``, ``errors``) must not cost the start-up the models' schema building
-(issue 6). ``from console.api import OrdersClient`` works as before.
+(start-up time). ``from console.api import OrdersClient`` works all the same.
 """
 
 from typing import TYPE_CHECKING

@@ -20,7 +20,7 @@ class Secret:
 
     The same contract as pydantic's ``SecretStr`` (``get_secret_value()``; equal when the values
     are), without importing pydantic, which the console's start-up does not otherwise need
-    (~40 ms, issue 6). Anything with ``get_secret_value()`` is accepted where a Secret is.
+    (~40 ms of start-up). Anything with ``get_secret_value()`` is accepted where a Secret is.
     """
 
     __slots__ = ("_value",)

@@ -22,7 +22,7 @@ how the real API behaves: elsewhere.
   the next ones as a refused connection (not sent).
 
 Where the child cannot be started (no ``pass_fds``: Windows), :func:`start` returns None and the
-sandbox runs in process as before (:class:`~console.sandbox.transport.SandboxTransport`).
+sandbox runs inside the console's process (:class:`~console.sandbox.transport.SandboxTransport`).
 """
 
 from __future__ import annotations

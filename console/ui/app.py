@@ -37,7 +37,7 @@ from textual.worker import Worker, WorkerState
 
 # Only what the first frame needs is imported here. Screens, the bulk views, the command
 # palette's provider and the pydantic models load where they are first used (start-up time,
-# issue 6: each import is paid before the first rows can be painted).
+# each import is paid before the first rows can be painted).
 from console.api import errors as E
 from console.api.vocab import OPEN_STATUSES
 from console.settings import DEFAULT_THEME, Settings
@@ -215,9 +215,9 @@ class DispatchApp(App[None]):
         Textual sets that class (``-wide``/``-narrow``) on the screen's first Resize, after every
         widget has been styled, and a class change on the screen restyles the whole tree: one
         more full styling pass (~30 ms, the list and the detail pane restyle their component
-        classes too) before the first rows (issue 6). Given the class now, the Resize finds
+        classes too) before the first rows. Given the class now, the Resize finds
         nothing to change. It stays Textual's to keep right: every later Resize (and this first
-        one, if the size was not known yet) sets it from HORIZONTAL_BREAKPOINTS as before.
+        one, if the size was not known yet) sets it from HORIZONTAL_BREAKPOINTS.
 
         It is a MainScreen: it ignores a Resize older than the app's size (console/ui/main_screen.py)."""
         screen = MainScreen(id="_default")
@@ -388,7 +388,7 @@ class DispatchApp(App[None]):
         """Call ``callback`` once, when the first page's rows are on screen; or when the first
         load ends without them (no orders, an error), or FIRST_ROWS_GRACE s after mounting,
         whichever comes first. The command line resumes the garbage collector with it
-        (console/cli.py, issue 6)."""
+        (console/cli.py)."""
         self._first_rows_callbacks.append(callback)
 
     def _first_rows_shown(self) -> None:

@@ -51,7 +51,7 @@ from console.ui.text import (
     text,
 )
 
-# The pydantic models load with the first order shown, not with the pane (start-up, issue 6);
+# The pydantic models load with the first order shown, not with the pane (start-up time);
 # so does console.geo (the route and the track: ~5 ms of dataclass building at import).
 if TYPE_CHECKING:
     from console import geo
@@ -411,7 +411,7 @@ class DetailPane(VerticalScroll, inherit_bindings=False):
         # The order's sections are mounted with the first order shown (_order_sections): the
         # pane starts with its placeholder ("Loading orders…"), and the six hidden sections
         # (the track's four component classes among them) were styled at each of start-up's
-        # styling passes for nothing: ~10-20 ms before the first rows (issue 6).
+        # styling passes for nothing: ~10-20 ms before the first rows.
         yield Static(id="detail-error", classes="detail-error")
         yield Static(id="detail-placeholder")
 

@@ -224,7 +224,7 @@ class FilterBar(Horizontal):
         # Only the summary at start-up: the prompt and the input are hidden until the first `/`
         # and are mounted then (_mount_input). Mounted at start-up, the input (an Input with
         # four component classes, restyled at each of start-up's styling passes) cost ~20 ms
-        # of CPU before the first rows (issue 6).
+        # of CPU before the first rows.
         self.summary = ViewSummary(id="view-summary")
         super().__init__(self.summary, id=id)
         self._on_text = on_text

@@ -47,7 +47,7 @@ from console.ui.text import MISSING, MISSING_ASCII
 from console.ui.textual_compat import scrollbars
 from console.ui.timefmt import relative, scheduled_cell
 
-# Annotations only: drawing rows never needs the pydantic models (start-up, issue 6). Kept apart
+# Annotations only: drawing rows never needs the pydantic models (start-up time). Kept apart
 # from the typing import above so that it merges beside changes to the import block.
 from typing import TYPE_CHECKING
 
@@ -312,7 +312,7 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
             await asyncio.sleep(pause or 0.001)
             waited += pause or 0.001
 
-    # ------------------------------------------------------------------ public: view (issue 5)
+    # ------------------------------------------------------------------ public: view
 
     #: Shown instead of the rows when a filter hides every loaded order.
     no_match_message = "No order matches the filter."

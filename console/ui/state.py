@@ -90,7 +90,7 @@ def _risk_levels(risks: dict[str, Any] | None) -> tuple[tuple[RiskLevel, ...], R
     # Every value counts for the worst, also keys the console has no badge for.
     return hit[0], max(max(map(_level, risks.values())), hit[1])
 
-#: A sort key function over rows (issue 5 adds column sorts on top of the default).
+#: A sort key function over rows (column sorts, on top of the default).
 SortKey = Callable[["OrderRow"], Any]
 RowFilter = Callable[["OrderRow"], bool]
 #: Separates rows in the text-filter corpus; never part of a row's search text.

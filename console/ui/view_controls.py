@@ -1,4 +1,4 @@
-"""The console's keyboard ergonomics (issue 5), for one :class:`DispatchApp`:
+"""The console's keyboard ergonomics, for one :class:`DispatchApp`:
 
 - the list's view: ``/`` filter as you type, ``1``/``2``/``0`` risk, ``s`` status, ``o``/``O`` sort,
   and the view bar that always says which are active (console/ui/filter_bar.py);

@@ -38,7 +38,7 @@ KINDS = ("ok", "failed", "doubt", "muted", "strong", "warning")
 
 class LineList(ScrollView, can_focus=True):
     """Read-only lines; arrow keys, PgUp/PgDn, Home/End scroll (the container's bindings), and
-    the order list's j/k/g/G (issue 5: the same keys in every list)."""
+    the order list's j/k/g/G (the same keys in every list)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "scroll_down", "Down", show=False, id="lines.down"),
