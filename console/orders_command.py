@@ -72,7 +72,7 @@ def run_orders(
                    worker_handle=getattr(args, "worker", None))
 
     async def main() -> int:
-        from console.api import errors as E
+        from console.api import errors
 
         client = _make_client(client_factory, output, "orders")
         if client is None:
@@ -82,13 +82,13 @@ def run_orders(
                 count = await _json_lines(client, filters, output)
             else:
                 count = await _rows(client, filters, output, as_csv=getattr(args, "csv", False))
-        except E.InvalidRequest as exc:
+        except errors.InvalidRequest as exc:
             output.err(f"dispatch-console orders: {exc.message}")
             return EXIT_USAGE
-        except E.AuthenticationError as exc:
+        except errors.AuthenticationError as exc:
             output.err(f"dispatch-console orders: authentication failed: {exc.message}")
             return EXIT_AUTH
-        except E.HyperTrackError as exc:
+        except errors.HyperTrackError as exc:
             output.err(f"dispatch-console orders: {exc.message}")
             return EXIT_FAILED
         finally:

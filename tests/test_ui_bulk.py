@@ -717,3 +717,21 @@ async def test_help_lists_the_bulk_keys(tmp_path, ascii: bool) -> None:
                        "Bulk review", "Bulk progress", "type the count to confirm"):
             assert needle in text, needle
         assert ("✓" in text) is not ascii
+
+
+async def test_bulk_toasts_name_the_keys_of_the_users_keymap(tmp_path) -> None:
+    app, sb, seen = bulk_app(tmp_path, keymap=(("order.complete", "x"), ("bulk.mark", "m")))
+    messages: list[str] = []
+    original = app.notify
+
+    def notify(message, **kwargs):
+        messages.append(message)
+        original(message, **kwargs)
+
+    app.notify = notify
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("b")
+        await wait_until(pilot, lambda: any("No bulk run yet" in m for m in messages), what="the toast")
+        text = next(m for m in messages if "No bulk run yet" in m)
+        assert "(m, *)" in text and "press x" in text

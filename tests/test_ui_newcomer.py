@@ -180,8 +180,8 @@ async def test_the_top_bar_fits_80_columns_with_a_profile_read_only_and_sandbox(
             assert f" {profile} READ-ONLY " in " ".join(top.split()), top  # the profile whole
         else:
             assert "dispatch-north" in top and "…" in top, top  # cut, with an ellipsis
-        # Wider, the scope says more, in its fixed order: the default scope's words come back.
-        await pilot.resize_terminal(140, 24)
+        # Wider (side by side, from 160), the scope says more, in its fixed order, and the brand shows.
+        await pilot.resize_terminal(160, 24)
         await wait_until(pilot, lambda: "all ops groups" in screen_text(app).splitlines()[0],
                          what="the full scope")
         assert "Dispatch console" in screen_text(app).splitlines()[0]

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic_core import ValidationError
 
-from console.api import errors as E
+from console.api import errors
 from console.api.credentials import Credentials
 from console.api.decoding import ACCEPT_ENCODING, BoundedDecoder, UnsupportedEncoding
 from console.api.handles import order_path
@@ -158,7 +158,7 @@ async def require_loopback_peer(event: str, info: dict[str, Any]) -> None:
     if stream is not None:
         await stream.aclose()
     shown = sanitize(address) if address is not None else "an unknown address"
-    raise E.InvalidRequest(
+    raise errors.InvalidRequest(
         f"refusing plain http: the server's name led to {shown}, which is not a loopback address;"
         " nothing was sent (plain http is only for this machine: use https for any other host)"
     )
@@ -171,13 +171,13 @@ def check_base_url(base_url: str) -> str:
     """
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise E.InvalidRequest(f"the base URL must be http(s)://host, not '{sanitize(base_url)}'")
+        raise errors.InvalidRequest(f"the base URL must be http(s)://host, not '{sanitize(base_url)}'")
     if parts.username or parts.password:
-        raise E.InvalidRequest("the base URL must not carry credentials")
+        raise errors.InvalidRequest("the base URL must not carry credentials")
     if parts.query or parts.fragment:
-        raise E.InvalidRequest("the base URL must not have a query or fragment")
+        raise errors.InvalidRequest("the base URL must not have a query or fragment")
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-        raise E.InvalidRequest(
+        raise errors.InvalidRequest(
             f"plain http is only allowed for loopback hosts; use https://{sanitize(parts.netloc)}"
         )
     return base_url.rstrip("/")
@@ -502,7 +502,7 @@ class OrdersClient:
                     page_params["limit"] = next_limit
             try:
                 body, response = await self._get("/orders/", page_params)
-            except E.ValidationFailed:
+            except errors.ValidationFailed:
                 if token is None or next_limit is None:
                     raise
                 next_limit = None  # this server does not take that size: back to `limit`
@@ -514,7 +514,7 @@ class OrdersClient:
                 page = await parse(body)
             except ValueError as exc:  # pydantic's ValidationError, or not JSON at all
                 problems = exc.error_count() if isinstance(exc, ValidationError) else 1
-                raise E.MalformedResponse(
+                raise errors.MalformedResponse(
                     f"the order list is not valid: {problems} problem(s)",
                     status_code=response.status_code, request_id=_request_id(response),
                 ) from None
@@ -527,9 +527,9 @@ class OrdersClient:
             if not token:
                 return
             if token in seen:
-                raise E.MalformedResponse("the server repeated a pagination token (a loop)")
+                raise errors.MalformedResponse("the server repeated a pagination token (a loop)")
             seen.add(token)
-        raise E.MalformedResponse(f"more than {MAX_PAGES} pages: stopped")
+        raise errors.MalformedResponse(f"more than {MAX_PAGES} pages: stopped")
 
     async def list_orders(self, **filters: Any) -> list[Order]:
         """Every order matching the filters, all pages, as full models."""
@@ -574,7 +574,7 @@ class OrdersClient:
         for leg in await self.legs(ref.order_handle):
             if ref.same_leg(leg.ref):
                 return leg
-        raise E.NotFoundError(404, f"the handle has no {ref.leg_words()} leg")
+        raise errors.NotFoundError(404, f"the handle has no {ref.leg_words()} leg")
 
     async def complete_order(
         self,
@@ -644,12 +644,12 @@ class OrdersClient:
         if duplicate is not None:
             # Parsers disagree on which duplicate wins (pydantic: the last; others: the first),
             # so '"order_handle": "b", "order_handle": "a"' is no proof that *this* order changed.
-            raise E.MalformedResponse(
+            raise errors.MalformedResponse(
                 f"the server's answer to {action} repeats the key '{sanitize(duplicate)}'",
                 status_code=response.status_code, request_id=_request_id(response),
             )
         if order.status != expected_status:
-            raise E.MalformedResponse(
+            raise errors.MalformedResponse(
                 f"the server answered {action} with status '{order.status}', not '{expected_status}'",
                 status_code=response.status_code, request_id=_request_id(response),
             )
@@ -666,17 +666,17 @@ class OrdersClient:
         try:
             order = parse(body)
         except ValidationError as exc:
-            raise E.MalformedResponse(
+            raise errors.MalformedResponse(
                 f"the response is not a valid order ({exc.error_count()} problem(s))",
                 status_code=response.status_code, request_id=_request_id(response),
             ) from None
         except (ValueError, RecursionError):
-            raise E.MalformedResponse(
+            raise errors.MalformedResponse(
                 "the response is not valid JSON", status_code=response.status_code,
                 request_id=_request_id(response),
             ) from None
         if order.ref.order_handle != handle:
-            raise E.MalformedResponse(
+            raise errors.MalformedResponse(
                 f"the server answered for order '{sanitize(order.ref.order_handle)}', "
                 f"not the one requested ('{sanitize(handle)}')",
                 status_code=response.status_code, request_id=_request_id(response),
@@ -690,9 +690,9 @@ class OrdersClient:
             attempt += 1
             try:
                 return await self._request("GET", path, params)
-            except E.CertificateError:
+            except errors.CertificateError:
                 raise
-            except (E.RequestNotSent, E.OutcomeInDoubt, E.RateLimited, E.ServerError) as exc:
+            except (errors.RequestNotSent, errors.OutcomeInDoubt, errors.RateLimited, errors.ServerError) as exc:
                 if attempt >= self.get_backoff.max_attempts:
                     raise
                 delay = self.get_backoff.delay(attempt, self._rng)
@@ -714,7 +714,7 @@ class OrdersClient:
         expected = self._base_raw_path + path.encode("ascii")
         if request.url.raw_path.split(b"?", 1)[0] != expected:
             # Defence in depth: order_path already made this impossible.
-            raise E.InvalidRequest("refusing to send: the request path is not the one built")
+            raise errors.InvalidRequest("refusing to send: the request path is not the one built")
         try:
             async with asyncio.timeout(self.attempt_timeout):
                 response = await self._send(request, method, path)
@@ -723,7 +723,7 @@ class OrdersClient:
                 finally:
                     await response.aclose()
         except TimeoutError:
-            raise E.OutcomeInDoubt(
+            raise errors.OutcomeInDoubt(
                 f"no complete answer within {self.attempt_timeout:g} s", method=method, path=path
             ) from None
         if 200 <= response.status_code < 300:
@@ -736,19 +736,19 @@ class OrdersClient:
             return await self._http.send(request, auth=self._auth, stream=True, follow_redirects=False)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             if _is_certificate_error(exc):
-                raise E.CertificateError(
+                raise errors.CertificateError(
                     "the server's TLS certificate was refused; nothing was sent",
                     method=method, path=path,
                 ) from None
-            raise E.RequestNotSent(f"could not connect: {_short(exc)}", method=method, path=path) from None
+            raise errors.RequestNotSent(f"could not connect: {_short(exc)}", method=method, path=path) from None
         except httpx.PoolTimeout:
-            raise E.RequestNotSent("no free connection in time", method=method, path=path) from None
+            raise errors.RequestNotSent("no free connection in time", method=method, path=path) from None
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
-            raise E.RequestNotSent(f"request not sent: {_short(exc)}", method=method, path=path) from None
+            raise errors.RequestNotSent(f"request not sent: {_short(exc)}", method=method, path=path) from None
         except httpx.TimeoutException as exc:
-            raise E.OutcomeInDoubt(f"timed out waiting for the server ({type(exc).__name__})", method=method, path=path) from None
+            raise errors.OutcomeInDoubt(f"timed out waiting for the server ({type(exc).__name__})", method=method, path=path) from None
         except httpx.TransportError as exc:
-            raise E.OutcomeInDoubt(f"connection lost: {_short(exc)}", method=method, path=path) from None
+            raise errors.OutcomeInDoubt(f"connection lost: {_short(exc)}", method=method, path=path) from None
         except Exception as exc:
             # Not an httpx error: a bug or an unmapped error inside httpx/httpcore/h11. Their
             # frames hold the encoded Authorization header in locals (h11's Request event), and
@@ -767,7 +767,7 @@ class OrdersClient:
         declared = response.headers.get("content-length")
         # isascii: "²".isdigit() is true too, and int() refuses it.
         if ok and declared and declared.isascii() and declared.isdigit() and int(declared) > cap:
-            raise E.ResponseTooLarge(
+            raise errors.ResponseTooLarge(
                 f"the response is {int(declared)} bytes, over the {cap}-byte cap",
                 status_code=response.status_code, request_id=_request_id(response),
             )
@@ -782,7 +782,7 @@ class OrdersClient:
                 return preread
             if not ok:
                 return preread[:cap]
-            raise E.ResponseTooLarge(
+            raise errors.ResponseTooLarge(
                 f"the response is over the {cap}-byte cap",
                 status_code=response.status_code, request_id=_request_id(response),
             )
@@ -791,7 +791,7 @@ class OrdersClient:
         except UnsupportedEncoding as exc:
             if not ok:
                 return b""
-            raise E.MalformedResponse(
+            raise errors.MalformedResponse(
                 f"the response is not readable: {sanitize(str(exc))}",
                 status_code=response.status_code, request_id=_request_id(response),
             ) from None
@@ -804,45 +804,45 @@ class OrdersClient:
                 except zlib.error:
                     if not ok:
                         return b""
-                    raise E.MalformedResponse(
+                    raise errors.MalformedResponse(
                         "the compressed response is corrupt",
                         status_code=response.status_code, request_id=_request_id(response),
                     ) from None
                 if decoder.over_limit:
                     if not ok:
                         return b"".join(chunks)[:cap]
-                    raise E.ResponseTooLarge(
+                    raise errors.ResponseTooLarge(
                         f"the response is over the {cap}-byte cap",
                         status_code=response.status_code, request_id=_request_id(response),
                     )
         except httpx.TimeoutException:
-            raise E.OutcomeInDoubt("timed out reading the response", method=method, path=path) from None
+            raise errors.OutcomeInDoubt("timed out reading the response", method=method, path=path) from None
         except httpx.TransportError as exc:
-            raise E.OutcomeInDoubt(f"the response was cut off: {_short(exc)}", method=method, path=path) from None
+            raise errors.OutcomeInDoubt(f"the response was cut off: {_short(exc)}", method=method, path=path) from None
         return b"".join(chunks)
 
-    def _status_error(self, response: httpx.Response, body: bytes, method: str, path: str) -> E.APIStatusError:
+    def _status_error(self, response: httpx.Response, body: bytes, method: str, path: str) -> errors.APIStatusError:
         status = response.status_code
         message, detail = parse_error_body(body)
         if not message:
             message = response.reason_phrase or ""
         kwargs = dict(detail=detail, request_id=_request_id(response), method=method, path=path)
         if status in (401, 403):
-            return E.AuthenticationError(status, message, **kwargs)
+            return errors.AuthenticationError(status, message, **kwargs)
         if status == 404:
-            return E.NotFoundError(status, message, **kwargs)
+            return errors.NotFoundError(status, message, **kwargs)
         if status == 409:
-            return E.ConflictError(status, message, **kwargs)
+            return errors.ConflictError(status, message, **kwargs)
         if status == 422:
-            return E.ValidationFailed(status, message, **kwargs)
+            return errors.ValidationFailed(status, message, **kwargs)
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         if status == 429:
-            return E.RateLimited(status, message, retry_after=retry_after, **kwargs)
+            return errors.RateLimited(status, message, retry_after=retry_after, **kwargs)
         if 500 <= status < 600:
-            return E.ServerError(status, message, retry_after=retry_after, **kwargs)
+            return errors.ServerError(status, message, retry_after=retry_after, **kwargs)
         if 300 <= status < 400:
             message = f"redirect to {sanitize(response.headers.get('location', '?'))} not followed"
-        return E.UnexpectedStatus(status, message, **kwargs)
+        return errors.UnexpectedStatus(status, message, **kwargs)
 
 
 # ---------------------------------------------------------------------- parameters
@@ -873,15 +873,15 @@ def list_params(
     ):
         if value is not None:
             if not isinstance(value, str):
-                raise E.InvalidRequest(f"{name} must be text")
+                raise errors.InvalidRequest(f"{name} must be text")
             params[name] = value
     if limit is not None:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise E.InvalidRequest("limit must be a positive whole number")
+            raise errors.InvalidRequest("limit must be a positive whole number")
         params["limit"] = limit
     if sort_direction is not None:
         if sort_direction not in ("asc", "desc"):
-            raise E.InvalidRequest("sort_direction must be 'asc' or 'desc'")
+            raise errors.InvalidRequest("sort_direction must be 'asc' or 'desc'")
         params["sort_direction"] = sort_direction
     return params
 
@@ -905,13 +905,13 @@ def status_query(status: str | Iterable[str] | None) -> tuple[str | None, frozen
     known = (*ORDER_STATUSES, "rescheduled")
     unknown = [s for s in items if s not in known]
     if unknown:
-        raise E.InvalidRequest(f"unknown status '{sanitize(unknown[0])}'; one of: {', '.join(known)}")
+        raise errors.InvalidRequest(f"unknown status '{sanitize(unknown[0])}'; one of: {', '.join(known)}")
     if not items:
         return None, None
     if all(s in FILTERABLE_STATUSES for s in items):
         return ",".join(items), None
     if "rescheduled" in items:
-        raise E.InvalidRequest(
+        raise errors.InvalidRequest(
             "'rescheduled' cannot be combined with a status the list filter cannot name "
             "(dispatched, summarizing): ask for them separately"
         )
@@ -947,12 +947,12 @@ def _action_params(type: str | None, type_index: int | None, fulfillment_attempt
     params: dict[str, Any] = {}
     if type is not None:
         if type not in ORDER_TYPES:
-            raise E.InvalidRequest(f"type must be 'pick' or 'drop', not '{sanitize(str(type))}'")
+            raise errors.InvalidRequest(f"type must be 'pick' or 'drop', not '{sanitize(str(type))}'")
         params["type"] = type
     for name, value in (("type_index", type_index), ("fulfillment_attempt", fulfillment_attempt)):
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise E.InvalidRequest(f"{name} must be a whole number >= 0")
+                raise errors.InvalidRequest(f"{name} must be a whole number >= 0")
             params[name] = value
     return params
 

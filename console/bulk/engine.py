@@ -74,13 +74,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from console.api import errors as E
+from console.api import errors
 from console.api.client import DEFAULT_ATTEMPT_TIMEOUT, OrdersClient, OrderSummary
 from console.api.handles import validate_handle
 from console.api.models import Order, OrderRef
 from console.api.retry import Backoff
 from console.api.sanitize import sanitize
-from console.bulk import journal as J
+from console.bulk import journal as journaling
 from console.bulk.actions import COMPLETE, Action, Verdict
 from console.bulk.results import (
     INTERRUPTED,
@@ -120,18 +120,18 @@ Sleep = Callable[[float], Awaitable[None]]
 T = TypeVar("T")
 
 _JOURNAL_STATE = {
-    ResultStatus.COMPLETED: J.COMPLETED,
-    ResultStatus.COMPLETED_RECONCILED: J.COMPLETED_RECONCILED,
-    ResultStatus.ALREADY_COMPLETED: J.ALREADY_COMPLETED,
-    ResultStatus.NOT_FOUND: J.NOT_FOUND,
-    ResultStatus.REJECTED: J.REJECTED,
-    ResultStatus.CONFLICT: J.CONFLICT,
-    ResultStatus.FAILED_NOT_SENT: J.FAILED_NOT_SENT,
-    ResultStatus.AUTH_FAILED: J.AUTH_FAILED,
-    ResultStatus.IN_DOUBT: J.IN_DOUBT,
-    ResultStatus.NOT_APPLIED: J.NOT_APPLIED,
-    ResultStatus.STOPPED: J.STOPPED,
-    ResultStatus.NOT_SENT: J.NOT_SENT,
+    ResultStatus.COMPLETED: journaling.COMPLETED,
+    ResultStatus.COMPLETED_RECONCILED: journaling.COMPLETED_RECONCILED,
+    ResultStatus.ALREADY_COMPLETED: journaling.ALREADY_COMPLETED,
+    ResultStatus.NOT_FOUND: journaling.NOT_FOUND,
+    ResultStatus.REJECTED: journaling.REJECTED,
+    ResultStatus.CONFLICT: journaling.CONFLICT,
+    ResultStatus.FAILED_NOT_SENT: journaling.FAILED_NOT_SENT,
+    ResultStatus.AUTH_FAILED: journaling.AUTH_FAILED,
+    ResultStatus.IN_DOUBT: journaling.IN_DOUBT,
+    ResultStatus.NOT_APPLIED: journaling.NOT_APPLIED,
+    ResultStatus.STOPPED: journaling.STOPPED,
+    ResultStatus.NOT_SENT: journaling.NOT_SENT,
 }
 
 
@@ -167,7 +167,7 @@ class _Item:
     #: Taken by a worker: its final outcome may wait to ride with the worker's next intent.
     in_worker: bool = False
     #: This order's final outcome, prepared but not committed yet (see BulkEngine._worker).
-    deferred: J.Write | None = None
+    deferred: journaling.Write | None = None
     #: The worker's previous order, whose outcome is committed with this order's first write.
     carry: "_Item | None" = None
     #: Engine-clock time until which a request of this order may still be in flight (its last
@@ -182,7 +182,7 @@ class _Look:
 
     verdict: Verdict | None = None
     order: Any = None
-    error: E.HyperTrackError | None = None
+    error: errors.HyperTrackError | None = None
 
     @property
     def undecided(self) -> bool:
@@ -228,7 +228,7 @@ class BulkEngine:
     def __init__(
         self,
         client: OrdersClient,
-        journal: J.Journal,
+        journal: journaling.Journal,
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         retry_budget: int | None = None,
@@ -245,7 +245,7 @@ class BulkEngine:
         freeze_heap: bool | None = None,
         action: Action = COMPLETE,
         settle_window: float | None = None,
-        wall_clock: Callable[[], datetime] = J.utc_now,
+        wall_clock: Callable[[], datetime] = journaling.utc_now,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not (
             MIN_CONCURRENCY <= concurrency <= MAX_CONCURRENCY
@@ -378,8 +378,8 @@ class BulkEngine:
                 settled = await self._settle_all()
                 if self._stopping:
                     return await self._run([], settled)
-                ops = await self._j(self.journal.open_ops, self.account_id, self.base_url,
-                                    (J.PENDING, J.NOT_SENT, J.NOT_APPLIED))
+                ops = await self._journal_call(self.journal.open_ops, self.account_id, self.base_url,
+                                    (journaling.PENDING, journaling.NOT_SENT, journaling.NOT_APPLIED))
                 return await self._run([op.ref for op in ops], settled)
         finally:
             self._running = False
@@ -428,8 +428,8 @@ class BulkEngine:
         Outcomes are committed without an fsync of their own (see :meth:`_record`); the end of
         a run's session is where no later intent will sync them."""
         try:
-            await self._j(self.journal.sync)
-        except J.JournalError as exc:
+            await self._journal_call(self.journal.sync)
+        except journaling.JournalError as exc:
             # Not lost on a process crash; on a power cut their intents settle them by GET.
             log.warning("could not sync the journal at the end of the run: %s", exc)
 
@@ -447,7 +447,7 @@ class BulkEngine:
         """
         gc_policy.freeze_survivors()
 
-    async def _j(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def _journal_call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a journal call on a journal thread, off the event loop."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
@@ -564,17 +564,17 @@ class BulkEngine:
             return True
         carried = self._take_carry(item)
         try:
-            await self._j(self.journal.record_outcome, item.op_id, state, run_id=self._run_id,
+            await self._journal_call(self.journal.record_outcome, item.op_id, state, run_id=self._run_id,
                           also=carried.deferred if carried is not None else None, **fields)
             return True
-        except J.JournalError as exc:
+        except journaling.JournalError as exc:
             self._halt(StopReason.JOURNAL, f"the journal could not record an outcome ({exc}); stopping")
             return False
         finally:
             self._reported_with(carried)
 
     async def _final(self, item: _Item, status: ResultStatus, message: str = "", *,
-                     exc: E.HyperTrackError | None = None, order: Order | OrderSummary | None = None,
+                     exc: errors.HyperTrackError | None = None, order: Order | OrderSummary | None = None,
                      flagged: bool = False, field_errors: dict[str, list[str]] | None = None,
                      earlier: str | None = None, http_status: int | None = None) -> OrderResult:
         """Build the result, record it, and return it."""
@@ -605,22 +605,22 @@ class BulkEngine:
 
     # ------------------------------------------------------------------ reading back
 
-    async def _read_back(self, ref: OrderRef) -> tuple[Order | OrderSummary | None, E.HyperTrackError | None]:
+    async def _read_back(self, ref: OrderRef) -> tuple[Order | OrderSummary | None, errors.HyperTrackError | None]:
         """The current state of exactly ``ref``'s leg (``OrdersClient.get_leg``: the GET, or the
         list searched by handle when the GET answers with another leg). Returns (order, None) or
         (None, error); never raises the client's errors. An answer about another leg or attempt
         settles nothing: it comes back as an error."""
         try:
             order = await self.client.get_leg(ref)
-        except E.HyperTrackError as exc:
+        except errors.HyperTrackError as exc:
             return None, exc
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.exception("unexpected error from the client during a read-back")
-            return None, E.OutcomeInDoubt(f"unexpected {type(exc).__name__} while reading the order")
+            return None, errors.OutcomeInDoubt(f"unexpected {type(exc).__name__} while reading the order")
         if not ref.same_leg(order.ref):
-            return None, E.MalformedResponse(
+            return None, errors.MalformedResponse(
                 f"the server answered with the {order.ref.leg_words()} leg instead of the {ref.leg_words()} leg"
             )
         return order, None
@@ -652,7 +652,7 @@ class BulkEngine:
                 verdict = self.action.judge(order)
         return _Look(verdict=verdict, order=order)
 
-    def _window_from_journal(self, op: J.OpRecord) -> float | None:
+    def _window_from_journal(self, op: journaling.OpRecord) -> float | None:
         """The engine-clock end of the settle window of ``op``'s last intent (None: passed)."""
         if not op.intent_at:
             return None
@@ -665,15 +665,15 @@ class BulkEngine:
         remaining = self.settle_window - max(0.0, age)
         return self._clock() + remaining if remaining > 0 else None
 
-    def _check_failed(self, err: E.HyperTrackError) -> None:
-        if isinstance(err, E.AuthenticationError):
+    def _check_failed(self, err: errors.HyperTrackError) -> None:
+        if isinstance(err, errors.AuthenticationError):
             self._halt(StopReason.AUTH, f"authentication failed ({err.message}); the rest were not sent")
 
     # ------------------------------------------------------------------ settling earlier runs
 
     async def _settle_all(self) -> list[OrderResult]:
-        ops = await self._j(self.journal.unsettled, self.account_id, self.base_url)
-        await self._j(self.journal.close_interrupted_runs)
+        ops = await self._journal_call(self.journal.unsettled, self.account_id, self.base_url)
+        await self._journal_call(self.journal.close_interrupted_runs)
         if not ops:
             return []
         self._reset_counts(len(ops))
@@ -681,12 +681,12 @@ class BulkEngine:
         self._emit(SettlingStarted, count=len(ops))
         sem = asyncio.Semaphore(self.concurrency)
 
-        async def settle(op: J.OpRecord) -> OrderResult:
+        async def settle(op: journaling.OpRecord) -> OrderResult:
             async with sem:
                 if self._stop_reason is StopReason.AUTH:
                     result = OrderResult(op.ref, ResultStatus.IN_DOUBT, op.op_id, message=(
                         "an earlier run's request may have been applied; not checked: authentication failed"
-                    ), earlier=INTERRUPTED if op.state == J.SENDING else LEFT_IN_DOUBT)
+                    ), earlier=INTERRUPTED if op.state == journaling.SENDING else LEFT_IN_DOUBT)
                 else:
                     result = await self._settle_op(op)
                 self._count(result)
@@ -695,9 +695,9 @@ class BulkEngine:
 
         return list(await asyncio.gather(*(settle(op) for op in ops)))
 
-    async def _settle_op(self, op: J.OpRecord) -> OrderResult:
+    async def _settle_op(self, op: journaling.OpRecord) -> OrderResult:
         item = _Item(op.ref, op.op_id, window_ends=self._window_from_journal(op))
-        if op.state == J.SENDING:
+        if op.state == journaling.SENDING:
             earlier = INTERRUPTED
             prefix = (f"an earlier run sent this ({op.attempts} attempt(s)) and was interrupted before "
                       "recording the answer")
@@ -709,7 +709,7 @@ class BulkEngine:
         order = look.order
         if look.error is not None:
             self._check_failed(look.error)
-            if isinstance(look.error, E.NotFoundError):
+            if isinstance(look.error, errors.NotFoundError):
                 status, text = ResultStatus.NOT_FOUND, f"{prefix}; the order does not exist"
             else:
                 status, text = ResultStatus.IN_DOUBT, f"{prefix}; it could not be checked: {look.error.message}"
@@ -741,30 +741,30 @@ class BulkEngine:
         pre_results: dict[int, tuple[ResultStatus, str]] = {}
 
         # What the journal already knows about these orders decides op reuse and pre-checks.
-        known, completed_before = await self._j(self._journal_knowledge, unique)
+        known, completed_before = await self._journal_call(self._journal_knowledge, unique)
         reuse: dict[OrderRef, str] = {}
         for index, ref in enumerate(unique):
             op = known.get(ref)
             try:
                 validate_handle(ref.order_handle)
-            except E.InvalidHandle as exc:
+            except errors.InvalidHandle as exc:
                 pre_results[index] = (ResultStatus.REJECTED, f"not sent: {exc.message}")
-            if op is not None and op.state in J.REUSABLE_STATES:
+            if op is not None and op.state in journaling.REUSABLE_STATES:
                 reuse[ref] = op.op_id
-            if ref in settled_not_done or (op is not None and op.state in J.UNSETTLED_STATES):
+            if ref in settled_not_done or (op is not None and op.state in journaling.UNSETTLED_STATES):
                 pre_results.setdefault(index, (
                     ResultStatus.IN_DOUBT,
                     "not sent: an earlier request for this order is still in doubt; check the order first",
                 ))
 
         self._budget_left = self.retry_budget if self.retry_budget is not None else 10 + len(unique) // 10
-        self._run_id = await self._j(
+        self._run_id = await self._journal_call(
             self.journal.start_run, account_id=self.account_id, base_url=self.base_url,
             count=len(unique) + len(decided),
         )
         # Decided orders get ops of their own (never reused: nothing is sent for them here).
         all_refs = [r.ref for r in decided] + list(unique)
-        op_ids = await self._j(
+        op_ids = await self._journal_call(
             self.journal.add_ops, self._run_id, all_refs, account_id=self.account_id, base_url=self.base_url,
             reuse=reuse,
         )
@@ -806,9 +806,9 @@ class BulkEngine:
                 self._emit(OrderFinished, result=item.result)
 
         try:
-            await self._j(self.journal.finish_run, self._run_id,
+            await self._journal_call(self.journal.finish_run, self._run_id,
                           stop_reason=self._stop_reason.value if self._stop_reason else None)
-        except J.JournalError as exc:
+        except journaling.JournalError as exc:
             log.warning("could not record the end of run %s: %s", self._run_id, exc)
         report = RunReport(
             run_id=self._run_id,
@@ -819,16 +819,16 @@ class BulkEngine:
         self._emit(RunFinished, report=report)
         return report
 
-    def _journal_knowledge(self, refs: Sequence[OrderRef]) -> tuple[dict[OrderRef, J.OpRecord], set[OrderRef]]:
+    def _journal_knowledge(self, refs: Sequence[OrderRef]) -> tuple[dict[OrderRef, journaling.OpRecord], set[OrderRef]]:
         """(On a journal thread.) The latest op for each ref, and the refs that some op (in any
         run, not only the latest) completed: those are read back before any POST."""
-        latest: dict[OrderRef, J.OpRecord] = {}
+        latest: dict[OrderRef, journaling.OpRecord] = {}
         completed: set[OrderRef] = set()
         for ref in refs:
             op = self.journal.latest_op_for(ref, account_id=self.account_id, base_url=self.base_url)
             if op is not None:
                 latest[ref] = op
-                if op.state in J.SUCCESS_STATES or self.journal.has_success_for(
+                if op.state in journaling.SUCCESS_STATES or self.journal.has_success_for(
                     ref, account_id=self.account_id, base_url=self.base_url
                 ):
                     completed.add(ref)
@@ -892,8 +892,8 @@ class BulkEngine:
         """Commit ``carried``'s prepared outcome on its own, then report that order."""
         write, carried.deferred = carried.deferred, None
         try:
-            await self._j(self.journal.commit_outcome, write)
-        except J.JournalError as exc:
+            await self._journal_call(self.journal.commit_outcome, write)
+        except journaling.JournalError as exc:
             self._halt(StopReason.JOURNAL, f"the journal could not record an outcome ({exc}); stopping")
         self._report(carried)
 
@@ -928,19 +928,19 @@ class BulkEngine:
                 except _Settled:
                     self._unreachable_streak = 0
                     raise
-                if isinstance(exc, E.RequestNotSent):
+                if isinstance(exc, errors.RequestNotSent):
                     self._unreachable_streak += 1
                 else:
                     self._unreachable_streak = 0
                 if exc is None:
                     continue  # throttled or not sent: try again (the gate and budget were checked)
-                if isinstance(exc, E.RequestNotSent):
+                if isinstance(exc, errors.RequestNotSent):
                     not_sent_tries += 1
                     await self._after_not_sent(item, exc, not_sent_tries)
                     continue
                 # The outcome is in doubt: settle it before anything is sent again.
                 item.had_doubt = True
-                await self._record(item, J.IN_DOUBT, http_status=getattr(exc, "status_code", None),
+                await self._record(item, journaling.IN_DOUBT, http_status=getattr(exc, "status_code", None),
                                    message=f"outcome unknown ({exc.message}); checking the order",
                                    request_id=getattr(exc, "request_id", None))
                 await self._reconcile(item, exc)
@@ -972,7 +972,7 @@ class BulkEngine:
             ))
         # Otherwise send as usual: a handle can be reused for a new order, and a 409 is safe.
 
-    async def _send_once(self, item: _Item) -> E.HyperTrackError | None:
+    async def _send_once(self, item: _Item) -> errors.HyperTrackError | None:
         """One request with its intent and outcome. Returns None to try again, the error when the
         outcome is in doubt or the request never arrived; raises _Settled when the order is done."""
         if item.carry is not None and (self._stopping or not self._open.is_set()):
@@ -981,9 +981,9 @@ class BulkEngine:
             raise _Settled(await self._not_sent(item))
         carried = self._take_carry(item)
         try:
-            await self._j(self.journal.record_intent, item.op_id, self._run_id,
+            await self._journal_call(self.journal.record_intent, item.op_id, self._run_id,
                           also=carried.deferred if carried is not None else None)
-        except J.JournalError as exc:
+        except journaling.JournalError as exc:
             self._halt(StopReason.JOURNAL, f"the journal could not record an intent ({exc}); nothing more is sent")
             # The carried outcome failed with it: try it alone (it may have been the intent that
             # failed). If it fails too, that op stays at its intent (settled by GET at the next
@@ -999,7 +999,7 @@ class BulkEngine:
         # Re-check with no await between this check and the send: a 429 or a stop that arrived
         # while the intent was being written must hold this request back too.
         if self._stopping or not self._open.is_set():
-            await self._record(item, J.PENDING, message="not sent: the run paused or stopped first",
+            await self._record(item, journaling.PENDING, message="not sent: the run paused or stopped first",
                                withdraw_intent=True)
             return None
         item.sends += 1
@@ -1007,52 +1007,52 @@ class BulkEngine:
         self._emit(RequestSent, ref=item.ref, attempt=item.sends)
         try:
             order = await self.action.send(self.client, item.ref)
-        except E.RateLimited as exc:
+        except errors.RateLimited as exc:
             await self._after_rate_limit(item, exc)
             return None
-        except E.CertificateError as exc:
+        except errors.CertificateError as exc:
             self._halt(StopReason.CERTIFICATE, f"the server's TLS certificate was refused: {exc.message}")
             raise _Settled(await self._final(
                 item, ResultStatus.FAILED_NOT_SENT, f"not sent: {exc.message} (a security problem: run stopped)",
                 exc=exc,
             )) from None
-        except E.RequestNotSent as exc:
+        except errors.RequestNotSent as exc:
             return exc
-        except E.AuthenticationError as exc:
+        except errors.AuthenticationError as exc:
             self._halt(StopReason.AUTH, f"authentication failed ({exc.message}); the rest were not sent")
             raise _Settled(await self._final(item, ResultStatus.AUTH_FAILED, exc.message, exc=exc)) from None
-        except E.NotFoundError as exc:
+        except errors.NotFoundError as exc:
             raise _Settled(await self._final(item, ResultStatus.NOT_FOUND, exc.message, exc=exc)) from None
-        except E.ValidationFailed as exc:
+        except errors.ValidationFailed as exc:
             raise _Settled(await self._final(
                 item, ResultStatus.REJECTED, exc.message, exc=exc, field_errors=exc.field_errors,
             )) from None
-        except E.ConflictError as exc:
+        except errors.ConflictError as exc:
             raise _Settled(await self._after_conflict(item, exc)) from None
-        except E.UnexpectedStatus as exc:
+        except errors.UnexpectedStatus as exc:
             if exc.status_code == 400:
                 raise _Settled(await self._final(item, ResultStatus.REJECTED, exc.message, exc=exc)) from None
             item.anomaly = exc.message
             return exc
-        except (E.InvalidHandle, E.InvalidRequest) as exc:
+        except (errors.InvalidHandle, errors.InvalidRequest) as exc:
             raise _Settled(await self._final(item, ResultStatus.REJECTED, f"not sent: {exc.message}")) from None
-        except E.MalformedResponse as exc:
+        except errors.MalformedResponse as exc:
             item.anomaly = exc.message
             return exc
-        except E.HyperTrackError as exc:  # OutcomeInDoubt, ServerError: may have been applied
+        except errors.HyperTrackError as exc:  # OutcomeInDoubt, ServerError: may have been applied
             return exc
         except asyncio.CancelledError:
             # The intent stays without an outcome: the next start settles it by GET.
             raise
         except Exception as exc:  # not from our client's contract: treat as "may have been applied"
             log.exception("unexpected error from the client during a POST")
-            return E.OutcomeInDoubt(f"unexpected {type(exc).__name__} while sending")
+            return errors.OutcomeInDoubt(f"unexpected {type(exc).__name__} while sending")
         if self.action.judge(order) is not Verdict.APPLIED:
             item.anomaly = f"the server answered with status '{sanitize(str(order.status))}'"
-            return E.MalformedResponse(item.anomaly)
+            return errors.MalformedResponse(item.anomaly)
         raise _Settled(await self._final(item, ResultStatus.COMPLETED, self.action.done, order=order))
 
-    async def _after_rate_limit(self, item: _Item, exc: E.RateLimited) -> None:
+    async def _after_rate_limit(self, item: _Item, exc: errors.RateLimited) -> None:
         # Close the gate (or stop) BEFORE any await: while this coroutine waits for the journal,
         # other workers run, and none of them may start a request once the 429 is known.
         wait = exc.retry_after
@@ -1066,11 +1066,11 @@ class BulkEngine:
             self._halt(StopReason.RETRY_BUDGET, "too many retries in this run (rate limited); stopping")
             raise _Settled(await self._not_sent(item))
         self._pause(wait)
-        await self._record(item, J.PENDING, http_status=429, request_id=exc.request_id,
+        await self._record(item, journaling.PENDING, http_status=429, request_id=exc.request_id,
                            message=f"throttled (429): not applied; {exc.message}")
 
-    async def _after_not_sent(self, item: _Item, exc: E.RequestNotSent, tries: int) -> None:
-        await self._record(item, J.PENDING, message=f"not sent: {exc.message}")
+    async def _after_not_sent(self, item: _Item, exc: errors.RequestNotSent, tries: int) -> None:
+        await self._record(item, journaling.PENDING, message=f"not sent: {exc.message}")
         if self._stopping:
             raise _Settled(await self._not_sent(item))
         if self._unreachable_streak >= self.unreachable_after:
@@ -1092,7 +1092,7 @@ class BulkEngine:
             ))
         await self._sleep_unless_stopped(self.backoff.delay(tries, self._rng))
 
-    async def _reconcile(self, item: _Item, exc: E.HyperTrackError) -> None:
+    async def _reconcile(self, item: _Item, exc: errors.HyperTrackError) -> None:
         """Settle a request whose outcome is unknown. Returns only if the order is, after the
         settle window, still not in the action's end state (the request did not take effect)."""
         delay = self.settle_delay
@@ -1109,7 +1109,7 @@ class BulkEngine:
         if look.error is not None:
             err = look.error
             self._check_failed(err)
-            if isinstance(err, E.NotFoundError):
+            if isinstance(err, errors.NotFoundError):
                 raise _Settled(await self._final(item, ResultStatus.NOT_FOUND, f"{what}; the order does not exist",
                                                  exc=err))
             raise _Settled(await self._final(
@@ -1133,7 +1133,7 @@ class BulkEngine:
             ))
         item.extra["last_status"] = look.order.status
 
-    async def _after_conflict(self, item: _Item, exc: E.ConflictError) -> OrderResult:
+    async def _after_conflict(self, item: _Item, exc: errors.ConflictError) -> OrderResult:
         refused = f"the server refused ({exc.message})"
         # A 409 means the server looked at the order and refused: no request of ours is left
         # in flight by it (an earlier one, whose answer was lost, may be; hence had_doubt below).

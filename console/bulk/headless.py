@@ -571,14 +571,14 @@ class _CompleteCommand:
 
     async def _look_up(self, client: Any) -> list[tuple[Any, Any]] | int:
         """(ref, None) for an order to send, or (ref, result) for one settled by its lookup."""
-        from console.api import errors as E
+        from console.api import errors
         from console.api.models import OrderRef
         from console.bulk.results import OrderResult, ResultStatus
 
         sem = asyncio.Semaphore(self.concurrency)
         done = 0
         total = len(self.handles)
-        auth_error: list[E.AuthenticationError] = []
+        auth_error: list[errors.AuthenticationError] = []
         tty = _isatty(self.output.stderr)
 
         async def one(handle: str) -> tuple[Any, Any]:
@@ -589,15 +589,15 @@ class _CompleteCommand:
                                                          message="not looked up: authentication failed")
                 try:
                     order = await client.get_order(handle)
-                except E.AuthenticationError as exc:
+                except errors.AuthenticationError as exc:
                     auth_error.append(exc)
                     return OrderRef(handle), OrderResult(OrderRef(handle), ResultStatus.AUTH_FAILED,
                                                          message=exc.message, http_status=exc.status_code)
-                except E.NotFoundError as exc:
+                except errors.NotFoundError as exc:
                     result = OrderResult(OrderRef(handle), ResultStatus.NOT_FOUND, message=exc.message,
                                          http_status=exc.status_code)
                     return OrderRef(handle), result
-                except E.HyperTrackError as exc:
+                except errors.HyperTrackError as exc:
                     result = OrderResult(OrderRef(handle), ResultStatus.FAILED_NOT_SENT,
                                          message=f"not sent: could not look the order up ({exc.message})",
                                          http_status=getattr(exc, "status_code", None))

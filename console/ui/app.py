@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from rich.text import Text
 from textual import work
@@ -38,7 +38,7 @@ from textual.worker import Worker, WorkerState
 # Only what the first frame needs is imported here. Screens, the bulk views, the command
 # palette's provider and the pydantic models load where they are first used (start-up time,
 # each import is paid before the first rows can be painted).
-from console.api import errors as E
+from console.api import errors
 from console.api.vocab import OPEN_STATUSES
 from console.settings import DEFAULT_THEME, Settings
 from console.ui.bulk_bar import BulkStatusBar
@@ -99,6 +99,15 @@ def _console_commands() -> type[Provider]:
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class ShownError(NamedTuple):
+    """An error the detail pane shows above an order (``DetailPane.show_error``'s arguments)."""
+
+    title: str
+    message: str
+    field_errors: dict[str, list[str]] | None
+    request_id: str | None
 
 
 @dataclass
@@ -183,7 +192,8 @@ class DispatchApp(App[None]):
         self._details: DetailCache[Order] = DetailCache(self.DETAIL_TTL, self.DETAIL_CACHE_SIZE)
         self._detail_row: OrderRow | None = None
         self._detail_version: int | None = None
-        self._complete_errors: dict[tuple, tuple[str, str, dict | None, str | None]] = {}
+        #: The last failed completion of each order, shown with it in the detail pane.
+        self._complete_errors: dict[tuple, ShownError] = {}
         #: The legs of a handle whose GET answers with another leg than the row's (bounded: only
         #: pick/drop rows the cursor rested on).
         self._legs: dict[tuple, list[Any]] = {}
@@ -599,7 +609,7 @@ class DispatchApp(App[None]):
         if not ref.same_leg(order.ref):
             try:
                 self._legs[ref_key(ref)] = await self.client.legs(ref.order_handle)
-            except E.HyperTrackError:
+            except errors.HyperTrackError:
                 self._legs.pop(ref_key(ref), None)  # the row's own summary is shown instead
         return order
 
@@ -717,7 +727,7 @@ class DispatchApp(App[None]):
             self.notify(f"Completed {name}." if result.status.value == "completed" else f"{name}: {title}.",
                         markup=False)
         else:
-            shown = (title, message, result.field_errors or None, result.request_id)
+            shown = ShownError(title, message, result.field_errors or None, result.request_id)
             self._complete_errors[key] = shown
             self.notify(f"{name}: {title}. {message}", severity="error", timeout=8, markup=False)
         if self._is_current(ref) and self._detail_row is not None:

@@ -360,13 +360,23 @@ class BulkController:
                        severity="warning", markup=False)
             return True
         if self.active:
-            app.notify("A bulk run is going on (b shows it); one run at a time.", severity="warning", markup=False)
+            app.notify(f"A bulk run is going on ({self._key('bulk_show')} shows it); one run at a time.",
+                       severity="warning", markup=False)
             return True
         if self.singles.busy:
             app.notify("A completion of one order is in flight; try again when it has finished.",
                        severity="warning", markup=False)
             return True
         return False
+
+    def _key(self, action: str) -> str:
+        """The key that runs ``action`` now (the user's keymap applied), for the words of a toast."""
+        from console.ui.textual_compat.bindings import key_display
+
+        try:
+            return key_display(self.app, action) or action
+        except Exception:  # no screen yet, or shutting down: the action's name still says it
+            return action
 
     def refuses_single(self, ref: OrderRef) -> bool:
         """``c`` without marks: refuse (and say why) while the start-up settlement runs, or when
@@ -377,12 +387,14 @@ class BulkController:
             return True
         state = self.state
         if state is not None and state.active and ref in state.refs:
-            self.app.notify("This order is in the bulk run going on (b shows it).", severity="warning",
+            self.app.notify(f"This order is in the bulk run going on ({self._key('bulk_show')} shows it).",
+                            severity="warning",
                             markup=False)
             return True
         if state is not None and state.active:
             # One journal writer at a time: the run holds it until it ends.
-            self.app.notify("A bulk run is going on (b shows it); complete this order when it has finished.",
+            self.app.notify(f"A bulk run is going on ({self._key('bulk_show')} shows it); complete this order "
+                            "when it has finished.",
                             severity="warning", markup=False)
             return True
         return False
@@ -423,7 +435,8 @@ class BulkController:
         from console.ui.screens.bulk_progress import BulkProgressScreen
 
         if self.state is None:
-            self.app.notify("No bulk run yet: mark orders (space, *) and press c.", markup=False)
+            self.app.notify(f"No bulk run yet: mark orders ({self._key('toggle_mark')}, {self._key('mark_view')}) "
+                            f"and press {self._key('complete')}.", markup=False)
             return
         if isinstance(self.app.screen, BulkProgressScreen):
             return
@@ -575,7 +588,7 @@ class BulkController:
             n = len(unfinished)
             text += f". {n:,} not completed {'stays' if n == 1 else 'stay'} marked"
             if state.retryable:
-                text += "; R retries the failed ones"
+                text += f"; {self._key('retry_failed')} retries the failed ones"
         from console.ui.screens.bulk_progress import BulkProgressScreen
 
         if not isinstance(self.app.screen, BulkProgressScreen):  # that screen says it all already

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from console.api import errors as E
+from console.api import errors
 
 if TYPE_CHECKING:  # annotations only: the pydantic models are not needed to word an error
     from console.bulk.results import OrderResult
@@ -19,43 +19,43 @@ if TYPE_CHECKING:  # annotations only: the pydantic models are not needed to wor
 def error_title(exc: BaseException, *, action: str = "") -> str:
     """A short title naming the kind of failure (and its HTTP status, when there was one)."""
     prefix = f"{action} failed: " if action else ""
-    if isinstance(exc, E.NotFoundError):
+    if isinstance(exc, errors.NotFoundError):
         return f"{prefix}order not found (HTTP 404)"
-    if isinstance(exc, E.ConflictError):
+    if isinstance(exc, errors.ConflictError):
         return f"{prefix}the order's state does not allow it (HTTP 409)"
-    if isinstance(exc, E.ValidationFailed):
+    if isinstance(exc, errors.ValidationFailed):
         return f"{prefix}rejected by the server (HTTP 422)"
-    if isinstance(exc, E.AuthenticationError):
+    if isinstance(exc, errors.AuthenticationError):
         return f"{prefix}credentials refused (HTTP {exc.status_code})"
-    if isinstance(exc, E.RateLimited):
+    if isinstance(exc, errors.RateLimited):
         return f"{prefix}throttled by the server (HTTP 429)"
-    if isinstance(exc, E.ServerError):
+    if isinstance(exc, errors.ServerError):
         return f"{prefix}server error (HTTP {exc.status_code})"
-    if isinstance(exc, E.APIStatusError):
+    if isinstance(exc, errors.APIStatusError):
         return f"{prefix}unexpected answer (HTTP {exc.status_code})"
-    if isinstance(exc, E.CertificateError):
+    if isinstance(exc, errors.CertificateError):
         return f"{prefix}TLS certificate refused"
-    if isinstance(exc, E.RequestNotSent):
+    if isinstance(exc, errors.RequestNotSent):
         return f"{prefix}not sent: the server could not be reached"
-    if isinstance(exc, E.OutcomeInDoubt):
+    if isinstance(exc, errors.OutcomeInDoubt):
         return f"{prefix}no answer from the server"
-    if isinstance(exc, E.MalformedResponse):
+    if isinstance(exc, errors.MalformedResponse):
         return f"{prefix}the server's answer was not valid"
-    if isinstance(exc, (E.InvalidHandle, E.InvalidRequest)):
+    if isinstance(exc, (errors.InvalidHandle, errors.InvalidRequest)):
         return f"{prefix}not sent: invalid request"
-    if isinstance(exc, E.HyperTrackError):
+    if isinstance(exc, errors.HyperTrackError):
         return f"{prefix}error"
     return f"{prefix}unexpected error ({type(exc).__name__})"
 
 
 def error_message(exc: BaseException) -> str:
     """The server's own message when it sent one, else the client's description."""
-    if isinstance(exc, E.APIStatusError):
+    if isinstance(exc, errors.APIStatusError):
         message = exc.api_message or ""
-        if isinstance(exc, E.RateLimited) and exc.retry_after is not None:
+        if isinstance(exc, errors.RateLimited) and exc.retry_after is not None:
             message = f"{message} (retry after {exc.retry_after:g} s)".strip()
         return message or exc.message
-    if isinstance(exc, E.HyperTrackError):
+    if isinstance(exc, errors.HyperTrackError):
         return exc.message
     from console.api.sanitize import sanitize
 
@@ -63,7 +63,7 @@ def error_message(exc: BaseException) -> str:
 
 
 def field_errors(exc: BaseException) -> dict[str, list[str]] | None:
-    if isinstance(exc, E.ValidationFailed):
+    if isinstance(exc, errors.ValidationFailed):
         return exc.field_errors or None
     return None
 
