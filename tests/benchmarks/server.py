@@ -55,7 +55,9 @@ class BenchControl:
         if scope["type"] == "http" and path == "/orders/":
             query = parse_qs(scope.get("query_string", b"").decode())
             self._list_requests.append({
-                "at": time.monotonic(), "first": "pagination_token" not in query,
+                # A load's first request: the first page of the open set's first query (the one
+                # the server filters by status; the window's query for dispatched orders follows).
+                "at": time.monotonic(), "first": "pagination_token" not in query and "status" in query,
                 "limit": int(query.get("limit", ["100"])[0]),
             })
         await self.inner(scope, receive, send)
