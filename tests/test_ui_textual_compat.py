@@ -112,3 +112,12 @@ async def test_a_row_count_given_without_a_layout_sets_the_scrollbar_as_textual_
             ours.scroll_end(animate=False, immediate=True)
             await pilot.pause()
             assert ours.scroll_y == theirs.scroll_y
+
+
+def test_the_footer_key_class_is_the_one_textuals_footer_composes() -> None:
+    from textual.widgets import Footer
+
+    from console.ui.textual_compat.footer import FooterKey
+
+    assert FooterKey.__module__.startswith("textual.widgets")
+    assert "FooterKey" in Footer.compose.__code__.co_names or "FooterKey" in Footer.compose.__globals__

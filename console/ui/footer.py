@@ -17,7 +17,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+from console.ui.textual_compat.footer import FooterKey
 
 from console.ui.textual_compat.bindings import declared_bindings
 

@@ -14,6 +14,7 @@ Items:
   only the bindings active on the focused chain).
 - :mod:`.scrollbars`: a scrolling widget's row count given to its scrollbar without a layout of
   the whole screen (switch: ``virtual_size_without_layout``).
+- :mod:`.footer`: the footer's key widget class, which Textual does not export (an import only).
 
 An item with a switch (``scrollbars``: ``virtual_size_without_layout``; ``resize``:
 ``ignore_stale_resize``) is turned off by naming it in the environment variable
