@@ -195,7 +195,7 @@ async def test_an_open_order_past_its_time_is_late_and_shows_its_eta() -> None:
         app.pane.show_summary(Order.model_validate(raw), loading=False)
         await pilot.pause()
         lines = lines_of(app)
-        line_with(lines, "summary only: the full order could not be loaded")
+        line_with(lines, "summary only: no timeline or route for this order here")
         assert lines[line_with(lines, "Timeline") + 1].strip() == "not loaded"
 
 

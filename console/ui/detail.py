@@ -637,7 +637,8 @@ class DetailPane(VerticalScroll, inherit_bindings=False):
             note = "refreshing" if self._full else "loading the full order"
             header.append(f"\n{note}{self._ellipsis}", self._style("muted"))
         elif not self._full:
-            header.append("\nsummary only: the full order could not be loaded", self._style("muted"))
+            # Why (a failed load, or a leg HyperTrack gives no history for) is said above the order.
+            header.append("\nsummary only: no timeline or route for this order here", self._style("muted"))
         return header
 
     def _grid(self) -> Table:
