@@ -2,7 +2,7 @@
 
 import pytest
 
-pytest_plugins = ["tests.sandbox_fixtures"]
+pytest_plugins = ["tests.support.sandbox_fixtures"]
 
 
 @pytest.fixture(autouse=True)

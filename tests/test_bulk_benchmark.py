@@ -23,7 +23,7 @@ from console.api.models import OrderRef
 from console.bulk.engine import BulkEngine
 from console.bulk.journal import Journal
 from console.bulk.results import ResultStatus
-from tests.test_bulk_fakeserver import FakeHyperTrack, check_invariants
+from tests.support.fake_hypertrack import FakeHyperTrack, check_invariants
 
 
 def slow_fake(names: list[str], latency: float) -> FakeHyperTrack:

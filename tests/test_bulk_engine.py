@@ -14,7 +14,7 @@ from console.bulk.engine import BulkEngine
 from console.bulk.journal import Journal, JournalWriteError
 from console.bulk.results import ResultStatus as R
 from console.bulk.results import StopReason
-from tests.test_bulk_fakeserver import FakeHyperTrack, check_invariants
+from tests.support.fake_hypertrack import FakeHyperTrack, check_invariants
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from console.bulk.journal import JournalWriteError
 from console.bulk.results import ResultStatus as R
 from console.bulk.results import StopReason
 from tests.test_bulk_engine import journal, journal_path, make_engine  # noqa: F401 - fixtures
-from tests.test_bulk_fakeserver import FakeHyperTrack, check_invariants, journal_rows
+from tests.support.fake_hypertrack import FakeHyperTrack, check_invariants, journal_rows
 from tests.test_journal import spy_on
 
 

@@ -24,7 +24,7 @@ from console.bulk.engine import BulkEngine
 from console.bulk.journal import Journal
 from console.bulk.results import ResultStatus as R
 from console.sandbox import DEFAULT_SECRET_KEY, ManualClock, Sandbox
-from tests.test_bulk_fakeserver import FakeClock, journal_bytes, journal_rows
+from tests.support.fake_hypertrack import FakeClock, journal_bytes, journal_rows
 
 REPO = Path(__file__).resolve().parents[1]
 START = 1_767_000_000.0
@@ -388,7 +388,7 @@ async def test_pick_drop_legs_are_settled_by_their_own_leg_under_every_fault(jou
     """GET /orders/{h} answers with the pick leg: a drop leg whose answer was lost was left IN
     DOUBT ("the server returned type pick instead of drop"). Its read-back now finds the drop
     leg itself (the list searched by handle)."""
-    from tests.sandbox_fixtures import make_sandbox
+    from tests.support.sandbox_fixtures import make_sandbox
 
     sb = make_sandbox(orders=300)
     by_handle: dict[str, list] = {}

@@ -27,7 +27,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from console.api.models import OrderRef
 from console.bulk.engine import BulkEngine
 from console.bulk.journal import Journal
-from tests.test_bulk_fakeserver import FakeHyperTrack, check_invariants, journal_rows
+from tests.support.fake_hypertrack import FakeHyperTrack, check_invariants, journal_rows
 
 NAMES = [f"o{i}" for i in range(12)]
 OUTSIDERS = ["x0", "x1"]

@@ -15,7 +15,7 @@ from console.api import errors as E
 from console.api.credentials import Credentials
 from console.api.handles import order_path
 from console.sandbox.server import serve_in_thread
-from tests.sandbox_fixtures import ServedSandbox, make_sandbox, served_sandbox  # noqa: F401 - fixture
+from tests.support.sandbox_fixtures import ServedSandbox, make_sandbox, served_sandbox  # noqa: F401 - fixture
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from console.api import Credentials, OrdersClient, check_base_url
 from console.api import errors as E
 from console.api.client import BasicAuth
 from console.api.models import OrderRef
-from tests.api_mock import (
+from tests.support.api_mock import (
     ACCOUNT, SECRET, ChunkStream, Server, json_response, order_body, raw_response, sequence,
 )
 

@@ -12,7 +12,7 @@ import pytest
 from console.api import errors as E
 from console.api.client import OrdersClient
 from console.sandbox.core import IN_PROCESS_BASE_URL
-from tests.sandbox_fixtures import make_sandbox
+from tests.support.sandbox_fixtures import make_sandbox
 
 
 class Recorder(httpx.AsyncBaseTransport):

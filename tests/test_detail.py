@@ -15,7 +15,7 @@ from textual.app import App, ComposeResult
 
 from console.api.models import EVENT_TYPES, Order, UnknownEvent, parse_event
 from console.ui.detail import DETAIL_CSS_PATH, DetailPane, event_sentence
-from tests.hostile import (
+from tests.support.hostile import (
     COMBINED,
     HUGE_INT,
     SHORT_HOSTILE,

@@ -14,7 +14,7 @@ import pytest
 
 from console.api import errors as E
 from console.api.sanitize import has_unsafe_characters
-from tests.api_mock import Server, json_response, order_body, raw_response
+from tests.support.api_mock import Server, json_response, order_body, raw_response
 
 EXAMPLE_ERRORS = json.loads(open("/work/shared/docs/hypertrack-orders-examples.json").read())["errors"]
 

@@ -20,7 +20,7 @@ from textual.app import App, ComposeResult
 
 from console.api.models import Order, parse_order
 from console.ui.detail import DETAIL_CSS_PATH, DetailPane
-from tests.hostile import HUGE_INT, assert_no_raw_controls, check_svg, screen_text
+from tests.support.hostile import HUGE_INT, assert_no_raw_controls, check_svg, screen_text
 from tests.test_fuzz_models import body_strategy, fuzz, with_unknown_fields
 
 NOW = datetime(2026, 1, 1, 10, 7, tzinfo=timezone.utc)

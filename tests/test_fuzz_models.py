@@ -31,7 +31,7 @@ from console.api.handles import validate_handle
 from console.api.models import Order, OrderPage, TimelineEvent, parse_order, parse_order_page
 from console.api.retry import Backoff
 from console.api.sanitize import has_unsafe_characters, sanitize
-from tests.hostile import HOSTILE, assert_no_raw_controls
+from tests.support.hostile import HOSTILE, assert_no_raw_controls
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "hypertrack-orders-openapi-subset.json"
 if not REFERENCE.exists():  # a checkout elsewhere: the shared directory beside /work/main

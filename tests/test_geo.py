@@ -374,7 +374,7 @@ def test_a_route_of_only_unreadable_points_has_no_summary_but_a_count() -> None:
 
 
 def _mock_client(body: dict):
-    from tests.api_mock import Server, json_response
+    from tests.support.api_mock import Server, json_response
 
     server = Server(lambda request: json_response(body))
     return server, server.client()
@@ -398,7 +398,7 @@ def odd_points_served(monkeypatch):
     odd points (the sandbox never makes them itself)."""
     from console.sandbox.order import SimOrder
     from console.sandbox.server import serve_in_thread
-    from tests.sandbox_fixtures import make_sandbox
+    from tests.support.sandbox_fixtures import make_sandbox
 
     real = SimOrder.polyline
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from console.api import errors as E
 from console.api.handles import MAX_HANDLE_LENGTH, order_path, validate_handle
 from console.api.sanitize import has_unsafe_characters
-from tests.api_mock import Server, json_response, order_body
+from tests.support.api_mock import Server, json_response, order_body
 
 REJECTED = {
     "empty": "",

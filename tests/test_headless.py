@@ -12,7 +12,7 @@ import pytest
 
 from console.bulk import headless as H
 from console.bulk.journal import Journal, JournalReader
-from tests.test_bulk_fakeserver import SECRET, FakeHyperTrack, check_invariants
+from tests.support.fake_hypertrack import SECRET, FakeHyperTrack, check_invariants
 
 
 class Console:

@@ -17,7 +17,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from tests.test_bulk_fakeserver import journal_rows
+from tests.support.fake_hypertrack import journal_rows
 
 REPO = Path(__file__).resolve().parents[1]
 

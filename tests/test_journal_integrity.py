@@ -18,7 +18,7 @@ import pytest
 
 from console.api.models import OrderRef
 from console.bulk.journal import Journal, JournalDamaged, JournalLocked, JournalReader, move_aside
-from tests.test_bulk_fakeserver import ACCOUNT, BASE_URL, SECRET, FakeHyperTrack
+from tests.support.fake_hypertrack import ACCOUNT, BASE_URL, SECRET, FakeHyperTrack
 from tests.test_headless import Console, complete, parser_for
 
 from console.bulk import headless as H

@@ -18,7 +18,7 @@ from console import cli
 from console.bulk import journal as J
 from console.bulk.headless import JournalTarget
 from console.sandbox.defaults import DEFAULT_ACCOUNT_ID
-from tests.test_bulk_fakeserver import journal_rows
+from tests.support.fake_hypertrack import journal_rows
 
 
 def test_the_sandbox_journal_sits_beside_the_real_one(monkeypatch, tmp_path) -> None:
@@ -126,7 +126,7 @@ def test_the_ui_picks_the_same_file_as_the_headless_commands(monkeypatch, tmp_pa
     from console.sandbox.defaults import IN_PROCESS_BASE_URL
     from console.settings import Settings
     from console.ui.app import DispatchApp
-    from tests.sandbox_fixtures import make_sandbox
+    from tests.support.sandbox_fixtures import make_sandbox
 
     monkeypatch.setenv(J.JOURNAL_ENV, str(tmp_path / "journal.sqlite3"))
     sb = make_sandbox(orders=5)

@@ -20,10 +20,10 @@ from console.api import errors as E
 from console.api.vocab import OPEN_STATUSES, TERMINAL_STATUSES
 from console.settings import Settings
 from console.sandbox.core import IN_PROCESS_BASE_URL
-from tests.hostile import screen_text
-from tests.sandbox_fixtures import ServedSandbox, make_sandbox, served_sandbox  # noqa: F401 - fixture
-from tests.sandbox_fixtures import FIXED_START
-from tests.ui_support import loaded, make_app, wait_until
+from tests.support.hostile import screen_text
+from tests.support.sandbox_fixtures import ServedSandbox, make_sandbox, served_sandbox  # noqa: F401 - fixture
+from tests.support.sandbox_fixtures import FIXED_START
+from tests.support.ui_support import loaded, make_app, wait_until
 
 DISPATCHED = "ACME/PO-05503"
 #: What the server filters of the open set (in the order of progress).

@@ -22,7 +22,7 @@ from console.orders_command import CSV_HEADER, TABLE_COLUMNS, add_orders_argumen
 from console.risk_marks import MARKERS
 from console.ui.badges import badge_char
 from console.ui.text import risk_glyph
-from tests.sandbox_fixtures import ServedSandbox, served_sandbox  # noqa: F401 - fixture
+from tests.support.sandbox_fixtures import ServedSandbox, served_sandbox  # noqa: F401 - fixture
 
 TERMINAL = {"completed", "cancelled"}
 

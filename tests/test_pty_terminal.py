@@ -30,7 +30,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from tests.hostile import (
+from tests.support.hostile import (
     ESCAPES,
     FAKE_ACCOUNT,
     FAKE_SECRET,

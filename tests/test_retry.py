@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from console.api import errors as E
 from console.api.client import MAX_GET_RETRY_AFTER
 from console.api.retry import Backoff, parse_retry_after
-from tests.api_mock import Server, json_response, order_body, raw_response, sequence
+from tests.support.api_mock import Server, json_response, order_body, raw_response, sequence
 
 NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=timezone.utc)
 

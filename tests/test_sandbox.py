@@ -18,7 +18,7 @@ from console.sandbox import Sandbox
 from console.sandbox.clock import ManualClock, iso
 from console.sandbox.contract import VENDORED, adjust, shared_reference_path
 from console.sandbox.geo import distance_m
-from tests.sandbox_fixtures import (  # noqa: F401 - fixtures, until conftest loads the plugin
+from tests.support.sandbox_fixtures import (  # noqa: F401 - fixtures, until conftest loads the plugin
     FIXED_START, make_sandbox, raw_http, sandbox, sandbox_client, sandbox_sleeps, schema_validator,
 )
 

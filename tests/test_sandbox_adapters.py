@@ -14,7 +14,7 @@ from console.sandbox import Sandbox
 from console.sandbox.app import SandboxAPI, SandboxRequest
 from console.sandbox.defaults import IN_PROCESS_BASE_URL
 from console.sandbox.server import serve_in_thread
-from tests.sandbox_fixtures import make_sandbox
+from tests.support.sandbox_fixtures import make_sandbox
 
 AUTH = ("sandbox", "sandbox-secret")
 

@@ -9,7 +9,7 @@ import pytest
 
 from console.api.handles import order_path
 from console.sandbox.app import decode_token, encode_token, route
-from tests.sandbox_fixtures import (  # noqa: F401 - fixtures, until conftest loads the plugin
+from tests.support.sandbox_fixtures import (  # noqa: F401 - fixtures, until conftest loads the plugin
     raw_http, sandbox, sandbox_client, sandbox_http, sandbox_sleeps,
 )
 

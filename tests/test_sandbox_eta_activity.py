@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from console.sandbox.clock import iso
-from tests.sandbox_fixtures import ServedSandbox, make_sandbox, served_sandbox  # noqa: F401 - fixture
+from tests.support.sandbox_fixtures import ServedSandbox, make_sandbox, served_sandbox  # noqa: F401 - fixture
 
 #: An ongoing order's ETA may lie in the past only while the worker is at the destination,
 #: serving it (minutes); never by hours.

@@ -9,7 +9,7 @@ from console.api import errors as E
 from console.api.handles import order_path
 from console.sandbox import Faults
 from console.sandbox.faults import RequestInfo
-from tests.sandbox_fixtures import (  # noqa: F401 - fixtures, until conftest loads the plugin
+from tests.support.sandbox_fixtures import (  # noqa: F401 - fixtures, until conftest loads the plugin
     raw_http, sandbox, sandbox_client, sandbox_http, sandbox_sleeps,
 )
 

@@ -17,7 +17,7 @@ import pytest
 
 from console.sandbox import server as srv
 from console.sandbox.server import add_sandbox_arguments, faults_from_args, serve, serve_in_thread
-from tests.sandbox_fixtures import make_sandbox
+from tests.support.sandbox_fixtures import make_sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -23,7 +23,7 @@ from console.api.retry import Backoff
 from console.bulk.engine import BulkEngine
 from console.bulk.journal import Journal
 from console.bulk.results import ResultStatus
-from tests.hostile import COMBINED, FAKE_ACCOUNT, FAKE_SECRET, assert_no_raw_controls, find_leaks
+from tests.support.hostile import COMBINED, FAKE_ACCOUNT, FAKE_SECRET, assert_no_raw_controls, find_leaks
 
 DEEP = b'{"a":' * 5000 + b"1" + b"}" * 5000
 

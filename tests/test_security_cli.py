@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from console.cli import main
-from tests.hostile import FAKE_ACCOUNT, FAKE_SECRET, find_leaks
+from tests.support.hostile import FAKE_ACCOUNT, FAKE_SECRET, find_leaks
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from console.api import Credentials, OrdersClient
 from console.api import errors as E
 from console.api.models import OrderRef, UnknownEvent
 from console.api.retry import Backoff
-from tests.hostile import (
+from tests.support.hostile import (
     BAD_HANDLES,
     COMBINED,
     FAKE_ACCOUNT,

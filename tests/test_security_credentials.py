@@ -2,7 +2,7 @@
 prints them), not to a redirect target or a proxy, not from the command line.
 
 A known fake secret is planted; every output is searched for it plain, for the tail of it, and
-for ``base64(account:secret)`` alone and in the ``Basic ...`` header (see tests.hostile.leak_markers).
+for ``base64(account:secret)`` alone and in the ``Basic ...`` header (see tests.support.hostile.leak_markers).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from console.api import errors as E
 from console.api.client import BasicAuth
 from console.api.retry import Backoff
 from console.connection import resolve_target
-from tests.hostile import FAKE_ACCOUNT, FAKE_SECRET, CraftedServer, Listener, find_leaks
+from tests.support.hostile import FAKE_ACCOUNT, FAKE_SECRET, CraftedServer, Listener, find_leaks
 
 REPO = Path(__file__).resolve().parent.parent
 CREDS = Credentials(FAKE_ACCOUNT, SecretStr(FAKE_SECRET))

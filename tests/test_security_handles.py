@@ -22,8 +22,8 @@ from console.api import OrdersClient
 from console.api.handles import MAX_HANDLE_LENGTH
 from console.cli import main
 from console.sandbox.server import serve_in_thread
-from tests.hostile import BAD_HANDLES, TRICKY_HANDLES, assert_no_raw_controls, find_leaks
-from tests.sandbox_fixtures import make_sandbox
+from tests.support.hostile import BAD_HANDLES, TRICKY_HANDLES, assert_no_raw_controls, find_leaks
+from tests.support.sandbox_fixtures import make_sandbox
 
 TRICKY = TRICKY_HANDLES
 DECOYS = ["a", "b", "x", "A", "ab", "a%2Fb-decoy", "orders", "complete", "a%252Fb"]

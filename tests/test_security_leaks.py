@@ -1,6 +1,6 @@
 """Plant a known fake secret, force crashes and failures everywhere, then search every output.
 
-Outputs searched (tests.hostile.find_leaks: the secret, its tail, base64(account:secret) and the
+Outputs searched (tests.support.hostile.find_leaks: the secret, its tail, base64(account:secret) and the
 ``Basic ...`` header): the screen, SVG screenshots, Textual's crash report (printed with local
 variables), stdout/stderr of ``python -m console`` subprocesses including a crash traceback, the
 journal's database files (and its -wal/-shm companions), JSON exports.
@@ -23,7 +23,7 @@ from console.api.credentials import ACCOUNT_ENV, SECRET_ENV, Credentials
 from console.connection import build_client, resolve_target
 from console.settings import Settings
 from console.ui.app import DispatchApp
-from tests.hostile import (
+from tests.support.hostile import (
     COMBINED,
     FAKE_ACCOUNT,
     FAKE_SECRET,

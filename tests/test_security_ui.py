@@ -3,7 +3,7 @@ pane, the confirmation dialog, toasts and the banner show every string literally
 nothing crashes; a malformed answer to a complete is never shown as a completion; screenshots
 are valid XML with no raw control characters.
 
-The API is an httpx.MockTransport serving crafted JSON (tests.hostile.hostile_order), so every
+The API is an httpx.MockTransport serving crafted JSON (tests.support.hostile.hostile_order), so every
 field a supervisor reads can carry the corpus.
 """
 
@@ -26,7 +26,7 @@ from console.api.retry import Backoff
 from console.settings import Settings
 from console.ui.app import DispatchApp
 from console.ui.screens.confirm import ConfirmComplete
-from tests.hostile import (
+from tests.support.hostile import (
     COMBINED,
     FAKE_ACCOUNT,
     FAKE_SECRET,

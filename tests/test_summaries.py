@@ -31,7 +31,7 @@ from console.api.summaries import (
     parse_summary_page,
 )
 from console.ui.state import OrderRow, OrderTable, build_rows
-from tests.api_mock import Server, json_response, order_body, raw_response, sequence
+from tests.support.api_mock import Server, json_response, order_body, raw_response, sequence
 from tests.test_fuzz_models import HOSTILE_TEXT, body_strategy, fuzz, with_unknown_fields
 
 EXAMPLES = json.loads(open("/work/shared/docs/hypertrack-orders-examples.json").read())

@@ -13,9 +13,9 @@ from console.settings import Settings
 from console.ui.badges import badge_char
 from console.ui.screens.confirm import ConfirmComplete
 from console.ui.screens.help import HelpScreen
-from tests.hostile import screen_text
-from tests.sandbox_fixtures import make_sandbox
-from tests.ui_support import detail_loaded, list_lines, loaded, make_app, row_line, wait_until
+from tests.support.hostile import screen_text
+from tests.support.sandbox_fixtures import make_sandbox
+from tests.support.ui_support import detail_loaded, list_lines, loaded, make_app, row_line, wait_until
 
 
 async def open_orders_of(sb) -> list:

@@ -13,8 +13,8 @@ from console.risk_marks import MARKERS_ASCII, marker
 from console.sandbox.core import IN_PROCESS_BASE_URL
 from console.settings import Settings
 from console.ui.screens.help import HelpScreen
-from tests.hostile import screen_text
-from tests.ui_support import detail_loaded, list_lines, loaded, make_app
+from tests.support.hostile import screen_text
+from tests.support.ui_support import detail_loaded, list_lines, loaded, make_app
 
 BADGE_LETTERS = {letter for _, letter, _ in RISK_KEYS} | {letter.lower() for _, letter, _ in RISK_KEYS}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from console.sandbox.core import IN_PROCESS_BASE_URL
 from console.settings import Settings
-from tests.ui_support import loaded, make_app, wait_until
+from tests.support.ui_support import loaded, make_app, wait_until
 
 
 def first_page_requests(interceptor) -> int:

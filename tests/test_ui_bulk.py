@@ -26,9 +26,9 @@ from console.ui.screens.bulk_review import BulkReviewScreen
 from console.ui.screens.bulk_settled import BulkSettledScreen
 from console.ui.screens.confirm import ConfirmComplete
 from console.ui.state import ref_key
-from tests.hostile import screen_text
-from tests.sandbox_fixtures import make_sandbox
-from tests.ui_support import json_error, list_lines, loaded, make_app, on, wait_until
+from tests.support.hostile import screen_text
+from tests.support.sandbox_fixtures import make_sandbox
+from tests.support.ui_support import json_error, list_lines, loaded, make_app, on, wait_until
 
 FAST_ENGINE = dict(settle_delay=0.0, settle_window=0.0, min_pause=0.0, backoff=Backoff(base=0.0, cap=0.0, max_attempts=2))
 

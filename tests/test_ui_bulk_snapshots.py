@@ -14,7 +14,7 @@ from pathlib import Path
 
 from console.sandbox.core import IN_PROCESS_BASE_URL
 from console.settings import Settings
-from tests.ui_support import json_error, make_app, on
+from tests.support.ui_support import json_error, make_app, on
 
 FROZEN_ENGINE = dict(settle_delay=0.0, settle_window=0.0, min_pause=0.0, clock=lambda: 1000.0)
 

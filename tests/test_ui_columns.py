@@ -7,7 +7,7 @@ the list's header, across the stacked and the side-by-side layouts; Worker shows
 from __future__ import annotations
 
 from console.ui.columns import layout
-from tests.ui_support import list_lines, loaded, make_app, wait_until
+from tests.support.ui_support import list_lines, loaded, make_app, wait_until
 
 TITLES = ("SEORATBU", "Order", "Status", "Worker", "Ops group", "Scheduled", "ETA", "Destination")
 

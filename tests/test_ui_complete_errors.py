@@ -10,8 +10,8 @@ import httpx
 from console.api.client import OrdersClient
 from console.api.retry import Backoff
 from console.sandbox.core import IN_PROCESS_BASE_URL
-from tests.hostile import screen_text, unwrapped
-from tests.ui_support import json_error, loaded, make_app, on, row_line, wait_until
+from tests.support.hostile import screen_text, unwrapped
+from tests.support.ui_support import json_error, loaded, make_app, on, row_line, wait_until
 
 
 async def complete_highlighted(pilot, app) -> None:

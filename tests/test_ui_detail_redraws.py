@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.ui_support import detail_loaded, loaded, make_app, wait_until
+from tests.support.ui_support import detail_loaded, loaded, make_app, wait_until
 
 
 def _record(app: Any) -> list[tuple[str, str, bool]]:

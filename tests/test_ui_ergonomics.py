@@ -16,8 +16,8 @@ from console.settings import Settings
 from console.ui.clipboard import copy_message, copyable_url
 from console.ui.screens.confirm import ConfirmComplete
 from console.ui.screens.help import HelpScreen
-from tests.hostile import screen_text
-from tests.ui_support import list_lines, loaded, make_app, wait_until
+from tests.support.hostile import screen_text
+from tests.support.ui_support import list_lines, loaded, make_app, wait_until
 
 
 def settings(**kw) -> Settings:

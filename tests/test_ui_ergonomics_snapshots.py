@@ -12,7 +12,7 @@ import pytest
 
 from console.sandbox.core import IN_PROCESS_BASE_URL
 from console.settings import Settings
-from tests.ui_support import make_app, settled
+from tests.support.ui_support import make_app, settled
 
 
 def _app(**settings):

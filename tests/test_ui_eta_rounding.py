@@ -16,8 +16,8 @@ from textual.widgets import Static
 from console.ui.columns import GAP, layout
 from console.ui.timefmt import relative
 from console.ui.text import relative_time
-from tests.sandbox_fixtures import FIXED_START
-from tests.ui_support import detail_loaded, list_lines, loaded, make_app, wait_until
+from tests.support.sandbox_fixtures import FIXED_START
+from tests.support.ui_support import detail_loaded, list_lines, loaded, make_app, wait_until
 
 #: 50 seconds into the sandbox's minute: the exact and the floored clock are far apart.
 LATE_IN_MINUTE = FIXED_START + timedelta(seconds=50)

@@ -20,8 +20,8 @@ from console.ui.filtering import ViewFilter
 from console.ui.screens.picker import PickerScreen
 from console.ui.sorting import SORT_COLUMNS, ViewSort
 from console.ui.state import OrderTable
-from tests.hostile import MARKUP, screen_text
-from tests.ui_support import list_lines, loaded, make_app, wait_until
+from tests.support.hostile import MARKUP, screen_text
+from tests.support.ui_support import list_lines, loaded, make_app, wait_until
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 

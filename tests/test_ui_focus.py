@@ -19,8 +19,8 @@ from console.sandbox.core import IN_PROCESS_BASE_URL
 from console.settings import Settings
 from console.ui.detail import DetailPane
 from console.ui.screens.confirm import ConfirmComplete
-from tests.hostile import screen_text
-from tests.ui_support import detail_loaded, list_lines, loaded, make_app, wait_until
+from tests.support.hostile import screen_text
+from tests.support.ui_support import detail_loaded, list_lines, loaded, make_app, wait_until
 
 
 def _row_segments(app, needle: str):

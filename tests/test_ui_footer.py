@@ -117,7 +117,7 @@ async def test_a_held_footer_builds_its_keys_when_released() -> None:
 
 
 async def test_the_console_builds_its_footer_keys_after_its_first_rows() -> None:
-    from tests.ui_support import loaded, make_app
+    from tests.support.ui_support import loaded, make_app
 
     app, _, _ = make_app()
     app.FOOTER_HOLD = 30.0  # only the first rows release it here

@@ -193,7 +193,7 @@ async def test_closing_restores_the_threshold_and_drops_a_pending_settle(thresho
 
 
 async def test_an_app_gone_before_its_settle_gives_the_thresholds_back(thresholds) -> None:
-    from tests.ui_support import loaded, make_app
+    from tests.support.ui_support import loaded, make_app
 
     app, _sb, _interceptor = make_app(orders=30)
     app.heap.SETTLE_DELAY = 3600.0  # the load's settle would run long after the app is gone
@@ -227,7 +227,7 @@ def test_pages_in_flight_do_not_make_a_full_collection_due(thresholds, monkeypat
 
 async def test_with_the_policy_off_an_app_leaves_the_collector_as_it_found_it(monkeypatch) -> None:
     """What the suite's Pilot tests run with (tests/conftest.py): no freeze, no thresholds."""
-    from tests.ui_support import loaded, make_app
+    from tests.support.ui_support import loaded, make_app
 
     monkeypatch.setattr(gc_policy, "ENABLED", False)
     gc.unfreeze()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.geometry import Region
 
 from console.ui.screens.help import DESCRIPTION_AT, KEY_INDENT, HelpScreen
-from tests.ui_support import loaded, make_app
+from tests.support.ui_support import loaded, make_app
 
 
 def body_lines(app) -> list[str]:

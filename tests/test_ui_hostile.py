@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from console.ui.columns import fit, layout
 from console.ui.screens.confirm import ConfirmComplete
-from tests.hostile import SHORT_HOSTILE, assert_no_raw_controls, check_svg, screen_text, shown
-from tests.sandbox_fixtures import make_sandbox
-from tests.ui_support import list_lines, loaded, make_app, wait_until
+from tests.support.hostile import SHORT_HOSTILE, assert_no_raw_controls, check_svg, screen_text, shown
+from tests.support.sandbox_fixtures import make_sandbox
+from tests.support.ui_support import list_lines, loaded, make_app, wait_until
 
 MARKUP_HANDLE = "[bold]h[/]"
 CRASH_HANDLE = "[/oops]-1"

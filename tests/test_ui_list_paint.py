@@ -11,7 +11,7 @@ from __future__ import annotations
 from textual.geometry import Region
 from textual.widget import Widget
 
-from tests.ui_support import loaded, make_app
+from tests.support.ui_support import loaded, make_app
 
 
 def _segments(strips) -> list[list[tuple]]:

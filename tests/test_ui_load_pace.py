@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual import events
 
-from tests.ui_support import loaded, make_app
+from tests.support.ui_support import loaded, make_app
 
 
 def _count_keys_reaching(widget) -> list[str]:
@@ -95,7 +95,9 @@ async def test_pace_stops_waiting_for_a_list_that_draws_nothing() -> None:
         await pilot.pause()
         order_list.move_cursor(2)
         await order_list.pace()  # returns: a list off screen never draws its move
-        assert not order_list.input_pending()
+        # The undrawn move no longer counts as pending (other messages, a timer's, may be queued
+        # at this instant on a busy machine: input_pending() as a whole is not what is tested).
+        assert not order_list._move_unpainted
 
 
 async def test_every_step_of_the_first_load_lets_keys_go_first(monkeypatch) -> None:

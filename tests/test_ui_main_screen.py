@@ -9,7 +9,7 @@ from textual.geometry import Size
 from textual.widgets import Static
 
 from console.ui.main_screen import MainScreen
-from tests.ui_support import loaded, make_app
+from tests.support.ui_support import loaded, make_app
 
 
 class Demo(App[None]):

@@ -9,7 +9,7 @@ from textual.command import CommandList, CommandPalette
 
 from console.sandbox.core import IN_PROCESS_BASE_URL
 from console.settings import Settings
-from tests.ui_support import loaded, make_app, wait_until
+from tests.support.ui_support import loaded, make_app, wait_until
 
 
 def settings(**kw) -> Settings:
@@ -94,7 +94,7 @@ async def test_the_status_picker_counts_the_current_view_and_the_whole_list() ->
 
 
 async def test_a_stopped_run_counts_what_was_done_and_says_each_thing_once(tmp_path) -> None:
-    from tests.hostile import screen_text
+    from tests.support.hostile import screen_text
     from tests.test_ui_bulk import Gate, bulk_app, mark_rows, run_finished
 
     app, sb, seen = bulk_app(tmp_path, bulk_concurrency=2)
@@ -166,7 +166,7 @@ async def test_remapped_keys_show_in_the_view_bar_and_keep_their_place_in_the_fo
 
 @pytest.mark.parametrize("profile", ["audit", "dispatch-north-west-night-shift"])
 async def test_the_top_bar_fits_80_columns_with_a_profile_read_only_and_sandbox(profile: str) -> None:
-    from tests.hostile import screen_text
+    from tests.support.hostile import screen_text
 
     app, _, _ = make_app(orders=120, settings=settings(profile=profile, read_only=True))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -210,7 +210,7 @@ def _visible_toasts(app) -> list:
 
 async def test_no_toast_covers_the_bulk_review_s_instructions_or_input_at_80x24(tmp_path) -> None:
     from console.ui.screens.bulk_review import BulkReviewScreen as BulkReview
-    from tests.hostile import screen_text
+    from tests.support.hostile import screen_text
     from tests.test_ui_bulk import bulk_app
 
     app, _, _ = bulk_app(tmp_path, orders=60)
@@ -253,7 +253,7 @@ async def test_e_exports_the_view_as_shown_to_csv_and_names_the_file(tmp_path, m
 
     from console.export import default_name
     from console.ui.screens.export import ExportScreen
-    from tests.sandbox_fixtures import FIXED_START
+    from tests.support.sandbox_fixtures import FIXED_START
 
     monkeypatch.chdir(tmp_path)
     app, _, _ = make_app(orders=80)

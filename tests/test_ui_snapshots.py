@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from console.sandbox.core import IN_PROCESS_BASE_URL
 from console.settings import Settings
-from tests.ui_support import make_app, settled
+from tests.support.ui_support import make_app, settled
 
 
 def test_main_80x24(snap_compare) -> None:

@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from console.ui.screens.bulk_lines import LineList
 from tests.benchmarks.probe import LoopMonitor
 from tests.benchmarks.scale import SIZE
-from tests.ui_support import loaded, make_app
+from tests.support.ui_support import loaded, make_app
 
 LINES = 300
 #: Seconds between two appended lines (a bulk run at concurrency 8 and 50 ms latency reports

@@ -23,7 +23,7 @@ from console.sandbox import Sandbox
 from console.sandbox.core import IN_PROCESS_BASE_URL
 from console.settings import Settings
 from console.ui.app import DispatchApp
-from tests.sandbox_fixtures import FIXED_START, make_sandbox
+from tests.support.sandbox_fixtures import FIXED_START, make_sandbox
 
 Rule = Callable[[httpx.Request], httpx.Response | BaseException | None]
 

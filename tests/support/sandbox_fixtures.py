@@ -1,4 +1,4 @@
-"""Sandbox fixtures, as a pytest plugin: ``pytest_plugins = ["tests.sandbox_fixtures"]``.
+"""Sandbox fixtures, as a pytest plugin: ``pytest_plugins = ["tests.support.sandbox_fixtures"]``.
 
 - ``sandbox``: an in-process :class:`~console.sandbox.Sandbox` (seed 7, 300 orders) on a
   :class:`~console.sandbox.ManualClock` frozen at :data:`FIXED_START`: nothing moves unless a

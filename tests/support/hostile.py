@@ -3,7 +3,7 @@
 Anyone with write access to a HyperTrack account can put any of these in an address, a metadata
 value, a worker name or a handle. Import the corpus from any test::
 
-    from tests.hostile import HOSTILE, shown
+    from tests.support.hostile import HOSTILE, shown
 
 ``HOSTILE`` maps a short name to the raw string; ``shown(raw)`` is what the console must display
 for it: the string with control, bidi and invisible characters replaced by visible escapes

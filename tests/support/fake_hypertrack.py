@@ -1,0 +1,287 @@
+"""A stateful fake HyperTrack for the bulk tests, and the checklist's invariant checks.
+
+The fake is an ``httpx.MockTransport`` handler over an in-memory order table. Each order can be
+given a script of faults, consumed one per POST (or per GET), including the one that matters
+most: **apply the completion, then lose the response**. Every request is logged with the fake
+clock's time, and whether the order was already completed when a POST arrived.
+
+The bulk tests import it from here (``from tests.support.fake_hypertrack import ...``); the fake's own
+tests are in tests/test_bulk_fakeserver.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import sqlite3
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+from pydantic import SecretStr
+
+from console.api.client import OrdersClient
+from console.api.credentials import Credentials
+from console.api.retry import Backoff
+
+SECRET = "fake-secret-8c1f2d9e77"
+ACCOUNT = "acct-test"
+BASE_URL = "https://api.hypertrack.test"
+
+
+class FakeClock:
+    """A monotonic clock that only moves when someone sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+@dataclass
+class Req:
+    t: float
+    method: str
+    handle: str | None
+    action: str | None
+    outcome: str
+    completed_before: bool = False
+    params: dict[str, str] = field(default_factory=dict)
+
+
+class FakeHyperTrack:
+    """An in-memory HyperTrack Orders API with per-request fault scripts."""
+
+    def __init__(self, handles: Iterable[str], *, clock: FakeClock | None = None, status: str = "ongoing") -> None:
+        self.clock = clock or FakeClock()
+        self.orders: dict[str, dict[str, Any]] = {
+            h: {"order_handle": h, "status": status, "fulfillment_attempt": 0} for h in handles
+        }
+        self.post_faults: dict[str, list[str]] = defaultdict(list)
+        self.get_faults: dict[str, list[str]] = defaultdict(list)
+        self.get_always_fails: set[str] = set()
+        self.log: list[Req] = []
+        #: engine events and server requests in one sequence, when a test wants the interleaving
+        self.sequence: list[tuple[str, Any]] = []
+        self.effective: Counter[str] = Counter()
+        self.completed_by_us: set[str] = set()
+        self.revoked = False
+        self.revoke_after_posts: int | None = None
+        self.on_post: Any = None  # a callable(handle) run when a POST arrives (before faults)
+        self._expected_auth = "Basic " + base64.b64encode(f"{ACCOUNT}:{SECRET}".encode()).decode()
+
+    # ------------------------------------------------------------------ clients
+
+    def client(self, **options: Any) -> OrdersClient:
+        options.setdefault("sleep", self.clock.sleep)
+        options.setdefault("get_backoff", Backoff(base=0.1, cap=1.0, max_attempts=3))
+        return OrdersClient(
+            Credentials(ACCOUNT, SecretStr(SECRET)), base_url=BASE_URL,
+            transport=httpx.MockTransport(self.handler), **options,
+        )
+
+    # ------------------------------------------------------------------ views for the checks
+
+    def posts(self, handle: str | None = None) -> list[Req]:
+        return [r for r in self.log if r.method == "POST" and (handle is None or r.handle == handle)]
+
+    def gets(self, handle: str | None = None) -> list[Req]:
+        return [r for r in self.log if r.method == "GET" and (handle is None or r.handle == handle)]
+
+    def completed(self) -> set[str]:
+        return {h for h, o in self.orders.items() if o["status"] == "completed"}
+
+    # ------------------------------------------------------------------ the handler
+
+    def _body(self, handle: str) -> dict[str, Any]:
+        return dict(self.orders[handle])
+
+    def _apply(self, handle: str) -> None:
+        order = self.orders[handle]
+        if order["status"] not in ("completed", "cancelled"):
+            order["status"] = "completed"
+            order["completed_at"] = "2026-01-02T03:04:05.000Z"
+            self.effective[handle] += 1
+            self.completed_by_us.add(handle)
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.raw_path.decode().split("?", 1)[0]
+        parts = path.strip("/").split("/")
+        method = request.method
+        handle = unquote(parts[1]) if len(parts) >= 2 and parts[0] == "orders" and parts[1] else None
+        action = parts[2] if len(parts) >= 3 else None
+        params = dict(request.url.params)
+        # I2 is about completions our own requests caused (an order completed by someone else
+        # before the run cannot be known without a read; the 409 path covers it).
+        completed_before = handle in self.completed_by_us
+        entry = Req(self.clock.now, method, handle, action, "?", completed_before, params)
+        self.log.append(entry)
+        self.sequence.append(("request", entry))
+
+        def reply(status: int, body: Any, outcome: str, headers: dict[str, str] | None = None) -> httpx.Response:
+            entry.outcome = outcome
+            return httpx.Response(status, json=body, headers={"apigw-requestid": f"req-{len(self.log)}", **(headers or {})})
+
+        if method == "POST" and self.revoke_after_posts is not None and len(self.posts()) > self.revoke_after_posts:
+            self.revoked = True
+        if request.headers.get("authorization") != self._expected_auth or self.revoked:
+            return reply(401, {"detail": {}, "message": "Unauthorized"}, "401")
+
+        if method == "GET" and handle is None:
+            wanted = set(params["status"].split(",")) if "status" in params else None
+            names = [h for h, o in self.orders.items() if wanted is None or o["status"] in wanted]
+            start = int(params.get("pagination_token", "0"))
+            limit = int(params.get("limit", "100"))
+            page = names[start:start + limit]
+            token = str(start + limit) if start + limit < len(names) else None
+            return reply(200, {"orders": [self._body(h) for h in page], "pagination_token": token}, "list")
+        if handle is None or handle not in self.orders:
+            return reply(404, {"detail": {}, "message": f"Order {handle} not found"}, "404")
+
+        if method == "GET" and action is None:
+            if handle in self.get_always_fails:
+                return reply(500, {"message": "internal error"}, "500")
+            script = self.get_faults[handle]
+            fault = script.pop(0) if script else None
+            if fault == "500":
+                return reply(500, {"message": "internal error"}, "500")
+            if fault == "drop":
+                entry.outcome = "dropped"
+                raise httpx.ReadTimeout("timed out", request=request)
+            return reply(200, self._body(handle), "200")
+
+        if method == "POST" and action == "complete":
+            if self.on_post is not None:
+                self.on_post(handle)
+            script = self.post_faults[handle]
+            fault = script.pop(0) if script else None
+            if fault in ("connect", "connect_timeout"):
+                entry.outcome = fault
+                exc = httpx.ConnectError if fault == "connect" else httpx.ConnectTimeout
+                raise exc("connection refused", request=request)
+            if fault == "cert":
+                entry.outcome = fault
+                raise httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed",
+                                         request=request)
+            if fault == "redirect":
+                return reply(307, {"message": "moved"}, "307", {"Location": "https://evil.example/orders/x"})
+            if fault == "drop_before_apply":
+                entry.outcome = fault
+                raise httpx.ReadTimeout("timed out", request=request)
+            if fault and fault.startswith("429"):
+                retry_after = fault.split(":", 1)[1] if ":" in fault else None
+                return reply(429, {"message": "Too many requests"}, "429",
+                             {"Retry-After": retry_after} if retry_after else None)
+            if fault == "502":
+                return reply(502, {"message": "Bad gateway"}, "502")
+            if fault and fault.startswith("503:"):
+                return reply(503, {"message": "Service unavailable"}, "503", {"Retry-After": fault[4:]})
+            if fault == "422":
+                return reply(422, {"detail": {"query": {"type": ["Not a valid choice."]}},
+                                   "message": "Invalid \x1b[31mrequest\x1b[0m"}, "422")
+            if fault == "401":
+                return reply(401, {"detail": {}, "message": "Unauthorized"}, "401")
+            order = self.orders[handle]
+            if order["status"] in ("completed", "cancelled"):
+                return reply(409, {"detail": {"status": order["status"]},
+                                   "message": f"Order is already {order['status']}"}, "409")
+            self._apply(handle)
+            if fault == "drop_after_apply":
+                entry.outcome = fault
+                raise httpx.ReadTimeout("timed out", request=request)
+            if fault == "disconnect_after_apply":
+                entry.outcome = fault
+                raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+            if fault == "504_after_apply":
+                return reply(504, {"message": "Endpoint request timed out"}, "504")
+            if fault == "other_handle":
+                other = next(h for h in self.orders if h != handle)
+                return reply(200, self._body(other), "200-other")
+            return reply(200, self._body(handle), "200")
+        return reply(404, {"message": "no such route"}, "404")
+
+
+# ---------------------------------------------------------------------- invariants I1-I5
+
+
+def journal_rows(path: Path) -> list[dict[str, Any]]:
+    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute("SELECT * FROM ops")]
+    finally:
+        conn.close()
+
+
+def journal_bytes(path: Path) -> bytes:
+    out = b""
+    for suffix in ("", "-wal", "-shm"):
+        p = Path(str(path) + suffix)
+        if p.exists():
+            out += p.read_bytes()
+    return out
+
+
+#: Outcomes of requests the fake refused before any byte reached the server (a client sees
+#: ConnectError / ConnectTimeout: provably not sent).
+NEVER_CONNECTED = ("connect", "connect_timeout", "cert")
+
+
+def check_invariants(fake: FakeHyperTrack, journal_path: Path, run_handles: Iterable[str], *,
+                     results: Iterable[Any] = (), outputs: Iterable[str] = (), allow_sending: bool = False) -> None:
+    """The checklist's global invariants, asserted after every scenario.
+
+    ``allow_sending``: right after a simulated crash, intents without outcomes are expected (the
+    next start settles them).
+    """
+    run_handles = set(run_handles)
+    # I1: no order outside the batch is touched.
+    touched = {r.handle for r in fake.posts()}
+    assert touched <= run_handles, f"orders outside the run were POSTed: {touched - run_handles}"
+    # I2: no POST to an order our requests already completed, unless a reconciling GET came
+    # after the previous POST for it (the residual race the checklist accepts, flagged). A
+    # previous POST that never connected reached nothing: the retry the checklist allows for it
+    # needs no GET of its own (the GET before that attempt still counts).
+    for i, req in enumerate(fake.log):
+        if req.method == "POST" and req.completed_before:
+            earlier = [r for r in fake.log[:i] if r.handle == req.handle]
+            last_post = max((j for j, r in enumerate(earlier)
+                             if r.method == "POST" and r.outcome not in NEVER_CONNECTED), default=-1)
+            assert any(r.method == "GET" for r in earlier[last_post + 1:]), (
+                f"POST to completed order {req.handle} without a reconciling GET first"
+            )
+    # Never more than one effective completion per order (and the server agrees).
+    assert all(n <= 1 for n in fake.effective.values())
+    rows = journal_rows(journal_path)
+    # I3: every op ends in exactly one final state or visibly in doubt; none left "sending".
+    for row in rows:
+        assert allow_sending or row["state"] != "sending", (
+            f"op {row['order_handle']} left with an intent and no outcome")
+    results = list(results)
+    if results:
+        by_handle = Counter(r.ref.order_handle for r in results if not r.earlier_run)
+        assert all(n == 1 for n in by_handle.values()), f"an order has more than one result: {by_handle}"
+    # I4: the journal never claims completed for an order the server does not have completed.
+    for row in rows:
+        if row["state"] in ("completed", "completed_reconciled", "already_completed"):
+            assert fake.orders[row["order_handle"]]["status"] == "completed", row
+    for r in results:
+        if r.status.is_success:
+            assert fake.orders[r.ref.order_handle]["status"] == "completed", r
+    # I5: the secret is nowhere.
+    basic = base64.b64encode(f"{ACCOUNT}:{SECRET}".encode())
+    blob = journal_bytes(journal_path)
+    assert SECRET.encode() not in blob and basic not in blob
+    for text in [*outputs, *(repr(r) for r in results)]:
+        assert SECRET not in text and basic.decode() not in text
