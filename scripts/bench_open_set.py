@@ -23,7 +23,7 @@ import time
 from console.api.client import OrdersClient
 from console.api.vocab import OPEN_STATUSES
 from console.sandbox.server import serve_in_thread
-from tests.sandbox_fixtures import make_sandbox
+from tests.support.sandbox_fixtures import make_sandbox
 
 #: What the console asked for before the open set included dispatched and summarizing.
 FILTERABLE_OPEN = ("unplanned", "planned", "assigned", "ongoing", "disabled")
