@@ -608,8 +608,8 @@ class BulkEngine:
     async def _read_back(self, ref: OrderRef) -> tuple[Order | OrderSummary | None, errors.HyperTrackError | None]:
         """The current state of exactly ``ref``'s leg (``OrdersClient.get_leg``: the GET, or the
         list searched by handle when the GET answers with another leg). Returns (order, None) or
-        (None, error); never raises the client's errors. An answer about another leg or attempt
-        settles nothing: it comes back as an error."""
+        (None, error); never raises the client's errors. ``get_leg`` returns only ``ref``'s own leg
+        (another leg or attempt is never taken for it: not found, an error)."""
         try:
             order = await self.client.get_leg(ref)
         except errors.HyperTrackError as exc:
@@ -619,10 +619,6 @@ class BulkEngine:
         except Exception as exc:
             log.exception("unexpected error from the client during a read-back")
             return None, errors.OutcomeInDoubt(f"unexpected {type(exc).__name__} while reading the order")
-        if not ref.same_leg(order.ref):
-            return None, errors.MalformedResponse(
-                f"the server answered with the {order.ref.leg_words()} leg instead of the {ref.leg_words()} leg"
-            )
         return order, None
 
     async def _look(self, item: _Item) -> _Look:

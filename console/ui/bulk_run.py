@@ -707,16 +707,13 @@ class BulkController:
             self.after_load()
         self.changed()
         if state.settled:
-            self._show_settled(state)
+            self.show_settled(state.settled)
 
     def _on_startup_event(self, state: RunState, event: BulkEvent) -> None:
         state.progress = event.progress
         if event.kind == "settled" and event.result is not None:  # type: ignore[attr-defined]
             state.settled.append(event.result)  # type: ignore[attr-defined]
         self.changed()
-
-    def _show_settled(self, state: RunState) -> None:
-        self.show_settled(state.settled)
 
     def show_settled(self, results: Sequence[OrderResult]) -> None:
         """What earlier runs left unsettled and a run just settled (before sending anything)."""

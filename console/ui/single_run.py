@@ -103,10 +103,9 @@ class SingleRuns:
             finally:
                 journal.close()
         finally:
+            # No await between the loop's last look at the queue and here (journal.close() is
+            # synchronous): a press queued meanwhile has already been run, never stranded.
             self._draining = False
-            if self._queue:  # queued while the journal was closing
-                self._draining = True
-                self._run_worker(self._drain(), group="single", name="single completion", exit_on_error=False)
 
     async def _run_one(self, journal: Any, ref: OrderRef) -> tuple[OrderResult, list[OrderResult]]:
         from console.bulk.journal import JournalError
@@ -139,7 +138,7 @@ class SingleRuns:
         finally:
             self._engine = None
             self.waiting.pop(ref, None)
-        (result,) = [r for r in report.results if r.ref == ref] or [None]
+        result = next((r for r in report.results if r.ref == ref), None)
         if result is None:  # cannot happen: a run reports every order it was given
             result = OrderResult(ref, ResultStatus.NOT_SENT, message="not sent")
         return result, list(report.settled)
