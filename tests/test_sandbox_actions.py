@@ -223,6 +223,8 @@ async def test_actions_on_an_unknown_order_are_404(sandbox, sandbox_http, schema
     ("reschedule", {"scheduled_at": None}, "scheduled_at"),
     ("reschedule", {"scheduled_at": "tomorrow"}, "scheduled_at"),
     ("reschedule", {"scheduled_at": 1764000000}, "scheduled_at"),
+    ("reschedule", {"scheduled_at": "0001-01-01T00:00:00+01:00"}, "scheduled_at"),
+    ("reschedule", {"scheduled_at": "9999-12-31T23:59:59-05:00"}, "scheduled_at"),
     ("reschedule", {"scheduled_at": "2026-12-01T10:00:00Z", "scheduled_after": "2026-12-01T11:00:00Z"},
      "scheduled_after"),
     ("reschedule", "2026-12-01T10:00:00Z", "_schema"),

@@ -42,6 +42,10 @@ from console.sandbox.order import OPEN_STATUSES, TERMINAL_STATUSES, SimOrder
 if TYPE_CHECKING:
     from console.sandbox.fleet import Fleet
 
+#: The times a reschedule accepts: [EARLIEST, LATEST).
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+
 WRITE_ACTIONS = ("complete", "cancel", "disable", "enable", "reassign", "reschedule")
 
 APPLIES_TO: dict[str, frozenset[str]] = {
@@ -163,11 +167,11 @@ def _time(body: dict[str, Any], name: str, errors: dict[str, list[str]], *, requ
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    try:
-        return when.timestamp()
-    except (OverflowError, OSError, ValueError):
-        errors[name] = ["Not a valid datetime."]
+    # Any year ISO 8601 can write parses; the sandbox keeps to a span it can answer with.
+    if not EARLIEST <= when < LATEST:
+        errors[name] = [f"Must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} (UTC)."]
         return None
+    return when.timestamp()
 
 
 def apply(fleet: "Fleet", order: SimOrder, action: str, params: Params, now: float) -> SimOrder:
