@@ -99,16 +99,19 @@ class Params:
 
 
 def read_body(action: str, body: Any) -> Params:
-    """The parameters of ``action`` from its decoded JSON body (None: no body)."""
+    """The parameters of ``action`` from its decoded JSON body (None: no body).
+
+    Every action's request schema is ``type: object``: a body that is JSON but not an object
+    is a 422 (no body at all is accepted: no requestBody is marked required)."""
+    if body is not None and not isinstance(body, dict):
+        raise BadBody({"_schema": ["Invalid input type."]})
     if action in ("complete", "disable", "enable"):
         return Params()
     if action == "cancel":
-        md = body.get("metadata") if isinstance(body, dict) else None
+        md = body.get("metadata") if body is not None else None
         return Params(metadata=md if isinstance(md, dict) else None)
     if body is None:
         body = {}
-    if not isinstance(body, dict):
-        raise BadBody({"_schema": ["Invalid input type."]})
     errors: dict[str, list[str]] = {}
     if action == "reassign":
         worker = _string(body, "worker_handle", errors)
@@ -118,9 +121,12 @@ def read_body(action: str, body: Any) -> Params:
         if order_type is not None and order_type not in ("pick", "drop"):
             errors["order_type"] = ["Must be one of: pick, drop."]
         type_index = body.get("type_index")
+        if isinstance(type_index, float) and type_index.is_integer():
+            type_index = int(type_index)  # JSON's 3.0 is the integer 3 (JSON Schema agrees)
         if type_index is not None and (type(type_index) is not int or type_index < 0):
             errors["type_index"] = ["Not a valid integer."] if type(type_index) is not int else [
                 "Must be greater than or equal to 0."]
+            type_index = None
         if worker is None and driver is None and not {"worker_handle", "driver_handle"} & errors.keys():
             errors["worker_handle"] = ["Missing data for required field."]
         if errors:
