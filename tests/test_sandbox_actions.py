@@ -94,8 +94,9 @@ async def test_an_ongoing_order_disabled_comes_back_ongoing_and_its_worker_moves
                                                                                   schema_validator):
     o = next(x for x in sandbox.orders("ongoing") if x.worker is not None and x.worker.current is x)
     w = o.worker
+    where = o.plan.track.position(sandbox.now())
     assert (await post(sandbox_http, o, "disable")).status_code == 200
-    assert w.current is None
+    assert w.current is None and w.pos == where
     r = await post(sandbox_http, o, "enable")
     assert r.status_code == 200 and r.json()["status"] == "ongoing"
     schema_validator.check_response("enable", 200, r.content)

@@ -569,6 +569,8 @@ class Fleet:
         o.version += 1
         o.start_pending = False
         o.touch()
+        if w is not None and w.current is o and o.plan is not None:
+            w.pos = o.plan.track.position(t)  # the worker moves on from where they are now
         self._released(o, was, t, w)
 
     def enable(self, o: SimOrder, t: float) -> None:
