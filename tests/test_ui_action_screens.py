@@ -5,6 +5,7 @@ what they refuse, and the value they are dismissed with."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from textual.widgets import Input, OptionList, Static
@@ -14,6 +15,7 @@ from console.session.workers import Presence, WorkerChoice, worker_choices
 from console.ui.screens.action_confirm import (
     MAX_REASON_LENGTH, ActionConfirmed, ActionConfirmScreen, ActionDescription, OrderAction,
 )
+from console.ui.screens.reschedule import RescheduleScreen
 from console.ui.screens.worker_picker import WorkerPickerScreen
 from tests.support.screen_host import ScreenHost
 from tests.support.ui_support import wait_until
@@ -233,3 +235,131 @@ async def test_picker_with_no_known_workers_says_type_a_handle() -> None:
         await pilot.pause()
         assert app.results == []
         assert "Type part of a worker" in screen_text(app)
+
+
+# --------------------------------------------------------------------------- reschedule
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+class Clock:
+    """The screen's clock: fixed at 18:30 UTC (19:30 in Berlin) until a test moves it."""
+
+    def __init__(self) -> None:
+        self.at = WHEN
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def reschedule_host(clock: Clock, *, order_zone: str | None = "America/Los_Angeles", ascii: bool = False):
+    # The real parser (console/timeparse.py), the one reschedule --at uses; skipped only until
+    # that module is on this branch.
+    parse = pytest.importorskip("console.timeparse").parse_when
+    return ScreenHost(lambda: RescheduleScreen(HOSTILE, scheduled_at=WHEN, now=clock, local_zone=BERLIN,
+                                               order_zone_name=order_zone, parse=parse, ascii=ascii),
+                      ascii=ascii)
+
+
+async def open_reschedule(pilot, app) -> None:
+    await wait_until(pilot, lambda: isinstance(app.screen, RescheduleScreen), what="the reschedule screen")
+
+
+def preview(app) -> str:
+    return str(app.screen.query_one("#reschedule-preview", Static).render())
+
+
+async def test_reschedule_previews_both_zones_as_you_type_and_enter_takes_the_time() -> None:
+    clock = Clock()
+    app = reschedule_host(clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_reschedule(pilot, app)
+        text = screen_text(app)
+        assert HOSTILE in text
+        assert "Your zone: CET (UTC+01:00); it is 19:30 there." in text
+        assert "Scheduled now: Sun 2026-11-29 19:30 CET (UTC+01:00)" in text
+        await pilot.press("plus", "3", "0", "m")
+        await wait_until(pilot, lambda: "in 30m" in preview(app), what="the preview")
+        assert "Your zone:  Sun 2026-11-29 20:00 CET (UTC+01:00)" in preview(app)
+        assert "Order zone: Sun 2026-11-29 11:00 PST (UTC-08:00) (America/Los_Angeles)" in preview(app)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.results, what="the result")
+    (moment,) = app.results
+    assert moment == datetime(2026, 11, 29, 19, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("21:15", datetime(2026, 11, 29, 20, 15, tzinfo=timezone.utc)),  # today, in the supervisor's zone
+    ("2026-12-08T14:30", datetime(2026, 12, 8, 13, 30, tzinfo=timezone.utc)),  # no offset: their zone
+    ("2026-12-08T14:30Z", datetime(2026, 12, 8, 14, 30, tzinfo=timezone.utc)),
+])
+async def test_reschedule_reads_clock_and_iso_times(typed: str, expected: datetime) -> None:
+    app = reschedule_host(Clock())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_reschedule(pilot, app)
+        app.screen.query_one(Input).value = typed
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.results, what="the result")
+    assert app.results == [expected]
+
+
+@pytest.mark.parametrize(("typed", "words"), [
+    ("14:30", "has already passed today"),
+    ("2026-11-01T10:00", "in the past"),
+    ("soon", "Cannot read 'soon' as a time"),
+    ("2026-12-08", "a date without a time"),
+    ("25:00", "not a time of day"),
+])
+async def test_reschedule_refuses_past_and_unreadable_times(typed: str, words: str) -> None:
+    app = reschedule_host(Clock())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_reschedule(pilot, app)
+        app.screen.query_one(Input).value = typed
+        await wait_until(pilot, lambda: words in preview(app), what="the refusal")
+        assert app.screen.query_one("#reschedule-preview").has_class("-refused")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.results == []
+        assert "Not rescheduled" in screen_text(app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.results, what="the result")
+    assert app.results == [None]
+
+
+async def test_reschedule_reads_the_time_again_at_enter() -> None:
+    clock = Clock()
+    app = reschedule_host(clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_reschedule(pilot, app)
+        await pilot.press("1", "9", "colon", "4", "5")
+        await wait_until(pilot, lambda: "in 15m" in preview(app), what="the preview")
+        clock.at = datetime(2026, 11, 29, 18, 50, tzinfo=timezone.utc)  # 19:50 in Berlin: passed
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.results == []
+        assert "Not rescheduled" in screen_text(app)
+        assert "already passed" in preview(app)
+
+
+@pytest.mark.parametrize(("zone", "words"), [
+    (None, "unknown (the order gives no time zone)"),
+    ("Mars/Olympus", "unknown (the order's zone 'Mars/Olympus' is not one this console knows)"),
+])
+async def test_reschedule_says_when_the_order_zone_is_unknown(zone, words) -> None:
+    app = reschedule_host(Clock(), order_zone=zone)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_reschedule(pilot, app)
+        await pilot.press("plus", "1", "h")
+        await wait_until(pilot, lambda: "in 1h 00m" in preview(app), what="the preview")
+        assert words in preview(app)
+
+
+async def test_reschedule_empty_enter_asks_for_a_time() -> None:
+    app = reschedule_host(Clock())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_reschedule(pilot, app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.results == []
+        assert "Type a time first" in screen_text(app)
