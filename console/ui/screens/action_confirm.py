@@ -123,7 +123,7 @@ _VERB = {
 def _effect(description: ActionDescription) -> str:
     action = description.action
     if action is OrderAction.CANCEL:
-        return "Cancelling cannot be undone: the order ends, and is not done."
+        return "This cannot be undone: the order ends as cancelled, not as done."
     if action is OrderAction.DISABLE:
         return "The order leaves its route's ETA computation until it is enabled again."
     if action is OrderAction.ENABLE:

@@ -90,11 +90,15 @@ class RescheduleScreen(ModalScreen["datetime | None"]):
         now = self.now().astimezone(self.local_zone)
         title = Text.assemble("Reschedule order ", (safe(self.order_handle), "bold"))
         facts = Text(f"Scheduled now: {format_when(self.scheduled_at, self.local_zone)}\n")
-        facts.append(f"Your zone: {zone_label(now)}; it is {now:%H:%M} there.")
+        facts.append(f"Your zone: {zone_label(now)}; it is {now:%H:%M} there.\n")
+        if self.order_zone is not None:
+            facts.append(f"Order's zone: {self.order_zone_words}.")
+        else:
+            facts.append(f"Order's zone: unknown ({self.order_zone_words}).")
         with Vertical(id="reschedule-dialog"):
             yield Static(title, id="reschedule-title")
             yield Static(facts, id="reschedule-facts")
-            yield Static(Text(f"New time ({EXAMPLES}; 14:30 means today in your zone):"),
+            yield Static(Text("New time: +30m, 14:30 (today, your zone) or 2026-12-08T14:30"),
                          id="reschedule-label")
             yield Input(placeholder=EXAMPLES, max_length=MAX_INPUT, id="reschedule-input")
             yield Static(self._preview(""), id="reschedule-preview")
@@ -134,9 +138,8 @@ class RescheduleScreen(ModalScreen["datetime | None"]):
         lines.append("\n  Order zone: ")
         if self.order_zone is not None:
             lines.append(format_when(moment, self.order_zone), "bold")
-            lines.append(f" ({self.order_zone_words})")
         else:
-            lines.append(f"unknown ({self.order_zone_words})")
+            lines.append("unknown (see above)")
         return lines
 
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -30,8 +30,8 @@ from console.session.workers import (
 from console.ui.text import safe
 
 #: Cells of the handle and name columns of a worker line (the dialog fits 80 columns).
-HANDLE_WIDTH = 24
-NAME_WIDTH = 18
+HANDLE_WIDTH = 22
+NAME_WIDTH = 16
 TYPED_ID = "typed"
 
 _PRESENCE_STYLE = {
@@ -52,7 +52,7 @@ def worker_line(choice: WorkerChoice, *, current: bool = False) -> Content:
         (handle.ljust(HANDLE_WIDTH), "bold"), " ", name.ljust(NAME_WIDTH),
         f" {choice.open_orders:>3} open  ",
         (choice.presence.value, _PRESENCE_STYLE[choice.presence]),
-        " (current)" if current else "",
+        " current" if current else "",
     )
 
 
@@ -152,8 +152,8 @@ class WorkerPickerScreen(ModalScreen["str | None"]):
         elif typed:
             note = f"{len(matches)} of {total} known worker{'s' if total != 1 else ''} match."
         else:
-            note = (f"{total} worker{'s' if total != 1 else ''} named on the loaded orders; "
-                    "online/offline from their orders' is_offline risk.")
+            note = (f"{total} worker{'s' if total != 1 else ''} on the loaded orders; "
+                    "online from their is_offline risk.")
         self.query_one("#worker-note", Static).update(Text(note))
 
     # ------------------------------------------------------------------ keys
