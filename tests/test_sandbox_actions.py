@@ -409,3 +409,34 @@ async def test_scripts_and_latency_reach_every_action(sandbox, sandbox_http, act
     r = await post(sandbox_http, o, action, body_for(sandbox, o, action))
     assert r.status_code == 200 and sandbox.stats.applied_count(action, o.handle) == 1
     assert [x.fault for x in sandbox.stats.snapshot()[-2:]] == ["503", None]
+
+
+# ---------------------------------------------------------------------- the console's client
+
+
+async def test_the_console_client_drives_every_action_over_loopback(served_sandbox):
+    """What the console sends, the served sandbox understands, and its answers parse."""
+    from console.api import errors as E
+    from console.api.client import OrdersClient
+    from console.api.vocab import OrderRef
+
+    sb = served_sandbox.sandbox
+    a, b = sb.orders("assigned")[:2]
+    d = sb.orders("dispatched")[0]
+    new = other_worker(sb, b)
+
+    def ref(o) -> OrderRef:
+        return OrderRef(o.handle, o.type, o.type_index, o.attempt)
+
+    async with OrdersClient(base_url=served_sandbox.base_url, credentials=sb.credentials) as client:
+        assert (await client.disable_summary(ref(a))).status == "disabled"
+        assert (await client.enable_summary(ref(a))).status in ("assigned", "dispatched")
+        assert (await client.reassign_summary(ref(b), new.handle)).worker == new.handle
+        at = datetime(2026, 11, 30, 17, 0, tzinfo=timezone.utc)
+        moved = await client.reschedule_summary(ref(d), at)
+        assert (moved.status, moved.ref.fulfillment_attempt) == ("unplanned", d.attempt + 1)
+        assert d.status == "cancelled" and d.successor is not None and d.successor.scheduled_at == at.timestamp()
+        with pytest.raises(E.ConflictError):
+            await client.enable_summary(ref(b))  # not disabled
+    assert [r.action for r in sb.stats.snapshot() if r.method == "POST"] == [
+        "disable", "enable", "reassign", "reschedule", "enable"]
