@@ -131,6 +131,48 @@ async def test_reassign_of_an_unplanned_order_assigns_it(sandbox, sandbox_http, 
     assert o.worker is new and o.status in ("assigned", "dispatched")
 
 
+async def test_reassign_of_an_ongoing_order_starts_it_over_with_the_new_worker(sandbox, sandbox_http,
+                                                                              schema_validator):
+    o = next(x for x in sandbox.orders("ongoing") if x.worker is not None and x.worker.current is x)
+    old, new = o.worker, other_worker(sandbox, o)
+    where = o.plan.track.position(sandbox.now())
+    r = await post(sandbox_http, o, "reassign", {"worker_handle": new.handle})
+    assert r.status_code == 200, r.text
+    schema_validator.check_response("reassign", 200, r.content)
+    body = r.json()
+    assert body["status"] in ("assigned", "dispatched") and body["worker_handle"] == new.handle
+    assert "started_at" not in body and "share_url" not in body  # tracking starts over
+    assert old.current is None and old.pos == where and o not in old.route and o in new.route
+
+
+async def test_a_disabled_order_reassigned_stays_disabled_until_enabled(sandbox, sandbox_http, schema_validator):
+    o = sandbox.orders("assigned")[0]
+    new = other_worker(sandbox, o)
+    assert (await post(sandbox_http, o, "disable")).status_code == 200
+    r = await post(sandbox_http, o, "reassign", {"worker_handle": new.handle})
+    assert r.status_code == 200, r.text
+    schema_validator.check_response("reassign", 200, r.content)
+    assert (r.json()["status"], r.json()["worker_handle"]) == ("disabled", new.handle)
+    r = await post(sandbox_http, o, "enable")
+    assert r.json()["status"] in ("assigned", "dispatched") and o in new.route
+
+
+async def test_an_unplanned_order_disabled_comes_back_unplanned(sandbox, sandbox_http):
+    o = sandbox.orders("unplanned")[0]
+    assert (await post(sandbox_http, o, "disable")).json()["status"] == "disabled"
+    assert (await post(sandbox_http, o, "enable")).json()["status"] == "unplanned"
+    sandbox.advance(3600)  # and planning picks it up again
+    assert o.status != "unplanned"
+
+
+async def test_reschedule_of_a_disabled_order_takes_it_off_its_route(sandbox, sandbox_http):
+    o = sandbox.orders("assigned")[0]
+    w = o.worker
+    assert (await post(sandbox_http, o, "disable")).status_code == 200
+    r = await post(sandbox_http, o, "reschedule", {"scheduled_at": iso(sandbox.now() + 7200)})
+    assert r.json()["status"] == "unplanned" and o not in w.route and r.json()["fulfillment_attempt"] == o.attempt
+
+
 async def test_reschedule_before_dispatch_takes_the_order_off_its_route(sandbox, sandbox_http, schema_validator):
     o = sandbox.orders("assigned")[0]
     w = o.worker

@@ -7,14 +7,14 @@ action        applies to                             leaves
 ============  =====================================  ==========================================
 complete      every open status                      ``completed``
 cancel        every open status                      ``cancelled``
-disable       planned, assigned, dispatched,         ``disabled`` (out of its route's ETAs)
-              ongoing
+disable       every open status but disabled         ``disabled`` (out of its route's ETAs)
 enable        disabled                               the status it was disabled from
                                                      (``dispatched`` comes back ``assigned``)
-reassign      unplanned, planned, assigned,          ``assigned`` to the new worker (or
-              dispatched                             ``dispatched`` when that worker is free)
-reschedule    unplanned, planned, assigned           the same attempt ``unplanned`` with the new
-                                                     times, off its route
+reassign      every open status                      the new worker: ``assigned`` (``dispatched``
+                                                     when that worker is free); an ongoing order
+                                                     starts over; a disabled one stays disabled
+reschedule    unplanned, planned, assigned,          the same attempt ``unplanned`` with the new
+              disabled                               times, off its route
               dispatched, ongoing                    this attempt ``cancelled`` and marked
                                                      rescheduled; the next attempt is created
                                                      ``unplanned`` with the new times (the answer)
@@ -51,10 +51,10 @@ WRITE_ACTIONS = ("complete", "cancel", "disable", "enable", "reassign", "resched
 APPLIES_TO: dict[str, frozenset[str]] = {
     "complete": OPEN_STATUSES,
     "cancel": OPEN_STATUSES,
-    "disable": frozenset({"planned", "assigned", "dispatched", "ongoing"}),
+    "disable": OPEN_STATUSES - {"disabled"},
     "enable": frozenset({"disabled"}),
-    "reassign": frozenset({"unplanned", "planned", "assigned", "dispatched"}),
-    "reschedule": frozenset({"unplanned", "planned", "assigned", "dispatched", "ongoing"}),
+    "reassign": OPEN_STATUSES,
+    "reschedule": OPEN_STATUSES,
 }
 
 #: The status order 409 bodies list statuses in (the lifecycle's).
