@@ -76,12 +76,13 @@ def conformance_document(handles: dict[str, list[str]], workers: list[str]) -> d
     for path in IMPLEMENTED:
         for method in IMPLEMENTED[path]:
             op = doc["paths"][path][method]
-            for param in op.get("parameters", []):
+            # Parameters the sandbox does not simulate are ignored whatever their value: left out
+            # of the run (the list has over forty; each would cost the run its coverage cases).
+            op["parameters"] = [p for p in op.get("parameters", []) if p["name"] in READ_PARAMETERS[path]]
+            for param in op["parameters"]:
                 if param["name"] == "order_handle":
                     # The fleet's handles (and one that is not there), so answers are orders, not 404s.
                     param["schema"] = {"enum": handles[path]}
-                if param["name"] not in READ_PARAMETERS[path]:
-                    param["schema"] = {}  # not simulated: any value is accepted and ignored
                 for where, loc, name, narrowed in QUERY_NARROWINGS:
                     if where in ("*", path) and param["in"] == loc and param["name"] == name:
                         param["schema"] = narrowed
