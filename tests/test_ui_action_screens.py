@@ -365,3 +365,34 @@ async def test_reschedule_empty_enter_asks_for_a_time() -> None:
         await pilot.pause()
         assert app.results == []
         assert "Type a time first" in screen_text(app)
+
+
+# --------------------------------------------------------------------------- hostile data
+
+
+@pytest.mark.parametrize("name", ["close_tag", "click_action", "osc_title_st", "c1_csi", "nul",
+                                  "bidi_rlo", "zero_width", "emoji_wide"])
+async def test_hostile_values_are_shown_escaped_on_every_action_screen(name: str) -> None:
+    from tests.support.hostile import HOSTILE as CORPUS, check_svg, shown
+
+    raw = CORPUS[name]
+    ref = OrderRef(f"o{raw}", "drop", 0, 0)
+    screens = [
+        lambda: ActionConfirmScreen(ActionDescription(OrderAction.CANCEL, ref, status=raw, worker=raw)),
+        lambda: ActionConfirmScreen(ActionDescription(OrderAction.REASSIGN, ref, status=raw, worker=raw,
+                                                      to_worker=f"w{raw}")),
+        lambda: WorkerPickerScreen([WorkerChoice(f"w{raw}", raw, 1, Presence.ONLINE)], order_handle=f"o{raw}"),
+    ]
+    for make in screens:
+        app = ScreenHost(make)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen, (ActionConfirmScreen, WorkerPickerScreen))
+            # The order handle, escaped, whole; the worker's where it is shown whole.
+            text = screen_text(app)
+            assert f"o{shown(raw)}" in text
+            if isinstance(app.screen, WorkerPickerScreen):
+                assert shown_workers(app)[0].startswith(f"w{shown(raw)}"[:12])
+            else:
+                assert f"w{shown(raw)}" in text or app.screen.description.to_worker is None
+            check_svg(app.export_screenshot())
