@@ -253,11 +253,9 @@ class Clock:
 
 
 def reschedule_host(clock: Clock, *, order_zone: str | None = "America/Los_Angeles", ascii: bool = False):
-    # The real parser (console/timeparse.py), the one reschedule --at uses; skipped only until
-    # that module is on this branch.
-    parse = pytest.importorskip("console.timeparse").parse_when
+    # The screen's default parser: console.timeparse.parse_when, the one reschedule --at uses.
     return ScreenHost(lambda: RescheduleScreen(HOSTILE, scheduled_at=WHEN, now=clock, local_zone=BERLIN,
-                                               order_zone_name=order_zone, parse=parse, ascii=ascii),
+                                               order_zone_name=order_zone, ascii=ascii),
                       ascii=ascii)
 
 
