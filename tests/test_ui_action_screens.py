@@ -394,3 +394,24 @@ async def test_hostile_values_are_shown_escaped_on_every_action_screen(name: str
             else:
                 assert f"w{shown(raw)}" in text or app.screen.description.to_worker is None
             check_svg(app.export_screenshot())
+
+
+async def test_description_for_a_list_row_and_picker_over_its_table() -> None:
+    """How the app wires them: a description from the highlighted row, choices from the table."""
+    from console.api.models import Order
+    from console.ui.state import OrderRow, OrderTable
+
+    table = OrderTable()
+    table.extend([OrderRow(Order.model_validate({
+        "order_handle": f"o{i}", "status": "assigned", "type": "pick", "type_index": 0,
+        "worker_handle": f"w{i % 2}", "scheduled_at": "2026-11-29T18:30:00Z"})) for i in range(3)])
+    row = table.view[0]
+    described = ActionDescription.for_row(OrderAction.REASSIGN, row, to_worker="w9")
+    assert (described.ref, described.status, described.worker, described.scheduled_at) == (
+        row.ref, "assigned", row.worker, WHEN)
+    app = ScreenHost(lambda: WorkerPickerScreen(worker_choices(table.rows), order_handle=row.ref.order_handle,
+                                                current=row.worker))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_picker(pilot, app)
+        lines = shown_workers(app)
+        assert [line.split()[:3] for line in lines] == [["w0", "2", "open"], ["w1", "1", "open"]]
