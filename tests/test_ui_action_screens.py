@@ -415,3 +415,17 @@ async def test_description_for_a_list_row_and_picker_over_its_table() -> None:
         await open_picker(pilot, app)
         lines = shown_workers(app)
         assert [line.split()[:3] for line in lines] == [["w0", "2", "open"], ["w1", "1", "open"]]
+
+
+async def test_picker_lists_at_most_max_shown_and_says_so() -> None:
+    from console.ui.screens.worker_picker import MAX_SHOWN
+
+    many = [WorkerChoice(f"driver-{i:03d}", None, 0, Presence.UNKNOWN) for i in range(MAX_SHOWN + 10)]
+    app = ScreenHost(lambda: WorkerPickerScreen(many))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_picker(pilot, app)
+        assert len(shown_workers(app)) == MAX_SHOWN
+        assert f"The first {MAX_SHOWN} of {MAX_SHOWN + 10} matching workers: type more" in screen_text(app)
+        await pilot.press(*"driver-05")  # driver-050 .. driver-059: all shown, plus the typed handle
+        await wait_until(pilot, lambda: len(shown_workers(app)) == 11, what="the narrowed list")
+        assert f"10 of {MAX_SHOWN + 10} known workers match." in screen_text(app)
