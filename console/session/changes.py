@@ -6,15 +6,16 @@ Textual: the console, ``dispatch-console watch`` and tests use the same detector
 
 How a refresh flows through it:
 
-1. :class:`SnapshotBuilder` takes the refresh's orders a page at a time (``add``), so the
-   per-order work (a small tuple of facts per order) is spread over the load like the list's own
-   per-page work. Orders are :class:`~console.api.summaries.OrderSummary` objects or anything with
+1. :class:`SnapshotBuilder` (from :meth:`ChangeDetector.begin`) takes the refresh's orders a page
+   at a time (``add``): the per-order work (a small tuple of facts per order, compared with the
+   previous snapshot's) is spread over the load like the list's own per-page work. Orders are :class:`~console.api.summaries.OrderSummary` objects or anything with
    the same attributes (the list's rows: when they carry ``levels``/``worst`` those are used).
 2. ``finish()`` gives a :class:`Snapshot`; only a *complete* snapshot (every page read) is ever
    compared. A refresh that failed half-way is dropped with ``abandon()`` (or never finished):
    the orders it did not reach are not reported as gone.
-3. :meth:`ChangeDetector.compare` diffs it against the previous complete snapshot: one C-speed
-   pass finds the orders whose facts differ, and only those are examined in Python. The first
+3. :meth:`ChangeDetector.compare` diffs it against the previous complete snapshot: only the
+   orders whose facts differ are examined (a snapshot built without the baseline is diffed in
+   one C-speed pass first). The first
    snapshot only sets the baseline (no events).
 4. :class:`ChangeFeed` keeps the last N events (a deque: bounded memory) across refreshes, the
    unacknowledged new reds (ack by order or all), and which orders changed in the last refreshes.
@@ -228,12 +229,19 @@ class Snapshot:
     """The open set at one refresh: ``facts`` maps each order's key to a tuple of what the
     detector compares. Only a complete snapshot is compared (see the module docstring)."""
 
-    __slots__ = ("time", "facts", "complete")
+    __slots__ = ("time", "facts", "complete", "_previous", "_changed", "_new", "_gone")
 
-    def __init__(self, time: datetime, facts: dict[RowKey, tuple], complete: bool) -> None:
+    def __init__(self, time: datetime, facts: dict[RowKey, tuple], complete: bool, *,
+                 previous: "Snapshot | None" = None, changed: dict[RowKey, None] | None = None,
+                 new: dict[RowKey, None] | None = None, gone: dict[RowKey, tuple] | None = None) -> None:
         self.time = time
         self.facts = facts
         self.complete = complete
+        # What the builder found against ``previous`` page by page (None: not compared yet).
+        self._previous = previous
+        self._changed = changed
+        self._new = new
+        self._gone = gone
 
     def __len__(self) -> int:
         return len(self.facts)
@@ -241,15 +249,25 @@ class Snapshot:
 
 class SnapshotBuilder:
     """Collects one refresh's orders a page at a time. ``now``: when the refresh started (the
-    LATE rule is evaluated against it)."""
+    LATE rule is evaluated against it).
 
-    __slots__ = ("_time", "_cutoff", "_facts", "_done")
+    Given the ``previous`` complete snapshot (:meth:`ChangeDetector.begin` passes it), each page
+    is also compared with it as it arrives, so the refresh's end only examines the orders that
+    changed: the per-order lookups are spread over the load instead of stalling its last step.
+    """
 
-    def __init__(self, now: datetime) -> None:
+    __slots__ = ("_time", "_cutoff", "_facts", "_previous", "_changed", "_new", "_unseen")
+
+    def __init__(self, now: datetime, previous: Snapshot | None = None) -> None:
         self._time = now
-        self._cutoff = late_cutoff(now)
+        self._cutoff = datetime.fromtimestamp(late_cutoff(now), timezone.utc)
         self._facts: dict[RowKey, tuple] = {}
-        self._done = False
+        self._previous = previous
+        #: Keys whose facts differ from the previous snapshot's, and keys it did not have.
+        self._changed: dict[RowKey, None] = {}
+        self._new: dict[RowKey, None] = {}
+        #: The previous snapshot's orders not listed yet: at the end, the ones that left.
+        self._unseen = dict(previous.facts) if previous is not None else {}
 
     def add(self, orders: Iterable[Any]) -> None:
         """Add a page of orders (summaries or list rows). Orders outside the open statuses are
@@ -257,31 +275,48 @@ class SnapshotBuilder:
         facts = self._facts
         cutoff = self._cutoff
         intern = sys.intern
+        previous = self._previous
+        prev_get = previous.facts.get if previous is not None else None
+        unseen_pop = self._unseen.pop
+        changed, new = self._changed, self._new
         for order in orders:
             status = order.status
             if status not in _OPEN:
                 continue
+            # The list's rows carry their levels and key already; summaries are read here.
             levels = getattr(order, "levels", None)
             if levels is None:
                 levels, worst = risk_levels(order.risks)
+                ref = order.ref
+                key = (ref.order_handle, ref.type, ref.type_index, ref.fulfillment_attempt)
             else:
                 worst = order.worst
+                key = order.key
             scheduled = order.scheduled_at
-            late = scheduled is not None and scheduled.timestamp() <= cutoff
-            ref = order.ref
-            facts[(ref.order_handle, ref.type, ref.type_index, ref.fulfillment_attempt)] = (
+            item = facts[key] = (
                 intern(status) if len(status) < 64 else status,
-                order.worker, levels, worst, late, order.eta, order.ops_group,
+                order.worker, levels, worst, scheduled is not None and scheduled <= cutoff,
+                order.eta, order.ops_group,
             )
+            if prev_get is not None:
+                before = unseen_pop(key, None)
+                if before is None:
+                    before = prev_get(key)  # listed twice in this refresh: compare again
+                    if before is None:
+                        new[key] = None
+                        continue
+                if before != item:
+                    changed[key] = None
+                else:
+                    changed.pop(key, None)
 
     def finish(self) -> Snapshot:
         """Every page was read: the complete snapshot."""
-        self._done = True
-        return Snapshot(self._time, self._facts, complete=True)
+        return Snapshot(self._time, self._facts, complete=True, previous=self._previous,
+                        changed=self._changed, new=self._new, gone=self._unseen)
 
     def abandon(self) -> Snapshot:
         """The refresh failed part-way: an incomplete snapshot, which the detector ignores."""
-        self._done = True
         return Snapshot(self._time, self._facts, complete=False)
 
 
@@ -315,6 +350,11 @@ class ChangeDetector:
     def has_baseline(self) -> bool:
         return self._previous is not None
 
+    def begin(self, now: datetime) -> SnapshotBuilder:
+        """A builder for the next refresh, comparing each page with the current baseline as it
+        arrives (see :class:`SnapshotBuilder`)."""
+        return SnapshotBuilder(now, self._previous)
+
     def compare(self, snap: Snapshot, *, acted_on: Collection[OrderRef] = ()) -> list[ChangeEvent]:
         """The events from the previous complete snapshot to ``snap`` (which becomes the
         baseline). An incomplete snapshot gives no events and leaves the baseline as it was; the
@@ -326,20 +366,26 @@ class ChangeDetector:
         if previous is None:
             return []
         old, new = previous.facts, snap.facts
-        # One C-speed pass: (key, facts) pairs that are not in the previous snapshot as they are.
-        changed = new.items() - old.items()
-        gone = old.keys() - new.keys()
-        if not changed and not gone:
+        if (snap._previous is previous and snap._changed is not None and snap._new is not None
+                and snap._gone is not None):
+            # Compared page by page against this very baseline: nothing left to search.
+            changed_keys = list(snap._changed)
+            new_keys = list(snap._new)
+            gone = snap._gone.keys()
+        else:
+            # One C-speed pass: (key, facts) pairs that are not in the previous snapshot as is.
+            pairs = new.items() - old.items()
+            changed_keys = [k for k, _ in pairs if k in old]
+            new_keys = [k for k, _ in pairs if k not in old]
+            gone = old.keys() - new.keys()
+        if not changed_keys and not new_keys and not gone:
             return []
         now = snap.time
         events: list[ChangeEvent] = []
-        old_get = old.get
-        for key, facts in sorted(changed, key=_pair_key):
-            before = old_get(key)
-            if before is None:
-                events.append(self._new(now, key, facts))
-            else:
-                self._diff(now, key, before, facts, events)
+        for key in sorted(changed_keys, key=_key_sort):
+            self._diff(now, key, old[key], new[key], events)
+        for key in sorted(new_keys, key=_key_sort):
+            events.append(self._new(now, key, new[key]))
         if gone:
             acted = {ref_key(r) for r in acted_on}
             for key in sorted(gone, key=_key_sort):
@@ -397,10 +443,6 @@ def _safe(text: str | None) -> str | None:
 def _key_sort(key: RowKey) -> tuple:
     handle, type_, index, attempt = key
     return (handle, type_ or "", index if index is not None else -1, attempt if attempt is not None else -1)
-
-
-def _pair_key(pair: tuple[RowKey, tuple]) -> tuple:
-    return _key_sort(pair[0])
 
 
 # =============================================================================== the feed
