@@ -62,6 +62,9 @@ def _add_connection_arguments(group: argparse._ArgumentGroup, *, default: object
     group.add_argument("--sandbox-seed", type=int, metavar="SEED",
                        help="seed of the embedded sandbox fleet (default 7)",
                        **(keep or {"default": 7}))
+    group.add_argument("--sandbox-speed", type=float, metavar="X",
+                       help="the embedded sandbox's clock speed: 60 = a simulated hour per minute (default 1)",
+                       **(keep or {"default": 1.0}))
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -119,6 +122,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         if wanted("journal"):
             _common_connection_options(journal, subcommand=True)  # which target's runs
             headless.add_journal_arguments(journal)
+
+    watch = sub.add_parser("watch", help="print the open set's changes as they happen, without the UI")
+    if wanted("watch"):
+        from console.watch_command import add_watch_arguments
+
+        _common_connection_options(watch, subcommand=True)
+        add_watch_arguments(watch)
 
     secret = sub.add_parser(
         "secret", help="store a profile's secret key (read from the terminal, never from arguments)",
@@ -288,6 +298,10 @@ def _dispatch(args: argparse.Namespace, start_up: StartUpPause) -> int:
             factory = _client_factory(args)
             run = headless.run_complete if args.command == "complete" else headless.run_orders
             return run(args, client_factory=factory)
+        if args.command == "watch":
+            from console.watch_command import run_watch
+
+            return run_watch(args, client_factory=_client_factory(args))
         if args.command == "secret":
             return _store_secret(args)
         if args.command == "journal":
@@ -332,9 +346,17 @@ def _target(args: argparse.Namespace, profile):
         return resolve_target(
             base_url=args.base_url, force_sandbox=args.sandbox, profile=profile,
             sandbox_seed=args.sandbox_seed, sandbox_orders=args.sandbox_orders,
+            **_speed(args),
         )
     except (ConnectionProblem, InvalidRequest) as exc:
         raise _UsageProblem(str(exc)) from None
+
+
+def _speed(args: argparse.Namespace) -> dict[str, float]:
+    speed = getattr(args, "sandbox_speed", 1.0)
+    if not 0 < speed <= 10_000:
+        raise _UsageProblem("--sandbox-speed must be more than 0 and at most 10000")
+    return {"sandbox_speed": speed} if speed != 1.0 else {}
 
 
 def _client_factory(args: argparse.Namespace):
@@ -386,7 +408,8 @@ def _start_sandbox_process(target):
         return None
     from console.sandbox.process import start
 
-    return start(target.sandbox_seed, target.sandbox_orders)
+    return start(target.sandbox_seed, target.sandbox_orders, *(
+        (target.sandbox_speed,) if target.sandbox_speed != 1.0 else ()))
 
 
 def _run_console(args: argparse.Namespace, start_up: StartUpPause | None = None) -> int:

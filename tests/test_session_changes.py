@@ -225,3 +225,16 @@ def test_events_account_for_exactly_what_changed(worlds):
                 assert e.before != e.after
                 assert e.time == now
         previous = open_now
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_WORLD, min_size=2, max_size=4), st.integers(1, 3))
+def test_page_by_page_comparison_gives_the_same_events_as_the_whole_diff(worlds, page):
+    whole, paged = ChangeDetector(), ChangeDetector()
+    for step, world in enumerate(worlds):
+        now = T0 + timedelta(seconds=10 * step)
+        orders = _orders(world)
+        builder = paged.begin(now)
+        for start in range(0, len(orders), page):
+            builder.add(orders[start:start + page])
+        assert paged.compare(builder.finish()) == whole.compare(snapshot(orders, now))
