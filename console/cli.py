@@ -95,6 +95,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     ui.add_argument("--palette", choices=("default", "colorblind"),
                     help="badge colours: colorblind uses blue/orange/yellow (default: the profile's, else default)")
     ui.add_argument("--concurrency", type=int, metavar="N", help="bulk completion concurrency (1-16, default 4)")
+    ui.add_argument("--eta-slip", type=float, metavar="MINUTES",
+                    help="an ETA moving later by this much is a change (default: the profile's, else 15)")
+    ui.add_argument("--notify", action=argparse.BooleanOptionalAction, default=None,
+                    help="bell and desktop notifications through the terminal (default: the profile's, else off)")
+    ui.add_argument("--notify-kinds", metavar="KINDS",
+                    help="what notifies, comma-separated: new-red (default), late, eta, worker, status, new, left, "
+                    "risk, worst")
     ui.add_argument("--settle-window", type=float, metavar="SECONDS",
                     help="how long a sent request may still be in flight before a read-back can say it did not "
                     "take effect (0-3600, default 60)")
@@ -441,6 +448,7 @@ def _run_console(args: argparse.Namespace, start_up: StartUpPause | None = None)
     # Settings (console/settings.py) has no account_id field, and a theme of None would be
     # reported as an unknown theme: pass only what Settings knows, and a theme only when set.
     extra = {"theme": profile.theme} if profile and profile.theme else {}
+    extra.update(_change_settings(args, profile))
     settings = Settings(
         base_url=target.base_url,
         ops_group=args.ops_group or (profile.ops_group if profile else None),
@@ -460,6 +468,31 @@ def _run_console(args: argparse.Namespace, start_up: StartUpPause | None = None)
         app.when_first_rows_shown(start_up.done)  # and the collector back on then
     app.run()
     return app.return_code or 0
+
+
+def _change_settings(args: argparse.Namespace, profile) -> dict[str, object]:
+    """The change-detection and notification settings: the command line, else the profile."""
+    from console.config import MAX_ETA_SLIP_MINUTES
+
+    out: dict[str, object] = {}
+    slip = args.eta_slip if args.eta_slip is not None else (profile.eta_slip_minutes if profile else None)
+    if slip is not None:
+        if not 0 < slip <= MAX_ETA_SLIP_MINUTES:
+            raise _UsageProblem(f"--eta-slip must be more than 0 and at most {MAX_ETA_SLIP_MINUTES} minutes")
+        out["eta_slip_minutes"] = slip
+    notify = args.notify if args.notify is not None else (profile.notify if profile else None)
+    if notify is not None:
+        out["notify"] = notify
+    if args.notify_kinds:
+        from console.notify import parse_kinds
+
+        try:
+            out["notify_kinds"] = parse_kinds(args.notify_kinds)
+        except ValueError as exc:
+            raise _UsageProblem(f"--notify-kinds: {exc}") from None
+    elif profile is not None and profile.notify_kinds:
+        out["notify_kinds"] = profile.notify_kinds
+    return out
 
 
 def _checked_keymap(config) -> tuple[tuple[str, str], ...]:
