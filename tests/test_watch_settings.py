@@ -94,3 +94,8 @@ def test_watch_refuses_bad_values_with_exit_2(argv, message):
                      stdout=io.StringIO(), stderr=err)
     assert code == 2
     assert message in err.getvalue()
+
+
+def test_sandbox_speed_out_of_range_is_a_usage_error(capsys):
+    assert cli.main(["watch", "--sandbox", "--sandbox-speed", "0"]) == 2
+    assert "--sandbox-speed must be more than 0" in capsys.readouterr().err
