@@ -25,7 +25,7 @@ from console.ui.screens.bulk_progress import BulkProgressScreen
 from console.ui.screens.bulk_review import BulkReviewScreen
 from console.ui.screens.bulk_settled import BulkSettledScreen
 from console.ui.screens.confirm import ConfirmComplete
-from console.ui.state import ref_key
+from console.session.table import ref_key
 from tests.support.hostile import screen_text
 from tests.support.sandbox_fixtures import make_sandbox
 from tests.support.ui_support import json_error, list_lines, loaded, make_app, on, wait_until

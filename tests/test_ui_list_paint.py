@@ -111,7 +111,7 @@ async def test_pages_appended_repaint_the_scrollbar_only_when_its_thumb_changes(
     shows changes, and never shows a stale thumb."""
     from console.api.summaries import OrderSummary
     from console.api.vocab import OrderRef
-    from console.ui.state import build_rows
+    from console.session.table import build_rows
 
     app, _, _ = make_app(orders=60)
     app.DETAIL_DEBOUNCE = 60.0
@@ -135,7 +135,7 @@ async def test_pages_landing_above_the_cursor_repaint_the_scrollbar_only_when_it
     each page, not after each of the two changes."""
     from console.api.summaries import OrderSummary
     from console.api.vocab import OrderRef
-    from console.ui.state import build_rows
+    from console.session.table import build_rows
 
     red = {"delayed_from_scheduled_at": "red", "is_offline": "red", "in_outage": "red"}
     app, _, _ = make_app(orders=60)

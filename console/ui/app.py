@@ -45,7 +45,7 @@ from console.ui.bulk_bar import BulkStatusBar
 from console.ui.bulk_run import BulkController
 from console.gc_policy import HeapPolicy
 from console.ui.detail import DetailPane
-from console.ui.detail_cache import DetailCache
+from console.session.detail_cache import DetailCache
 from console.ui.footer import ConsoleFooter
 from console.ui.main_screen import MainScreen
 from console.ui.order_list import OrderList
@@ -57,7 +57,7 @@ from console.ui.outcomes import (
     result_message,
     result_title,
 )
-from console.ui.state import OrderRow, build_rows, ref_key
+from console.session.table import OrderRow, build_rows, ref_key
 from console.ui.timefmt import ago
 from console.ui.top_bar import ScopeLabel
 from console.ui.view_controls import ViewControls
@@ -632,7 +632,7 @@ class DispatchApp(App[None]):
         if ref.same_leg(order.ref):
             self.detail.show_order(order)
             return
-        from console.ui.state import OrderRow
+        from console.session.table import OrderRow
 
         legs = self._legs.get(ref_key(ref), [])
         mine = next((leg for leg in legs if ref.same_leg(leg.ref)), None)

@@ -6,7 +6,7 @@ is a worker of the App (``group="bulk"``); screens only *look* at :attr:`BulkCon
 
 How the pieces meet:
 
-- :class:`~console.ui.marks.Marks` holds what is marked, by identity. ``c`` with marks freezes
+- :class:`~console.session.marks.Marks` holds what is marked, by identity. ``c`` with marks freezes
   them into a list of :class:`OrderRef` (:meth:`BulkController.plan`) that the review screen
   shows and the run is given unchanged: a refresh or re-sort while the review is open cannot
   change what is sent.
@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from console.api.vocab import OrderRef
-from console.ui.marks import Marks, still_open
-from console.ui.state import RowKey, ref_key
+from console.session.marks import Marks, still_open
+from console.session.table import RowKey, ref_key
 
 # The engine, the journal (SQLite) and the result types load when a bulk action first needs
 # them (a run, a settlement, a journal that exists): not on the path to the first rows.

@@ -26,8 +26,8 @@ from console.api.sanitize import sanitize
 from console.ui.ascii_mode import AsciiFilter
 from console.ui.clipboard import copy_message, copyable_url
 from console.ui.filter_bar import FilterBar, ViewState
-from console.ui.filtering import ViewFilter
-from console.ui.sorting import SORT_COLUMNS, ViewSort
+from console.session.filtering import ViewFilter
+from console.session.sorting import SORT_COLUMNS, ViewSort
 from console.ui.textual_compat.bindings import bindings_after_keymap, declared_bindings, key_display
 
 if TYPE_CHECKING:
