@@ -153,7 +153,7 @@ def idle(app: DispatchApp) -> bool:
 
 
 async def loaded(pilot: Any, app: DispatchApp) -> None:
-    await wait_until(pilot, lambda: (app._loads >= 1 or app._load_error is not None) and not app.loading, "the list")
+    await wait_until(pilot, lambda: (app.session.loads >= 1 or app.session.load_error is not None) and not app.loading, "the list")
     await wait_until(pilot, lambda: idle(app), "the detail")
     await pilot.pause()
 

@@ -393,9 +393,9 @@ async def test_filter_and_sort_survive_a_refresh() -> None:
         await pilot.press("2", "o", *["j"] * 5, "enter")  # scheduled
         before = shown_handles(app)
         sb.advance(20 * 60)
-        loads = app._loads
+        loads = app.session.loads
         await pilot.press("r")
-        await wait_until(pilot, lambda: app._loads > loads and not app.loading, what="the refresh")
+        await wait_until(pilot, lambda: app.session.loads > loads and not app.loading, what="the refresh")
         view = app.order_list.table.view
         assert all(r.worst >= RiskLevel.YELLOW for r in view)
         assert len(view) == sum(r.worst >= RiskLevel.YELLOW for r in app.order_list.table.rows)

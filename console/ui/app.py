@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal
@@ -38,16 +37,13 @@ from textual.worker import Worker, WorkerState
 # Only what the first frame needs is imported here. Screens, the bulk views, the command
 # palette's provider and the pydantic models load where they are first used (start-up time,
 # each import is paid before the first rows can be painted).
-from console.api import errors
-from console.api.vocab import OPEN_STATUSES
 from console.settings import DEFAULT_THEME, Settings
 from console.ui.bulk_bar import BulkStatusBar
 from console.ui.bulk_run import BulkController
-from console.gc_policy import HeapPolicy
 from console.ui.detail import DetailPane
-from console.session.detail_cache import DetailCache
 from console.ui.footer import ConsoleFooter
 from console.ui.main_screen import MainScreen
+from console.ui.messages import RefreshRequested
 from console.ui.order_list import OrderList
 from console.ui.outcomes import (
     error_message,
@@ -57,7 +53,17 @@ from console.ui.outcomes import (
     result_message,
     result_title,
 )
-from console.session.table import OrderRow, build_rows, ref_key
+from console.session.core import (
+    LoadFailed,
+    LoadFinished,
+    LoadSummary,
+    PageShown,
+    RefreshMerged,
+    Session,
+    SessionEvent,
+    ShownError,
+)
+from console.session.table import OrderRow, ref_key
 from console.ui.timefmt import ago
 from console.ui.top_bar import ScopeLabel
 from console.ui.view_controls import ViewControls
@@ -99,22 +105,6 @@ def _console_commands() -> type[Provider]:
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class ShownError(NamedTuple):
-    """An error the detail pane shows above an order (``DetailPane.show_error``'s arguments)."""
-
-    title: str
-    message: str
-    field_errors: dict[str, list[str]] | None
-    request_id: str | None
-
-
-@dataclass
-class LoadSummary:
-    count: int
-    skipped: int
-    started: datetime
 
 
 class StatusLabel(Static):
@@ -168,8 +158,6 @@ class DispatchApp(App[None]):
     DETAIL_DEBOUNCE = 0.08
     #: Seconds the full order may take before the list's summary of it is shown meanwhile.
     SUMMARY_AFTER = 0.15
-    DETAIL_TTL = 15.0
-    DETAIL_CACHE_SIZE = 200
     PENDING_LABEL = "completing…"
 
     def __init__(
@@ -185,27 +173,17 @@ class DispatchApp(App[None]):
         self.settings = settings or Settings()
         self.sandbox = sandbox
         self.now: Clock = now or _utc_now
+        #: The orders, their loading, details and action errors (console/session/core.py).
+        self.session = Session(client, self.settings, now=self.now)
+        self.session.subscribe(self._on_session_event)
         #: Marks and bulk runs; a run is a worker of this App, so it outlives its screen.
-        self.bulk = BulkController(self)
+        self.bulk = BulkController(self, self.session)
         #: Filter, sort, clipboard, palette, keymap, disabled-key explanations.
         self.view_controls = ViewControls(self)
-        self._details: DetailCache[Order] = DetailCache(self.DETAIL_TTL, self.DETAIL_CACHE_SIZE)
         self._detail_row: OrderRow | None = None
         self._detail_version: int | None = None
-        #: The last failed completion of each order, shown with it in the detail pane.
-        self._complete_errors: dict[tuple, ShownError] = {}
-        #: The legs of a handle whose GET answers with another leg than the row's (bounded: only
-        #: pick/drop rows the cursor rested on).
-        self._legs: dict[tuple, list[Any]] = {}
         self._worker_refs: dict[Worker, OrderRef] = {}
-        self._last_success: datetime | None = None
-        self._load_error: BaseException | None = None
-        self._refresh_again = False
-        self._loads = 0
         self._complete_enabled: bool | None = None
-        self.heap = HeapPolicy()
-        #: Called once the first rows are on screen (see when_first_rows_shown).
-        self._first_rows_callbacks: list[Callable[[], None]] = []
         #: Detail re-fetches whose failure is not worth replacing the pane for (the list's
         #: banner reports a connection problem; the pane keeps what it shows).
         self._quiet_workers: set[Worker] = set()
@@ -255,7 +233,7 @@ class DispatchApp(App[None]):
         yield self.banner
         yield self.view_controls.make_bar()
         with Container(id="body"):
-            self.order_list = OrderList(now=self.now, ascii=settings.ascii, id="orders")
+            self.order_list = OrderList(now=self.now, ascii=settings.ascii, table=self.session.table, id="orders")
             self.detail = DetailPane(now=self.now, ascii=settings.ascii, id="detail")
             yield self.order_list
             yield self.detail
@@ -281,8 +259,7 @@ class DispatchApp(App[None]):
         # after mounting if they take longer (a slow server): keys are never long missing.
         self.when_first_rows_shown(self.footer.release)
         self.set_timer(self.FOOTER_HOLD, self.footer.release, name="footer-hold")
-        if self._first_rows_callbacks:
-            self.set_timer(self.FIRST_ROWS_GRACE, self._first_rows_shown, name="first-rows-grace")
+        self.set_timer(self.FIRST_ROWS_GRACE, self.session.first_rows_shown, name="first-rows-grace")
         self.order_list.is_marked = self.bulk.marks.is_marked
         self.bulk.startup()  # settles an interrupted bulk run before anything is sent
         self.view_controls.mount()
@@ -305,78 +282,13 @@ class DispatchApp(App[None]):
 
     # ------------------------------------------------------------------ loading the list
 
-    #: Page size after the first page: the first stays small (its rows show fast), the rest
-    #: come in few round trips (50k orders: 50 requests, parses and redraws instead of 500).
-    #: The client goes back to the first page's size if a server refuses this one.
-    NEXT_PAGE_SIZE = 1000
-    #: Orders turned into rows per step, with a yield to the event loop between steps, so that a
-    #: big page never holds a key press back for the whole page.
-    ROWS_PER_STEP = 250
-    #: Seconds a refresh sleeps between the steps that merge its pages (its reading, like the
-    #: first load's every step, waits on OrderList.pace instead). A bare ``sleep(0)`` requeues
-    #: it at once, and a key's way to the screen takes several loop turns, each of which then
-    #: waited behind one more step; measured on a 50k refresh, 2 ms gave shorter stalls than 0.
-    LOAD_PAUSE = 0.002
-
-    def _list_filters(self) -> dict[str, Any]:
-        return dict(
-            status=OPEN_STATUSES,
-            ops_group_handle=self.settings.ops_group,
-            limit=self.settings.page_size,
-            next_limit=max(self.settings.page_size, self.NEXT_PAGE_SIZE),
-        )
-
     @work(exclusive=True, group="orders", exit_on_error=False)
     async def load_orders(self) -> LoadSummary:
-        """Every page of the open orders. The first load shows rows as pages arrive."""
-        started = self.now()
-        order_list = self.order_list
-        first = order_list.table.total == 0
-        merge = None if first else order_list.begin_refresh()
-        count = skipped = 0
+        """Every page of the open orders, read by the session (its events show them)."""
         self._update_age()
-        self.heap.load_started()  # no full GC per page: see HeapPolicy.load_started
-
-        async def pace() -> None:
-            # Between two steps of loading, keys on their way to the screen go first: see
-            # OrderList.pace (a bare sleep let one more step run before each of a key's hops).
-            await order_list.pace()
-
-        try:
-            async for page in self.client.iter_summary_pages(**self._list_filters(), pause=pace):
-                count += len(page.orders)
-                skipped += len(page.skipped)
-                orders, step = page.orders, self.ROWS_PER_STEP
-                if merge is None:
-                    # Rows are built a step at a time; the page joins the table (a splice into
-                    # every row loaded so far, and a redraw) once, in a step of its own.
-                    rows: list[OrderRow] = []
-                    for start in range(0, len(orders), step):
-                        await pace()
-                        rows += build_rows(orders[start:start + step])
-                    await pace()
-                    order_list.extend(rows)
-                    self.count_label.set_text(f"loading {count:,} orders…")
-                    if count == len(orders):
-                        # The first rows go on screen before the next page is read: a fast
-                        # server (the embedded sandbox answers at once) would otherwise have
-                        # the next pages parsed, and a collection run, before the first frame.
-                        await self._next_frame()
-                        self._first_rows_shown()
-                    await pace()  # keys (and a frame that is due) run before its collection
-                    self.heap.page_loaded(order_list.table.total)
-                else:
-                    for start in range(0, len(orders), step):
-                        await asyncio.sleep(self.LOAD_PAUSE)
-                        merge.add_page(orders[start:start + step])
-            if merge is not None:
-                await order_list.apply_refresh(merge)
-        except BaseException:
-            self.heap.load_failed()
-            raise
-        await asyncio.sleep(0)  # the merged rows paint (and keys run) before the collection
-        self.heap.load_finished(order_list.table.total)
-        return LoadSummary(count, skipped, started)
+        # Between two steps of loading, keys on their way to the screen go first: see
+        # OrderList.pace (a bare sleep let one more step run before each of a key's hops).
+        return await self.session.load(pace=self.order_list.pace, frame=self._next_frame)
 
     async def _next_frame(self, timeout: float = 1.0) -> None:
         """Wait until the screen has been refreshed (at most ``timeout``: a suspended app
@@ -397,24 +309,27 @@ class DispatchApp(App[None]):
     def when_first_rows_shown(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once, when the first page's rows are on screen; or when the first
         load ends without them (no orders, an error), or FIRST_ROWS_GRACE s after mounting,
-        whichever comes first. The command line resumes the garbage collector with it
-        (console/cli.py)."""
-        self._first_rows_callbacks.append(callback)
-
-    def _first_rows_shown(self) -> None:
-        callbacks, self._first_rows_callbacks = self._first_rows_callbacks, []
-        for callback in callbacks:
-            callback()
+        whichever comes first (the session's first-rows moment). The command line resumes the
+        garbage collector with it (console/cli.py)."""
+        self.session.when_first_rows_shown(callback)
 
     def on_unmount(self) -> None:
-        # The collector's thresholds as they were, should the last load's settle not have run.
-        self.heap.close()
+        self.session.close()
+
+    def _on_session_event(self, event: SessionEvent) -> None:
+        """The session's events, shown (synchronously: a page's rows are drawn before the
+        session waits for the frame that shows them)."""
+        if isinstance(event, PageShown):
+            self.order_list.show_change(event.change)
+            self.count_label.set_text(f"loading {event.loaded:,} orders…")
+        elif isinstance(event, RefreshMerged):
+            self.order_list.show_change(event.change)
+        elif isinstance(event, LoadFinished):
+            self._orders_loaded(event.summary)
+        elif isinstance(event, LoadFailed):
+            self._orders_failed(event)
 
     def _orders_loaded(self, summary: LoadSummary) -> None:
-        self._first_rows_shown()  # a no-op once called (after the first page's frame)
-        self._loads += 1
-        self._last_success = summary.started
-        self._load_error = None
         total = self.order_list.table.total
         self.count_label.set_text(f"{total:,} open order{'s' if total != 1 else ''}")
         self.order_list.set_empty_message("No open orders.")
@@ -430,18 +345,16 @@ class DispatchApp(App[None]):
             self._show_detail(self.order_list.cursor_row)
         self._reload_detail_if_changed()
         self.bulk.after_load()  # marks of orders that left the open list go
-        if self._refresh_again:
-            self._refresh_again = False
+        if self.session.take_refresh_again():
             self.load_orders()
 
-    def _orders_failed(self, error: BaseException) -> None:
-        self._first_rows_shown()  # no rows are coming from this load
-        self._load_error = error
+    def _orders_failed(self, event: LoadFailed) -> None:
+        error = event.error
         title = error_title(error)
         message = error_message(error)
         glyph = "!" if self.settings.ascii else "⚠"
         banner = Text(no_wrap=False)
-        if self._last_success is None and not self.order_list.table.total:
+        if not event.stale:
             banner.append(f"{glyph} OFFLINE ", "bold")
             banner.append(f"Could not load the orders: {title}: ")
         else:
@@ -453,7 +366,7 @@ class DispatchApp(App[None]):
         self.banner.update(banner)
         self.banner.display = True
         self.age_label.add_class("-stale")
-        if self._last_success is None:
+        if self.session.last_success is None:
             self.count_label.set_text("no data")
             self.order_list.set_empty_message("No orders loaded (see the message above).")
             if self.order_list.cursor_row is None:
@@ -461,8 +374,6 @@ class DispatchApp(App[None]):
         else:
             self.count_label.set_text(f"{self.order_list.table.total:,} open (stale)")
         self._update_age()
-        if self._refresh_again:
-            self._refresh_again = False
 
     def _hide_banner(self) -> None:
         self.banner.display = False
@@ -480,10 +391,11 @@ class DispatchApp(App[None]):
             return
         self.load_orders()
 
-    def _request_refresh(self) -> None:
+    @on(RefreshRequested)
+    def _request_refresh(self, message: RefreshRequested | None = None) -> None:
         """Refresh now, or right after the load in progress (which may predate our change)."""
         if self.loading:
-            self._refresh_again = True
+            self.session.refresh_after_load()
         else:
             self.load_orders()
 
@@ -495,12 +407,13 @@ class DispatchApp(App[None]):
         self.view_controls.update_bar()
 
     def _update_age(self) -> None:
-        if self.loading and self._last_success is not None:
+        session = self.session
+        if self.loading and session.last_success is not None:
             text = "refreshing…" if not self.settings.ascii else "refreshing..."
-        elif self._last_success is None:
-            text = "" if self._load_error is None else "never updated"
+        elif session.last_success is None:
+            text = "" if session.load_error is None else "never updated"
         else:
-            seconds = (self.now() - self._last_success).total_seconds()
+            seconds = (self.now() - session.last_success).total_seconds()
             text = f"updated {ago(seconds)} ago"
         self.age_label.set_text(text)
 
@@ -509,7 +422,7 @@ class DispatchApp(App[None]):
     def on_order_list_highlighted(self, message: OrderList.Highlighted) -> None:
         if not self.is_running:  # shutting down: the pane's children are going away
             return
-        if self._loads == 0 and self._detail_row is not None and not self.order_list.cursor_moved:
+        if self.session.loads == 0 and self._detail_row is not None and not self.order_list.cursor_moved:
             # The first load, and nobody has moved the cursor: the top row changes with nearly
             # every page (worse orders keep arriving). The pane keeps the first order it showed
             # until the load is over (_orders_loaded), rather than redrawing for every page: a
@@ -539,7 +452,7 @@ class DispatchApp(App[None]):
             self.detail.show_summary(row.summary_order(), loading=True)
         else:
             self._show_full(row.ref, order)
-        error = self._complete_errors.get(row.key)
+        error = self.session.action_errors.get(row.key)
         if error is not None:
             self.detail.show_error(*error)
 
@@ -562,9 +475,9 @@ class DispatchApp(App[None]):
         if row is None or row is not self._detail_row:
             return
         if row.version != self._detail_version:
-            self._details.discard(row.key)
+            self.session.details.discard(row.key)
             self._show_detail(row)
-        elif self._details.get(row.key) is None and not any(
+        elif self.session.details.get(row.key) is None and not any(
             w.group == "detail" and not w.is_finished for w in self.workers
         ):
             worker = self.load_detail(row, quiet=True)
@@ -581,18 +494,18 @@ class DispatchApp(App[None]):
         """
         ref = row.ref
         if quiet:
-            return await self._fetch_detail(ref)
+            return await self.session.fetch_detail(ref)
         if self.DETAIL_DEBOUNCE:
             await asyncio.sleep(self.DETAIL_DEBOUNCE)
         self._bindings_may_have_changed()
-        cached = self._details.get(row.key)
+        cached = self.session.details.get(row.key)
         if cached is not None:
             self._present(row, cached)
             return None
         # The list's summary is drawn only if the full order is slow to come: a pane redraw is a
         # screen layout (tens of ms), and drawing the summary and then the full order a moment
         # later paid two of them (and three layouts) for every order the cursor rested on.
-        fetch = asyncio.ensure_future(self._fetch_detail(ref))
+        fetch = asyncio.ensure_future(self.session.fetch_detail(ref))
         try:
             done, _ = await asyncio.wait({fetch}, timeout=self.SUMMARY_AFTER)
             if not done:
@@ -602,27 +515,16 @@ class DispatchApp(App[None]):
             if not fetch.done():
                 fetch.cancel()  # a newer highlight cancelled this worker: the GET goes too
 
-    async def _fetch_detail(self, ref: OrderRef) -> Order:
-        """``GET /orders/{h}``; when it answers with another leg of the handle, the handle's legs
-        too (the list searched by handle), so that the pane shows ``ref``'s own leg."""
-        order = await self.client.get_order(ref.order_handle, fulfillment_attempt=ref.fulfillment_attempt)
-        if not ref.same_leg(order.ref):
-            try:
-                self._legs[ref_key(ref)] = await self.client.legs(ref.order_handle)
-            except errors.HyperTrackError:
-                self._legs.pop(ref_key(ref), None)  # the row's own summary is shown instead
-        return order
-
     def _is_current(self, ref: OrderRef) -> bool:
         row = self._detail_row
         return row is not None and row.key == ref_key(ref)
 
     def _detail_loaded(self, ref: OrderRef, order: Order) -> None:
-        self._details.put(ref_key(ref), order)
+        self.session.details.put(ref_key(ref), order)
         row = self._detail_row
         if row is None or not self._is_current(ref):
             return  # a slow answer for an order no longer highlighted is not shown
-        if self.detail.order == order and not self._complete_errors.get(row.key):
+        if self.detail.order == order and not self.session.action_errors.get(row.key):
             return  # a quiet re-fetch that found nothing new: nothing to redraw
         self._present(row, order)
 
@@ -634,7 +536,7 @@ class DispatchApp(App[None]):
             return
         from console.session.table import OrderRow
 
-        legs = self._legs.get(ref_key(ref), [])
+        legs = self.session.legs(ref)
         mine = next((leg for leg in legs if ref.same_leg(leg.ref)), None)
         row = self._detail_row
         assert row is not None
@@ -705,7 +607,7 @@ class DispatchApp(App[None]):
     def _start_complete(self, row: OrderRow) -> None:
         """A run of one, through the pipeline (console/ui/single_run.py); its result comes back
         to :meth:`single_done`."""
-        self._complete_errors.pop(row.key, None)
+        self.session.action_errors.pop(row.key, None)
         if self._is_current(row.ref):
             self.detail.clear_error()
         self.bulk.singles.start(row.ref)
@@ -714,21 +616,18 @@ class DispatchApp(App[None]):
         """Show a single completion's result in place: the row, the detail pane, a toast."""
         if not self.is_running:
             return
-        key = ref_key(ref)
         order_list = self.order_list
         if result.status.is_success and result.order is not None:
             order_list.replace_order(ref, result.order)
-        self._details.discard(key)
         row = order_list.table.get(ref)
         name = row.display_handle if row is not None else ref.describe()
         title, message = result_title(result), result_message(result)
         if result.status.is_success:
-            self._complete_errors.pop(key, None)
+            self.session.action_ended(ref, None)
             self.notify(f"Completed {name}." if result.status.value == "completed" else f"{name}: {title}.",
                         markup=False)
         else:
-            shown = ShownError(title, message, result.field_errors or None, result.request_id)
-            self._complete_errors[key] = shown
+            self.session.action_ended(ref, ShownError(title, message, result.field_errors or None, result.request_id))
             self.notify(f"{name}: {title}. {message}", severity="error", timeout=8, markup=False)
         if self._is_current(ref) and self._detail_row is not None:
             current = order_list.table.get(ref)
@@ -761,14 +660,14 @@ class DispatchApp(App[None]):
         group = worker.group
         if state == WorkerState.SUCCESS:
             if group == "orders":
-                self._orders_loaded(worker.result)
+                self.session.load_succeeded(worker.result)
             elif group == "detail" and ref is not None and worker.result is not None:
                 self._detail_loaded(ref, worker.result)
         elif state == WorkerState.ERROR:
             error = worker.error
             assert error is not None
             if group == "orders":
-                self._orders_failed(error)
+                self.session.load_failed(error)
             elif group == "detail" and ref is not None and not quiet:
                 self._detail_failed(ref, error)
             else:

@@ -144,11 +144,13 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
+        table: OrderTable | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.now: Clock = now or _utc_now
         self.ascii = ascii
-        self.table = OrderTable()
+        #: The rows shown: the session's table (console/session/core.py) in the console.
+        self.table = table if table is not None else OrderTable()
         self.empty_message = "Loading orders…"
         self._cursor = 0
         self._cursor_row: OrderRow | None = None
@@ -193,6 +195,10 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         result = self.table.extend(orders)
         self._after_change(result)
         return result
+
+    def show_change(self, result: MergeResult) -> None:
+        """Show a change the table already has (the session loaded a page or merged a refresh)."""
+        self._after_change(result)
 
     def begin_refresh(self) -> RefreshMerge:
         """Start a complete reload: feed it pages, then :meth:`apply_refresh`."""

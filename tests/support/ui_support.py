@@ -110,7 +110,7 @@ async def wait_until(pilot: Any, condition: Callable[[], bool], timeout: float =
 
 async def loaded(pilot: Any, app: DispatchApp) -> None:
     """Wait until the list has been loaded at least once and nothing is loading."""
-    await wait_until(pilot, lambda: app._loads >= 1 and not app.loading, what="the first load")
+    await wait_until(pilot, lambda: app.session.loads >= 1 and not app.loading, what="the first load")
     await pilot.pause()
 
 
@@ -148,7 +148,7 @@ def settled(*keys: str):
     async def run_before(pilot) -> None:
         app = pilot.app
         for _ in range(500):
-            if app._loads >= 1 and not app.loading and all(w.is_finished for w in app.workers):
+            if app.session.loads >= 1 and not app.loading and all(w.is_finished for w in app.workers):
                 break
             await pilot.pause(0.02)
         for key in keys:
