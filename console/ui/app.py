@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -41,7 +40,9 @@ from console.settings import DEFAULT_THEME, Settings
 from console.ui.bulk_bar import BulkStatusBar
 from console.ui.bulk_run import BulkController
 from console.ui.detail import DetailPane
+from console.ui import help_text
 from console.ui.footer import ConsoleFooter
+from console.ui.forwarded_actions import ForwardedActions
 from console.ui.main_screen import MainScreen
 from console.ui.messages import RefreshRequested
 from console.ui.order_list import OrderList
@@ -65,7 +66,8 @@ from console.session.core import (
 )
 from console.session.table import OrderRow, ref_key
 from console.ui.timefmt import ago
-from console.ui.top_bar import ScopeLabel
+from console.ui.stylesheets import css_paths
+from console.ui.top_bar import ScopeLabel, StatusLabel
 from console.ui.view_controls import ViewControls
 
 if TYPE_CHECKING:
@@ -77,21 +79,6 @@ if TYPE_CHECKING:
     from console.bulk.results import OrderResult
 
 Clock = Callable[[], datetime]
-
-
-def _styles_dir() -> Path:
-    # Installed: console/styles (pyproject force-includes styles/ there); checkout: <repo>/styles.
-    package = Path(__file__).resolve().parent.parent
-    installed = package / "styles"
-    return installed if installed.is_dir() else package.parent / "styles"
-
-
-def _css_paths() -> list[Path]:
-    """app.tcss first, then every other stylesheet (the detail pane's, later ones) by name."""
-    directory = _styles_dir()
-    first = directory / "app.tcss"
-    others = sorted(p for p in directory.glob("*.tcss") if p.name != "app.tcss")
-    return [first, *others]
 
 
 def _console_commands() -> type[Provider]:
@@ -107,21 +94,11 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class StatusLabel(Static):
-    """A fixed-width label updated without a layout pass (the width never changes), so a
-    ticking "updated 5s ago" costs a few hundred bytes over SSH, not a screen relayout."""
-
-    def set_text(self, content: str | Text) -> None:
-        if content != getattr(self, "_last", None):
-            self._last = content
-            self.update(Text(content) if isinstance(content, str) else content, layout=False)
-
-
-class DispatchApp(App[None]):
+class DispatchApp(ForwardedActions, App[None]):
     """The console. ``DispatchApp(client=..., settings=Settings(...), sandbox=True/False)``."""
 
     TITLE = "Dispatch console"
-    CSS_PATH = _css_paths()
+    CSS_PATH = css_paths()
     # Side by side from 160 columns, where the list keeps all its columns beside a detail pane
     # of 58 (styles/app.tcss); stacked below (80x24 stays fully usable).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (160, "-wide")]
@@ -674,67 +651,6 @@ class DispatchApp(App[None]):
                 self.notify(f"{error_title(error)}: {error_message(error)}", severity="error", markup=False)
 
 
-    # ------------------------------------------------------------------ bulk (console/ui/bulk_run.py)
-
-    def action_toggle_mark(self) -> None:
-        self.bulk.toggle()
-
-    def action_mark_view(self) -> None:
-        self.bulk.mark_view()
-
-    def action_clear_marks(self) -> None:
-        self.bulk.clear()
-
-    def action_retry_failed(self) -> None:
-        self.bulk.retry_failed()
-
-    def action_bulk_show(self) -> None:
-        self.bulk.show()
-
-    async def action_quit(self) -> None:
-        if self.bulk.confirm_quit():  # during a bulk run, the first q only warns
-            await super().action_quit()
-
-    # ------------------------------------------------------------------ view (console/ui/view_controls.py)
-
-    def action_filter(self) -> None:
-        self.view_controls.open_filter()
-
-    def action_risk(self, level: str) -> None:
-        self.view_controls.set_risk(level)
-
-    def action_pick_status(self) -> None:
-        self.view_controls.pick_status()
-
-    def action_status(self, status: str) -> None:
-        self.view_controls.set_status(status)
-
-    def action_pick_sort(self) -> None:
-        self.view_controls.pick_sort()
-
-    def action_reverse_sort(self) -> None:
-        self.view_controls.reverse_sort()
-
-    def action_sort_by(self, column: str) -> None:
-        self.view_controls.sort_by(column)
-
-    def action_copy_url(self) -> None:
-        self.view_controls.copy_url()
-
-    def action_export(self) -> None:
-        self.view_controls.export()
-
-    def on_key(self, event) -> None:
-        # Runs before the bindings: a key whose action is disabled (c in read-only) says why.
-        self.view_controls.explain_key(event.key)
-
-    def handle_bindings_clash(self, clashed_bindings, node) -> None:
-        self.view_controls.bindings_clash(clashed_bindings)
-
-    def get_line_filters(self):
-        # --ascii: every rendered line also goes through AsciiFilter (console/ui/ascii_mode.py).
-        return self.view_controls.line_filters(super().get_line_filters())
-
     # ------------------------------------------------------------------ other actions
 
     def get_system_commands(self, screen: Screen):
@@ -747,47 +663,10 @@ class DispatchApp(App[None]):
 
     def action_descriptions(self) -> dict[str, str]:
         """Long descriptions per action, for the help screen and the command palette."""
-        from console.ui import bulk_view
-
-        descriptions = {
-            "complete": "complete the highlighted order (asks first)" + (" [disabled: read-only]" if self.settings.read_only else ""),
-            "refresh": f"refresh now (automatic every {self.settings.refresh_seconds:g} s)",
-            "zoom": "zoom the focused pane to the whole screen, and back",
-            "help": "this help",
-            "quit": "quit",
-            "cursor_down": "next order", "cursor_up": "previous order",
-            "page_down": "a page down", "page_up": "a page up",
-            "first": "first order", "last": "last order",
-            "confirm": "complete it", "cancel": "leave it",
-            "command_palette": "command palette: every action by name",
-        }
-        descriptions.update(bulk_view.help_descriptions(read_only=self.settings.read_only))
-        descriptions.update(self.view_controls.help_descriptions())
-        return descriptions
+        return help_text.action_descriptions(self)
 
     def action_help(self) -> None:
-        from console.ui import bulk_view
-        from console.ui.bulk_run import TYPED_CONFIRM_ABOVE
-        from console.ui.screens.help import HelpScreen, describe_bindings
-
-        descriptions = self.action_descriptions()
-        contexts = [
-            ("Everywhere", describe_bindings(self, descriptions=descriptions)),
-            ("Order list", describe_bindings(self.order_list, descriptions=descriptions)),
-            ("Complete confirmation", [("y, enter", "complete it"), ("n, escape", "leave it")]),
-            ("Detail pane, after tab (c, space, y still act on the list's order)",
-             [("tab", "move focus between the list and the detail"),
-              *describe_bindings(self.detail, descriptions=self.detail.KEY_WORDS)]),
-            *bulk_view.help_contexts(typed_above=TYPED_CONFIRM_ABOVE),
-            *self.view_controls.help_contexts(),
-        ]
-        notes = [
-            "The list: worst risk first, then scheduled time. 'LATE 12m': an open order 12 minutes "
-            "past its scheduled time. '" + self.PENDING_LABEL + "': a complete is in flight.",
-            bulk_view.help_note(self.settings.ascii),
-            *self.view_controls.help_notes(),
-        ]
-        self.push_screen(HelpScreen(contexts, self.order_list.palette, notes=notes))
+        self.push_screen(help_text.help_screen(self))
 
     def action_zoom(self) -> None:
         """Give the focused pane (list or detail) the whole body, or give both their place back.
