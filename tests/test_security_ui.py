@@ -115,7 +115,7 @@ def make_app(api: HostileAPI, **client_options: Any) -> DispatchApp:
         **client_options,
     )
     app = DispatchApp(client, Settings(base_url=BASE), now=lambda: NOW)
-    app.DETAIL_DEBOUNCE = 0.0
+    app.detail_controller.DETAIL_DEBOUNCE = 0.0
     app.bulk.engine_options = dict(settle_delay=0.0, settle_window=0.0)
     return app
 

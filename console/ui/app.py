@@ -40,20 +40,14 @@ from console.settings import DEFAULT_THEME, Settings
 from console.ui.bulk_bar import BulkStatusBar
 from console.ui.bulk_run import BulkController
 from console.ui.detail import DetailPane
+from console.ui.detail_controller import DetailController
 from console.ui import help_text
 from console.ui.footer import ConsoleFooter
 from console.ui.forwarded_actions import ForwardedActions
 from console.ui.main_screen import MainScreen
 from console.ui.messages import RefreshRequested
 from console.ui.order_list import OrderList
-from console.ui.outcomes import (
-    error_message,
-    error_title,
-    field_errors,
-    request_id,
-    result_message,
-    result_title,
-)
+from console.ui.outcomes import error_message, error_title, result_message, result_title
 from console.session.core import (
     LoadFailed,
     LoadFinished,
@@ -64,7 +58,7 @@ from console.session.core import (
     SessionEvent,
     ShownError,
 )
-from console.session.table import OrderRow, ref_key
+from console.session.table import OrderRow
 from console.ui.timefmt import ago
 from console.ui.stylesheets import css_paths
 from console.ui.top_bar import ScopeLabel, StatusLabel
@@ -74,7 +68,6 @@ if TYPE_CHECKING:
     from textual.command import Provider
 
     from console.api.client import OrdersClient
-    from console.api.models import Order
     from console.api.vocab import OrderRef
     from console.bulk.results import OrderResult
 
@@ -131,10 +124,6 @@ class DispatchApp(ForwardedActions, App[None]):
         Binding("escape", "stop_waiting", "Stop waiting", show=False, id="order.stop_waiting"),
     ]
 
-    #: Seconds the cursor must rest on an order before its detail is requested.
-    DETAIL_DEBOUNCE = 0.08
-    #: Seconds the full order may take before the list's summary of it is shown meanwhile.
-    SUMMARY_AFTER = 0.15
     PENDING_LABEL = "completing…"
 
     def __init__(
@@ -157,13 +146,10 @@ class DispatchApp(ForwardedActions, App[None]):
         self.bulk = BulkController(self, self.session)
         #: Filter, sort, clipboard, palette, keymap, disabled-key explanations.
         self.view_controls = ViewControls(self)
-        self._detail_row: OrderRow | None = None
-        self._detail_version: int | None = None
-        self._worker_refs: dict[Worker, OrderRef] = {}
+        #: The highlighted order's detail: when it is fetched, what the pane shows.
+        self.detail_controller = DetailController(self, self.session,
+                                                  keys_may_have_changed=self._bindings_may_have_changed)
         self._complete_enabled: bool | None = None
-        #: Detail re-fetches whose failure is not worth replacing the pane for (the list's
-        #: banner reports a connection problem; the pane keeps what it shows).
-        self._quiet_workers: set[Worker] = set()
         #: "orders" or "detail" while `z` gives that pane the whole body.
         self.zoomed: str | None = None
         theme = self.settings.theme
@@ -212,6 +198,7 @@ class DispatchApp(ForwardedActions, App[None]):
         with Container(id="body"):
             self.order_list = OrderList(now=self.now, ascii=settings.ascii, table=self.session.table, id="orders")
             self.detail = DetailPane(now=self.now, ascii=settings.ascii, id="detail")
+            self.detail_controller.attach(self.detail, self.order_list)
             yield self.order_list
             yield self.detail
         yield BulkStatusBar(self.bulk, id="bulk-status")
@@ -318,9 +305,7 @@ class DispatchApp(ForwardedActions, App[None]):
         if summary.skipped:
             self.notify(f"{summary.skipped} order(s) could not be read and are not listed.",
                         severity="warning", markup=False)
-        if self.order_list.cursor_row is not self._detail_row:  # held back during the first load
-            self._show_detail(self.order_list.cursor_row)
-        self._reload_detail_if_changed()
+        self.detail_controller.after_load()
         self.bulk.after_load()  # marks of orders that left the open list go
         if self.session.take_refresh_again():
             self.load_orders()
@@ -394,44 +379,11 @@ class DispatchApp(ForwardedActions, App[None]):
             text = f"updated {ago(seconds)} ago"
         self.age_label.set_text(text)
 
-    # ------------------------------------------------------------------ the detail pane
+    # ------------------------------------------------------------------ the detail pane (console/ui/detail_controller.py)
 
     def on_order_list_highlighted(self, message: OrderList.Highlighted) -> None:
-        if not self.is_running:  # shutting down: the pane's children are going away
-            return
-        if self.session.loads == 0 and self._detail_row is not None and not self.order_list.cursor_moved:
-            # The first load, and nobody has moved the cursor: the top row changes with nearly
-            # every page (worse orders keep arriving). The pane keeps the first order it showed
-            # until the load is over (_orders_loaded), rather than redrawing for every page: a
-            # redraw is a layout (~100 ms here), and 50k orders come in 50 pages.
-            return
-        self._show_detail(message.row)
-
-    def _show_detail(self, row: OrderRow | None) -> None:
-        self._detail_row = row
-        if row is None:
-            self._detail_version = None
-            self.workers.cancel_group(self, "detail")
-            self.detail.show_placeholder(self.order_list.empty_message)
-            self._bindings_may_have_changed()
-            return
-        self._detail_version = row.version
-        worker = self.load_detail(row)
-        self._worker_refs[worker] = row.ref
-        # The footer is brought up to date by load_detail once the cursor rests: whether `c` and
-        # `y` apply depends on the row, and a footer refresh recomposes every key in it (~50 ms
-        # here), which a held `j` must not pay per row. A key is checked when pressed anyway.
-
-    def _present(self, row: OrderRow, order: Order | None) -> None:
-        """Show ``order`` (or the row's summary, loading, when None) and any error of its last
-        complete attempt."""
-        if order is None:
-            self.detail.show_summary(row.summary_order(), loading=True)
-        else:
-            self._show_full(row.ref, order)
-        error = self.session.action_errors.get(row.key)
-        if error is not None:
-            self.detail.show_error(*error)
+        if self.is_running:  # shutting down: the pane's children are going away
+            self.detail_controller.highlighted(message.row)
 
     def _bindings_may_have_changed(self) -> None:
         """Refresh the footer only when `c` becomes enabled or disabled: a refresh re-composes the
@@ -440,104 +392,6 @@ class DispatchApp(ForwardedActions, App[None]):
         if enabled != self._complete_enabled:
             self._complete_enabled = enabled
             self.refresh_bindings()
-
-    def _reload_detail_if_changed(self) -> None:
-        """After a refresh, keep the highlighted order's detail live.
-
-        If its row changed, fetch it again (showing the new summary meanwhile). Otherwise, once
-        the cached detail is older than the TTL, fetch it quietly: the pane is redrawn only if
-        the answer differs (a timeline grows while its list row stays the same).
-        """
-        row = self.order_list.cursor_row
-        if row is None or row is not self._detail_row:
-            return
-        if row.version != self._detail_version:
-            self.session.details.discard(row.key)
-            self._show_detail(row)
-        elif self.session.details.get(row.key) is None and not any(
-            w.group == "detail" and not w.is_finished for w in self.workers
-        ):
-            worker = self.load_detail(row, quiet=True)
-            self._worker_refs[worker] = row.ref
-            self._quiet_workers.add(worker)
-
-    @work(exclusive=True, group="detail", exit_on_error=False)
-    async def load_detail(self, row: OrderRow, quiet: bool = False) -> Order | None:
-        """Show the highlighted order's detail once the cursor rests there.
-
-        Nothing is drawn before the pause: a held ``j`` moves only the list (cheap), not the
-        detail pane (a re-layout per order). A newer highlight cancels this worker. ``quiet``:
-        a re-fetch of the order already shown (no pause, no summary in between).
-        """
-        ref = row.ref
-        if quiet:
-            return await self.session.fetch_detail(ref)
-        if self.DETAIL_DEBOUNCE:
-            await asyncio.sleep(self.DETAIL_DEBOUNCE)
-        self._bindings_may_have_changed()
-        cached = self.session.details.get(row.key)
-        if cached is not None:
-            self._present(row, cached)
-            return None
-        # The list's summary is drawn only if the full order is slow to come: a pane redraw is a
-        # screen layout (tens of ms), and drawing the summary and then the full order a moment
-        # later paid two of them (and three layouts) for every order the cursor rested on.
-        fetch = asyncio.ensure_future(self.session.fetch_detail(ref))
-        try:
-            done, _ = await asyncio.wait({fetch}, timeout=self.SUMMARY_AFTER)
-            if not done:
-                self._present(row, None)
-            return await fetch
-        finally:
-            if not fetch.done():
-                fetch.cancel()  # a newer highlight cancelled this worker: the GET goes too
-
-    def _is_current(self, ref: OrderRef) -> bool:
-        row = self._detail_row
-        return row is not None and row.key == ref_key(ref)
-
-    def _detail_loaded(self, ref: OrderRef, order: Order) -> None:
-        self.session.details.put(ref_key(ref), order)
-        row = self._detail_row
-        if row is None or not self._is_current(ref):
-            return  # a slow answer for an order no longer highlighted is not shown
-        if self.detail.order == order and not self.session.action_errors.get(row.key):
-            return  # a quiet re-fetch that found nothing new: nothing to redraw
-        self._present(row, order)
-
-    def _show_full(self, ref: OrderRef, order: Order) -> None:
-        """Show a ``GET /orders/{h}`` answer; for another leg of the handle than ``ref``'s, show
-        ``ref``'s own leg as the list search found it, and name the other legs."""
-        if ref.same_leg(order.ref):
-            self.detail.show_order(order)
-            return
-        from console.session.table import OrderRow
-
-        legs = self.session.legs(ref)
-        mine = next((leg for leg in legs if ref.same_leg(leg.ref)), None)
-        row = self._detail_row
-        assert row is not None
-        self.detail.show_summary(OrderRow(mine).summary_order() if mine is not None else row.summary_order(),
-                                 loading=False)
-        others = [leg for leg in legs if not ref.same_leg(leg.ref)] or [order]
-        names = "; ".join(f"{leg.ref.leg_words()}: {leg.status}" for leg in others)
-        self.detail.show_error(
-            f"This is the {ref.leg_words()} leg; its own timeline and route are not available",
-            f"The order has other legs ({names}). HyperTrack gives the timeline and route of this order "
-            f"only with its {order.ref.leg_words()} leg. This leg's status, worker, times and risks shown "
-            "here are its own and current.",
-        )
-
-    def _detail_failed(self, ref: OrderRef, error: BaseException) -> None:
-        if not self._is_current(ref):
-            return
-        row = self._detail_row
-        assert row is not None
-        self.detail.show_summary(row.summary_order(), loading=False)
-        self.detail.show_error(
-            error_title(error, action="Loading the order"), error_message(error),
-            field_errors(error), request_id(error),
-        )
 
     # ------------------------------------------------------------------ completing
 
@@ -585,7 +439,7 @@ class DispatchApp(ForwardedActions, App[None]):
         """A run of one, through the pipeline (console/ui/single_run.py); its result comes back
         to :meth:`single_done`."""
         self.session.action_errors.pop(row.key, None)
-        if self._is_current(row.ref):
+        if self.detail_controller.is_current(row.ref):
             self.detail.clear_error()
         self.bulk.singles.start(row.ref)
 
@@ -606,10 +460,10 @@ class DispatchApp(ForwardedActions, App[None]):
         else:
             self.session.action_ended(ref, ShownError(title, message, result.field_errors or None, result.request_id))
             self.notify(f"{name}: {title}. {message}", severity="error", timeout=8, markup=False)
-        if self._is_current(ref) and self._detail_row is not None:
+        if self.detail_controller.is_current(ref):
             current = order_list.table.get(ref)
             if current is not None:
-                self._show_detail(current)
+                self.detail_controller.show(current)
         if settled:
             self.bulk.show_settled(settled)
         self._request_refresh()
@@ -631,23 +485,18 @@ class DispatchApp(ForwardedActions, App[None]):
             if worker.group == "orders":
                 self._update_age()
             return
-        ref = self._worker_refs.pop(worker, None)
-        quiet = worker in self._quiet_workers
-        self._quiet_workers.discard(worker)
         group = worker.group
         if state == WorkerState.SUCCESS:
             if group == "orders":
                 self.session.load_succeeded(worker.result)
-            elif group == "detail" and ref is not None and worker.result is not None:
-                self._detail_loaded(ref, worker.result)
+            elif group == "detail":
+                self.detail_controller.worker_ended(worker, None)
         elif state == WorkerState.ERROR:
             error = worker.error
             assert error is not None
             if group == "orders":
                 self.session.load_failed(error)
-            elif group == "detail" and ref is not None and not quiet:
-                self._detail_failed(ref, error)
-            else:
+            elif not (group == "detail" and self.detail_controller.worker_ended(worker, error)):
                 self.notify(f"{error_title(error)}: {error_message(error)}", severity="error", markup=False)
 
 

@@ -259,7 +259,7 @@ class ViewControls:
             return None
         if row.share_url:
             return row.share_url
-        shown = app.detail.order if app._is_current(row.ref) else None
+        shown = app.detail.order if app.detail_controller.is_current(row.ref) else None
         if shown is not None and shown.order_handle == row.ref.order_handle:
             return shown.share_url
         return None

@@ -93,7 +93,7 @@ def make_app(
         sandbox=True,
         now=lambda: FIXED_START,
     )
-    app.DETAIL_DEBOUNCE = 0.0
+    app.detail_controller.DETAIL_DEBOUNCE = 0.0
     # Writes (a single c included) go through the engine: no waits unless a test is about them.
     app.bulk.engine_options = dict(settle_delay=0.0, settle_window=0.0)
     return app, sb, interceptor
