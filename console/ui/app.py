@@ -46,6 +46,7 @@ from console.ui.footer import ConsoleFooter
 from console.ui.forwarded_actions import ForwardedActions
 from console.ui.main_screen import MainScreen
 from console.ui.messages import RefreshRequested
+from console.ui.order_actions import KEY_ACTIONS, OrderActions
 from console.ui.order_list import OrderList
 from console.ui.outcomes import error_message, error_title, result_message, result_title
 from console.session.core import (
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
 
     from console.api.client import OrdersClient
     from console.api.vocab import OrderRef
+    from console.bulk.actions import Action
     from console.bulk.results import OrderResult
 
 Clock = Callable[[], datetime]
@@ -101,6 +103,13 @@ class DispatchApp(ForwardedActions, App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "complete", "Complete", id="order.complete"),
+        # The other order actions (console/ui/order_actions.py); the footer shows them from
+        # ConsoleFooter.ACTIONS_MIN_WIDTH columns, the help and ctrl+p always.
+        Binding("x", "cancel_order", "Cancel", id="order.cancel"),
+        Binding("d", "disable_order", "Disable", id="order.disable"),
+        Binding("E", "enable_order", "Enable", id="order.enable"),
+        Binding("a", "reassign_order", "Reassign", id="order.reassign"),
+        Binding("t", "reschedule_order", "Reschedule", id="order.reschedule"),
         # The list's view, the clipboard (console/ui/view_controls.py).
         Binding("slash", "filter", "Filter", id="view.filter"),
         Binding("o", "pick_sort", "Sort", id="view.sort"),
@@ -146,6 +155,8 @@ class DispatchApp(ForwardedActions, App[None]):
         self.bulk = BulkController(self, self.session)
         #: Filter, sort, clipboard, palette, keymap, disabled-key explanations.
         self.view_controls = ViewControls(self)
+        #: Cancel, disable, enable, reassign, reschedule: keys, dialogs, what applies now.
+        self.order_actions = OrderActions(self)
         #: The highlighted order's detail: when it is fetched, what the pane shows.
         self.detail_controller = DetailController(self, self.session,
                                                   keys_may_have_changed=self._bindings_may_have_changed)
@@ -388,7 +399,7 @@ class DispatchApp(ForwardedActions, App[None]):
     def _bindings_may_have_changed(self) -> None:
         """Refresh the footer only when `c` becomes enabled or disabled: a refresh re-composes the
         footer, which must not happen on every cursor move."""
-        enabled = (self.check_action("complete", ()), self.check_action("copy_url", ()))
+        enabled = (self.check_action("complete", ()), self.check_action("copy_url", ()), *self.order_actions.states())
         if enabled != self._complete_enabled:
             self._complete_enabled = enabled
             self.refresh_bindings()
@@ -407,6 +418,8 @@ class DispatchApp(ForwardedActions, App[None]):
             return None
         if action == "stop_waiting":
             return bool(self.bulk.singles.waiting)
+        if action in KEY_ACTIONS:
+            return self.order_actions.check_action(action)
         return self.view_controls.check_action(action, parameters)
 
     def action_complete(self) -> None:
@@ -436,26 +449,36 @@ class DispatchApp(ForwardedActions, App[None]):
         self.push_screen(ConfirmComplete(row, ascii=self.settings.ascii), confirmed)
 
     def _start_complete(self, row: OrderRow) -> None:
-        """A run of one, through the pipeline (console/ui/single_run.py); its result comes back
-        to :meth:`single_done`."""
+        self.start_single(row)
+
+    def start_single(self, row: OrderRow, action: Action | None = None) -> None:
+        """A run of one (complete by default), through the pipeline (console/ui/single_run.py);
+        its result comes back to :meth:`single_done`."""
         self.session.action_errors.pop(row.key, None)
         if self.detail_controller.is_current(row.ref):
             self.detail.clear_error()
-        self.bulk.singles.start(row.ref)
+        self.bulk.singles.start(row.ref, action)
 
-    def single_done(self, ref: OrderRef, result: OrderResult, settled: list[OrderResult]) -> None:
-        """Show a single completion's result in place: the row, the detail pane, a toast."""
+    def single_done(self, ref: OrderRef, result: OrderResult, settled: list[OrderResult],
+                    action: Action | None = None) -> None:
+        """Show a single run's result in place: the row, the detail pane, a toast."""
         if not self.is_running:
             return
+        from console.ui.action_words import in_words, title_verb
+
         order_list = self.order_list
         if result.status.is_success and result.order is not None:
             order_list.replace_order(ref, result.order)
         row = order_list.table.get(ref)
         name = row.display_handle if row is not None else ref.describe()
         title, message = result_title(result), result_message(result)
+        if action is not None:
+            title = in_words(result_title(result, action=title_verb(action)), action)
+            message = in_words(message, action)
         if result.status.is_success:
             self.session.action_ended(ref, None)
-            self.notify(f"Completed {name}." if result.status.value == "completed" else f"{name}: {title}.",
+            done = "Completed" if action is None else action.done.capitalize()
+            self.notify(f"{done} {name}." if result.status.value == "completed" else f"{name}: {title}.",
                         markup=False)
         else:
             self.session.action_ended(ref, ShownError(title, message, result.field_errors or None, result.request_id))
@@ -466,6 +489,7 @@ class DispatchApp(ForwardedActions, App[None]):
                 self.detail_controller.show(current)
         if settled:
             self.bulk.show_settled(settled)
+        self._bindings_may_have_changed()  # the row's new status may change which keys apply
         self._request_refresh()
 
     def action_stop_waiting(self) -> None:

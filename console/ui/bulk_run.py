@@ -45,6 +45,7 @@ from console.ui.messages import RefreshRequested
 # The engine, the journal (SQLite) and the result types load when a bulk action first needs
 # them (a run, a settlement, a journal that exists): not on the path to the first rows.
 if TYPE_CHECKING:
+    from console.bulk.actions import Action
     from console.bulk.engine import BulkEngine
     from console.bulk.journal import Journal, JournalReader
     from console.bulk.results import BulkEvent, OrderResult, Progress, ResultStatus, RunReport, StopReason
@@ -88,6 +89,8 @@ class RunState:
     stop_message: str = ""
     report: RunReport | None = None
     error: str = ""
+    #: What the run sends (complete unless told): the same action for every order of the run.
+    action: Action = field(default_factory=lambda: _complete())
 
     @property
     def active(self) -> bool:
@@ -141,14 +144,15 @@ class BulkController:
         self._timer: Any = None
         #: Refs to mark once the list has loaded (orders the start-up settlement found not completed).
         self._mark_after_load: list[OrderRef] = []
+        from console.ui.action_words import sending_label
         from console.ui.single_run import SingleRuns
 
-        #: ``c`` on one order: runs of one through the same engine and journal.
+        #: An action on one order (``c``, ``x``, ...): runs of one through the same engine and journal.
         self.singles = SingleRuns(
             self, run_worker=app.run_worker, set_interval=app.set_interval,
             on_label=lambda ref, label: app.order_list.set_pending(ref, label),
-            on_done=lambda ref, result, settled: app.single_done(ref, result, settled),
-            sending_label="completing..." if app.settings.ascii else app.PENDING_LABEL,
+            on_done=lambda ref, result, settled, action: app.single_done(ref, result, settled, action),
+            sending_label=lambda action: sending_label(action, ascii=app.settings.ascii),
         )
 
     # ------------------------------------------------------------------ configuration
@@ -319,7 +323,7 @@ class BulkController:
         busy = [ref for ref in refs if ref_key(ref) in completing]
         if busy:
             refs = [ref for ref in refs if ref_key(ref) not in completing]
-            notes.append(f"{len(busy)} marked order(s) left out: a single completion of them is in flight.")
+            notes.append(f"{len(busy)} marked order(s) left out: an action on them alone is in flight.")
         view = {row.key for row in table.view}
         hidden = sum(1 for ref in refs if ref_key(ref) not in view)
         if hidden:
@@ -330,13 +334,47 @@ class BulkController:
 
     def complete_marked(self) -> None:
         """``c`` with marks: review the frozen list, then run it."""
-        if self._refuse_to_send():
+        self.act_on_marked(_complete())
+
+    def refuses_marked(self, action: Action) -> bool:
+        """Before asking anything (a worker, a time) for an action on the marked orders: refuse,
+        and say why, when nothing could be sent now."""
+        return self._refuse_to_send(action)
+
+    def act_on_marked(self, action: Action) -> None:
+        """An action key with marks: review the frozen list (with the orders the action does not
+        apply to, and why, left out), then run it."""
+        from console.ui.action_words import title_verb
+
+        if self._refuse_to_send(action):
             return
         refs, notes = self.plan()
         if not refs:
-            self.app.notify("Nothing to complete: the marked orders are not in the list any more.", markup=False)
+            self.app.notify(f"Nothing to {action.verb}: the marked orders are not in the list any more.",
+                            markup=False)
             return
-        self._review(refs, notes, verb="Complete")
+        refs, skipped = self.split_by_refusal(refs, action)
+        if not refs:
+            reasons = sorted({reason for _, reason in skipped})
+            self.app.notify(f"Nothing to {action.verb}: it applies to none of the {len(skipped):,} marked "
+                            f"order(s) ({'; '.join(reasons[:3])}).", severity="warning", markup=False)
+            return
+        self._review(refs, notes, verb=title_verb(action), action=action, skipped=skipped)
+
+    def split_by_refusal(self, refs: Sequence[OrderRef], action: Action) -> tuple[list[OrderRef], list[tuple[OrderRef, str]]]:
+        """``refs`` the action applies to (as the list shows each order now), and the others
+        with the reason (:meth:`Action.refusal`), both in the given order."""
+        table = self.app.order_list.table
+        keep: list[OrderRef] = []
+        skipped: list[tuple[OrderRef, str]] = []
+        for ref in refs:
+            row = table.get(ref)
+            reason = action.refusal(row) if row is not None else None
+            if reason is None:
+                keep.append(ref)
+            else:
+                skipped.append((ref, reason))
+        return keep, skipped
 
     def retry_failed(self) -> None:
         """``R``: the failed orders of the last run that are still marked, reviewed first."""
@@ -351,13 +389,22 @@ class BulkController:
         if not refs:
             self.app.notify("No failed order of the last run is still marked and open.", markup=False)
             return
-        self._review(refs, [f"Only the failed orders of the last run that are still marked ({len(refs):,})."],
-                     verb="Retry")
+        refs, skipped = self.split_by_refusal(refs, state.action)
+        if not refs:
+            self.app.notify(f"No failed order of the last run can still be sent the {state.action.verb}: "
+                            f"{skipped[0][1]}.", markup=False)
+            return
+        from console.ui.action_words import title_verb
 
-    def _refuse_to_send(self) -> bool:
+        verb = "Retry" if state.action.name == "complete" else f"Retry: {title_verb(state.action)}"
+        self._review(refs, [f"Only the failed orders of the last run that are still marked ({len(refs):,})."],
+                     verb=verb, action=state.action, skipped=skipped)
+
+    def _refuse_to_send(self, action: Action | None = None) -> bool:
         app = self.app
         if app.settings.read_only:
-            app.notify("Read-only: this console cannot complete orders.", severity="warning", markup=False)
+            verb = action.verb if action is not None else "complete"
+            app.notify(f"Read-only: this console cannot {verb} orders.", severity="warning", markup=False)
             return True
         if self._startup_busy:
             app.notify("Checking what an interrupted bulk run left in doubt first; try again in a moment.",
@@ -368,7 +415,7 @@ class BulkController:
                        severity="warning", markup=False)
             return True
         if self.singles.busy:
-            app.notify("A completion of one order is in flight; try again when it has finished.",
+            app.notify("An action on one order is in flight; try again when it has finished.",
                        severity="warning", markup=False)
             return True
         return False
@@ -397,34 +444,38 @@ class BulkController:
             return True
         if state is not None and state.active:
             # One journal writer at a time: the run holds it until it ends.
-            self.app.notify(f"A bulk run is going on ({self._key('bulk_show')} shows it); complete this order "
+            self.app.notify(f"A bulk run is going on ({self._key('bulk_show')} shows it); act on this order "
                             "when it has finished.",
                             severity="warning", markup=False)
             return True
         return False
 
-    def _review(self, refs: list[OrderRef], notes: list[str], *, verb: str) -> None:
+    def _review(self, refs: list[OrderRef], notes: list[str], *, verb: str, action: Action | None = None,
+                skipped: Sequence[tuple[OrderRef, str]] = ()) -> None:
         from console.ui.screens.bulk_review import BulkReviewScreen
 
         frozen = list(refs)  # the screen and the run share this copy; nothing re-reads the list
+        action = action if action is not None else _complete()
 
         def confirmed(ok: bool | None) -> None:
             if ok:
-                self.start(frozen)
+                self.start(frozen, action)
 
         self.app.push_screen(
             BulkReviewScreen(frozen, verb=verb, notes=notes, typed=len(frozen) > TYPED_CONFIRM_ABOVE,
-                             ascii=self.app.settings.ascii),
+                             ascii=self.app.settings.ascii, action=action, skipped=skipped),
             confirmed,
         )
 
-    def start(self, refs: Sequence[OrderRef]) -> RunState | None:
-        """Run ``refs`` (exactly these) on the App and show the progress screen."""
-        if self._refuse_to_send():
+    def start(self, refs: Sequence[OrderRef], action: Action | None = None) -> RunState | None:
+        """Run ``action`` (complete by default) on ``refs`` (exactly these) on the App and show
+        the progress screen."""
+        action = action if action is not None else _complete()
+        if self._refuse_to_send(action):
             return None
         from console.ui.bulk_view import QUEUED
 
-        state = RunState(RUN, list(refs))
+        state = RunState(RUN, list(refs), action=action)
         self.state = state
         self.summary_hidden = False
         for ref in state.refs:
@@ -486,12 +537,15 @@ class BulkController:
         await asyncio.to_thread(journal.open)
         return journal
 
-    def engine_for(self, journal: Journal) -> BulkEngine:
+    def engine_for(self, journal: Journal, action: Action | None = None) -> BulkEngine:
+        """An engine over ``journal`` that sends ``action`` (complete by default)."""
         from console.bulk.engine import BulkEngine
 
         options = dict(self.engine_options)
         if self.app.settings.settle_window is not None:
             options.setdefault("settle_window", self.app.settings.settle_window)
+        if action is not None:
+            options["action"] = action
         return BulkEngine(self.app.client, journal, concurrency=self.concurrency, **options)
 
     async def _drive(self, state: RunState) -> None:
@@ -504,7 +558,7 @@ class BulkController:
             return
         report: RunReport | None = None
         try:
-            engine = self.engine_for(journal)
+            engine = self.engine_for(journal, state.action)
             self.engine = engine  # an Esc that came while the journal opened: see _on_event
             report = await engine.run(state.refs, on_event=lambda event: self._on_event(state, event))
         except JournalError as exc:
@@ -521,7 +575,8 @@ class BulkController:
 
     def _on_event(self, state: RunState, event: BulkEvent) -> None:
         """Called by the engine on the event loop: update plain state, nothing else."""
-        from console.ui.bulk_view import row_label, sending_label
+        from console.ui.action_words import in_words, sending_label
+        from console.ui.bulk_view import row_label
 
         state.progress = event.progress
         kind = event.kind
@@ -537,12 +592,12 @@ class BulkController:
         elif kind == "sent":
             ref = event.ref  # type: ignore[attr-defined]
             if ref is not None:
-                self._set_label(ref_key(ref), sending_label(self.app.settings.ascii))
+                self._set_label(ref_key(ref), sending_label(state.action, ascii=self.app.settings.ascii))
         elif kind == "result":
             result = event.result  # type: ignore[attr-defined]
             if result is not None:
                 state.results.append(result)
-                self._set_label(ref_key(result.ref), row_label(result.status))
+                self._set_label(ref_key(result.ref), in_words(row_label(result.status), state.action))
         elif kind == "paused":
             state.paused_until = self.clock() + event.retry_after  # type: ignore[attr-defined]
             state.pause_message = event.message  # type: ignore[attr-defined]
@@ -583,12 +638,13 @@ class BulkController:
         failed = sum(n for status, n in counts.items() if status.is_failure)
         doubt = counts.get(ResultStatus.IN_DOUBT, 0)
         not_sent = len(report.results) - done - failed - doubt
-        text = f"Bulk run finished: {done:,} completed, {failed:,} failed, {doubt:,} in doubt"
+        done_word = state.action.done
+        text = f"Bulk run finished: {done:,} {done_word}, {failed:,} failed, {doubt:,} in doubt"
         if not_sent:
             text += f", {not_sent:,} not sent"
         if unfinished:
             n = len(unfinished)
-            text += f". {n:,} not completed {'stays' if n == 1 else 'stay'} marked"
+            text += f". {n:,} not {done_word} {'stays' if n == 1 else 'stay'} marked"
             if state.retryable:
                 text += f"; {self._key('retry_failed')} retries the failed ones"
         from console.ui.screens.bulk_progress import BulkProgressScreen
@@ -750,6 +806,12 @@ def _never_sent(journal: Journal, account: str | None, base_url: str) -> list[Or
         for op in journal.open_ops(account, base_url, states=(J_PENDING,))
         if (op.last_run_id or op.run_id) in runs
     ]
+
+
+def _complete() -> Action:
+    from console.bulk.actions import COMPLETE
+
+    return COMPLETE
 
 
 def _progress(total: int) -> Progress:

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from console.api.vocab import OrderRef
 from console.bulk.results import OrderResult, Progress, ResultStatus
+from console.ui.action_words import in_words
 from console.ui.screens.bulk_lines import Line
 from console.ui.text import format_duration, safe
+
+if TYPE_CHECKING:
+    from console.bulk.actions import Action
 
 #: Width of the label column of a result line: the longest label, "completed (reconciled)".
 LABEL_WIDTH = 22
@@ -77,13 +82,13 @@ MESSAGE_LINES = 3
 
 
 def result_lines(result: OrderResult, *, ascii: bool = False, width: int = HANDLE_WIDTH,
-                 wrap: int = 72) -> list[Line]:
+                 wrap: int = 72, action: "Action | None" = None) -> list[Line]:
     """One order's result: ``✓ ORD-1 (drop#0)   completed (reconciled)``, then its message on
     a line of its own (indented), so that a rejection's API message stays readable at 80
     columns. The message is the engine's sanitized text; the line widget sanitizes again and
-    never parses markup."""
+    never parses markup. ``action``: the run's, whose words the label takes (complete's by default)."""
     glyph_u, glyph_a, kind = outcome_class(result.status)
-    label = result.status.label
+    label = result.status.label if action is None else in_words(result.status.label, action)
     if result.flagged:
         label += " (look at it)"
     head: list[tuple[str, str | None]] = [

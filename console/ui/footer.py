@@ -5,6 +5,11 @@ them (:meth:`ConsoleFooter.hold`) while its first rows are on their way and rele
 those rows are on screen. Everything else -- which keys, how they look, clicks, tooltips, the
 keymap -- is Textual's Footer, through its public API.
 
+Below :attr:`ConsoleFooter.ACTIONS_MIN_WIDTH` columns the order actions other than complete
+(cancel, disable, enable, reassign, reschedule) are left out of the footer: 80 columns hold the
+other keys and no more. ``?`` and ``ctrl+p`` list them at every width, and a press of one that
+does not apply says why.
+
 The keys keep the order their bindings are declared in, whatever the keymap: Textual's keymap
 re-adds a rebound key at the end of its node's bindings, so ``"view.filter" = "f"`` moved Filter
 from the second place to the last; a supervisor finds a key where it always was.
@@ -25,8 +30,15 @@ from console.ui.textual_compat.bindings import declared_bindings
 class ConsoleFooter(Footer):
     """Textual's Footer, with :meth:`hold` and :meth:`release`."""
 
+    #: Columns from which the footer shows the order actions of :data:`WIDE_ONLY`.
+    ACTIONS_MIN_WIDTH = 130
+    #: Actions shown only from ACTIONS_MIN_WIDTH columns.
+    WIDE_ONLY = frozenset({"cancel_order", "disable_order", "enable_order", "reassign_order", "reschedule_order"})
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        #: Whether the keys were last built wide (with WIDE_ONLY); None: not built yet.
+        self._built_wide: bool | None = None
         #: While held, no key is built (see hold).
         self._held = False
         #: Whether the screen has told the footer its bindings (compose has keys to show).
@@ -48,10 +60,20 @@ class ConsoleFooter(Footer):
         self._keys_known = True
         super().bindings_changed(screen)
 
+    def _wide(self) -> bool:
+        return self.app.size.width >= self.ACTIONS_MIN_WIDTH
+
+    def on_resize(self) -> None:
+        if self._built_wide is not None and self._built_wide != self._wide() and not self._held:
+            self.call_later(self.recompose)
+
     def compose(self) -> ComposeResult:
         if self._held:
             return
+        wide = self._built_wide = self._wide()
         widgets = list(super().compose())
+        if not wide:
+            widgets = [w for w in widgets if getattr(w, "action", None) not in self.WIDE_ONLY]
         if all(isinstance(widget, FooterKey) for widget in widgets):  # no key groups to keep together
             rank = self._declared_rank()
             palette = [w for w in widgets if w.has_class("-command-palette")]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from console.ui.bulk_run import BulkController
+    from console.ui.order_actions import OrderActions
     from console.ui.view_controls import ViewControls
 
 
@@ -21,6 +22,7 @@ class ForwardedActions:
 
     bulk: BulkController
     view_controls: ViewControls
+    order_actions: OrderActions
 
     # ------------------------------------------------------------------ bulk (console/ui/bulk_run.py)
 
@@ -38,6 +40,23 @@ class ForwardedActions:
 
     def action_bulk_show(self) -> None:
         self.bulk.show()
+
+    # ------------------------------------------------------------------ order actions (console/ui/order_actions.py)
+
+    def action_cancel_order(self) -> None:
+        self.order_actions.run("cancel_order")
+
+    def action_disable_order(self) -> None:
+        self.order_actions.run("disable_order")
+
+    def action_enable_order(self) -> None:
+        self.order_actions.run("enable_order")
+
+    def action_reassign_order(self) -> None:
+        self.order_actions.run("reassign_order")
+
+    def action_reschedule_order(self) -> None:
+        self.order_actions.run("reschedule_order")
 
     async def action_quit(self) -> None:
         if self.bulk.confirm_quit():  # during a bulk run, the first q only warns

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def action_descriptions(app: DispatchApp) -> dict[str, str]:
     """Long descriptions per action name."""
-    from console.ui import bulk_view
+    from console.ui import bulk_view, order_actions
 
     settings = app.settings
     descriptions = {
@@ -29,6 +29,8 @@ def action_descriptions(app: DispatchApp) -> dict[str, str]:
         "command_palette": "command palette: every action by name",
     }
     descriptions.update(bulk_view.help_descriptions(read_only=settings.read_only))
+    disabled = " [disabled: read-only]" if settings.read_only else ""
+    descriptions.update({name: text + disabled for name, text in order_actions.DESCRIPTIONS.items()})
     descriptions.update(app.view_controls.help_descriptions())
     return descriptions
 
@@ -44,6 +46,14 @@ def help_screen(app: DispatchApp) -> HelpScreen:
         ("Everywhere", describe_bindings(app, descriptions=descriptions)),
         ("Order list", describe_bindings(app.order_list, descriptions=descriptions)),
         ("Complete confirmation", [("y, enter", "complete it"), ("n, escape", "leave it")]),
+        ("Cancel, disable, enable, reassign, reschedule confirmation", [
+            ("enter", "do it (cancel: after the optional reason)"), ("escape", "back, nothing sent")]),
+        ("Worker picker (reassign)", [
+            ("type", "search by handle or name, or type a handle"), ("up, down", "move"),
+            ("enter", "pick"), ("escape", "back")]),
+        ("Reschedule time input", [
+            ("type", "+30m, 14:30 (today, your zone) or ISO 8601; previewed as you type"),
+            ("enter", "use this time"), ("escape", "back")]),
         ("Detail pane, after tab (c, space, y still act on the list's order)",
          [("tab", "move focus between the list and the detail"),
           *describe_bindings(app.detail, descriptions=app.detail.KEY_WORDS)]),

@@ -1,6 +1,7 @@
-"""``c`` on one order: a run of one, through the same pipeline and journal as a bulk run.
+"""An action on one order (``c``, ``x``, ...): a run of one, through the same pipeline and journal
+as a bulk run.
 
-A single completion is journaled, classified and settled exactly like an order of a bulk run
+A single run (of any :class:`~console.bulk.actions.Action`) is journaled, classified and settled exactly like an order of a bulk run
 (:class:`console.bulk.engine.BulkEngine`): intent before the POST, the outcome after it, a
 read-back of the order's own leg when the answer is lost, and no second request while the first
 may still be in flight (the settle window: the row counts down, Esc leaves the order in doubt).
@@ -25,15 +26,19 @@ from console.api.vocab import OrderRef
 from console.session.table import RowKey, ref_key
 
 if TYPE_CHECKING:
+    from console.bulk.actions import Action
     from console.bulk.engine import BulkEngine
     from console.bulk.results import BulkEvent, OrderResult
     from console.ui.bulk_run import BulkController
 
 log = logging.getLogger(__name__)
 
-#: A result, plus the results of earlier runs' orders the run settled before sending.
-DoneCallback = Callable[[OrderRef, "OrderResult", list["OrderResult"]], None]
+#: A result, plus the results of earlier runs' orders the run settled before sending, and the
+#: action that was run.
+DoneCallback = Callable[[OrderRef, "OrderResult", list["OrderResult"], "Action"], None]
 LabelCallback = Callable[[OrderRef, "str | None"], None]
+#: The row's label while the action's request is out ("completing…").
+SendingLabel = Callable[["Action"], str]
 
 
 class SingleRuns:
@@ -44,7 +49,7 @@ class SingleRuns:
 
     def __init__(self, bulk: BulkController, *, run_worker: Callable[..., Any],
                  set_interval: Callable[..., Any], on_label: LabelCallback, on_done: DoneCallback,
-                 sending_label: str, clock: Callable[[], float] = time.monotonic) -> None:
+                 sending_label: SendingLabel, clock: Callable[[], float] = time.monotonic) -> None:
         self._bulk = bulk
         self._run_worker = run_worker
         self._set_interval = set_interval
@@ -52,9 +57,11 @@ class SingleRuns:
         self._on_done = on_done
         self._sending_label = sending_label
         self._clock = clock
-        self._queue: deque[OrderRef] = deque()
-        #: Orders queued or in flight.
+        self._queue: deque[tuple[OrderRef, Action]] = deque()
+        #: Orders queued or in flight (any action).
         self.completing: set[RowKey] = set()
+        #: The action queued or in flight for each of :attr:`completing`.
+        self.actions: dict[RowKey, Action] = {}
         #: ref -> engine-clock time its settle-window wait ends.
         self.waiting: dict[OrderRef, float] = {}
         self._engine: BulkEngine | None = None
@@ -65,17 +72,23 @@ class SingleRuns:
     def busy(self) -> bool:
         return bool(self.completing)
 
-    def start(self, ref: OrderRef) -> bool:
-        """Queue ``ref``; False when it is already queued or in flight (nothing is done)."""
+    def start(self, ref: OrderRef, action: Action | None = None) -> bool:
+        """Queue ``action`` (complete by default) on ``ref``; False when the order already has an
+        action queued or in flight (nothing is done: one request at a time per order)."""
+        if action is None:
+            from console.bulk.actions import COMPLETE
+
+            action = COMPLETE
         key = ref_key(ref)
         if key in self.completing:
             return False
         self.completing.add(key)
-        self._queue.append(ref)
-        self._on_label(ref, self._sending_label)
+        self.actions[key] = action
+        self._queue.append((ref, action))
+        self._on_label(ref, self._sending_label(action))
         if not self._draining:
             self._draining = True
-            self._run_worker(self._drain(), group="single", name="single completion", exit_on_error=False)
+            self._run_worker(self._drain(), group="single", name="single run", exit_on_error=False)
         return True
 
     def stop_waiting(self) -> bool:
@@ -93,13 +106,13 @@ class SingleRuns:
                 journal = await self._bulk.open_journal()
             except JournalError as exc:
                 while self._queue:
-                    ref = self._queue.popleft()
-                    self._finish(ref, _not_started(ref, exc), [])
+                    ref, action = self._queue.popleft()
+                    self._finish(ref, action, _not_started(ref, exc), [])
                 return
             try:
                 while self._queue:
-                    ref = self._queue.popleft()
-                    self._finish(ref, *await self._run_one(journal, ref))
+                    ref, action = self._queue.popleft()
+                    self._finish(ref, action, *await self._run_one(journal, ref, action))
             finally:
                 journal.close()
         finally:
@@ -107,11 +120,11 @@ class SingleRuns:
             # synchronous): a press queued meanwhile has already been run, never stranded.
             self._draining = False
 
-    async def _run_one(self, journal: Any, ref: OrderRef) -> tuple[OrderResult, list[OrderResult]]:
+    async def _run_one(self, journal: Any, ref: OrderRef, action: Action) -> tuple[OrderResult, list[OrderResult]]:
         from console.bulk.journal import JournalError
         from console.bulk.results import OrderResult, ResultStatus
 
-        engine = self._bulk.engine_for(journal)
+        engine = self._bulk.engine_for(journal, action)
         self._engine = engine
         sent = False
 
@@ -120,7 +133,7 @@ class SingleRuns:
             if event.kind == "sent":
                 sent = True
                 self.waiting.pop(ref, None)
-                self._on_label(ref, self._sending_label)
+                self._on_label(ref, self._sending_label(action))
             elif event.kind == "waiting" and event.ref == ref:  # type: ignore[attr-defined]
                 self.waiting[ref] = self._clock() + event.seconds  # type: ignore[attr-defined]
                 self._show_countdown()
@@ -131,7 +144,7 @@ class SingleRuns:
         except JournalError as exc:
             return _not_started(ref, exc), []
         except Exception as exc:  # a bug: say what we know; the journal settles what was sent
-            log.exception("a single completion failed")
+            log.exception("a single %s failed", action.name)
             status = ResultStatus.IN_DOUBT if sent else ResultStatus.FAILED_NOT_SENT
             return OrderResult(ref, status, message=f"internal error ({type(exc).__name__}); "
                                "a request in flight is checked at the next start"), []
@@ -143,10 +156,12 @@ class SingleRuns:
             result = OrderResult(ref, ResultStatus.NOT_SENT, message="not sent")
         return result, list(report.settled)
 
-    def _finish(self, ref: OrderRef, result: OrderResult, settled: list[OrderResult]) -> None:
-        self.completing.discard(ref_key(ref))
+    def _finish(self, ref: OrderRef, action: Action, result: OrderResult, settled: list[OrderResult]) -> None:
+        key = ref_key(ref)
+        self.completing.discard(key)
+        self.actions.pop(key, None)
         self._on_label(ref, None)
-        self._on_done(ref, result, settled)
+        self._on_done(ref, result, settled, action)
 
     def _show_countdown(self) -> None:
         now = self._clock()

@@ -26,6 +26,7 @@ from console.api.sanitize import sanitize
 from console.ui.ascii_mode import AsciiFilter
 from console.ui.clipboard import copy_message, copyable_url
 from console.ui.filter_bar import FilterBar, ViewState
+from console.ui.order_actions import KEY_ACTIONS
 from console.session.filtering import ViewFilter
 from console.session.sorting import SORT_COLUMNS, ViewSort
 from console.ui.textual_compat.bindings import bindings_after_keymap, declared_bindings, key_display
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
     from console.ui.app import DispatchApp
 
 #: Actions that write to HyperTrack: all disabled in read-only mode.
-WRITE_ACTIONS = frozenset({"complete", "retry_failed"})
+WRITE_ACTIONS = frozenset({"complete", "retry_failed", "cancel_order", "disable_order", "enable_order",
+                           "reassign_order", "reschedule_order"})
 
 #: Long descriptions of this module's actions (help screen and command palette).
 DESCRIPTIONS: dict[str, str] = {
@@ -340,6 +342,9 @@ class ViewControls:
         """Why ``action`` cannot run now, in words for a toast (None: it can, or no idea)."""
         app = self.app
         settings = app.settings
+        order_actions = getattr(app, "order_actions", None)
+        if order_actions is not None and action in KEY_ACTIONS:
+            return order_actions.disabled_reason(action)
         if action in WRITE_ACTIONS and settings.read_only:
             source = f"profile {settings.profile!r} is read-only" if settings.profile else "started with --read-only"
             return (f"Read-only ({sanitize(source)}): this console cannot complete orders. "

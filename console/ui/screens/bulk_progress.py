@@ -31,6 +31,7 @@ from console.ui.bulk_view import (
     stopped_note,
     stopping_note,
 )
+from console.ui.action_words import doing, in_words
 from console.ui.screens.bulk_lines import LineList
 from console.ui.text import format_duration
 
@@ -89,7 +90,7 @@ class BulkProgressScreen(ModalScreen[None]):
         else:
             bar.update(total=total, progress=len(state.results))
         self._set("#bulk-progress-title", self._title(state))
-        counts = Text(counts_text(progress, ascii=self.ascii) if state.phase not in (OPENING, SETTLING, FAILED) else "")
+        counts = Text(in_words(counts_text(progress, ascii=self.ascii), state.action) if state.phase not in (OPENING, SETTLING, FAILED) else "")
         if state.phase not in (OPENING, SETTLING, FAILED):
             counts.append("\n" + rate_text(progress, ascii=self.ascii))
         self._set("#bulk-progress-counts", counts)
@@ -121,13 +122,14 @@ class BulkProgressScreen(ModalScreen[None]):
             if not self._sorted:
                 self._sorted = True
                 ordered = problems_first(state.settled) + problems_first(state.results, state.refs)
-                lines.set_lines(line for r in ordered for line in result_lines(r, ascii=ascii, width=width, wrap=wrap))
+                lines.set_lines(line for r in ordered
+                            for line in result_lines(r, ascii=ascii, width=width, wrap=wrap, action=state.action))
                 lines.scroll_home(animate=False)
             return
         shown = state.settled + state.results
         if len(shown) > self._shown:
             lines.append(line for r in shown[self._shown:]
-                         for line in result_lines(r, ascii=ascii, width=width, wrap=wrap))
+                         for line in result_lines(r, ascii=ascii, width=width, wrap=wrap, action=state.action))
             self._shown = len(shown)
 
     def _width(self, state: RunState) -> int:
@@ -140,21 +142,24 @@ class BulkProgressScreen(ModalScreen[None]):
         n = state.total
         noun = "order" if n == 1 else "orders"
         phase = state.phase
+        action = state.action
+        run = "Bulk completion" if action.name == "complete" else f"Bulk {action.verb}"
         if phase == OPENING:
-            return Text(f"Bulk completion of {n:,} {noun}: opening the journal…", "bold")
+            return Text(f"{run} of {n:,} {noun}: opening the journal…", "bold")
         if phase == SETTLING:
-            return Text(f"Bulk completion of {n:,} {noun}: checking earlier runs first", "bold")
+            return Text(f"{run} of {n:,} {noun}: checking earlier runs first", "bold")
         if phase == STOPPING:
-            return Text(f"Bulk completion of {n:,} {noun}: STOPPING", "bold")
+            return Text(f"{run} of {n:,} {noun}: STOPPING", "bold")
         if phase == FAILED:
-            return Text(f"Bulk completion of {n:,} {noun}: NOT STARTED", "bold")
+            return Text(f"{run} of {n:,} {noun}: NOT STARTED", "bold")
         if phase == FINISHED:
             report = state.report
             stopped = " (stopped)" if report is not None and report.stop_reason is not None else ""
-            return Text(f"Bulk completion of {n:,} {noun}: finished{stopped}", "bold")
+            return Text(f"{run} of {n:,} {noun}: finished{stopped}", "bold")
         if state.paused_until is not None:
-            return Text(f"Bulk completion of {n:,} {noun}: PAUSED", "bold")
-        return Text(f"Completing {n:,} {noun}…", "bold")
+            return Text(f"{run} of {n:,} {noun}: PAUSED", "bold")
+        verb = doing(action)
+        return Text(f"{verb[:1].upper()}{verb[1:]} {n:,} {noun}…", "bold")
 
     def _note(self, state: RunState) -> Text:
         phase = state.phase

@@ -1,18 +1,19 @@
-"""The review before a bulk completion: the exact count, every handle (scrollable), and a typed
-confirmation above :data:`~console.ui.bulk_run.TYPED_CONFIRM_ABOVE` orders.
+"""The review before a bulk run (complete, cancel, ...): the exact count, every handle
+(scrollable), the marked orders the action does not apply to with the reason (they are not sent),
+and a typed confirmation above :data:`~console.ui.bulk_run.TYPED_CONFIRM_ABOVE` orders.
 
 The screen is given the frozen list of refs the run will act on and shows exactly that list: a
 refresh or re-sort behind it changes nothing. Handles are untrusted API text: they go through
 the line list's sanitizer as literal segments, never markup.
 
-Up to the threshold: ``y``/Enter completes, ``n``/Esc cancels. Above it, the supervisor types
-the number of orders and presses Enter; any other number does nothing but say so.
+Up to the threshold: ``y``/Enter runs it, ``n``/Esc leaves it. Above it, the supervisor types
+the number of orders to send and presses Enter; any other number does nothing but say so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,7 +24,18 @@ from textual.widgets import Input, Static
 
 from console.api.vocab import OrderRef
 from console.ui.bulk_view import ref_line
-from console.ui.screens.bulk_lines import LineList
+from console.ui.screens.bulk_lines import Line, LineList
+
+if TYPE_CHECKING:
+    from console.bulk.actions import Action
+
+#: What a run of each action does to every order it sends (complete's words are the default).
+_EFFECT = {
+    "complete": "Each order is told to HyperTrack as done; this cannot be undone.",
+    "cancel": "Each order is cancelled; this cannot be undone.",
+    "disable": "Each order leaves its route's ETA computation until it is enabled again.",
+    "enable": "Each order goes back into its route and its ETA is computed again.",
+}
 
 
 class BulkReviewScreen(ModalScreen[bool]):
@@ -35,13 +47,18 @@ class BulkReviewScreen(ModalScreen[bool]):
     ]
 
     def __init__(self, refs: Sequence[OrderRef], *, verb: str = "Complete", notes: Sequence[str] = (),
-                 typed: bool = False, ascii: bool = False) -> None:
+                 typed: bool = False, ascii: bool = False, action: Action | None = None,
+                 skipped: Sequence[tuple[OrderRef, str]] = ()) -> None:
+        """``refs``: the orders to send; ``skipped``: marked orders the action does not apply
+        to, each with the reason (listed, never sent)."""
         super().__init__()
         self.refs = tuple(refs)
         self.verb = verb
         self.notes = tuple(notes)
         self.typed = typed
         self.ascii = ascii
+        self.action = action
+        self.skipped = tuple(skipped)
 
     @property
     def count(self) -> int:
@@ -51,14 +68,16 @@ class BulkReviewScreen(ModalScreen[bool]):
         n = self.count
         noun = "order" if n == 1 else "orders"
         question = Text.assemble(f"{self.verb} ", (f"{n:,}", "bold"), f" {noun}?")
+        if self.skipped:
+            question.append(f" ({len(self.skipped):,} marked skipped: listed below, not sent)")
         with Vertical(id="bulk-review-dialog"):
             yield Static(question, id="bulk-review-question")
             if self.notes:
                 yield Static(Text("\n".join(self.notes)), id="bulk-review-notes")
-            yield LineList((ref_line(ref) for ref in self.refs), ascii=self.ascii, id="bulk-review-list")
+            yield LineList(self._lines(), ascii=self.ascii, id="bulk-review-list")
             yield Static(
-                Text("Each order is told to HyperTrack as done; this cannot be undone. The run acts on "
-                     "exactly this list, whatever the order list shows meanwhile."),
+                Text(f"{self._effect()} The run acts on exactly this list, whatever the order list "
+                     "shows meanwhile."),
                 id="bulk-review-warning",
             )
             if self.typed:
@@ -75,6 +94,22 @@ class BulkReviewScreen(ModalScreen[bool]):
                                   ("up/down/PgUp/PgDn", "bold"), " scroll"),
                     id="bulk-review-keys",
                 )
+
+    def _lines(self) -> list[Line]:
+        lines: list[Line] = [ref_line(ref) for ref in self.refs]
+        if self.skipped:
+            verb = self.action.verb if self.action is not None else self.verb.lower()
+            lines.append([(f"Skipped, not sent ({len(self.skipped):,}): the {verb} does not apply", "warning")])
+            lines.extend(ref_line(ref, reason) for ref, reason in self.skipped)
+        return lines
+
+    def _effect(self) -> str:
+        action = self.action
+        if action is None:
+            return _EFFECT["complete"]
+        if action.name in _EFFECT:
+            return _EFFECT[action.name]
+        return f"Each order is sent the same: {action.describe()}."
 
     def on_mount(self) -> None:
         if self.typed:

@@ -71,9 +71,13 @@ class RescheduleScreen(ModalScreen["datetime | None"]):
         order_zone_name: str | None = None,
         parse: Parse | None = None,
         ascii: bool = False,
+        orders: int | None = None,
     ) -> None:
+        """``orders``: a count of marked orders, all to get the one time (the title names the
+        count instead of ``order_handle``)."""
         super().__init__()
         self.order_handle = order_handle
+        self.orders = orders
         self.scheduled_at = scheduled_at
         self.now = now
         self.local_zone = local_zone
@@ -83,7 +87,11 @@ class RescheduleScreen(ModalScreen["datetime | None"]):
 
     def compose(self) -> ComposeResult:
         now = self.now().astimezone(self.local_zone)
-        title = Text.assemble("Reschedule order ", (safe(self.order_handle), "bold"))
+        if self.orders is not None:
+            noun = "order" if self.orders == 1 else "orders"
+            title = Text.assemble("Reschedule ", (f"{self.orders:,}", "bold"), f" marked {noun} to one time")
+        else:
+            title = Text.assemble("Reschedule order ", (safe(self.order_handle), "bold"))
         facts = Text(f"Scheduled now: {format_when(self.scheduled_at, self.local_zone)}\n")
         facts.append(f"Your zone: {zone_label(now)}; it is {now:%H:%M} there.\n")
         if self.order_zone is not None:
