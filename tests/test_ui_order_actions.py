@@ -1,0 +1,315 @@
+"""Cancel (x), disable (d), enable (E), reassign (a) and reschedule (t) from the keyboard, against
+the sandbox served over loopback HTTP: what the supervisor sees (the row, the toast, the footer,
+the dialogs), what the server applied (its own record), and what the journal recorded (the
+action and its parameters next to the outcome).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from console.api.client import OrdersClient
+from console.bulk.journal import JournalReader
+from console.settings import Settings
+from console.ui.app import DispatchApp
+from console.ui.screens.action_confirm import ActionConfirmScreen
+from console.ui.screens.bulk_review import BulkReviewScreen
+from console.ui.screens.reschedule import RescheduleScreen
+from console.ui.screens.worker_picker import WorkerPickerScreen
+from tests.support.sandbox_fixtures import FIXED_START, ServedSandbox
+from tests.support.ui_support import loaded, row_line, wait_until
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+def served_app(served: ServedSandbox, tmp_path: Path, **settings) -> DispatchApp:
+    """The console over real HTTP to the served sandbox; writes without settle waits."""
+    sb = served.sandbox
+    client = OrdersClient(sb.credentials, base_url=served.base_url, sleep=_no_sleep)
+    app = DispatchApp(client, Settings(base_url=served.base_url, journal_path=tmp_path / "journal.sqlite3", **settings),
+                      sandbox=True, now=lambda: FIXED_START)
+    app.detail_controller.DETAIL_DEBOUNCE = 0.0
+    app.bulk.engine_options = dict(settle_delay=0.0, settle_window=0.0)
+    app.order_actions.local_zone = timezone.utc
+    return app
+
+
+def toasts(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+def ops(app) -> list:
+    with JournalReader(app.bulk.journal_path) as reader:
+        return reader.list_ops()
+
+
+def highlight(app, status: str | None = None, *, exclude: tuple[str, ...] = ()):
+    """Move the cursor to the first row of ``status`` (any, when None); return that row."""
+    view = app.order_list.table.view
+    for index, row in enumerate(view):
+        if (status is None or row.status == status) and row.status not in exclude:
+            app.order_list.move_cursor(index)
+            return row
+    raise AssertionError(f"no {status} order in the list")
+
+
+async def single_done(pilot, app) -> None:
+    await wait_until(pilot, lambda: not app.bulk.singles.completing, what="the single run to end")
+    await pilot.pause()
+
+
+async def test_cancel_from_the_keyboard_with_a_reason(served_sandbox, tmp_path) -> None:
+    app = served_app(served_sandbox, tmp_path)
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        row = highlight(app, exclude=("disabled",))
+        handle = row.ref.order_handle
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirmScreen), what="the confirmation")
+        assert "cannot be undone" in str(app.screen.query_one("#action-effect").render())
+        await pilot.press(*"gate closed")
+        await pilot.press("enter")
+        await single_done(pilot, app)
+        assert app.order_list.table.get(row.ref).status == "cancelled"  # the result in place
+        assert "cancelled" in row_line(app, handle[:12])
+        assert f"Cancelled {row.display_handle}." in toasts(app)
+        assert sb.stats.applied_count("cancel", handle) == 1
+        assert sb.stats.count("POST", handle=handle, action="cancel") == 1
+        (op,) = ops(app)
+        assert op.action == "cancel" and op.state == "completed" and '"reason":"gate closed"' in op.params
+
+
+async def test_escape_on_the_confirmation_sends_nothing(served_sandbox, tmp_path) -> None:
+    app = served_app(served_sandbox, tmp_path)
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        row = highlight(app, exclude=("disabled",))
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirmScreen), what="the confirmation")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0]
+        assert sb.stats.count("POST", handle=row.ref.order_handle) == 0
+        assert app.order_list.table.get(row.ref).status == row.status
+
+
+async def test_disable_then_enable_and_the_footer_follows_the_status(served_sandbox, tmp_path) -> None:
+    app = served_app(served_sandbox, tmp_path)
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        row = highlight(app, "assigned")
+        handle = row.ref.order_handle
+        await pilot.pause()
+        bindings = app.screen.active_bindings
+        assert bindings["d"].enabled and not bindings["E"].enabled  # enable needs a disabled order
+
+        await pilot.press("E")  # dimmed: says why, opens nothing, sends nothing
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0]
+        assert any("not disabled: there is nothing to enable" in t for t in toasts(app))
+
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirmScreen), what="the confirmation")
+        await pilot.press("enter")
+        await single_done(pilot, app)
+        assert app.order_list.table.get(row.ref).status == "disabled"
+        assert "disabled" in row_line(app, handle[:12])
+        await wait_until(pilot, lambda: not app.screen.active_bindings["d"].enabled, what="d dimmed")
+        assert app.screen.active_bindings["E"].enabled
+
+        await pilot.press("E")
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirmScreen), what="the confirmation")
+        await pilot.press("enter")
+        await single_done(pilot, app)
+        status = app.order_list.table.get(row.ref).status
+        assert status in ("unplanned", "planned", "assigned", "dispatched", "ongoing")
+        assert sb.stats.applied_count("disable", handle) == 1 and sb.stats.applied_count("enable", handle) == 1
+        assert [(op.action, op.state) for op in ops(app)] == [("disable", "completed"), ("enable", "completed")]
+
+
+async def test_reassign_picks_a_worker_and_the_row_shows_them(served_sandbox, tmp_path) -> None:
+    app = served_app(served_sandbox, tmp_path)
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        row = highlight(app, "assigned")
+        other = next(r.worker for r in app.order_list.table.rows if r.worker and r.worker != row.worker)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, WorkerPickerScreen), what="the worker picker")
+        await pilot.press(*other)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirmScreen), what="the confirmation")
+        assert other in str(app.screen.query_one("#action-facts").render())
+        await pilot.press("enter")
+        await single_done(pilot, app)
+        assert app.order_list.table.get(row.ref).worker == other
+        assert sb.stats.applied_count("reassign", row.ref.order_handle) == 1
+        (op,) = ops(app)
+        assert op.action == "reassign" and op.state == "completed" and op.params == f'{{"worker":"{other}"}}'
+
+
+@pytest.mark.parametrize("status", ["assigned", "dispatched"])
+async def test_reschedule_to_a_typed_time(served_sandbox, tmp_path, status) -> None:
+    app = served_app(served_sandbox, tmp_path)
+    sb = served_sandbox.sandbox
+    new_time = FIXED_START + timedelta(minutes=90)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        row = highlight(app, status)
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, RescheduleScreen), what="the time input")
+        await pilot.press(*"+90m")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirmScreen), what="the confirmation")
+        facts = str(app.screen.query_one("#action-facts").render())
+        assert "2026-11-29 20:00 UTC" in facts
+        await pilot.press("enter")
+        await single_done(pilot, app)
+        shown = app.order_list.table.get(row.ref)
+        # In place: the new time; a dispatched order comes back re-created, unplanned (documented).
+        assert shown.scheduled_at == new_time
+        if status == "dispatched":
+            assert shown.status == "unplanned"
+        assert sb.stats.applied_count("reschedule", row.ref.order_handle) == 1
+        (op,) = ops(app)
+        assert op.action == "reschedule" and op.state == "completed"
+        assert op.params == '{"at":"2026-11-29T20:00:00Z"}'
+
+
+async def test_lost_answer_of_a_cancel_is_settled_by_reading_back(served_sandbox, tmp_path) -> None:
+    app = served_app(served_sandbox, tmp_path)
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        row = highlight(app, "assigned")
+        handle = row.ref.order_handle
+        sb.faults.script("POST", handle, ["drop_after_apply"])
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirmScreen), what="the confirmation")
+        await pilot.press("enter")
+        await single_done(pilot, app)
+        assert app.order_list.table.get(row.ref).status == "cancelled"
+        assert sb.stats.count("POST", handle=handle, action="cancel") == 1  # never sent twice
+        assert sb.stats.applied_count("cancel", handle) == 1
+        (op,) = ops(app)
+        assert op.action == "cancel" and op.state == "completed_reconciled"
+        assert any("cancelled (the answer was lost" in t for t in toasts(app))
+
+
+async def test_a_refused_disable_before_applying_is_sent_again_once(served_sandbox, tmp_path) -> None:
+    app = served_app(served_sandbox, tmp_path)
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        row = highlight(app, "assigned")
+        handle = row.ref.order_handle
+        sb.faults.script("POST", handle, ["503"])  # refused before applying: in doubt, read back
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirmScreen), what="the confirmation")
+        await pilot.press("enter")
+        await single_done(pilot, app)
+        assert app.order_list.table.get(row.ref).status == "disabled"
+        assert sb.stats.applied_count("disable", handle) == 1
+        (op,) = ops(app)
+        assert op.action == "disable" and op.state == "completed" and op.attempts == 2
+
+
+async def test_read_only_disables_every_action_and_says_why(served_sandbox, tmp_path) -> None:
+    app = served_app(served_sandbox, tmp_path, read_only=True, profile="audit")
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        await pilot.pause(0.2)
+        bindings = app.screen.active_bindings
+        for key in ("x", "d", "E", "a", "t"):
+            assert not bindings[key].enabled, key
+        await pilot.press("x", "a", "space", "t")
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0]
+        said = toasts(app)
+        assert any("'audit' is read-only" in t and "cannot cancel orders" in t for t in said)
+        assert any("cannot reassign orders" in t for t in said)
+        assert any("cannot reschedule orders" in t for t in said)
+        assert sb.stats.count("POST") == 0
+
+
+async def test_the_footer_shows_the_actions_dimmed_from_130_columns(served_sandbox, tmp_path) -> None:
+    from console.ui.textual_compat.footer import FooterKey
+
+    app = served_app(served_sandbox, tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        highlight(app, "assigned")
+        await pilot.pause(0.3)
+        keys = {k.action: k for k in app.footer.query(FooterKey)}
+        assert {"cancel_order", "disable_order", "enable_order", "reassign_order", "reschedule_order"} <= set(keys)
+        assert keys["enable_order"].has_class("-disabled") and not keys["cancel_order"].has_class("-disabled")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.3)
+        assert "cancel_order" not in {k.action for k in app.footer.query(FooterKey)}
+
+
+async def test_bulk_disable_skips_what_it_does_not_apply_to(served_sandbox, tmp_path) -> None:
+    app = served_app(served_sandbox, tmp_path)
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        rows = [r for r in app.order_list.table.view if r.status == "assigned"][:3]
+        # One of them is disabled already (by the console, as a single run).
+        highlight(app, "assigned")
+        first = app.order_list.cursor_row
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirmScreen), what="the confirmation")
+        await pilot.press("enter")
+        await single_done(pilot, app)
+        assert first in rows
+        for r in rows:
+            app.order_list.move_cursor(app.order_list.table.view.index(app.order_list.table.get(r.ref)))
+            await pilot.press("space")
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkReviewScreen), what="the review")
+        review = app.screen
+        assert len(review.refs) == 2 and [ref for ref, _ in review.skipped] == [first.ref]
+        assert review.skipped[0][1] == "the order is already disabled"
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.bulk.state is not None and app.bulk.state.phase == "finished",
+                         what="the run")
+        state = app.bulk.state
+        assert state.action.name == "disable" and len(state.results) == 2
+        assert all(r.status.value == "completed" for r in state.results)
+        for r in rows:
+            assert sb.stats.applied_count("disable", r.ref.order_handle) == 1
+        assert [op.action for op in ops(app)] == ["disable"] * 3
+
+
+async def test_bulk_reassign_sends_one_worker_to_all(served_sandbox, tmp_path) -> None:
+    app = served_app(served_sandbox, tmp_path)
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        view = app.order_list.table.view
+        worker = view[0].worker or next(r.worker for r in view if r.worker)
+        targets = [r for r in view if r.worker != worker and r.status in ("assigned", "planned", "unplanned")][:2]
+        for r in targets:
+            app.order_list.move_cursor(view.index(r))
+            await pilot.press("space")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, WorkerPickerScreen), what="the worker picker")
+        await pilot.press(*worker)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkReviewScreen), what="the review")
+        assert f"reassign to {worker}" in str(app.screen.query_one("#bulk-review-warning").render())
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.bulk.state is not None and app.bulk.state.phase == "finished",
+                         what="the run")
+        for r in targets:
+            assert sb.stats.applied_count("reassign", r.ref.order_handle) == 1
+        assert {op.params for op in ops(app)} == {f'{{"worker":"{worker}"}}'}
