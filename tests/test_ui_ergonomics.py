@@ -450,7 +450,7 @@ async def test_a_keymap_that_takes_another_action_s_key_says_so() -> None:
         await pilot.press("r")
         assert isinstance(app.screen, ConfirmComplete)  # r is now complete
         await pilot.press("escape")
-    app, _, _ = make_app(orders=30, settings=settings(keymap=(("order.complete", "x"),)))
+    app, _, _ = make_app(orders=30, settings=settings(keymap=(("order.complete", "w"),)))
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot, app)
         assert not [t for t in toasts(app) if t.startswith("Keymap:")]
