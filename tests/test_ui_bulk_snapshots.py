@@ -66,3 +66,19 @@ def test_bulk_results_80x24(snap_compare, tmp_path) -> None:
         await pilot.pause(0.5)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_bulk_review_with_skipped_orders_80x24(snap_compare, tmp_path) -> None:
+    """E (enable) on four marked orders, one of them disabled: the review sends that one and lists
+    the three it skips, each with the reason."""
+    app, _, _ = _app(tmp_path, orders=60)
+
+    async def run_before(pilot) -> None:
+        await _wait(pilot, lambda: _loaded(app))
+        await pilot.press("space", "j", "space", "j", "space")
+        view = app.order_list.table.view
+        app.order_list.move_cursor(next(i for i, row in enumerate(view) if row.status == "disabled"))
+        await pilot.press("space", "E")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

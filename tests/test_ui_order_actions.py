@@ -20,6 +20,7 @@ from console.ui.screens.bulk_review import BulkReviewScreen
 from console.ui.screens.reschedule import RescheduleScreen
 from console.ui.screens.worker_picker import WorkerPickerScreen
 from tests.support.sandbox_fixtures import FIXED_START, ServedSandbox
+from tests.support.hostile import screen_text
 from tests.support.ui_support import loaded, row_line, wait_until
 
 
@@ -313,3 +314,78 @@ async def test_bulk_reassign_sends_one_worker_to_all(served_sandbox, tmp_path) -
         for r in targets:
             assert sb.stats.applied_count("reassign", r.ref.order_handle) == 1
         assert {op.params for op in ops(app)} == {f'{{"worker":"{worker}"}}'}
+
+
+# ---------------------------------------------------------------------------- palette, keymap, retry
+
+
+async def test_palette_entries_and_keymap_ids(served_sandbox, tmp_path) -> None:
+    from textual.command import CommandPalette
+
+    from console.ui.keymap import binding_ids
+
+    assert {"order.cancel", "order.disable", "order.enable", "order.reassign", "order.reschedule"} <= binding_ids()
+    app = served_app(served_sandbox, tmp_path, keymap=(("order.cancel", "X"),))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        highlight(app, "assigned")
+        commands = {c.action: c for c in app.view_controls.palette_commands(app.action_descriptions())}
+        for name in ("cancel_order", "disable_order", "enable_order", "reassign_order", "reschedule_order"):
+            assert name in commands
+        assert "key: X" in commands["cancel_order"].help and "order.cancel" in commands["cancel_order"].help
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"reschedule the marked")
+        await wait_until(pilot, lambda: "Reschedule the marked" in screen_text(app), what="the hit")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, RescheduleScreen), what="the time input")
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("X")  # the keymap's key
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirmScreen), what="the confirmation")
+
+
+async def test_bulk_cancel_failed_orders_stay_marked_and_R_retries_them_as_cancels(tmp_path) -> None:
+    import httpx
+
+    from console.sandbox.core import IN_PROCESS_BASE_URL
+    from tests.support.ui_support import make_app
+
+    app, sb, seen = make_app(orders=60, settings=Settings(base_url=IN_PROCESS_BASE_URL,
+                                                          journal_path=tmp_path / "journal.sqlite3"))
+    app.bulk.engine_options = dict(settle_delay=0.0, settle_window=0.0, min_pause=0.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        refs = []
+        for _ in range(3):
+            refs.append(app.order_list.cursor_row.ref)
+            await pilot.press("space", "j")
+        failing = refs[1].order_handle
+
+        def unreachable(request: httpx.Request):
+            if request.method == "POST" and failing in request.url.path:
+                return httpx.ConnectError("connection refused")
+            return None
+
+        seen.rules.append(unreachable)
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkReviewScreen), what="the review")
+        assert "Cancel 3 orders?" in screen_text(app) and "cannot be undone" in screen_text(app)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.bulk.state is not None and app.bulk.state.phase == "finished",
+                         what="the run")
+        text = screen_text(app)
+        assert "Bulk cancel of 3 orders: finished" in text and "cancelled 2" in text and "failed 1" in text
+        assert set(app.bulk.marks) == {refs[1]}
+        await pilot.press("escape")
+        seen.rules.clear()
+        await pilot.press("R")
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkReviewScreen), what="the retry review")
+        assert "Retry: Cancel 1 order?" in screen_text(app)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.bulk.state is not None and app.bulk.state.phase == "finished"
+                         and app.bulk.state.refs == [refs[1]], what="the retry")
+        assert app.bulk.state.action.name == "cancel"
+        for ref in refs:
+            assert sb.stats.applied_count("cancel", ref.order_handle) == 1
+            assert sb.stats.applied_count("complete", ref.order_handle) == 0

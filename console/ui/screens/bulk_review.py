@@ -82,7 +82,7 @@ class BulkReviewScreen(ModalScreen[bool]):
             )
             if self.typed:
                 yield Static(Text.assemble("Type ", (f"{n}", "bold"), " (the number of orders) and press ",
-                                           ("Enter", "bold"), " to confirm; ", ("Esc", "bold"), " cancels."),
+                                           ("Enter", "bold"), " to confirm; ", ("Esc", "bold"), self._back(" cancels.", " goes back.")),
                              id="bulk-review-keys")
                 yield Input(placeholder=f"type {n} to confirm", restrict=r"[0-9]*", max_length=9,
                             id="bulk-review-count")
@@ -90,7 +90,7 @@ class BulkReviewScreen(ModalScreen[bool]):
             else:
                 yield Static(
                     Text.assemble(("y", "bold"), "/", ("Enter", "bold"), f" {self.verb.lower()}    ",
-                                  ("n", "bold"), "/", ("Esc", "bold"), " cancel    ",
+                                  ("n", "bold"), "/", ("Esc", "bold"), self._back(" cancel    ", " back    "),
                                   ("up/down/PgUp/PgDn", "bold"), " scroll"),
                     id="bulk-review-keys",
                 )
@@ -100,8 +100,14 @@ class BulkReviewScreen(ModalScreen[bool]):
         if self.skipped:
             verb = self.action.verb if self.action is not None else self.verb.lower()
             lines.append([(f"Skipped, not sent ({len(self.skipped):,}): the {verb} does not apply", "warning")])
-            lines.extend(ref_line(ref, reason) for ref, reason in self.skipped)
+            for ref, reason in self.skipped:  # the reason on a line of its own: readable at 80 columns
+                lines.append(ref_line(ref))
+                lines.append([("    " + reason, "muted")])
         return lines
+
+    def _back(self, words: str, for_cancel: str) -> str:
+        """The words of Esc: not "cancel" when the action itself is a cancel."""
+        return for_cancel if self.action is not None and self.action.name == "cancel" else words
 
     def _effect(self) -> str:
         action = self.action
