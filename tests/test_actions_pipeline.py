@@ -113,7 +113,7 @@ def test_the_bodies_sent_follow_the_schemas() -> None:
             fake.orders["a"]["status"] = "assigned"
         asyncio.run(go(action))
     assert [(action, body) for _, action, body in fake.bodies] == [
-        ("cancel", {}),  # the reason is not part of CancelOrderRequest: journal only
+        ("cancel", {"metadata": {"cancel_reason": "r"}}),
         ("disable", {}),
         ("reassign", {"worker_handle": "w-9"}),
         ("reassign", {"worker_handle": "w-8", "ops_group_handle": "g"}),

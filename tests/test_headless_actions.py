@@ -80,7 +80,9 @@ def journal_path(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(("command", "argv", "before", "body", "done"), [
-    ("cancel", ["--reason", "customer called"], "ongoing", {}, "cancelled"),
+    ("cancel", ["--reason", "customer called"], "ongoing", {"metadata": {"cancel_reason": "customer called"}},
+     "cancelled"),
+    ("cancel", [], "ongoing", {}, "cancelled"),
     ("disable", [], "ongoing", {}, "disabled"),
     ("enable", [], "disabled", {}, "enabled"),
     ("reassign", ["--worker", "w-2", "--ops-group", "north"], "assigned",
@@ -104,11 +106,11 @@ def test_each_command_sends_its_action_and_reports_it(journal_path, command, arg
     check_invariants(fake, journal_path, ["a", "b"], outputs=[con.out, con.err])
 
 
-def test_the_cancel_reason_is_journaled_not_sent(journal_path):
+def test_the_cancel_reason_is_sent_and_journaled_escaped(journal_path):
     fake = fleet(["a"])
     code, con = act(fake, journal_path, "cancel", ["a", "--reason", "double\x1b[2J booking", "--yes", "--json"])
     assert code == 0, con.err
-    assert fake.bodies == [("a", "cancel", {})]
+    assert fake.bodies == [("a", "cancel", {"metadata": {"cancel_reason": "double\\x1b[2J booking"}})]
     with JournalReader(journal_path) as reader:
         (op,) = reader.list_ops()
     assert op.params_dict == {"reason": "double\\x1b[2J booking"}  # escaped, never raw

@@ -168,7 +168,7 @@ async def test_resume_re_sends_with_the_same_action_and_parameters(journal_path)
     assert {r.ref.order_handle: r.status for r in report.results} == {"r": R.COMPLETED, "w": R.COMPLETED,
                                                                       "c": R.COMPLETED}
     assert sorted(fake.bodies, key=lambda sent: sent[0]) == [
-        ("c", "cancel", {}), ("r", "reschedule", {"scheduled_at": "2026-12-08T14:30:00Z"}),
+        ("c", "cancel", {"metadata": {"cancel_reason": "dup"}}), ("r", "reschedule", {"scheduled_at": "2026-12-08T14:30:00Z"}),
         ("w", "reassign", {"worker_handle": "w-9", "ops_group_handle": "g"})]
     assert fake.orders["c"]["status"] == "cancelled" and fake.orders["w"]["worker_handle"] == "w-9"
     # The same ops carried on (same ids, attempts counted), with their action unchanged.

@@ -130,10 +130,10 @@ class Complete(Action):
 
 @dataclass(frozen=True)
 class Cancel(Action):
-    """``POST .../cancel``. ``reason`` is recorded in the journal only, never sent: the
-    reference ``CancelOrderRequest`` declares no properties (the provider's guide shows a
-    ``metadata.cancel_reason`` body, the spec does not), and a server that reads the spec
-    strictly may refuse the whole cancel for a key it does not know."""
+    """``POST .../cancel``. ``reason`` (escaped, at most :data:`MAX_REASON_CHARS`) is sent as
+    ``{"metadata": {"cancel_reason": reason}}``, the body HyperTrack's integration guide shows:
+    the reference ``CancelOrderRequest`` (``{type: object, properties: {}}``) admits it, and the
+    sandbox keeps it in the order's metadata. It is recorded in the journal too."""
 
     reason: str | None = None
     name: ClassVar[str] = "cancel"
@@ -147,7 +147,7 @@ class Cancel(Action):
             object.__setattr__(self, "reason", reason or None)
 
     async def send(self, client: "OrdersClient", ref: OrderRef) -> Any:
-        return await client.cancel_summary(ref)
+        return await client.cancel_summary(ref, self.reason)
 
     def params(self) -> dict[str, Any]:
         return {"reason": self.reason} if self.reason else {}

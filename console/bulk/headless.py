@@ -100,8 +100,7 @@ class UsageError(Exception):
 ACTION_COMMANDS = ("cancel", "disable", "enable", "reassign", "reschedule")
 _ACTION_DESCRIPTIONS = {
     "cancel": "Cancel orders without the UI (cancelling cannot be undone): validate, look up, confirm, "
-              "cancel, report. --reason is kept in the journal only: the API's cancel request has no field "
-              "for it.",
+              "cancel, report.",
     "disable": "Disable orders without the UI (out of the route's ETA computation, to fulfil later): "
                "validate, look up, confirm, disable, report.",
     "enable": "Enable disabled orders without the UI (back into the route): validate, look up, confirm, "
@@ -180,8 +179,7 @@ def add_action_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     parser.epilog = exit_codes_help(KINDS[command].done)
     if command == "cancel":
         parser.add_argument("--reason", metavar="TEXT",
-                            help="why, recorded in the journal next to the outcome (not sent: the cancel "
-                            "request has no field for it)")
+                            help="why: sent as the order's metadata.cancel_reason and recorded in the journal")
     elif command == "reassign":
         parser.add_argument("--worker", metavar="W", required=True, help="the new worker's handle")
         parser.add_argument("--ops-group", metavar="G", dest="action_ops_group",
