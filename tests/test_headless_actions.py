@@ -256,3 +256,34 @@ def test_the_command_line_registers_every_action_with_its_help():
     assert info.value.code == 2  # --worker is required
     args = build_parser(["reschedule"]).parse_args(["reschedule", "--at", "+1h", "a"])
     assert args.command == "reschedule" and args.at == "+1h" and args.handles == ["a"]
+
+
+def test_what_an_interrupted_run_of_another_action_left_is_settled_first_as_that_action(journal_path):
+    """A reassign to w-2 whose process died after sending: the next command (a disable) settles
+    it first, judged as that reassign, and reports it with its own action."""
+    from console.api.models import OrderRef
+    from console.bulk.actions import Reassign
+    from console.bulk.journal import Journal
+
+    fake = fleet(["a", "b"], "assigned")
+    with served_fake(fake) as base_url:
+        with Journal(journal_path) as journal:
+            run_id = journal.start_run(account_id="acct-test", base_url=base_url, count=1)
+            (op_id,) = journal.add_ops(run_id, [OrderRef("a")], account_id="acct-test", base_url=base_url,
+                                       actions=[("reassign", Reassign("w-2").params_json())])
+            journal.record_intent(op_id, run_id)
+        fake._apply("a", "reassign", {"worker_handle": "w-2"})
+        console = Console()
+        args = parse("disable", ["b", "--yes", "--json", "--journal", str(journal_path)])
+        code = H.run_action(args, client_factory=lambda: loopback_client(fake, base_url), stdin=io.StringIO(""),
+                            stdout=console.stdout, stderr=console.stderr, interactive=False,
+                            engine_options={"sleep": fake.clock.sleep, "clock": fake.clock,
+                                            "settle_window": 0.0})
+    assert code == 0, console.err
+    earlier, run = [d for d in console.json_lines() if d["source"] == "earlier_run"], \
+        [d for d in console.json_lines() if d["source"] == "run"]
+    assert [(d["order_handle"], d["result"], d["action"], d["params"]) for d in earlier] == [
+        ("a", "completed_reconciled", "reassign", {"worker": "w-2"})]
+    assert [(d["order_handle"], d["result"], d["action"]) for d in run] == [("b", "completed", "disable")]
+    assert [(h, a) for h, a, _ in fake.bodies] == [("b", "disable")]  # "a" never re-sent
+    assert fake.orders["a"]["status"] == "assigned" and fake.orders["a"]["worker_handle"] == "w-2"

@@ -381,16 +381,23 @@ def _print_table(output: Output, header: tuple[str, ...], rows: list[tuple[str, 
         output.out("  ".join(cells + [row[-1]]).rstrip())
 
 
-def _print_results(output: Output, results: Sequence[Any], *, as_json: bool, source: str, action: Any = None) -> None:
-    """``action``: the action of the results (None: results of earlier runs, any action)."""
+def _print_results(output: Output, results: Sequence[Any], *, as_json: bool, source: str, action: Any = None,
+                   action_of: Callable[[Any], Any] | None = None) -> None:
+    """``action``: the action of every result; ``action_of(result)``: each one's (results of
+    earlier runs, any action; None when unknown)."""
     if not results:
         return
+    if action_of is None:
+        def action_of(_result: Any) -> Any:
+            return action
     if as_json:
-        extra = {"action": action.name, "params": action.params()} if action is not None else {}
         for r in results:
+            act = action_of(r)
+            extra = {"action": act.name, "params": act.params()} if act is not None else {}
             output.out(json.dumps({**r.to_json(), "source": source, **extra}, ensure_ascii=True))
         return
-    _print_table(output, ("ORDER", "LEG", "RESULT", "SENT", "COMPLETED_AT", "MESSAGE"), _result_rows(results, action))
+    rows = [_result_rows([r], action_of(r))[0] for r in results]
+    _print_table(output, ("ORDER", "LEG", "RESULT", "SENT", "COMPLETED_AT", "MESSAGE"), rows)
 
 
 # =============================================================================== complete
@@ -653,7 +660,8 @@ class _CompleteCommand:
         if settled:
             self.output.err(f"{len(settled)} order(s) that earlier runs left unsettled (an interrupted run, "
                             "or one that ended in doubt), settled first:")
-            _print_results(self.output, settled, as_json=as_json, source="earlier_run")
+            _print_results(self.output, settled, as_json=as_json, source="earlier_run",
+                           action_of=self._recorded_action)
         if engine.stop_reason is StopReason.AUTH:
             self.output.err(f"dispatch-console {self.name}: authentication failed at {where}; nothing was sent")
             return EXIT_AUTH
@@ -712,6 +720,18 @@ class _CompleteCommand:
         if all(s.is_success for s in statuses):
             return EXIT_OK
         return EXIT_FAILED
+
+    def _recorded_action(self, result: Any) -> Any:
+        """The action an earlier run recorded for ``result``'s op (None: unknown)."""
+        from console.bulk.actions import from_journal
+
+        op = self.journal.op(result.op_id) if result.op_id else None
+        if op is None:
+            return None
+        try:
+            return from_journal(op.action, op.params)
+        except ValueError:
+            return None
 
     async def _look_up(self, client: Any) -> list[tuple[Any, Any]] | int:
         """(ref, None) for an order to send, or (ref, result) for one settled by its lookup."""
