@@ -261,3 +261,37 @@ async def test_an_order_already_in_the_end_state_is_not_sent_twice_by_a_second_r
     assert len(fake.posts("a")) == 1
     assert len(fake.gets("a")) == 1
     check_invariants(fake, journal_path, ["a"], results=second.results)
+
+
+async def test_the_client_refuses_bad_parameters_before_any_request():
+    from console.api import errors
+
+    fake = make_fake(["a"], "assigned")
+    client = fake.client()
+    ref = OrderRef("a")
+    for call in (
+        lambda: client.reassign_summary(ref, ""),
+        lambda: client.reassign_summary(ref, " w-1"),
+        lambda: client.reassign_summary(ref, "w\x1b[2J"),
+        lambda: client.reassign_summary(ref, "w-1", ops_group_handle="g\n"),
+        lambda: client.reschedule_summary(ref, datetime(2026, 12, 8, 14, 30)),  # no zone
+        lambda: client.reschedule_summary(ref, ""),
+        lambda: client.cancel_summary(ref, reason="\x07"),
+    ):
+        with pytest.raises(errors.InvalidRequest):
+            await call()
+    assert fake.log == []
+    await client.aclose()
+
+
+async def test_the_client_returns_the_answer_for_the_action_to_judge():
+    """The answer is checked (one order, the handle asked for) but its state is the action's to
+    judge: a 200 that does not show the change is returned, and the engine settles it."""
+    fake = make_fake(["a"], "assigned")
+    fake.post_faults["a"] = ["wrong_status"]
+    client = fake.client()
+    answer = await client.disable_summary(OrderRef("a"))
+    assert answer.status == "assigned" and Disable().judge(answer).value == "not_applied"
+    answer = await client.reschedule_summary(OrderRef("a"), AT)
+    assert answer.status == "unplanned" and Reschedule(at=AT).judge(answer).value == "applied"
+    await client.aclose()

@@ -99,6 +99,9 @@ def test_each_command_sends_its_action_and_reports_it(journal_path, command, arg
     assert sorted(fake.bodies, key=lambda sent: sent[0]) == [("a", command, body), ("b", command, body)]
     assert fake.orders["outsider"]["status"] == before
     assert f"summary: 2 {done}" in con.err
+    # Progress on stderr, in the action's words (a decile line each, off a terminal).
+    from console.bulk.actions import KINDS
+    assert f"{KINDS[command].doing} 2/2: 2 done, 0 failed, 0 in doubt" in con.err
     with JournalReader(journal_path) as reader:
         ops = reader.list_ops()
     assert {(op.order_handle, op.action) for op in ops} == {("a", command), ("b", command)}

@@ -68,6 +68,8 @@ class Action:
 
     name: ClassVar[str] = ""
     verb: ClassVar[str] = ""
+    #: The verb while it goes on ("cancelling 3/10" in progress lines).
+    doing: ClassVar[str] = ""
     done: ClassVar[str] = ""
     expected_status: ClassVar[str | None] = None
     #: Statuses this action is refused for, beyond the terminal ones, with the reason.
@@ -119,6 +121,7 @@ class Action:
 class Complete(Action):
     name: ClassVar[str] = "complete"
     verb: ClassVar[str] = "complete"
+    doing: ClassVar[str] = "completing"
     done: ClassVar[str] = "completed"
     expected_status: ClassVar[str | None] = "completed"
 
@@ -138,6 +141,7 @@ class Cancel(Action):
     reason: str | None = None
     name: ClassVar[str] = "cancel"
     verb: ClassVar[str] = "cancel"
+    doing: ClassVar[str] = "cancelling"
     done: ClassVar[str] = "cancelled"
     expected_status: ClassVar[str | None] = "cancelled"
 
@@ -160,6 +164,7 @@ class Cancel(Action):
 class Disable(Action):
     name: ClassVar[str] = "disable"
     verb: ClassVar[str] = "disable"
+    doing: ClassVar[str] = "disabling"
     done: ClassVar[str] = "disabled"
     expected_status: ClassVar[str | None] = "disabled"
     refused_in: ClassVar[dict[str, str]] = {
@@ -177,6 +182,7 @@ class Enable(Action):
 
     name: ClassVar[str] = "enable"
     verb: ClassVar[str] = "enable"
+    doing: ClassVar[str] = "enabling"
     done: ClassVar[str] = "enabled"
 
     async def send(self, client: "OrdersClient", ref: OrderRef) -> Any:
@@ -208,6 +214,7 @@ class Reassign(Action):
     ops_group: str | None = None
     name: ClassVar[str] = "reassign"
     verb: ClassVar[str] = "reassign"
+    doing: ClassVar[str] = "reassigning"
     done: ClassVar[str] = "reassigned"
     refused_in: ClassVar[dict[str, str]] = {
         "summarizing": "the order is summarizing (finished): it cannot be reassigned",
@@ -282,6 +289,7 @@ class Reschedule(Action):
     after: datetime | None = None
     name: ClassVar[str] = "reschedule"
     verb: ClassVar[str] = "reschedule"
+    doing: ClassVar[str] = "rescheduling"
     done: ClassVar[str] = "rescheduled"
     refused_in: ClassVar[dict[str, str]] = {
         "summarizing": "the order is summarizing (finished): it cannot be rescheduled",

@@ -579,7 +579,7 @@ class _CompleteCommand:
         self.engine: Any = None
         self.signal_received: int | None = None
         self.main_task: asyncio.Task[int] | None = None
-        self.progress = ProgressPrinter(output, tty=_isatty(output.stderr))
+        self.progress = ProgressPrinter(output, tty=_isatty(output.stderr), label=action.doing)
 
     def run(self) -> int:
         try:
