@@ -290,3 +290,72 @@ def test_what_an_interrupted_run_of_another_action_left_is_settled_first_as_that
     assert [(d["order_handle"], d["result"], d["action"]) for d in run] == [("b", "completed", "disable")]
     assert [(h, a) for h, a, _ in fake.bodies] == [("b", "disable")]  # "a" never re-sent
     assert fake.orders["a"]["status"] == "assigned" and fake.orders["a"]["worker_handle"] == "w-2"
+
+
+SIGNAL_RUNNER = """
+import argparse, json, sys
+from console.bulk import headless as H
+from tests.test_bulk_benchmark import slow_fake
+
+journal, stats = sys.argv[1], sys.argv[2]
+names = [f"o{i}" for i in range(60)]
+fake = slow_fake(names, 0.02)
+posted = []
+
+def on_post(handle):
+    posted.append(handle)
+    print(f"POSTED {len(posted)}", file=sys.stderr, flush=True)
+
+fake.on_post = on_post
+parser = argparse.ArgumentParser()
+H.add_action_arguments(parser, "cancel")
+args = parser.parse_args([*names, "--reason", "storm", "--yes", "--json", "--concurrency", "2",
+                          "--journal", journal])
+args.command = "cancel"
+code = H.run_action(args, client_factory=fake.client)
+with open(stats, "w") as fh:
+    json.dump({"posts": [r.handle for r in fake.posts()],
+               "cancelled": sorted(h for h, o in fake.orders.items() if o["status"] == "cancelled")}, fh)
+sys.exit(code)
+"""
+
+
+def test_f25_sighup_mid_cancel_records_in_flight_and_exits_129(tmp_path):
+    """The SSH session closes during a bulk cancel: no new request, those in flight finish and
+    are recorded with their action, exit 129; what is reported cancelled is what the server did."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.support.fake_hypertrack import journal_rows
+
+    repo = Path(__file__).resolve().parents[1]
+    journal, stats_path = tmp_path / "journal.sqlite3", tmp_path / "stats.json"
+    proc = subprocess.Popen([sys.executable, "-c", SIGNAL_RUNNER, str(journal), str(stats_path)], cwd=repo,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(repo)})
+    try:
+        while True:  # until a few cancels reached the server (the runner ends the loop if it dies)
+            line = proc.stderr.readline()
+            assert line, "the runner ended before sending"
+            if line.startswith("POSTED 3"):
+                break
+        proc.send_signal(signal.SIGHUP)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 129, err
+    assert "Traceback" not in err
+    stats = json.loads(stats_path.read_text())
+    results = {d["order_handle"]: (d["result"], d["action"]) for d in map(json.loads, out.splitlines())}
+    assert len(results) == 60 and {a for _, a in results.values()} == {"cancel"}
+    cancelled = {h for h, (r, _) in results.items() if r == "completed"}
+    assert 3 <= len(cancelled) < 60 and {r for r, _ in results.values()} <= {"completed", "stopped"}
+    assert cancelled == set(stats["cancelled"]) and sorted(stats["posts"]) == sorted(cancelled)
+    rows = journal_rows(journal)
+    assert "sending" not in {r["state"] for r in rows}
+    assert {(r["action"], r["params"]) for r in rows} == {("cancel", '{"reason":"storm"}')}
+    assert {r["order_handle"] for r in rows if r["state"] == "completed"} == cancelled
