@@ -253,11 +253,9 @@ class Clock:
 
 
 def reschedule_host(clock: Clock, *, order_zone: str | None = "America/Los_Angeles", ascii: bool = False):
-    # The real parser (console/timeparse.py), the one reschedule --at uses; skipped only until
-    # that module is on this branch.
-    parse = pytest.importorskip("console.timeparse").parse_when
+    # The screen's default parser: console.timeparse.parse_when, the one reschedule --at uses.
     return ScreenHost(lambda: RescheduleScreen(HOSTILE, scheduled_at=WHEN, now=clock, local_zone=BERLIN,
-                                               order_zone_name=order_zone, parse=parse, ascii=ascii),
+                                               order_zone_name=order_zone, ascii=ascii),
                       ascii=ascii)
 
 
@@ -365,3 +363,69 @@ async def test_reschedule_empty_enter_asks_for_a_time() -> None:
         await pilot.pause()
         assert app.results == []
         assert "Type a time first" in screen_text(app)
+
+
+# --------------------------------------------------------------------------- hostile data
+
+
+@pytest.mark.parametrize("name", ["close_tag", "click_action", "osc_title_st", "c1_csi", "nul",
+                                  "bidi_rlo", "zero_width", "emoji_wide"])
+async def test_hostile_values_are_shown_escaped_on_every_action_screen(name: str) -> None:
+    from tests.support.hostile import HOSTILE as CORPUS, check_svg, shown
+
+    raw = CORPUS[name]
+    ref = OrderRef(f"o{raw}", "drop", 0, 0)
+    screens = [
+        lambda: ActionConfirmScreen(ActionDescription(OrderAction.CANCEL, ref, status=raw, worker=raw)),
+        lambda: ActionConfirmScreen(ActionDescription(OrderAction.REASSIGN, ref, status=raw, worker=raw,
+                                                      to_worker=f"w{raw}")),
+        lambda: WorkerPickerScreen([WorkerChoice(f"w{raw}", raw, 1, Presence.ONLINE)], order_handle=f"o{raw}"),
+    ]
+    for make in screens:
+        app = ScreenHost(make)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen, (ActionConfirmScreen, WorkerPickerScreen))
+            # The order handle, escaped, whole; the worker's where it is shown whole.
+            text = screen_text(app)
+            assert f"o{shown(raw)}" in text
+            if isinstance(app.screen, WorkerPickerScreen):
+                assert shown_workers(app)[0].startswith(f"w{shown(raw)}"[:12])
+            else:
+                assert f"w{shown(raw)}" in text or app.screen.description.to_worker is None
+            check_svg(app.export_screenshot())
+
+
+async def test_description_for_a_list_row_and_picker_over_its_table() -> None:
+    """How the app wires them: a description from the highlighted row, choices from the table."""
+    from console.api.models import Order
+    from console.ui.state import OrderRow, OrderTable
+
+    table = OrderTable()
+    table.extend([OrderRow(Order.model_validate({
+        "order_handle": f"o{i}", "status": "assigned", "type": "pick", "type_index": 0,
+        "worker_handle": f"w{i % 2}", "scheduled_at": "2026-11-29T18:30:00Z"})) for i in range(3)])
+    row = table.view[0]
+    described = ActionDescription.for_row(OrderAction.REASSIGN, row, to_worker="w9")
+    assert (described.ref, described.status, described.worker, described.scheduled_at) == (
+        row.ref, "assigned", row.worker, WHEN)
+    app = ScreenHost(lambda: WorkerPickerScreen(worker_choices(table.rows), order_handle=row.ref.order_handle,
+                                                current=row.worker))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_picker(pilot, app)
+        lines = shown_workers(app)
+        assert [line.split()[:3] for line in lines] == [["w0", "2", "open"], ["w1", "1", "open"]]
+
+
+async def test_picker_lists_at_most_max_shown_and_says_so() -> None:
+    from console.ui.screens.worker_picker import MAX_SHOWN
+
+    many = [WorkerChoice(f"driver-{i:03d}", None, 0, Presence.UNKNOWN) for i in range(MAX_SHOWN + 10)]
+    app = ScreenHost(lambda: WorkerPickerScreen(many))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_picker(pilot, app)
+        assert len(shown_workers(app)) == MAX_SHOWN
+        assert f"The first {MAX_SHOWN} of {MAX_SHOWN + 10} matching workers: type more" in screen_text(app)
+        await pilot.press(*"driver-05")  # driver-050 .. driver-059: all shown, plus the typed handle
+        await wait_until(pilot, lambda: len(shown_workers(app)) == 11, what="the narrowed list")
+        assert f"10 of {MAX_SHOWN + 10} known workers match." in screen_text(app)

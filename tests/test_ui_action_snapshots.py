@@ -18,6 +18,7 @@ import pytest
 
 from console.api.vocab import OrderRef
 from console.session.workers import Presence, WorkerChoice
+from console.timeparse import parse_when
 from console.ui.screens.action_confirm import ActionConfirmScreen, ActionDescription, OrderAction
 from console.ui.screens.reschedule import RescheduleScreen
 from console.ui.screens.worker_picker import WorkerPickerScreen
@@ -89,8 +90,7 @@ def test_worker_picker_all_80x24(snap_compare) -> None:
 
 
 def _reschedule(typed: str, *, ascii: bool = False) -> tuple[ScreenHost, object]:
-    # The real parser (console/timeparse.py); skipped only until that module is on this branch.
-    parse = pytest.importorskip("console.timeparse").parse_when
+    parse = parse_when  # the real parser: the one reschedule --at uses
     app = ScreenHost(lambda: RescheduleScreen(
         "ord-5f2a91", scheduled_at=NOW, now=lambda: NOW, local_zone=BERLIN,
         order_zone_name="America/Los_Angeles", parse=parse, ascii=ascii), ascii=ascii)

@@ -359,6 +359,14 @@ class Fleet:
         gap = 30 + r * 270 if first else 120 + r * 300  # the first round comes sooner
         self._push(t + gap, "risk", o, o.risk_version)
 
+    def at(self, t: float, fn: Callable[[float], Any]) -> None:
+        """Call ``fn(t)`` when the fleet reaches ``t``, in time order with its own events (the
+        scripted and "elsewhere" transitions of console/sandbox/transitions.py)."""
+        self._push(t, "call", fn, 0)
+
+    def _on_call(self, t: float, fn: Callable[[float], Any], _v: int) -> None:
+        fn(t)
+
     def advance_to(self, now: float) -> None:
         """Let everything that happens up to ``now`` happen."""
         if now > self.now:

@@ -129,7 +129,7 @@ def _effect(description: ActionDescription) -> str:
     if action is OrderAction.ENABLE:
         return "The order goes back into its route and its ETA is computed again."
     if action is OrderAction.REASSIGN:
-        return "The order goes into the new worker's route, at the best position."
+        return "The order moves to the new worker (into their route, if they have one)."
     if description.status in ("dispatched", "ongoing"):
         return ("This order is under way: HyperTrack cancels it and creates it again, "
                 "unplanned, at the new time.")

@@ -8,7 +8,7 @@ has since passed), Esc goes back.
 
 Dismissed with the new time (an aware datetime) or None. The clock (``now``) and the parser are
 injected: tests and snapshots see a fixed time, and the parser is
-:func:`console.timeparse.parse_when` unless one is given.
+:func:`console.timeparse.parse_when` (the one ``reschedule --at`` uses) unless one is given.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from console.timeparse import parse_when
 from console.ui.screens.action_confirm import format_when, zone_label
 from console.ui.text import format_duration, safe
 
@@ -53,12 +54,6 @@ def order_zone(name: str | None) -> tuple[tzinfo | None, str]:
         return None, f"the order's zone {safe(name, limit=40)!r} is not one this console knows"
 
 
-def _default_parse() -> Parse:
-    from console.timeparse import parse_when
-
-    return parse_when
-
-
 class RescheduleScreen(ModalScreen["datetime | None"]):
     """Dismissed with the new time (aware) or None (Esc)."""
 
@@ -83,7 +78,7 @@ class RescheduleScreen(ModalScreen["datetime | None"]):
         self.now = now
         self.local_zone = local_zone
         self.order_zone, self.order_zone_words = order_zone(order_zone_name)
-        self.parse = parse or _default_parse()
+        self.parse = parse or parse_when
         self.ascii = ascii
 
     def compose(self) -> ComposeResult:
