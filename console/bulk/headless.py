@@ -148,7 +148,7 @@ def _target_of(client_factory: Any) -> JournalTarget | None:
 # =============================================================================== arguments
 
 
-def add_complete_arguments(parser: argparse.ArgumentParser) -> None:
+def add_complete_arguments(parser: argparse.ArgumentParser, done: str = "completed") -> None:
     parser.description = "Complete orders without the UI: validate, look up, confirm, complete, report."
     parser.epilog = EXIT_CODES_HELP
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -163,7 +163,7 @@ def add_complete_arguments(parser: argparse.ArgumentParser) -> None:
                         help="requests in flight at once, 1-16 (default 4)")
     parser.add_argument("--settle-window", type=float, metavar="SECONDS", default=argparse.SUPPRESS,
                         help="how long a sent request may still be in flight: a read-back inside it that shows "
-                        "the order not completed waits (Ctrl-C leaves it in doubt) (0-3600, default 60)")
+                        f"the order not {done} waits (Ctrl-C leaves it in doubt) (0-3600, default 60)")
     parser.add_argument("--journal", metavar="PATH",
                         help="the journal file (default: $DISPATCH_CONSOLE_JOURNAL or the platform data directory; "
                         "the embedded sandbox's runs go to NAME-sandbox beside it)")
@@ -174,7 +174,7 @@ def add_action_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     plus the action's own parameters."""
     from console.bulk.actions import KINDS
 
-    add_complete_arguments(parser)
+    add_complete_arguments(parser, KINDS[command].done)
     parser.description = _ACTION_DESCRIPTIONS[command]
     parser.epilog = exit_codes_help(KINDS[command].done)
     if command == "cancel":
