@@ -99,7 +99,6 @@ async def test_each_action_is_sent_once_judged_and_journaled_with_its_parameters
 
 def test_the_bodies_sent_follow_the_schemas() -> None:
     fake = make_fake(["a"], "assigned")
-    import asyncio
 
     async def go(action) -> None:
         with served_fake(fake) as base_url:
