@@ -210,7 +210,7 @@ class Reassign(Action):
     """``POST .../reassign`` to ``worker`` (and ``ops_group``). Applied when the order shows
     that worker (and, when given and shown, that ops group) and is not finished."""
 
-    worker: str = ""
+    worker: str
     ops_group: str | None = None
     name: ClassVar[str] = "reassign"
     verb: ClassVar[str] = "reassign"
@@ -285,7 +285,7 @@ class Reschedule(Action):
     the new times: the answer shows that order, and a read-back of the old leg shows it
     cancelled, so :meth:`read_back` then looks for the re-created attempt of the same leg."""
 
-    at: datetime = datetime.min.replace(tzinfo=timezone.utc)
+    at: datetime
     after: datetime | None = None
     name: ClassVar[str] = "reschedule"
     verb: ClassVar[str] = "reschedule"
