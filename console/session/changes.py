@@ -28,6 +28,9 @@ Invariants: events are frozen; every string in an event is display-safe (sanitiz
 from __future__ import annotations
 
 import enum
+import heapq
+import itertools
+import operator
 import sys
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -226,17 +229,26 @@ _OPEN = frozenset(OPEN_STATUSES)
 
 
 class Snapshot:
-    """The open set at one refresh: ``facts`` maps each order's key to a tuple of what the
-    detector compares. Only a complete snapshot is compared (see the module docstring)."""
+    """The open set at one refresh. Only a complete snapshot is compared (see the module
+    docstring).
 
-    __slots__ = ("time", "facts", "complete", "_previous", "_changed", "_new", "_gone")
+    ``facts`` maps each order's key to a tuple of what the detector compares (orders read as
+    summaries) or to the list's row itself (``rows``: the list keeps the same row object while
+    its order's fingerprint is unchanged, so an unchanged order is recognised by identity, in C,
+    without building anything for it). :meth:`facts_of` gives the tuple either way.
+    """
 
-    def __init__(self, time: datetime, facts: dict[RowKey, tuple], complete: bool, *,
+    __slots__ = ("time", "facts", "complete", "rows", "cutoff", "_previous", "_changed", "_new", "_gone")
+
+    def __init__(self, time: datetime, facts: dict[RowKey, Any], complete: bool, *, rows: bool = False,
                  previous: "Snapshot | None" = None, changed: dict[RowKey, None] | None = None,
-                 new: dict[RowKey, None] | None = None, gone: dict[RowKey, tuple] | None = None) -> None:
+                 new: dict[RowKey, None] | None = None, gone: dict[RowKey, Any] | None = None) -> None:
         self.time = time
         self.facts = facts
         self.complete = complete
+        self.rows = rows
+        #: The latest scheduled time that reads LATE at ``time``.
+        self.cutoff = datetime.fromtimestamp(late_cutoff(time), timezone.utc)
         # What the builder found against ``previous`` page by page (None: not compared yet).
         self._previous = previous
         self._changed = changed
@@ -246,6 +258,33 @@ class Snapshot:
     def __len__(self) -> int:
         return len(self.facts)
 
+    def facts_of(self, key: RowKey) -> tuple:
+        value = self.facts[key]
+        return _row_facts(value, self.cutoff) if self.rows else value
+
+    def tuples(self) -> dict[RowKey, tuple]:
+        if not self.rows:
+            return self.facts
+        cutoff = self.cutoff
+        return {key: _row_facts(row, cutoff) for key, row in self.facts.items()}
+
+
+def _row_facts(order: Any, cutoff: datetime) -> tuple:
+    """The facts tuple of one order (a summary or a list row) at a LATE ``cutoff``."""
+    status = order.status
+    levels = getattr(order, "levels", None)
+    if levels is None:
+        levels, worst = risk_levels(order.risks)
+    else:
+        worst = order.worst
+    scheduled = order.scheduled_at
+    return (sys.intern(status) if len(status) < 64 else status, order.worker, levels, worst,
+            scheduled is not None and scheduled <= cutoff, order.eta, order.ops_group)
+
+
+_STATUS_OF = operator.attrgetter("status")
+_KEY_OF = operator.attrgetter("key")
+
 
 class SnapshotBuilder:
     """Collects one refresh's orders a page at a time. ``now``: when the refresh started (the
@@ -254,24 +293,67 @@ class SnapshotBuilder:
     Given the ``previous`` complete snapshot (:meth:`ChangeDetector.begin` passes it), each page
     is also compared with it as it arrives, so the refresh's end only examines the orders that
     changed: the per-order lookups are spread over the load instead of stalling its last step.
+    Pages of the list's rows (objects with ``key``, ``levels``, ``worst`` and ``fingerprint``)
+    are compared by identity in C; summaries one by one in Python.
     """
 
-    __slots__ = ("_time", "_cutoff", "_facts", "_previous", "_changed", "_new", "_unseen")
+    __slots__ = ("_time", "_cutoff", "_facts", "_previous", "_changed", "_new", "_unseen", "_rows")
 
     def __init__(self, now: datetime, previous: Snapshot | None = None) -> None:
         self._time = now
         self._cutoff = datetime.fromtimestamp(late_cutoff(now), timezone.utc)
-        self._facts: dict[RowKey, tuple] = {}
+        self._facts: dict[RowKey, Any] = {}
         self._previous = previous
-        #: Keys whose facts differ from the previous snapshot's, and keys it did not have.
+        #: Keys whose facts may differ from the previous snapshot's, and keys it did not have.
         self._changed: dict[RowKey, None] = {}
         self._new: dict[RowKey, None] = {}
         #: The previous snapshot's orders not listed yet: at the end, the ones that left.
         self._unseen = dict(previous.facts) if previous is not None else {}
+        #: None until the first page says whether these are list rows.
+        self._rows: bool | None = None
 
     def add(self, orders: Iterable[Any]) -> None:
         """Add a page of orders (summaries or list rows). Orders outside the open statuses are
         not part of the open set and are ignored."""
+        if not isinstance(orders, (list, tuple)):
+            orders = list(orders)
+        if not orders:
+            return
+        if self._rows is None:
+            self._rows = hasattr(orders[0], "fingerprint") and hasattr(orders[0], "key")
+            previous = self._previous
+            if previous is not None and previous.rows != self._rows:
+                # A baseline of the other kind: compared in one pass at the end instead.
+                self._previous = None
+                self._unseen = {}
+        if self._rows:
+            self._add_rows(orders)
+        else:
+            self._add_summaries(orders)
+
+    def _add_rows(self, orders: Sequence[Any]) -> None:
+        rows = list(itertools.compress(orders, map(_OPEN.__contains__, map(_STATUS_OF, orders))))
+        keys = list(map(_KEY_OF, rows))
+        self._facts.update(zip(keys, rows))
+        previous = self._previous
+        if previous is None:
+            return
+        befores = list(map(self._unseen.pop, keys, itertools.repeat(None)))
+        prev_get = previous.facts.get
+        changed, new = self._changed, self._new
+        # Only the rows that are not the very objects the previous refresh listed.
+        for key, row, before in itertools.compress(zip(keys, rows, befores), map(operator.is_not, rows, befores)):
+            if before is None:
+                before = prev_get(key)  # listed twice in this refresh, or new
+                if before is None:
+                    new[key] = None
+                    continue
+                if before is row:
+                    changed.pop(key, None)
+                    continue
+            changed[key] = None
+
+    def _add_summaries(self, orders: Sequence[Any]) -> None:
         facts = self._facts
         cutoff = self._cutoff
         intern = sys.intern
@@ -283,7 +365,6 @@ class SnapshotBuilder:
             status = order.status
             if status not in _OPEN:
                 continue
-            # The list's rows carry their levels and key already; summaries are read here.
             levels = getattr(order, "levels", None)
             if levels is None:
                 levels, worst = risk_levels(order.risks)
@@ -312,12 +393,15 @@ class SnapshotBuilder:
 
     def finish(self) -> Snapshot:
         """Every page was read: the complete snapshot."""
-        return Snapshot(self._time, self._facts, complete=True, previous=self._previous,
-                        changed=self._changed, new=self._new, gone=self._unseen)
+        paged = self._previous is not None
+        return Snapshot(self._time, self._facts, complete=True, rows=bool(self._rows),
+                        previous=self._previous if paged else None,
+                        changed=self._changed if paged else None, new=self._new if paged else None,
+                        gone=self._unseen if paged else None)
 
     def abandon(self) -> Snapshot:
         """The refresh failed part-way: an incomplete snapshot, which the detector ignores."""
-        return Snapshot(self._time, self._facts, complete=False)
+        return Snapshot(self._time, self._facts, complete=False, rows=bool(self._rows))
 
 
 def snapshot(orders: Iterable[Any], now: datetime) -> Snapshot:
@@ -336,6 +420,9 @@ class ChangeDetector:
     ``eta_slip_minutes``: an ETA moving later by at least this much, counted from the ETA at the
     last slip event (or the earliest seen since), is one ``ETA`` event; so a slow drift of a minute
     a refresh is reported once it adds up, and an ETA moving earlier resets the count.
+
+    For snapshots of list rows, an unchanged row is never visited: the orders that become LATE
+    only because the clock moved are found in a heap of the not-yet-late scheduled times.
     """
 
     def __init__(self, *, eta_slip_minutes: float = DEFAULT_ETA_SLIP_MINUTES) -> None:
@@ -345,6 +432,9 @@ class ChangeDetector:
         self._previous: Snapshot | None = None
         #: ETA baselines of orders whose ETA moved later without reaching the slip yet.
         self._eta_base: dict[RowKey, datetime] = {}
+        #: (scheduled time, key) of open orders not late yet (list-row snapshots only); entries
+        #: go stale when an order changes or leaves and are checked when they come due.
+        self._late_heap: list[tuple[datetime, RowKey]] = []
 
     @property
     def has_baseline(self) -> bool:
@@ -364,32 +454,43 @@ class ChangeDetector:
             return []
         previous, self._previous = self._previous, snap
         if previous is None:
+            self._rebuild_late_heap(snap)
             return []
-        old, new = previous.facts, snap.facts
-        if (snap._previous is previous and snap._changed is not None and snap._new is not None
-                and snap._gone is not None):
+        new = snap.facts
+        paged = (snap._previous is previous and snap._changed is not None and snap._new is not None
+                 and snap._gone is not None)
+        if paged:
             # Compared page by page against this very baseline: nothing left to search.
-            changed_keys = list(snap._changed)
-            new_keys = list(snap._new)
-            gone = snap._gone.keys()
+            changed_keys = list(snap._changed)  # type: ignore[arg-type]
+            new_keys = list(snap._new)  # type: ignore[arg-type]
+            gone = snap._gone.keys()  # type: ignore[union-attr]
         else:
-            # One C-speed pass: (key, facts) pairs that are not in the previous snapshot as is.
-            pairs = new.items() - old.items()
-            changed_keys = [k for k, _ in pairs if k in old]
-            new_keys = [k for k, _ in pairs if k not in old]
-            gone = old.keys() - new.keys()
-        if not changed_keys and not new_keys and not gone:
-            return []
+            # One C-speed pass over tuples: (key, facts) pairs not in the previous snapshot as is.
+            old_t, new_t = previous.tuples(), snap.tuples()
+            pairs = new_t.items() - old_t.items()
+            changed_keys = [k for k, _ in pairs if k in old_t]
+            new_keys = [k for k, _ in pairs if k not in old_t]
+            gone = old_t.keys() - new_t.keys()
+        if snap.rows:
+            if paged and previous.rows:
+                self._push_late(snap, itertools.chain(changed_keys, new_keys))
+                # Unchanged rows whose scheduled time the clock passed: diffed like the others
+                # (their facts differ only in being late).
+                changed_keys.extend(self._became_late(previous, snap, {*changed_keys, *new_keys}))
+            else:
+                self._rebuild_late_heap(snap)
         now = snap.time
         events: list[ChangeEvent] = []
         for key in sorted(changed_keys, key=_key_sort):
-            self._diff(now, key, old[key], new[key], events)
+            before, after = previous.facts_of(key), snap.facts_of(key)
+            if before != after:
+                self._diff(now, key, before, after, events)
         for key in sorted(new_keys, key=_key_sort):
-            events.append(self._new(now, key, new[key]))
+            events.append(self._new(now, key, snap.facts_of(key)))
         if gone:
             acted = {ref_key(r) for r in acted_on}
             for key in sorted(gone, key=_key_sort):
-                facts = old[key]
+                facts = previous.facts_of(key)
                 self._eta_base.pop(key, None)
                 events.append(ChangeEvent(
                     now, OrderRef(*key), ChangeKind.LEFT, _safe(facts[_STATUS]), None,
@@ -397,6 +498,38 @@ class ChangeDetector:
                     ops_group=_safe(facts[_OPS]),
                 ))
         return events
+
+    def _rebuild_late_heap(self, snap: Snapshot) -> None:
+        if not snap.rows:
+            self._late_heap = []
+            return
+        cutoff = snap.cutoff
+        self._late_heap = [(row.scheduled_at, key) for key, row in snap.facts.items()
+                           if row.scheduled_at is not None and row.scheduled_at > cutoff]
+        heapq.heapify(self._late_heap)
+
+    def _push_late(self, snap: Snapshot, keys: Iterable[RowKey]) -> None:
+        heap, cutoff, facts = self._late_heap, snap.cutoff, snap.facts
+        for key in keys:
+            scheduled = facts[key].scheduled_at
+            if scheduled is not None and scheduled > cutoff:
+                heapq.heappush(heap, (scheduled, key))
+        if len(heap) > 2 * len(facts) + 1000:  # mostly stale entries: start again
+            self._rebuild_late_heap(snap)
+
+    def _became_late(self, previous: Snapshot, snap: Snapshot, skip: set[RowKey]) -> list[RowKey]:
+        """Keys of the rows that did not change but whose scheduled time the clock passed since
+        the previous snapshot (``skip``: the changed and new ones, diffed anyway)."""
+        heap, cutoff, facts = self._late_heap, snap.cutoff, snap.facts
+        due: dict[RowKey, None] = {}
+        while heap and heap[0][0] <= cutoff:
+            scheduled, key = heapq.heappop(heap)
+            row = facts.get(key)
+            if (row is None or key in skip or row.scheduled_at != scheduled
+                    or scheduled <= previous.cutoff):
+                continue  # gone, diffed anyway, rescheduled since, or late already
+            due[key] = None
+        return list(due)
 
     def _new(self, now: datetime, key: RowKey, facts: tuple) -> ChangeEvent:
         return ChangeEvent(now, OrderRef(*key), ChangeKind.NEW, None, _safe(facts[_STATUS]),
