@@ -11,7 +11,8 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from console import __version__
 from console.gc_policy import StartUpPause
@@ -129,6 +130,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         if wanted("journal"):
             _common_connection_options(journal, subcommand=True)  # which target's runs
             headless.add_journal_arguments(journal)
+    _add_action_commands(sub, wanted)
 
     watch = sub.add_parser("watch", help="print the open set's changes as they happen, without the UI")
     if wanted("watch"):
@@ -146,6 +148,26 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     secret.add_argument("--to-file", action="store_true",
                         help="store it in the config file (mode 0600) instead of the keyring")
     return parser
+
+
+#: The write commands besides complete (console.bulk.headless.ACTION_COMMANDS), with their help.
+ACTION_COMMAND_HELP = {
+    "cancel": "cancel orders without the UI (cannot be undone)",
+    "disable": "disable orders without the UI",
+    "enable": "enable disabled orders without the UI",
+    "reassign": "reassign orders to a worker without the UI (--worker W)",
+    "reschedule": "reschedule orders without the UI (--at TIME)",
+}
+
+
+def _add_action_commands(sub: Any, wanted: Callable[[str], bool]) -> None:
+    for name, help_text in ACTION_COMMAND_HELP.items():
+        command = sub.add_parser(name, help=help_text)
+        if wanted(name):
+            from console.bulk import headless
+
+            _common_connection_options(command, subcommand=True)
+            headless.add_action_arguments(command, name)
 
 
 def _refuse_secret_arguments(argv: Sequence[str]) -> str | None:
@@ -285,6 +307,8 @@ EXIT_INTERRUPTED = 130
 
 _UNEXPECTED_NOTE = {
     "complete": "; every request already sent is in the journal, and the next run settles it first",
+    **{name: "; every request already sent is in the journal, and the next run settles it first"
+       for name in ("cancel", "disable", "enable", "reassign", "reschedule")},
 }
 
 
@@ -305,6 +329,10 @@ def _dispatch(args: argparse.Namespace, start_up: StartUpPause) -> int:
             factory = _client_factory(args)
             run = headless.run_complete if args.command == "complete" else headless.run_orders
             return run(args, client_factory=factory)
+        if args.command in ACTION_COMMAND_HELP:
+            from console.bulk import headless
+
+            return headless.run_action(args, client_factory=_client_factory(args))
         if args.command == "watch":
             from console.watch_command import run_watch
 
