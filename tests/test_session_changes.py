@@ -242,10 +242,10 @@ def test_page_by_page_comparison_gives_the_same_events_as_the_whole_diff(worlds,
 
 # ------------------------------------------------------------------------------- list rows
 # The console feeds the list's rows: the same row object while its order's fingerprint is
-# unchanged (console/ui/state.py). Those are compared by identity and LATE found from a heap;
+# unchanged (console/session/table.py). Those are compared by identity and LATE found from a heap;
 # the events must be exactly those of the summaries' path.
 
-from console.ui.state import OrderRow  # noqa: E402  (tests may import the UI; the core may not)
+from console.session.table import OrderRow  # noqa: E402
 
 _STATE_TIMED = st.fixed_dictionaries({
     "status": st.sampled_from(["assigned", "ongoing", "completed"]),
