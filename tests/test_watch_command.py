@@ -231,3 +231,26 @@ def test_backs_off_on_api_failures_and_resumes_without_inventing_events(served: 
         assert watch.stop() == 143
         watch.close()
     assert not any("Traceback" in line for line in watch.err)
+
+
+def test_ops_group_watches_only_that_group(served: Served) -> None:
+    sb = served.sandbox
+    candidates = [o for o in sb.fleet.ordered if o.status == "assigned" and len(sb.fleet.by_handle[o.handle]) == 1
+                  and "red" not in o.risks.values()]
+    inside = candidates[0]
+    group = inside.area.ops_group_handle
+    outside = next(o for o in candidates if o.area.ops_group_handle != group)
+    watch = Watch(served, "--json", "--interval", "1", "--ops-group", group)
+    try:
+        first = watch.stderr_until(_watching, "the first load")
+        listed = sum(o.is_open and o.area.ops_group_handle == group for o in sb.fleet.ordered)
+        assert f"watching {listed} open order(s) in ops group {group}" in first
+        with sb.lock:
+            script = Script(sb)
+            script.turn_red(outside.handle)
+            script.turn_red(inside.handle)
+        lines = watch.lines_until(lambda ls: any('"worst"' in line for line in ls), "the red inside the group")
+        assert {json.loads(line)["order_handle"] for line in lines} == {inside.handle}
+    finally:
+        assert watch.stop() == 143
+        watch.close()
