@@ -20,6 +20,19 @@ How a refresh flows through it:
 4. :class:`ChangeFeed` keeps the last N events (a deque: bounded memory) across refreshes, the
    unacknowledged new reds (ack by order or all), and which orders changed in the last refreshes.
 
+In the console, after a refresh has merged (``console/session/core.py``: ``RefreshMerged``), the
+table's rows go through a builder in chunks (the event loop runs between them), then::
+
+    builder = detector.begin(load_started)
+    for chunk in chunks(table_rows):       # the same row objects the table keeps
+        builder.add(chunk)
+        await asyncio.sleep(0)
+    events = detector.compare(builder.finish(), acted_on=refs_this_console_completed_or_cancelled)
+    new_reds = feed.record(events)          # counter: feed.new_red_count; jump: feed.next_new_red()
+
+and a failed load calls nothing (or ``builder.abandon()``): the baseline stays the last complete
+refresh.
+
 Invariants: events are frozen; every string in an event is display-safe (sanitized) except
 ``ref.order_handle``, which is kept exact because it addresses the order (use
 ``ref.describe()`` to show it); :meth:`ChangeEvent.as_json` keeps data exact.
