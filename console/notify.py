@@ -200,17 +200,17 @@ def methods_for(environ: "dict[str, str] | os._Environ[str] | None" = None) -> t
     these variables are not forwarded, hence the fallback): a terminal that shows both OSC 9 and
     OSC 777 would otherwise show every notification twice.
 
-    - iTerm2, Windows Terminal, kitty: OSC 9;
-    - WezTerm, Ghostty, foot, rxvt-unicode, VTE terminals: OSC 777;
+    - iTerm2, kitty: OSC 9;
+    - Windows Terminal, WezTerm, Ghostty, foot, rxvt-unicode, VTE terminals: OSC 777;
     - anything else: both (a terminal ignores the one it does not know). The bell always.
     """
     env = os.environ if environ is None else environ
     program = env.get("TERM_PROGRAM", "").lower()
     term = env.get("TERM", "").lower()
-    if program in ("iterm.app",) or env.get("WT_SESSION") or env.get("KITTY_WINDOW_ID") or term == "xterm-kitty":
+    if program in ("iterm.app",) or env.get("KITTY_WINDOW_ID") or term == "xterm-kitty":
         return ("bell", "osc9")
-    if (program in ("wezterm", "ghostty") or env.get("VTE_VERSION") or term.startswith(("foot", "rxvt-unicode"))
-            or term == "xterm-ghostty"):
+    if (program in ("wezterm", "ghostty") or env.get("WT_SESSION") or env.get("VTE_VERSION")
+            or term.startswith(("foot", "rxvt-unicode")) or term == "xterm-ghostty"):
         return ("bell", "osc777")
     return DEFAULT_METHODS
 

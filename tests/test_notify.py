@@ -87,7 +87,7 @@ def test_unknown_kinds_and_methods_are_refused():
 
 @pytest.mark.parametrize("env, methods", [
     ({"TERM_PROGRAM": "iTerm.app"}, ("bell", "osc9")),
-    ({"WT_SESSION": "x"}, ("bell", "osc9")),
+    ({"WT_SESSION": "x"}, ("bell", "osc777")),
     ({"TERM": "xterm-kitty"}, ("bell", "osc9")),
     ({"TERM_PROGRAM": "WezTerm"}, ("bell", "osc777")),
     ({"TERM": "foot"}, ("bell", "osc777")),
