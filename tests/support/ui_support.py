@@ -5,6 +5,8 @@
   error status, a dropped connection) and passes every other request to the sandbox.
 - :func:`wait_until` pauses the pilot until a condition holds (never a timing assertion: a
   generous deadline only turns a hang into a failure).
+- :func:`footer_settled` waits until the footer draws the keys that apply now (it re-composes
+  after the next refresh once the bindings change).
 - :func:`list_lines` reads what the order list renders, line by line, through its line API.
 """
 
@@ -124,6 +126,33 @@ async def detail_loaded(pilot: Any, app: DispatchApp) -> None:
     await pilot.pause()
 
 
+def footer_current(app: Any) -> bool:
+    """Whether the current screen's footer draws exactly the shown keys that apply now, each
+    enabled or disabled as its binding is (none while the footer is held: nothing is due yet)."""
+    from textual.widgets import Footer
+
+    from console.ui.textual_compat.footer import FooterKey
+
+    screen = app.screen
+    footers = list(screen.query(Footer))
+    if not footers:
+        return True
+    footer = footers[0]
+    drawn = {(key.action, not key.has_class("-disabled")) for key in footer.query(FooterKey)}
+    bindings = screen.active_bindings
+    due = {(binding.action, enabled) for _node, binding, enabled, _tooltip in bindings.values() if binding.show}
+    palette = bindings.get(app.COMMAND_PALETTE_BINDING)
+    if footer.show_command_palette and app.ENABLE_COMMAND_PALETTE and palette is not None:
+        due.add((palette[1].action, palette[2]))
+    return drawn == due
+
+
+async def footer_settled(pilot: Any, what: str = "the footer's keys") -> None:
+    """Wait until the footer draws the keys that apply now, and that drawing is on screen."""
+    await wait_until(pilot, lambda: footer_current(pilot.app), what=what)
+    await pilot.pause()
+
+
 def list_lines(app: DispatchApp) -> list[str]:
     """The order list's visible lines as plain text (header first), via its line API."""
     order_list = app.order_list
@@ -144,7 +173,7 @@ def row_line(app: DispatchApp, handle: str) -> str:
 
 def settled(*keys: str):
     """A snapshot's ``run_before``: the first load done and every worker finished, then each of
-    ``keys`` pressed and its workers finished, then a pause for the footer's re-composition."""
+    ``keys`` pressed and its workers finished, then the footer re-composed for the keys that apply."""
     async def run_before(pilot) -> None:
         app = pilot.app
         for _ in range(500):
@@ -157,6 +186,6 @@ def settled(*keys: str):
             if all(w.is_finished for w in app.workers):
                 break
             await pilot.pause(0.02)
-        await pilot.pause(0.3)  # the footer re-composes after a binding change
+        await footer_settled(pilot)  # the footer re-composes after a binding change
 
     return run_before
