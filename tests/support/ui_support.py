@@ -5,6 +5,8 @@
   error status, a dropped connection) and passes every other request to the sandbox.
 - :func:`wait_until` pauses the pilot until a condition holds (never a timing assertion: a
   generous deadline only turns a hang into a failure).
+- :func:`workers_done` waits until every worker has finished (before checking that a key sent
+  nothing, say).
 - :func:`footer_settled` waits until the footer draws the keys that apply now (it re-composes
   after the next refresh once the bindings change).
 - :func:`list_lines` reads what the order list renders, line by line, through its line API.
@@ -35,12 +37,14 @@ class Interceptor(httpx.AsyncBaseTransport):
     """Answers a request with the first rule that returns something; the sandbox answers the rest.
 
     A rule returns an ``httpx.Response``, an exception to raise (the network failed), or None.
-    ``seen`` records every request that reached the "network" (method, raw path).
+    ``seen`` records every request that reached the "network" (method, raw path); ``in_flight``
+    counts the requests the sandbox has not yet answered nor seen abandoned (a cancelled caller).
     """
 
     inner: httpx.AsyncBaseTransport
     rules: list[Rule] = field(default_factory=list)
     seen: list[tuple[str, str]] = field(default_factory=list)
+    in_flight: int = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.seen.append((request.method, request.url.raw_path.decode()))
@@ -50,7 +54,15 @@ class Interceptor(httpx.AsyncBaseTransport):
                 raise answer
             if answer is not None:
                 return answer
-        return await self.inner.handle_async_request(request)
+        self.in_flight += 1
+        try:
+            return await self.inner.handle_async_request(request)
+        finally:
+            self.in_flight -= 1
+
+    def gets(self, handle: str) -> int:
+        """How many GETs of ``handle``'s own path reached the network."""
+        return sum(1 for method, path in self.seen if method == "GET" and f"/{handle}" in path.split("?")[0])
 
     def posts(self, action: str = "complete") -> list[str]:
         return [path for method, path in self.seen if method == "POST" and path.split("?")[0].endswith(f"/{action}")]
@@ -123,6 +135,13 @@ async def detail_loaded(pilot: Any, app: DispatchApp) -> None:
         lambda: not any(w.group == "detail" and not w.is_finished for w in app.workers),
         what="the detail",
     )
+    await pilot.pause()
+
+
+async def workers_done(pilot: Any, what: str = "every worker") -> None:
+    """Wait until no worker of the app is running (whatever a key press started has run its
+    course, a request included), then until the messages it posted are handled."""
+    await wait_until(pilot, lambda: all(w.is_finished for w in pilot.app.workers), what=what)
     await pilot.pause()
 
 
