@@ -496,12 +496,13 @@ async def test_failed_orders_stay_marked_and_R_retries_only_them(tmp_path) -> No
 
 async def test_closing_the_progress_screen_keeps_the_run_going(tmp_path) -> None:
     app, sb, seen = bulk_app(tmp_path, bulk_concurrency=2)
+    gate = Gate(seen.inner)
+    seen.inner = gate  # the run stays in flight while the test looks at the list
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot, app)
         refs = await mark_rows(pilot, app, 6)
-        sb.faults.set_latency(0.6)
         await pilot.press("c", "y")
-        await wait_until(pilot, lambda: len(seen.posts()) >= 1, what="the first POST")
+        await wait_until(pilot, lambda: gate.waiting == 2, what="two POSTs in flight")
         await pilot.press("b")
         assert not isinstance(app.screen, BulkProgressScreen)
         assert app.bulk.active
@@ -510,6 +511,7 @@ async def test_closing_the_progress_screen_keeps_the_run_going(tmp_path) -> None
         assert "bulk: " in screen_text(app) and "/6 done" in screen_text(app)
         labels = [line for line in list_lines(app) if "queued" in line or "completing…" in line]
         assert labels
+        gate.open.set()
         await run_finished(pilot, app)
         assert applied(sb) == {ref_key(ref): 1 for ref in refs}
         await wait_until(pilot, lambda: "last bulk run: 6/6 done" in screen_text(app), what="the status bar")
