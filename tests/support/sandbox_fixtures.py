@@ -9,6 +9,7 @@
   a thread); yields ``ServedSandbox(base_url, sandbox)``. Each test gets a fresh sandbox; the
   server (uvicorn, its thread and port) is one per test process, since stopping uvicorn takes
   ~0.2 s, which was most of each such test's time.
+- ``serve_sandbox``: ``serve_sandbox(sb)`` serves a sandbox the test built itself that way.
 - ``sandbox_http``: a plain ``httpx.AsyncClient`` with the sandbox's credentials, for requests
   the client would refuse to build (``limit=abc``, a raw ``%2F`` path, ...).
 - ``schema_validator``: :class:`~console.sandbox.contract.ContractValidator` over HyperTrack's
@@ -17,7 +18,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timezone
 from typing import NamedTuple
 
@@ -105,14 +106,25 @@ def _sandbox_server() -> Iterator[tuple[str, _ServedSwitch]]:
 
 
 @pytest.fixture
-def served_sandbox(_sandbox_server: tuple[str, _ServedSwitch]) -> Iterator[ServedSandbox]:
+def serve_sandbox(_sandbox_server: tuple[str, _ServedSwitch]) -> Iterator[Callable[[Sandbox], str]]:
+    """``serve_sandbox(sb)`` serves ``sb`` over loopback HTTP until the test ends; returns its
+    base URL (the shared server's)."""
     base_url, switch = _sandbox_server
-    sb = make_sandbox()
-    switch.sandbox = sb
+
+    def serve(sb: Sandbox) -> str:
+        switch.sandbox = sb
+        return base_url
+
     try:
-        yield ServedSandbox(base_url, sb)
+        yield serve
     finally:
         switch.sandbox = None
+
+
+@pytest.fixture
+def served_sandbox(serve_sandbox: Callable[[Sandbox], str]) -> ServedSandbox:
+    sb = make_sandbox()
+    return ServedSandbox(serve_sandbox(sb), sb)
 
 
 @pytest.fixture(scope="session")
