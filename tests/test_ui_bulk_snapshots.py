@@ -28,11 +28,7 @@ def _app(tmp_path: Path, orders: int):
 
 
 async def _wait(pilot, condition) -> None:
-    for _ in range(1000):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("timed out")
+    await wait_until(pilot, condition, timeout=20.0)
 
 
 def _loaded(app) -> bool:

@@ -119,7 +119,7 @@ async def wait_until(pilot: Any, condition: Callable[[], bool], timeout: float =
     while not condition():
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what or condition}")
-        await pilot.pause(0.02)
+        await pilot.pause(0.005)
 
 
 async def loaded(pilot: Any, app: DispatchApp) -> None:
@@ -195,16 +195,11 @@ def settled(*keys: str):
     ``keys`` pressed and its workers finished, then the footer re-composed for the keys that apply."""
     async def run_before(pilot) -> None:
         app = pilot.app
-        for _ in range(500):
-            if app._loads >= 1 and not app.loading and all(w.is_finished for w in app.workers):
-                break
-            await pilot.pause(0.02)
+        await wait_until(pilot, lambda: app._loads >= 1 and not app.loading and all(w.is_finished for w in app.workers),
+                         what="the first load and its workers")
         for key in keys:
             await pilot.press(key)
-        for _ in range(500):
-            if all(w.is_finished for w in app.workers):
-                break
-            await pilot.pause(0.02)
+        await wait_until(pilot, lambda: all(w.is_finished for w in app.workers), what="the keys' workers")
         await footer_settled(pilot)  # the footer re-composes after a binding change
 
     return run_before
