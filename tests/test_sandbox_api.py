@@ -269,8 +269,8 @@ async def test_the_handle_is_decoded_exactly_once(sandbox, sandbox_http):
 
 @pytest.mark.parametrize("path, kind", [
     (b"/orders/", "list"), (b"/orders", "not_found"), (b"/orders/track", "unsimulated"),
-    (b"/orders/plans/p1", "unsimulated"), (b"/orders/routes/", "unsimulated"), (b"/orders/x/disable", "unsimulated"),
-    (b"/orders/x/", "not_found"), (b"//orders/x", "not_found"), (b"/orders//complete", "not_found"),
+    (b"/orders/plans/p1", "unsimulated"), (b"/orders/routes/", "unsimulated"), (b"/orders/x/disable", "action"),
+    (b"/orders/x/", "not_found"), (b"//orders/x", "not_found"), (b"/orders/x/candidate_workers", "unsimulated"), (b"/orders//complete", "not_found"),
     (b"/orders/x/complete/more", "not_found"), (b"/orders/%FF", "not_found"),
 ])
 def test_literal_paths_come_before_handles(path, kind):
