@@ -84,6 +84,9 @@ async def test_cancel_from_the_keyboard_with_a_reason(served_sandbox, tmp_path) 
         assert sb.stats.count("POST", handle=handle, action="cancel") == 1
         (op,) = ops(app)
         assert op.action == "cancel" and op.state == "completed" and '"reason":"gate closed"' in op.params
+        # The reason reached the server: the sandbox keeps a cancel's metadata on the order.
+        r = row.ref
+        assert sb.order(handle, r.type, r.type_index, r.fulfillment_attempt).metadata["cancel_reason"] == "gate closed"
 
 
 async def test_escape_on_the_confirmation_sends_nothing(served_sandbox, tmp_path) -> None:
