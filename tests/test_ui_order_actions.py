@@ -256,6 +256,12 @@ async def test_the_footer_shows_the_actions_dimmed_from_130_columns(served_sandb
         keys = {k.action: k for k in app.footer.query(FooterKey)}
         assert {"cancel_order", "disable_order", "enable_order", "reassign_order", "reschedule_order"} <= set(keys)
         assert keys["enable_order"].has_class("-disabled") and not keys["cancel_order"].has_class("-disabled")
+        await pilot.press("space")  # with marks, E acts on the marked orders: no longer dimmed
+        await wait_until(pilot, lambda: not {k.action: k for k in app.footer.query(FooterKey)}["enable_order"]
+                         .has_class("-disabled"), what="E enabled by the mark")
+        await pilot.press("U")
+        await wait_until(pilot, lambda: {k.action: k for k in app.footer.query(FooterKey)}["enable_order"]
+                         .has_class("-disabled"), what="E dimmed again")
         await pilot.resize_terminal(80, 24)
         await pilot.pause(0.3)
         assert "cancel_order" not in {k.action for k in app.footer.query(FooterKey)}

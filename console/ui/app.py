@@ -236,6 +236,8 @@ class DispatchApp(ForwardedActions, App[None]):
         self.set_timer(self.FOOTER_HOLD, self.footer.release, name="footer-hold")
         self.set_timer(self.FIRST_ROWS_GRACE, self.session.first_rows_shown, name="first-rows-grace")
         self.order_list.is_marked = self.bulk.marks.is_marked
+        # Marks change which order keys apply (with marks they act on the marked orders).
+        self.bulk.subscribe(self._bindings_may_have_changed, base=True)
         self.bulk.startup()  # settles an interrupted bulk run before anything is sent
         self.view_controls.mount()
         self.load_orders()
@@ -474,7 +476,8 @@ class DispatchApp(ForwardedActions, App[None]):
         title, message = result_title(result), result_message(result)
         if action is not None:
             title = in_words(result_title(result, action=title_verb(action)), action)
-            message = in_words(message, action)
+            message = in_words(message, action).replace(
+                "c sends it again", f"{self.view_controls.key(action.name + '_order') or action.verb} sends it again")
         if result.status.is_success:
             self.session.action_ended(ref, None)
             done = "Completed" if action is None else action.done.capitalize()
