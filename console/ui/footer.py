@@ -63,6 +63,10 @@ class ConsoleFooter(Footer):
     def _wide(self) -> bool:
         return self.app.size.width >= self.ACTIONS_MIN_WIDTH
 
+    def shows(self, action: str) -> bool:
+        """Whether a shown binding of ``action`` has a key in this footer at the current width."""
+        return action not in self.WIDE_ONLY or self._wide()
+
     def on_resize(self) -> None:
         if self._built_wide is not None and self._built_wide != self._wide() and not self._held:
             self.call_later(self.recompose)
@@ -73,7 +77,7 @@ class ConsoleFooter(Footer):
         wide = self._built_wide = self._wide()
         widgets = list(super().compose())
         if not wide:
-            widgets = [w for w in widgets if getattr(w, "action", None) not in self.WIDE_ONLY]
+            widgets = [w for w in widgets if self.shows(getattr(w, "action", ""))]
         if all(isinstance(widget, FooterKey) for widget in widgets):  # no key groups to keep together
             rank = self._declared_rank()
             palette = [w for w in widgets if w.has_class("-command-palette")]

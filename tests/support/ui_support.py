@@ -159,7 +159,9 @@ def footer_current(app: Any) -> bool:
     footer = footers[0]
     drawn = {(key.action, not key.has_class("-disabled")) for key in footer.query(FooterKey)}
     bindings = screen.active_bindings
-    due = {(binding.action, enabled) for _node, binding, enabled, _tooltip in bindings.values() if binding.show}
+    shows = getattr(footer, "shows", lambda _action: True)  # ConsoleFooter leaves some out when narrow
+    due = {(binding.action, enabled) for _node, binding, enabled, _tooltip in bindings.values()
+           if binding.show and shows(binding.action)}
     palette = bindings.get(app.COMMAND_PALETTE_BINDING)
     if footer.show_command_palette and app.ENABLE_COMMAND_PALETTE and palette is not None:
         due.add((palette[1].action, palette[2]))
