@@ -398,3 +398,82 @@ async def test_bulk_cancel_failed_orders_stay_marked_and_R_retries_them_as_cance
         for ref in refs:
             assert sb.stats.applied_count("cancel", ref.order_handle) == 1
             assert sb.stats.applied_count("complete", ref.order_handle) == 0
+
+
+async def test_lost_answer_of_a_dispatched_reschedule_is_found_on_the_re_created_attempt(served_sandbox, tmp_path) -> None:
+    app = served_app(served_sandbox, tmp_path)
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        row = highlight(app, "dispatched")
+        handle = row.ref.order_handle
+        sb.faults.script("POST", handle, ["drop_after_apply"])
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, RescheduleScreen), what="the time input")
+        await pilot.press(*"+2h")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirmScreen), what="the confirmation")
+        assert "creates it again" in str(app.screen.query_one("#action-effect").render())
+        await pilot.press("enter")
+        await single_done(pilot, app)
+        assert sb.stats.count("POST", handle=handle, action="reschedule") == 1  # never sent twice
+        assert sb.stats.applied_count("reschedule", handle) == 1
+        (op,) = ops(app)
+        assert op.action == "reschedule" and op.state == "completed_reconciled"
+        assert any("rescheduled (the answer was lost" in t for t in toasts(app))
+        # After the refresh the list shows the re-created attempt, unplanned, at the new time.
+        await wait_until(pilot, lambda: any(
+            r.ref.order_handle == handle and r.status == "unplanned" and r.scheduled_at == FIXED_START + timedelta(hours=2)
+            for r in app.order_list.table.rows), what="the re-created attempt in the list")
+
+
+async def test_bulk_reschedule_sends_one_time_to_all(served_sandbox, tmp_path) -> None:
+    app = served_app(served_sandbox, tmp_path)
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        view = app.order_list.table.view
+        targets = [r for r in view if r.status in ("assigned", "planned")][:3]
+        for r in targets:
+            app.order_list.move_cursor(view.index(r))
+            await pilot.press("space")
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, RescheduleScreen), what="the time input")
+        assert "Reschedule 3 marked orders to one time" in str(app.screen.query_one("#reschedule-title").render())
+        await pilot.press(*"+45m", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkReviewScreen), what="the review")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.bulk.state is not None and app.bulk.state.phase == "finished",
+                         what="the run")
+        assert "rescheduled 3" in screen_text(app)
+        for r in targets:
+            assert sb.stats.applied_count("reschedule", r.ref.order_handle) == 1
+            o = sb.order(r.ref.order_handle, r.ref.type, r.ref.type_index, r.ref.fulfillment_attempt)
+            assert o.scheduled_at == (FIXED_START + timedelta(minutes=45)).timestamp()
+        assert {op.params for op in ops(app)} == {'{"at":"2026-11-29T19:15:00Z"}'}
+
+
+async def test_more_than_twenty_marked_disables_need_the_typed_count(tmp_path) -> None:
+    from console.sandbox.core import IN_PROCESS_BASE_URL
+    from tests.support.ui_support import make_app
+
+    app, sb, seen = make_app(orders=60, settings=Settings(base_url=IN_PROCESS_BASE_URL,
+                                                          journal_path=tmp_path / "journal.sqlite3"))
+    app.bulk.engine_options = dict(settle_delay=0.0, settle_window=0.0, min_pause=0.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("asterisk")
+        rows = [app.order_list.table.get(ref) for ref in app.bulk.marks]
+        sendable = [r for r in rows if r.status != "disabled"]
+        assert len(sendable) > 20 and len(sendable) < len(rows)  # some are disabled already: skipped
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkReviewScreen), what="the review")
+        assert app.screen.typed and len(app.screen.skipped) == len(rows) - len(sendable)
+        await pilot.press("y")  # not enough: only the typed count confirms
+        await pilot.pause()
+        assert isinstance(app.screen, BulkReviewScreen) and sb.stats.count("POST") == 0
+        await pilot.press(*str(len(sendable)), "enter")
+        await wait_until(pilot, lambda: app.bulk.state is not None and app.bulk.state.phase == "finished",
+                         what="the run")
+        assert sb.stats.applied_count("disable") == len(sendable)
+        assert sb.stats.count("POST", action="disable") == len(sendable) == sb.stats.count("POST")
