@@ -44,6 +44,7 @@ from console.ui.detail_controller import DetailController
 from console.ui import help_text
 from console.ui.footer import ConsoleFooter
 from console.ui.forwarded_actions import ForwardedActions
+from console.ui.load_status import LoadStatus
 from console.ui.main_screen import MainScreen
 from console.ui.messages import RefreshRequested
 from console.ui.order_list import OrderList
@@ -59,9 +60,8 @@ from console.session.core import (
     ShownError,
 )
 from console.session.table import OrderRow
-from console.ui.timefmt import ago
 from console.ui.stylesheets import css_paths
-from console.ui.top_bar import ScopeLabel, StatusLabel
+from console.ui.top_bar import ScopeLabel
 from console.ui.view_controls import ViewControls
 
 if TYPE_CHECKING:
@@ -146,6 +146,8 @@ class DispatchApp(ForwardedActions, App[None]):
         self.bulk = BulkController(self, self.session)
         #: Filter, sort, clipboard, palette, keymap, disabled-key explanations.
         self.view_controls = ViewControls(self)
+        #: The count, the age and the banner: what the screen says about loading.
+        self.load_status = LoadStatus(self.session, self.settings, now=self.now, loading=lambda: self.loading)
         #: The highlighted order's detail: when it is fetched, what the pane shows.
         self.detail_controller = DetailController(self, self.session,
                                                   keys_may_have_changed=self._bindings_may_have_changed)
@@ -188,12 +190,9 @@ class DispatchApp(ForwardedActions, App[None]):
             # The room left: the scope shortens itself to it, in a fixed order (console/ui/top_bar.py).
             yield ScopeLabel(settings.profile, settings.ops_group, ascii=settings.ascii, id="scope")
             yield Static(Text("READ-ONLY" if settings.read_only else "can write"), id="access")
-            self.count_label = StatusLabel(id="count")
-            self.age_label = StatusLabel(id="age")
-            yield self.count_label
-            yield self.age_label
-        self.banner = Static(id="banner")
-        yield self.banner
+            yield self.load_status.count_label
+            yield self.load_status.age_label
+        yield self.load_status.banner
         yield self.view_controls.make_bar()
         with Container(id="body"):
             self.order_list = OrderList(now=self.now, ascii=settings.ascii, table=self.session.table, id="orders")
@@ -209,11 +208,9 @@ class DispatchApp(ForwardedActions, App[None]):
     def on_mount(self) -> None:
         self.query_one("#sandbox-marker").display = self.sandbox
         self.query_one("#access").set_class(self.settings.read_only, "-read-only")
-        self.banner.display = False
+        self.load_status.mounted()
         self.order_list.focus()
         self.detail.show_placeholder("Loading orders…")
-        self.count_label.set_text("loading orders…")
-        self.age_label.set_text("")
         if self._theme_fallback:
             self.notify(f"Unknown theme {self.settings.theme!r}; using {DEFAULT_THEME}.",
                         severity="warning", markup=False)
@@ -233,9 +230,6 @@ class DispatchApp(ForwardedActions, App[None]):
     # query during shutdown finds nothing).
     order_list: OrderList
     detail: DetailPane
-    count_label: StatusLabel
-    age_label: StatusLabel
-    banner: Static
     footer: ConsoleFooter
 
     @property
@@ -249,7 +243,7 @@ class DispatchApp(ForwardedActions, App[None]):
     @work(exclusive=True, group="orders", exit_on_error=False)
     async def load_orders(self) -> LoadSummary:
         """Every page of the open orders, read by the session (its events show them)."""
-        self._update_age()
+        self.load_status.update_age()
         # Between two steps of loading, keys on their way to the screen go first: see
         # OrderList.pace (a bare sleep let one more step run before each of a key's hops).
         return await self.session.load(pace=self.order_list.pace, frame=self._next_frame)
@@ -285,7 +279,7 @@ class DispatchApp(ForwardedActions, App[None]):
         session waits for the frame that shows them)."""
         if isinstance(event, PageShown):
             self.order_list.show_change(event.change)
-            self.count_label.set_text(f"loading {event.loaded:,} orders…")
+            self.load_status.page_shown(event.loaded)
         elif isinstance(event, RefreshMerged):
             self.order_list.show_change(event.change)
         elif isinstance(event, LoadFinished):
@@ -294,11 +288,8 @@ class DispatchApp(ForwardedActions, App[None]):
             self._orders_failed(event)
 
     def _orders_loaded(self, summary: LoadSummary) -> None:
-        total = self.order_list.table.total
-        self.count_label.set_text(f"{total:,} open order{'s' if total != 1 else ''}")
+        self.load_status.loaded()
         self.order_list.set_empty_message("No open orders.")
-        self._hide_banner()
-        self._update_age()
         self.view_controls.update_bar()
         if self.order_list.cursor_row is None:
             self.detail.show_placeholder("No open orders.")
@@ -311,35 +302,11 @@ class DispatchApp(ForwardedActions, App[None]):
             self.load_orders()
 
     def _orders_failed(self, event: LoadFailed) -> None:
-        error = event.error
-        title = error_title(error)
-        message = error_message(error)
-        glyph = "!" if self.settings.ascii else "⚠"
-        banner = Text(no_wrap=False)
-        if not event.stale:
-            banner.append(f"{glyph} OFFLINE ", "bold")
-            banner.append(f"Could not load the orders: {title}: ")
-        else:
-            banner.append(f"{glyph} STALE ", "bold")
-            banner.append("Showing the orders from the last successful load; the refresh failed: ")
-            banner.append(f"{title}: ")
-        banner.append(message)
-        banner.append(f". Retrying every {self.settings.refresh_seconds:g} s; r retries now.")
-        self.banner.update(banner)
-        self.banner.display = True
-        self.age_label.add_class("-stale")
+        self.load_status.failed(event)
         if self.session.last_success is None:
-            self.count_label.set_text("no data")
             self.order_list.set_empty_message("No orders loaded (see the message above).")
             if self.order_list.cursor_row is None:
                 self.detail.show_placeholder("No orders loaded.")
-        else:
-            self.count_label.set_text(f"{self.order_list.table.total:,} open (stale)")
-        self._update_age()
-
-    def _hide_banner(self) -> None:
-        self.banner.display = False
-        self.age_label.remove_class("-stale")
 
     def _refresh_on_timer(self) -> None:
         # Not "_auto_refresh": Textual's DOMNode keeps an attribute of that name (None), which
@@ -364,20 +331,9 @@ class DispatchApp(ForwardedActions, App[None]):
     def _tick(self) -> None:
         if not self.is_running:
             return
-        self._update_age()
+        self.load_status.update_age()
         self.order_list.tick()
         self.view_controls.update_bar()
-
-    def _update_age(self) -> None:
-        session = self.session
-        if self.loading and session.last_success is not None:
-            text = "refreshing…" if not self.settings.ascii else "refreshing..."
-        elif session.last_success is None:
-            text = "" if session.load_error is None else "never updated"
-        else:
-            seconds = (self.now() - session.last_success).total_seconds()
-            text = f"updated {ago(seconds)} ago"
-        self.age_label.set_text(text)
 
     # ------------------------------------------------------------------ the detail pane (console/ui/detail_controller.py)
 
@@ -483,7 +439,7 @@ class DispatchApp(ForwardedActions, App[None]):
         state = event.state
         if state in (WorkerState.PENDING, WorkerState.RUNNING):
             if worker.group == "orders":
-                self._update_age()
+                self.load_status.update_age()
             return
         group = worker.group
         if state == WorkerState.SUCCESS:
