@@ -48,7 +48,7 @@ from console.ui.load_status import LoadStatus
 from console.ui.main_screen import MainScreen
 from console.ui.messages import RefreshRequested
 from console.ui.order_list import OrderList
-from console.ui.outcomes import error_message, error_title, result_message, result_title
+from console.ui.outcomes import error_message, error_title
 from console.session.core import (
     LoadFailed,
     LoadFinished,
@@ -57,10 +57,9 @@ from console.session.core import (
     RefreshMerged,
     Session,
     SessionEvent,
-    ShownError,
 )
-from console.session.table import OrderRow
 from console.ui.stylesheets import css_paths
+from console.ui.single_completion import SingleCompletion
 from console.ui.top_bar import ScopeLabel
 from console.ui.view_controls import ViewControls
 
@@ -151,6 +150,9 @@ class DispatchApp(ForwardedActions, App[None]):
         #: The highlighted order's detail: when it is fetched, what the pane shows.
         self.detail_controller = DetailController(self, self.session,
                                                   keys_may_have_changed=self._bindings_may_have_changed)
+        #: `c` on one order: the checks, the confirmation, its result in place.
+        self.single = SingleCompletion(self, self.session, self.settings, bulk=self.bulk,
+                                       detail=self.detail_controller, request_refresh=self._request_refresh)
         self._complete_enabled: bool | None = None
         #: "orders" or "detail" while `z` gives that pane the whole body.
         self.zoomed: str | None = None
@@ -365,70 +367,8 @@ class DispatchApp(ForwardedActions, App[None]):
             return bool(self.bulk.singles.waiting)
         return self.view_controls.check_action(action, parameters)
 
-    def action_complete(self) -> None:
-        if self.screen is not self.screen_stack[0]:
-            return  # a dialog is open (this binding is the app's, so it reaches here)
-        if self.settings.read_only:
-            self.notify("Read-only: this console cannot complete orders.", severity="warning", markup=False)
-            return
-        if self.bulk.marks:
-            self.bulk.complete_marked()  # the marked set, reviewed and frozen first
-            return
-        row = self.order_list.cursor_row
-        if row is None or row.key in self.bulk.singles.completing:
-            return  # nothing highlighted, or already in flight: a second press does nothing
-        if self.bulk.refuses_single(row.ref):
-            return
-        if row.status in ("completed", "cancelled"):
-            self.notify(f"{row.display_handle} is already {row.status}.", markup=False)
-            return
-
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                self._start_complete(row)
-
-        from console.ui.screens.confirm import ConfirmComplete
-
-        self.push_screen(ConfirmComplete(row, ascii=self.settings.ascii), confirmed)
-
-    def _start_complete(self, row: OrderRow) -> None:
-        """A run of one, through the pipeline (console/ui/single_run.py); its result comes back
-        to :meth:`single_done`."""
-        self.session.action_errors.pop(row.key, None)
-        if self.detail_controller.is_current(row.ref):
-            self.detail.clear_error()
-        self.bulk.singles.start(row.ref)
-
     def single_done(self, ref: OrderRef, result: OrderResult, settled: list[OrderResult]) -> None:
-        """Show a single completion's result in place: the row, the detail pane, a toast."""
-        if not self.is_running:
-            return
-        order_list = self.order_list
-        if result.status.is_success and result.order is not None:
-            order_list.replace_order(ref, result.order)
-        row = order_list.table.get(ref)
-        name = row.display_handle if row is not None else ref.describe()
-        title, message = result_title(result), result_message(result)
-        if result.status.is_success:
-            self.session.action_ended(ref, None)
-            self.notify(f"Completed {name}." if result.status.value == "completed" else f"{name}: {title}.",
-                        markup=False)
-        else:
-            self.session.action_ended(ref, ShownError(title, message, result.field_errors or None, result.request_id))
-            self.notify(f"{name}: {title}. {message}", severity="error", timeout=8, markup=False)
-        if self.detail_controller.is_current(ref):
-            current = order_list.table.get(ref)
-            if current is not None:
-                self.detail_controller.show(current)
-        if settled:
-            self.bulk.show_settled(settled)
-        self._request_refresh()
-
-    def action_stop_waiting(self) -> None:
-        """Esc while a single completion waits out its settle window: leave it in doubt."""
-        if self.bulk.singles.stop_waiting():
-            self.notify("Stopped waiting: the order stays IN DOUBT until it is checked again.",
-                        severity="warning", markup=False)
+        self.single.done(ref, result, settled)
 
     # ------------------------------------------------------------------ workers: one place
 
