@@ -1,17 +1,10 @@
-"""The dispatch console: open orders with risk badges, the highlighted order's detail, and `c`.
+"""The dispatch console's App: composition, bindings, screens and message routing.
 
-The app is the only place where data meets the network: widgets get models and callbacks, and
-every request runs in a worker that calls the typed :class:`OrdersClient`:
-
-- ``orders`` (exclusive): every page of the open orders. The first load shows each page as it
-  arrives; later refreshes are merged in one go so that rows never flicker away.
-- ``detail`` (exclusive): ``GET /orders/{h}`` for the highlighted order, after a short pause so
-  that holding ``j`` down does not fire a request per row; the answer is applied only if that
-  order is still the highlighted one.
-
-Failures of both arrive in one place, :meth:`DispatchApp.on_worker_state_changed`. Writes (a
-single ``c``, bulk runs) are not the app's workers: they go through the action pipeline, driven
-by :class:`~console.ui.bulk_run.BulkController` and :mod:`console.ui.single_run`.
+The session (console/session/core.py) holds the orders and reads them; the App runs its loads
+as the exclusive ``orders`` worker and shows its events. The detail pane's fetches run as the
+exclusive ``detail`` worker (console/ui/detail_controller.py). Workers' ends arrive in one place,
+:meth:`DispatchApp.on_worker_state_changed`. Writes (``c``, bulk runs) go through the action
+pipeline (console/ui/single_completion.py, console/ui/bulk_run.py).
 
 The app reads no environment variable and no argv: the caller (the CLI, a test) passes the
 client, the :class:`~console.settings.Settings`, whether this is the sandbox, and the clock.
@@ -45,7 +38,7 @@ from console.ui import help_text
 from console.ui.footer import ConsoleFooter
 from console.ui.forwarded_actions import ForwardedActions
 from console.ui.load_status import LoadStatus
-from console.ui.main_screen import MainScreen
+from console.ui.main_screen import main_screen_for
 from console.ui.messages import RefreshRequested
 from console.ui.order_list import OrderList
 from console.ui.outcomes import error_message, error_title
@@ -62,6 +55,7 @@ from console.ui.stylesheets import css_paths
 from console.ui.single_completion import SingleCompletion
 from console.ui.top_bar import ScopeLabel
 from console.ui.view_controls import ViewControls
+from console.ui.zoom import toggle_zoom
 
 if TYPE_CHECKING:
     from textual.command import Provider
@@ -165,24 +159,7 @@ class DispatchApp(ForwardedActions, App[None]):
     # ------------------------------------------------------------------ composition
 
     def get_default_screen(self) -> Screen:
-        """The main screen, born with the breakpoint class of the terminal's width.
-
-        Textual sets that class (``-wide``/``-narrow``) on the screen's first Resize, after every
-        widget has been styled, and a class change on the screen restyles the whole tree: one
-        more full styling pass (~30 ms, the list and the detail pane restyle their component
-        classes too) before the first rows. Given the class now, the Resize finds
-        nothing to change. It stays Textual's to keep right: every later Resize (and this first
-        one, if the size was not known yet) sets it from HORIZONTAL_BREAKPOINTS.
-
-        It is a MainScreen: it ignores a Resize older than the app's size (console/ui/main_screen.py)."""
-        screen = MainScreen(id="_default")
-        width = self.size.width
-        fitting = [(bound, name) for bound, name in self.HORIZONTAL_BREAKPOINTS if width >= bound]
-        if fitting:
-            # The widest that fits, as Textual picks it. No restyle now: the screen is styled
-            # when it is registered, right after this.
-            screen.add_class(max(fitting)[1], update=False)
-        return screen
+        return main_screen_for(self.size.width, self.HORIZONTAL_BREAKPOINTS)
 
     def compose(self) -> ComposeResult:
         settings = self.settings
@@ -414,16 +391,5 @@ class DispatchApp(ForwardedActions, App[None]):
         self.push_screen(help_text.help_screen(self))
 
     def action_zoom(self) -> None:
-        """Give the focused pane (list or detail) the whole body, or give both their place back.
-
-        Done with classes rather than Screen.maximize: the detail pane is a scroll container,
-        which Textual does not maximize."""
-        screen = self.screen_stack[0]
-        if self.zoomed is not None:
-            screen.remove_class("-zoom-orders", "-zoom-detail")
-            self.zoomed = None
-            return
-        focused = self.focused
-        self.zoomed = "detail" if focused is not None and self.detail in (focused, *focused.ancestors) else "orders"
-        screen.add_class(f"-zoom-{self.zoomed}")
-        (self.detail if self.zoomed == "detail" else self.order_list).focus()
+        self.zoomed = toggle_zoom(self.screen_stack[0], self.zoomed, self.focused,
+                                  detail=self.detail, order_list=self.order_list)
