@@ -158,7 +158,7 @@ class BulkController:
         """Parallel requests of a run: the settings', within the engine's limits."""
         from console.bulk.engine import MAX_CONCURRENCY
 
-        return max(1, min(self.app.settings.bulk_concurrency, MAX_CONCURRENCY))
+        return max(1, min(self.session.settings.bulk_concurrency, MAX_CONCURRENCY))
 
     @property
     def journal_path(self) -> Path:
@@ -166,8 +166,7 @@ class BulkController:
         platform data dir, with ``-sandbox`` in the name for the embedded sandbox (as headless)."""
         from console.bulk.journal import journal_path_for
 
-        return journal_path_for(sandbox=bool(getattr(self.app, "sandbox", False)),
-                                explicit=getattr(self.app.settings, "journal_path", None))
+        return journal_path_for(sandbox=self.app.sandbox, explicit=self.session.settings.journal_path)
 
     # ------------------------------------------------------------------ state for the views
 
