@@ -11,7 +11,8 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from console import __version__
 from console.gc_policy import StartUpPause
@@ -62,6 +63,9 @@ def _add_connection_arguments(group: argparse._ArgumentGroup, *, default: object
     group.add_argument("--sandbox-seed", type=int, metavar="SEED",
                        help="seed of the embedded sandbox fleet (default 7)",
                        **(keep or {"default": 7}))
+    group.add_argument("--sandbox-speed", type=float, metavar="X",
+                       help="the embedded sandbox's clock speed: 60 = a simulated hour per minute (default 1)",
+                       **(keep or {"default": 1.0}))
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -92,6 +96,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     ui.add_argument("--palette", choices=("default", "colorblind"),
                     help="badge colours: colorblind uses blue/orange/yellow (default: the profile's, else default)")
     ui.add_argument("--concurrency", type=int, metavar="N", help="bulk completion concurrency (1-16, default 4)")
+    ui.add_argument("--eta-slip", type=float, metavar="MINUTES",
+                    help="an ETA moving later by this much is a change (default: the profile's, else 15)")
+    ui.add_argument("--notify", action=argparse.BooleanOptionalAction, default=None,
+                    help="bell and desktop notifications through the terminal (default: the profile's, else off)")
+    ui.add_argument("--notify-kinds", metavar="KINDS",
+                    help="what notifies, comma-separated: new-red (default), late, eta, worker, status, new, left, "
+                    "risk, worst")
     ui.add_argument("--settle-window", type=float, metavar="SECONDS",
                     help="how long a sent request may still be in flight before a read-back can say it did not "
                     "take effect (0-3600, default 60)")
@@ -119,6 +130,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         if wanted("journal"):
             _common_connection_options(journal, subcommand=True)  # which target's runs
             headless.add_journal_arguments(journal)
+    _add_action_commands(sub, wanted)
+
+    watch = sub.add_parser("watch", help="print the open set's changes as they happen, without the UI")
+    if wanted("watch"):
+        from console.watch_command import add_watch_arguments
+
+        _common_connection_options(watch, subcommand=True)
+        add_watch_arguments(watch)
 
     secret = sub.add_parser(
         "secret", help="store a profile's secret key (read from the terminal, never from arguments)",
@@ -129,6 +148,26 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     secret.add_argument("--to-file", action="store_true",
                         help="store it in the config file (mode 0600) instead of the keyring")
     return parser
+
+
+#: The write commands besides complete (console.bulk.headless.ACTION_COMMANDS), with their help.
+ACTION_COMMAND_HELP = {
+    "cancel": "cancel orders without the UI (cannot be undone)",
+    "disable": "disable orders without the UI",
+    "enable": "enable disabled orders without the UI",
+    "reassign": "reassign orders to a worker without the UI (--worker W)",
+    "reschedule": "reschedule orders without the UI (--at TIME)",
+}
+
+
+def _add_action_commands(sub: Any, wanted: Callable[[str], bool]) -> None:
+    for name, help_text in ACTION_COMMAND_HELP.items():
+        command = sub.add_parser(name, help=help_text)
+        if wanted(name):
+            from console.bulk import headless
+
+            _common_connection_options(command, subcommand=True)
+            headless.add_action_arguments(command, name)
 
 
 def _refuse_secret_arguments(argv: Sequence[str]) -> str | None:
@@ -268,6 +307,8 @@ EXIT_INTERRUPTED = 130
 
 _UNEXPECTED_NOTE = {
     "complete": "; every request already sent is in the journal, and the next run settles it first",
+    **{name: "; every request already sent is in the journal, and the next run settles it first"
+       for name in ("cancel", "disable", "enable", "reassign", "reschedule")},
 }
 
 
@@ -288,6 +329,14 @@ def _dispatch(args: argparse.Namespace, start_up: StartUpPause) -> int:
             factory = _client_factory(args)
             run = headless.run_complete if args.command == "complete" else headless.run_orders
             return run(args, client_factory=factory)
+        if args.command in ACTION_COMMAND_HELP:
+            from console.bulk import headless
+
+            return headless.run_action(args, client_factory=_client_factory(args))
+        if args.command == "watch":
+            from console.watch_command import run_watch
+
+            return run_watch(args, client_factory=_client_factory(args))
         if args.command == "secret":
             return _store_secret(args)
         if args.command == "journal":
@@ -332,9 +381,17 @@ def _target(args: argparse.Namespace, profile):
         return resolve_target(
             base_url=args.base_url, force_sandbox=args.sandbox, profile=profile,
             sandbox_seed=args.sandbox_seed, sandbox_orders=args.sandbox_orders,
+            **_speed(args),
         )
     except (ConnectionProblem, InvalidRequest) as exc:
         raise _UsageProblem(str(exc)) from None
+
+
+def _speed(args: argparse.Namespace) -> dict[str, float]:
+    speed = getattr(args, "sandbox_speed", 1.0)
+    if not 0 < speed <= 10_000:
+        raise _UsageProblem("--sandbox-speed must be more than 0 and at most 10000")
+    return {"sandbox_speed": speed} if speed != 1.0 else {}
 
 
 def _client_factory(args: argparse.Namespace):
@@ -386,7 +443,8 @@ def _start_sandbox_process(target):
         return None
     from console.sandbox.process import start
 
-    return start(target.sandbox_seed, target.sandbox_orders)
+    return start(target.sandbox_seed, target.sandbox_orders, *(
+        (target.sandbox_speed,) if target.sandbox_speed != 1.0 else ()))
 
 
 def _run_console(args: argparse.Namespace, start_up: StartUpPause | None = None) -> int:
@@ -418,6 +476,7 @@ def _run_console(args: argparse.Namespace, start_up: StartUpPause | None = None)
     # Settings (console/settings.py) has no account_id field, and a theme of None would be
     # reported as an unknown theme: pass only what Settings knows, and a theme only when set.
     extra = {"theme": profile.theme} if profile and profile.theme else {}
+    extra.update(_change_settings(args, profile))
     settings = Settings(
         base_url=target.base_url,
         ops_group=args.ops_group or (profile.ops_group if profile else None),
@@ -437,6 +496,31 @@ def _run_console(args: argparse.Namespace, start_up: StartUpPause | None = None)
         app.when_first_rows_shown(start_up.done)  # and the collector back on then
     app.run()
     return app.return_code or 0
+
+
+def _change_settings(args: argparse.Namespace, profile) -> dict[str, object]:
+    """The change-detection and notification settings: the command line, else the profile."""
+    from console.config import MAX_ETA_SLIP_MINUTES
+
+    out: dict[str, object] = {}
+    slip = args.eta_slip if args.eta_slip is not None else (profile.eta_slip_minutes if profile else None)
+    if slip is not None:
+        if not 0 < slip <= MAX_ETA_SLIP_MINUTES:
+            raise _UsageProblem(f"--eta-slip must be more than 0 and at most {MAX_ETA_SLIP_MINUTES} minutes")
+        out["eta_slip_minutes"] = slip
+    notify = args.notify if args.notify is not None else (profile.notify if profile else None)
+    if notify is not None:
+        out["notify"] = notify
+    if args.notify_kinds:
+        from console.notify import parse_kinds
+
+        try:
+            out["notify_kinds"] = parse_kinds(args.notify_kinds)
+        except ValueError as exc:
+            raise _UsageProblem(f"--notify-kinds: {exc}") from None
+    elif profile is not None and profile.notify_kinds:
+        out["notify_kinds"] = profile.notify_kinds
+    return out
 
 
 def _checked_keymap(config) -> tuple[tuple[str, str], ...]:

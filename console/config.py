@@ -14,6 +14,9 @@
     settle_window = 60       # seconds a sent request may still be in flight (default 60)
     theme = "textual-dark"
     read_only = false
+    eta_slip_minutes = 15    # an ETA moving later by this much is a change (default 15)
+    notify = true            # bell + desktop notification through the terminal (default off)
+    notify_kinds = ["new-red", "late"]   # what notifies (default ["new-red"])
 
     [profiles.audit]
     account_id = "3f1c..."
@@ -85,6 +88,12 @@ class Profile:
     read_only: bool = False
     #: Badge colours: "default" or "colorblind" (console/settings.py PALETTES).
     palette: str | None = None
+    #: An ETA moving later by at least this many minutes is a change (console/session/changes.py).
+    eta_slip_minutes: float | None = None
+    #: Terminal notifications (console/notify.py); None: off unless the command line asks.
+    notify: bool | None = None
+    #: What notifies: console.notify.NOTIFY_KINDS; None: the default (new red).
+    notify_kinds: tuple[str, ...] | None = None
     secret_key: Secret | None = field(default=None, repr=False)
 
 
@@ -134,7 +143,12 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "read_only": bool,
     "palette": str,
     "secret_key": str,
+    "eta_slip_minutes": (int, float),
+    "notify": bool,
+    "notify_kinds": list,
 }
+#: The longest ETA slip a profile or the command line may set (a day).
+MAX_ETA_SLIP_MINUTES = 1440
 
 PALETTES = ("default", "colorblind")  # the same as console.settings.PALETTES (no UI import here)
 
@@ -201,7 +215,8 @@ def load_config(path: Path | None = None) -> Config:
             else:
                 ok = isinstance(value, expected)
             if not ok:
-                kind = {str: "text in quotes", bool: "true or false", int: "a whole number"}.get(
+                kind = {str: "text in quotes", bool: "true or false", int: "a whole number",
+                        list: 'a list of words in quotes, e.g. ["new-red", "late"]'}.get(
                     expected if isinstance(expected, type) else float, "a number")
                 raise ConfigError(path, f"must be {kind}", line=locate.key(section, key), key=full)
             values[key] = value
@@ -209,6 +224,8 @@ def load_config(path: Path | None = None) -> Config:
         if problem:
             key, message = problem
             raise ConfigError(path, message, line=locate.key(section, key), key=f"{section}.{key}")
+        if "notify_kinds" in values:
+            values["notify_kinds"] = tuple(values["notify_kinds"])
         if "secret_key" in values:
             holds_secret = True
             values["secret_key"] = Secret(values["secret_key"])
@@ -286,6 +303,15 @@ def _check_values(values: dict[str, Any]) -> tuple[str, str] | None:
     window = values.get("settle_window")
     if window is not None and not (0 <= window <= MAX_SETTLE_WINDOW):
         return "settle_window", f"must be between 0 and {MAX_SETTLE_WINDOW} seconds"
+    slip = values.get("eta_slip_minutes")
+    if slip is not None and not (0 < slip <= MAX_ETA_SLIP_MINUTES):
+        return "eta_slip_minutes", f"must be more than 0 and at most {MAX_ETA_SLIP_MINUTES} minutes"
+    kinds = values.get("notify_kinds")
+    if kinds is not None:
+        from console.notify import NOTIFY_KINDS
+
+        if not kinds or any(not isinstance(k, str) or k not in NOTIFY_KINDS for k in kinds):
+            return "notify_kinds", f"must be a list of: {', '.join(NOTIFY_KINDS)}"
     palette = values.get("palette")
     if palette is not None and palette not in PALETTES:
         return "palette", f"must be one of: {', '.join(PALETTES)}"

@@ -36,6 +36,8 @@ class Target:
     credentials: Credentials | None
     sandbox_seed: int = 7
     sandbox_orders: int = 500
+    #: The embedded sandbox's clock speed (``--sandbox-speed``).
+    sandbox_speed: float = 1.0
 
     @property
     def account_id(self) -> str | None:
@@ -66,10 +68,11 @@ def resolve_target(
     environ: Mapping[str, str] | None = None,
     sandbox_seed: int = 7,
     sandbox_orders: int = 500,
+    sandbox_speed: float = 1.0,
 ) -> Target:
     env = os.environ if environ is None else environ
     if force_sandbox:
-        return Target(True, SANDBOX_BASE_URL, None, sandbox_seed, sandbox_orders)
+        return Target(True, SANDBOX_BASE_URL, None, sandbox_seed, sandbox_orders, sandbox_speed)
     url = base_url or env.get(BASE_URL_ENV) or (profile.base_url if profile else None)
     account = env.get(ACCOUNT_ENV, "").strip() or (profile.account_id if profile else None)
     secret: Secret | None = None
@@ -80,7 +83,7 @@ def resolve_target(
     elif account:
         secret = keyring_secret(account)
     if not account and not secret and url is None:
-        return Target(True, SANDBOX_BASE_URL, None, sandbox_seed, sandbox_orders)
+        return Target(True, SANDBOX_BASE_URL, None, sandbox_seed, sandbox_orders, sandbox_speed)
     if not account or not secret:
         missing = ACCOUNT_ENV if not account else SECRET_ENV
         raise ConnectionProblem(
@@ -108,7 +111,8 @@ def build_client(target: Target, *, sandbox_process: object | None = None,
     if target.sandbox:
         from console.sandbox import Sandbox  # kept off the start-up path of real accounts
 
-        sandbox = Sandbox(seed=target.sandbox_seed, orders=target.sandbox_orders)
+        sandbox = Sandbox(seed=target.sandbox_seed, orders=target.sandbox_orders, speed=target.sandbox_speed,
+                          elsewhere=True)
         client = OrdersClient(
             sandbox.credentials, base_url=target.base_url, transport=sandbox.transport(), **client_options
         )

@@ -46,6 +46,11 @@ class Settings:
     keymap: tuple[tuple[str, str], ...] = ()
     #: The bulk-completion journal (None: $DISPATCH_CONSOLE_JOURNAL, else the platform data dir).
     journal_path: Path | None = None
+    #: An ETA moving later by at least this many minutes is a change (console/session/changes.py).
+    eta_slip_minutes: float = 15
+    #: Terminal notifications (bell, OSC 9/777: console/notify.py) for changes of these kinds.
+    notify: bool = False
+    notify_kinds: tuple[str, ...] = ("new-red",)
 
     def __post_init__(self) -> None:
         if self.refresh_seconds <= 0:
@@ -59,3 +64,10 @@ class Settings:
             raise ValueError("bulk_concurrency must be between 1 and 16")
         if self.settle_window is not None and not 0 <= self.settle_window <= 3600:
             raise ValueError("settle_window must be between 0 and 3600 seconds")
+        if not 0 < self.eta_slip_minutes <= 1440:
+            raise ValueError("eta_slip_minutes must be more than 0 and at most 1440")
+        if self.notify_kinds != ("new-red",):
+            from console.notify import NOTIFY_KINDS
+
+            if not self.notify_kinds or any(k not in NOTIFY_KINDS for k in self.notify_kinds):
+                raise ValueError(f"notify_kinds must be among {', '.join(NOTIFY_KINDS)}")

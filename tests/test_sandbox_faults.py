@@ -165,7 +165,7 @@ def test_knobs_reject_nonsense():
     with pytest.raises(ValueError):
         f.drop_after_apply(1, probability=2)
     with pytest.raises(ValueError):
-        f.apply_to(["disable"])
+        f.apply_to(["teleport"])
 
 
 async def test_unauthenticated_requests_are_not_given_faults(sandbox):

@@ -14,7 +14,7 @@ from console.api.errors import InvalidHandle
 from console.api.sanitize import has_unsafe_characters, sanitize
 
 MAX_HANDLE_LENGTH = 256
-ACTIONS = frozenset({"complete", "cancel"})
+ACTIONS = frozenset({"complete", "cancel", "disable", "enable", "reassign", "reschedule"})
 
 
 def validate_handle(handle: object) -> str:

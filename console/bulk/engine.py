@@ -3,7 +3,8 @@
 The pipeline, for each order: plan -> intent committed -> send -> classify -> settle by
 read-back -> outcome committed. A single ``c`` in the console is a run of one; bulk runs, ``R``
 and the headless commands are runs of many; all of them are this code. What is sent is an
-:class:`~console.bulk.actions.Action` (complete today): its request and its expected end state.
+:class:`~console.bulk.actions.Action` (complete, cancel, disable, enable, reassign, reschedule):
+its request, its parameters, its expected end state and its read-back.
 
 No action has an idempotency key, so the engine is the careful party:
 
@@ -81,6 +82,7 @@ from console.api.models import Order, OrderRef
 from console.api.retry import Backoff
 from console.api.sanitize import sanitize
 from console.bulk import journal as journaling
+from console.bulk import actions as actions_module
 from console.bulk.actions import COMPLETE, Action, Verdict
 from console.bulk.results import (
     INTERRUPTED,
@@ -135,6 +137,11 @@ _JOURNAL_STATE = {
 }
 
 
+def _same_action(op: journaling.OpRecord, action: Action) -> bool:
+    """True when ``op`` was recorded for exactly ``action`` (name and parameters)."""
+    return op.action == action.name and op.params == action.params_json()
+
+
 def dedupe(refs: Sequence[OrderRef]) -> tuple[list[OrderRef], list[OrderRef]]:
     """Distinct refs in first-seen order, and the repeats that were dropped."""
     seen: set[OrderRef] = set()
@@ -155,6 +162,9 @@ class _Item:
 
     ref: OrderRef
     op_id: str
+    #: What is sent to this order and how its state is judged: the run's action, or, for what an
+    #: earlier run left, the action (and parameters) its journal op was recorded with.
+    action: Action = COMPLETE
     #: POSTs sent in this run.
     sends: int = 0
     #: A POST of this run may have been applied without our knowing (its answer was lost).
@@ -380,7 +390,15 @@ class BulkEngine:
                     return await self._run([], settled)
                 ops = await self._journal_call(self.journal.open_ops, self.account_id, self.base_url,
                                     (journaling.PENDING, journaling.NOT_SENT, journaling.NOT_APPLIED))
-                return await self._run([op.ref for op in ops], settled)
+                # Each op is sent again with the action and parameters it was recorded with,
+                # never the engine's; an op whose action this version cannot rebuild is not sent.
+                actions: dict[OrderRef, Action] = {}
+                for op in ops:
+                    try:
+                        actions.setdefault(op.ref, actions_module.from_journal(op.action, op.params))
+                    except ValueError as exc:
+                        log.warning("not resuming op %s: %s", op.op_id, exc)
+                return await self._run(list(actions), settled, actions=actions)
         finally:
             self._running = False
 
@@ -605,13 +623,13 @@ class BulkEngine:
 
     # ------------------------------------------------------------------ reading back
 
-    async def _read_back(self, ref: OrderRef) -> tuple[Order | OrderSummary | None, errors.HyperTrackError | None]:
+    async def _read_back(self, item: _Item) -> tuple[Order | OrderSummary | None, errors.HyperTrackError | None]:
         """The current state of exactly ``ref``'s leg (``OrdersClient.get_leg``: the GET, or the
         list searched by handle when the GET answers with another leg). Returns (order, None) or
         (None, error); never raises the client's errors. ``get_leg`` returns only ``ref``'s own leg
         (another leg or attempt is never taken for it: not found, an error)."""
         try:
-            order = await self.client.get_leg(ref)
+            order = await item.action.read_back(self.client, item.ref)
         except errors.HyperTrackError as exc:
             return None, exc
         except asyncio.CancelledError:
@@ -628,10 +646,10 @@ class BulkEngine:
         be in flight. Then wait for the window to end (a :class:`SettleWaiting` event; ``stop()``
         cuts the wait short and the look stays undecided) and read again."""
         await self._wait_open()
-        order, err = await self._read_back(item.ref)
+        order, err = await self._read_back(item)
         if err is not None:
             return _Look(error=err)
-        verdict = self.action.judge(order)
+        verdict = item.action.judge(order)
         if verdict is Verdict.NOT_APPLIED and item.window_ends is not None:
             remaining = item.window_ends - self._clock()
             if remaining > 0:
@@ -642,10 +660,10 @@ class BulkEngine:
                 if self._stopping:
                     return _Look(order=order)
                 await self._wait_open()
-                order, err = await self._read_back(item.ref)
+                order, err = await self._read_back(item)
                 if err is not None:
                     return _Look(error=err)
-                verdict = self.action.judge(order)
+                verdict = item.action.judge(order)
         return _Look(verdict=verdict, order=order)
 
     def _window_from_journal(self, op: journaling.OpRecord) -> float | None:
@@ -692,7 +710,15 @@ class BulkEngine:
         return list(await asyncio.gather(*(settle(op) for op in ops)))
 
     async def _settle_op(self, op: journaling.OpRecord) -> OrderResult:
-        item = _Item(op.ref, op.op_id, window_ends=self._window_from_journal(op))
+        try:
+            # Judged by what was sent: the op's own action and parameters, not this run's.
+            action = actions_module.from_journal(op.action, op.params)
+        except ValueError as exc:
+            item = _Item(op.ref, op.op_id)
+            return await self._final(item, ResultStatus.IN_DOUBT, (
+                f"an earlier run sent an action this version cannot check ({exc}); check the order yourself"
+            ), earlier=INTERRUPTED if op.state == journaling.SENDING else LEFT_IN_DOUBT)
+        item = _Item(op.ref, op.op_id, action=action, window_ends=self._window_from_journal(op))
         if op.state == journaling.SENDING:
             earlier = INTERRUPTED
             prefix = (f"an earlier run sent this ({op.attempts} attempt(s)) and was interrupted before "
@@ -701,7 +727,7 @@ class BulkEngine:
             earlier = LEFT_IN_DOUBT
             prefix = f"an earlier run finished with this in doubt ({op.attempts} attempt(s))"
         look = await self._look(item)
-        done = self.action.done
+        done = item.action.done
         order = look.order
         if look.error is not None:
             self._check_failed(look.error)
@@ -728,8 +754,14 @@ class BulkEngine:
     # ------------------------------------------------------------------ the run
 
     async def _run(self, refs: Sequence[OrderRef], settled: list[OrderResult],
-                   decided: Sequence[OrderResult] = ()) -> RunReport:
+                   decided: Sequence[OrderResult] = (), actions: dict[OrderRef, Action] | None = None) -> RunReport:
+        """``actions``: the action of each ref that is not the engine's (what an earlier run left)."""
         unique, repeats = dedupe(refs)
+        chosen = actions or {}
+
+        def action_of(ref: OrderRef) -> Action:
+            return chosen.get(ref, self.action)
+
         sending = set(unique)
         decided = [r for r in decided if r.ref not in sending]
         settled_not_done = {r.ref for r in settled if r.status is ResultStatus.IN_DOUBT}
@@ -737,7 +769,7 @@ class BulkEngine:
         pre_results: dict[int, tuple[ResultStatus, str]] = {}
 
         # What the journal already knows about these orders decides op reuse and pre-checks.
-        known, completed_before = await self._journal_call(self._journal_knowledge, unique)
+        known, completed_before = await self._journal_call(self._journal_knowledge, unique, action_of)
         reuse: dict[OrderRef, str] = {}
         for index, ref in enumerate(unique):
             op = known.get(ref)
@@ -745,7 +777,9 @@ class BulkEngine:
                 validate_handle(ref.order_handle)
             except errors.InvalidHandle as exc:
                 pre_results[index] = (ResultStatus.REJECTED, f"not sent: {exc.message}")
-            if op is not None and op.state in journaling.REUSABLE_STATES:
+            # Only an op of the same action and parameters is taken over: its intent and attempts
+            # are about exactly what this run sends.
+            if op is not None and op.state in journaling.REUSABLE_STATES and _same_action(op, action_of(ref)):
                 reuse[ref] = op.op_id
             if ref in settled_not_done or (op is not None and op.state in journaling.UNSETTLED_STATES):
                 pre_results.setdefault(index, (
@@ -762,11 +796,11 @@ class BulkEngine:
         all_refs = [r.ref for r in decided] + list(unique)
         op_ids = await self._journal_call(
             self.journal.add_ops, self._run_id, all_refs, account_id=self.account_id, base_url=self.base_url,
-            reuse=reuse,
+            reuse=reuse, actions=[(action_of(r).name, action_of(r).params_json()) for r in all_refs],
         )
-        decided_items = [_Item(r.ref, op_id) for r, op_id in zip(decided, op_ids)]
+        decided_items = [_Item(r.ref, op_id, action=action_of(r.ref)) for r, op_id in zip(decided, op_ids)]
         for ref, op_id in zip(unique, op_ids[len(decided):]):
-            items.append(_Item(ref, op_id, precheck=ref in completed_before))
+            items.append(_Item(ref, op_id, action=action_of(ref), precheck=ref in completed_before))
 
         self._reset_counts(len(items) + len(decided_items))
         self._t0 = self._clock()
@@ -815,17 +849,19 @@ class BulkEngine:
         self._emit(RunFinished, report=report)
         return report
 
-    def _journal_knowledge(self, refs: Sequence[OrderRef]) -> tuple[dict[OrderRef, journaling.OpRecord], set[OrderRef]]:
-        """(On a journal thread.) The latest op for each ref, and the refs that some op (in any
-        run, not only the latest) completed: those are read back before any POST."""
+    def _journal_knowledge(self, refs: Sequence[OrderRef], action_of: Callable[[OrderRef], Action],
+                           ) -> tuple[dict[OrderRef, journaling.OpRecord], set[OrderRef]]:
+        """(On a journal thread.) The latest op for each ref, and the refs that some op of the
+        same action (in any run, not only the latest) applied: those are read back before any POST."""
         latest: dict[OrderRef, journaling.OpRecord] = {}
         completed: set[OrderRef] = set()
         for ref in refs:
             op = self.journal.latest_op_for(ref, account_id=self.account_id, base_url=self.base_url)
             if op is not None:
                 latest[ref] = op
-                if op.state in journaling.SUCCESS_STATES or self.journal.has_success_for(
-                    ref, account_id=self.account_id, base_url=self.base_url
+                name = action_of(ref).name
+                if (op.state in journaling.SUCCESS_STATES and op.action == name) or self.journal.has_success_for(
+                    ref, account_id=self.account_id, base_url=self.base_url, action=name,
                 ):
                     completed.add(ref)
         return latest, completed
@@ -941,7 +977,7 @@ class BulkEngine:
                                    request_id=getattr(exc, "request_id", None))
                 await self._reconcile(item, exc)
                 # Read back after its settle window: the request did not take effect. Again?
-                done = self.action.done
+                done = item.action.done
                 if self._stopping:
                     raise _Settled(await self._final(item, ResultStatus.NOT_APPLIED, (
                         f"sent {item.sends} time(s); the answer was lost ({exc.message}) and the order was "
@@ -964,7 +1000,7 @@ class BulkEngine:
         if look.verdict is Verdict.APPLIED:
             raise _Settled(await self._final(
                 item, ResultStatus.ALREADY_COMPLETED,
-                f"{self.action.done} already (an earlier run {self.action.done} it)", order=look.order,
+                f"{item.action.done} already (an earlier run {item.action.done} it)", order=look.order,
             ))
         # Otherwise send as usual: a handle can be reused for a new order, and a 409 is safe.
 
@@ -1002,7 +1038,7 @@ class BulkEngine:
         item.window_ends = self._clock() + self.settle_window
         self._emit(RequestSent, ref=item.ref, attempt=item.sends)
         try:
-            order = await self.action.send(self.client, item.ref)
+            order = await item.action.send(self.client, item.ref)
         except errors.RateLimited as exc:
             await self._after_rate_limit(item, exc)
             return None
@@ -1043,10 +1079,10 @@ class BulkEngine:
         except Exception as exc:  # not from our client's contract: treat as "may have been applied"
             log.exception("unexpected error from the client during a POST")
             return errors.OutcomeInDoubt(f"unexpected {type(exc).__name__} while sending")
-        if self.action.judge(order) is not Verdict.APPLIED:
+        if item.action.judge(order) is not Verdict.APPLIED:
             item.anomaly = f"the server answered with status '{sanitize(str(order.status))}'"
             return errors.MalformedResponse(item.anomaly)
-        raise _Settled(await self._final(item, ResultStatus.COMPLETED, self.action.done, order=order))
+        raise _Settled(await self._final(item, ResultStatus.COMPLETED, item.action.done, order=order))
 
     async def _after_rate_limit(self, item: _Item, exc: errors.RateLimited) -> None:
         # Close the gate (or stop) BEFORE any await: while this coroutine waits for the journal,
@@ -1101,7 +1137,7 @@ class BulkEngine:
             await self._sleep(delay)
         look = await self._look(item)
         what = f"the answer to our request was lost ({exc.message})"
-        done = self.action.done
+        done = item.action.done
         if look.error is not None:
             err = look.error
             self._check_failed(err)
@@ -1147,10 +1183,10 @@ class BulkEngine:
                 # the read that said it had not. Not silent: flagged.
                 return await self._final(
                     item, ResultStatus.ALREADY_COMPLETED,
-                    f"{self.action.done}, probably by our earlier request whose answer was lost", exc=exc,
+                    f"{item.action.done}, probably by our earlier request whose answer was lost", exc=exc,
                     order=look.order, flagged=True,
                 )
-            return await self._final(item, ResultStatus.ALREADY_COMPLETED, f"already {self.action.done}", exc=exc,
+            return await self._final(item, ResultStatus.ALREADY_COMPLETED, f"already {item.action.done}", exc=exc,
                                      order=look.order)
         return await self._final(
             item, ResultStatus.CONFLICT, f"{refused}; the order is {look.order.status}", exc=exc, order=look.order,

@@ -34,6 +34,17 @@ Exit codes (the most serious wins, in this order):
  0    every order is completed (including already completed and reconciled ones)
 ====  =====================================================================================
 
+The other write actions run exactly like ``complete`` (the same validation, look-up,
+confirmation, progress, results, journal and exit codes, "completed" read as the action's end
+state), each through the same engine:
+
+``dispatch-console cancel|disable|enable HANDLE... | --from-file FILE | -``,
+``dispatch-console reassign --worker W [--ops-group G] HANDLE...`` and
+``dispatch-console reschedule --at TIME [--after TIME] HANDLE...`` (TIME: ``+30m``, ``14:30``
+today in the local zone, or ISO 8601; :mod:`console.timeparse`). The look-up skips, with the
+reason, every order the action does not apply to (``Action.refusal``); an order already in the
+action's end state is reported as such and not sent.
+
 ``dispatch-console orders`` lives in :mod:`console.orders_command` (re-exported here).
 
 ``dispatch-console journal [--json] [--since 2h|30m|1d|ISO-8601] [--all] [--move-aside]`` shows
@@ -85,6 +96,28 @@ class UsageError(Exception):
     pass
 
 
+#: The write commands besides ``complete``, each one action of console.bulk.actions.
+ACTION_COMMANDS = ("cancel", "disable", "enable", "reassign", "reschedule")
+_ACTION_DESCRIPTIONS = {
+    "cancel": "Cancel orders without the UI (cancelling cannot be undone): validate, look up, confirm, "
+              "cancel, report.",
+    "disable": "Disable orders without the UI (out of the route's ETA computation, to fulfil later): "
+               "validate, look up, confirm, disable, report.",
+    "enable": "Enable disabled orders without the UI (back into the route): validate, look up, confirm, "
+              "enable, report.",
+    "reassign": "Reassign orders to another worker without the UI: validate, look up, confirm, reassign, "
+                "report. Applied when the order shows the new worker.",
+    "reschedule": "Reschedule orders without the UI: validate, look up, confirm, reschedule, report. A "
+                  "dispatched order is cancelled and re-created unplanned with the new time (documented "
+                  "API behaviour), which counts as rescheduled.",
+}
+
+
+def exit_codes_help(done: str = "completed") -> str:
+    """The exit-code epilog of a write command whose end state is ``done``."""
+    return EXIT_CODES_HELP.replace("completed", done).replace("with the completion", "with the request")
+
+
 @dataclass(frozen=True)
 class JournalTarget:
     """Whose runs a journal command is about: the embedded sandbox, or an account on a server.
@@ -115,7 +148,7 @@ def _target_of(client_factory: Any) -> JournalTarget | None:
 # =============================================================================== arguments
 
 
-def add_complete_arguments(parser: argparse.ArgumentParser) -> None:
+def add_complete_arguments(parser: argparse.ArgumentParser, done: str = "completed") -> None:
     parser.description = "Complete orders without the UI: validate, look up, confirm, complete, report."
     parser.epilog = EXIT_CODES_HELP
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -130,10 +163,64 @@ def add_complete_arguments(parser: argparse.ArgumentParser) -> None:
                         help="requests in flight at once, 1-16 (default 4)")
     parser.add_argument("--settle-window", type=float, metavar="SECONDS", default=argparse.SUPPRESS,
                         help="how long a sent request may still be in flight: a read-back inside it that shows "
-                        "the order not completed waits (Ctrl-C leaves it in doubt) (0-3600, default 60)")
+                        f"the order not {done} waits (Ctrl-C leaves it in doubt) (0-3600, default 60)")
     parser.add_argument("--journal", metavar="PATH",
                         help="the journal file (default: $DISPATCH_CONSOLE_JOURNAL or the platform data directory; "
                         "the embedded sandbox's runs go to NAME-sandbox beside it)")
+
+
+def add_action_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """The arguments of ``command`` (one of :data:`ACTION_COMMANDS`): those of ``complete``,
+    plus the action's own parameters."""
+    from console.bulk.actions import KINDS
+
+    add_complete_arguments(parser, KINDS[command].done)
+    parser.description = _ACTION_DESCRIPTIONS[command]
+    parser.epilog = exit_codes_help(KINDS[command].done)
+    if command == "cancel":
+        parser.add_argument("--reason", metavar="TEXT",
+                            help="why: sent as the order's metadata.cancel_reason and recorded in the journal")
+    elif command == "reassign":
+        parser.add_argument("--worker", metavar="W", required=True, help="the new worker's handle")
+        parser.add_argument("--ops-group", metavar="G", dest="action_ops_group",
+                            help="the ops group, needed when the worker belongs to more than one")
+    elif command == "reschedule":
+        parser.add_argument("--at", metavar="TIME", required=True,
+                            help="the new time: +30m, +2h, +1h30m, 14:30 (today, local zone; refused once "
+                            "passed) or ISO 8601 (no offset: local zone)")
+        parser.add_argument("--after", metavar="TIME",
+                            help="the earliest start (scheduled_after), same forms as --at, not later than it")
+
+
+def action_from_args(args: argparse.Namespace, *, now: datetime | None = None, tz: Any = None) -> Any:
+    """The action a write command asks for, with its parameters; raises UsageError."""
+    from console.api.handles import describe_handle
+    from console.api.sanitize import has_unsafe_characters
+    from console.bulk import actions
+    from console.timeparse import parse_when
+
+    command = getattr(args, "command", None) or "complete"
+    if command in actions.ACTIONS:
+        if command == "cancel" and getattr(args, "reason", None):
+            return actions.Cancel(reason=args.reason)
+        return actions.ACTIONS[command]
+    if command == "reassign":
+        for option, value in (("--worker", args.worker), ("--ops-group", getattr(args, "action_ops_group", None))):
+            if value is not None and (not value.strip() or value != value.strip() or has_unsafe_characters(value)
+                                      or len(value) > 1024):
+                raise UsageError(f"{option} {describe_handle(value)} is not a handle (empty, surrounding spaces, "
+                                 "control characters or too long)")
+        return actions.Reassign(worker=args.worker, ops_group=getattr(args, "action_ops_group", None))
+    if command == "reschedule":
+        now = now or datetime.now(timezone.utc)
+        tz = tz or datetime.now().astimezone().tzinfo
+        try:
+            at = parse_when(args.at, now=now, tz=tz)
+            after = parse_when(args.after, now=now, tz=tz) if getattr(args, "after", None) else None
+            return actions.Reschedule(at=at, after=after)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    raise UsageError(f"unknown action {command}")
 
 
 def add_journal_arguments(parser: argparse.ArgumentParser) -> None:
@@ -258,7 +345,15 @@ class ProgressPrinter:
             self.output.err(text)
 
 
-def _result_rows(results: Sequence[Any]) -> list[tuple[str, ...]]:
+def _label(status: Any, action: Any = None) -> str:
+    """A result's label in the action's words: "completed" is the action's end state."""
+    label = status.label
+    if action is not None and action.done != "completed":
+        label = label.replace("completed", action.done)
+    return label
+
+
+def _result_rows(results: Sequence[Any], action: Any = None) -> list[tuple[str, ...]]:
     from console.api.sanitize import sanitize
     from console.api.timestamps import format_timestamp
 
@@ -273,7 +368,7 @@ def _result_rows(results: Sequence[Any]) -> list[tuple[str, ...]]:
         if r.field_errors:
             message += " [" + "; ".join(f"{k}: {', '.join(v)}" for k, v in r.field_errors.items()) + "]"
         rows.append((
-            r.display_handle, leg or "-", r.status.label + (" !" if r.flagged else ""), str(r.attempts),
+            r.display_handle, leg or "-", _label(r.status, action) + (" !" if r.flagged else ""), str(r.attempts),
             format_timestamp(r.completed_at) if r.completed_at else "-", sanitize(message),
         ))
     return rows
@@ -286,14 +381,23 @@ def _print_table(output: Output, header: tuple[str, ...], rows: list[tuple[str, 
         output.out("  ".join(cells + [row[-1]]).rstrip())
 
 
-def _print_results(output: Output, results: Sequence[Any], *, as_json: bool, source: str) -> None:
+def _print_results(output: Output, results: Sequence[Any], *, as_json: bool, source: str, action: Any = None,
+                   action_of: Callable[[Any], Any] | None = None) -> None:
+    """``action``: the action of every result; ``action_of(result)``: each one's (results of
+    earlier runs, any action; None when unknown)."""
     if not results:
         return
+    if action_of is None:
+        def action_of(_result: Any) -> Any:
+            return action
     if as_json:
         for r in results:
-            output.out(json.dumps({**r.to_json(), "source": source}, ensure_ascii=True))
+            act = action_of(r)
+            extra = {"action": act.name, "params": act.params()} if act is not None else {}
+            output.out(json.dumps({**r.to_json(), "source": source, **extra}, ensure_ascii=True))
         return
-    _print_table(output, ("ORDER", "LEG", "RESULT", "SENT", "COMPLETED_AT", "MESSAGE"), _result_rows(results))
+    rows = [_result_rows([r], action_of(r))[0] for r in results]
+    _print_table(output, ("ORDER", "LEG", "RESULT", "SENT", "COMPLETED_AT", "MESSAGE"), rows)
 
 
 # =============================================================================== complete
@@ -310,10 +414,53 @@ def run_complete(
     engine_options: dict[str, Any] | None = None,
 ) -> int:
     """``dispatch-console complete``. Returns the exit code (see the module docstring)."""
+    from console.bulk.actions import COMPLETE
+
+    return _run_write(args, COMPLETE, client_factory=client_factory, stdin=stdin, stdout=stdout, stderr=stderr,
+                      interactive=interactive, engine_options=engine_options)
+
+
+def run_action(
+    args: argparse.Namespace,
+    *,
+    client_factory: Callable[[], Any],
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    interactive: bool | None = None,
+    engine_options: dict[str, Any] | None = None,
+    now: datetime | None = None,
+    tz: Any = None,
+) -> int:
+    """``dispatch-console cancel|disable|enable|reassign|reschedule`` (``args.command``): as
+    ``complete``, with that action. ``now``/``tz``: the clock and zone ``--at`` is read in."""
+    output = Output(stdout, stderr)
+    name = getattr(args, "command", None) or "complete"
+    try:
+        action = action_from_args(args, now=now, tz=tz)
+    except UsageError as exc:
+        output.err(f"dispatch-console {name}: {exc}")
+        return EXIT_USAGE
+    return _run_write(args, action, client_factory=client_factory, stdin=stdin, stdout=stdout, stderr=stderr,
+                      interactive=interactive, engine_options=engine_options)
+
+
+def _run_write(
+    args: argparse.Namespace,
+    action: Any,
+    *,
+    client_factory: Callable[[], Any],
+    stdin: TextIO | None,
+    stdout: TextIO | None,
+    stderr: TextIO | None,
+    interactive: bool | None,
+    engine_options: dict[str, Any] | None,
+) -> int:
     output = Output(stdout, stderr)
     stdin = stdin if stdin is not None else sys.stdin
+    name = action.name
     try:
-        plan = _read_and_validate(args, stdin, output)
+        plan = _read_and_validate(args, stdin, output, name)
         concurrency = _concurrency(args, client_factory)
         window = _settle_window(args, client_factory)
         if window is not None and not 0 <= window <= 3600:
@@ -324,9 +471,9 @@ def run_complete(
         if not args.yes and not interactive:
             raise UsageError("standard input is not a terminal to confirm on"
                              + (" (it carries the handles)" if uses_stdin else "")
-                             + ": add --yes to complete without asking")
+                             + f": add --yes to {action.verb} without asking")
     except UsageError as exc:
-        output.err(f"dispatch-console complete: {exc}")
+        output.err(f"dispatch-console {name}: {exc}")
         return EXIT_USAGE
 
     from console.bulk.journal import Journal, JournalDamaged, JournalError, journal_path_for
@@ -336,20 +483,20 @@ def run_complete(
     try:
         journal = Journal(path).open()
     except JournalDamaged as exc:
-        output.err(f"dispatch-console complete: nothing was sent: {exc}")
+        output.err(f"dispatch-console {name}: nothing was sent: {exc}")
         return EXIT_CANNOT_RUN
     except JournalError as exc:
-        output.err(f"dispatch-console complete: {exc}")
+        output.err(f"dispatch-console {name}: {exc}")
         return EXIT_CANNOT_RUN
     try:
         command = _CompleteCommand(args, client_factory, journal, plan, concurrency, output,
-                                   stdin, interactive, engine_options or {})
+                                   stdin, interactive, engine_options or {}, action)
         return command.run()
     finally:
         journal.close()
 
 
-def _read_and_validate(args: argparse.Namespace, stdin: TextIO, output: Output) -> list[str]:
+def _read_and_validate(args: argparse.Namespace, stdin: TextIO, output: Output, name: str = "complete") -> list[str]:
     from console.bulk.handle_input import SourcedHandle, describe_problems, read_lines, show, validate_all
 
     candidates: list[SourcedHandle] = []
@@ -378,7 +525,7 @@ def _read_and_validate(args: argparse.Namespace, stdin: TextIO, output: Output) 
     problems += checked.problems
     if problems:
         for line in describe_problems(problems):
-            output.err(f"dispatch-console complete: {line}")
+            output.err(f"dispatch-console {name}: {line}")
         raise UsageError(f"{len(problems)} problem(s) in the handles; nothing was sent")
     if not checked.handles:
         raise UsageError("no order handles given (HANDLE..., --from-file FILE, or - for standard input)")
@@ -417,8 +564,10 @@ class _CompleteCommand:
 
     def __init__(self, args: argparse.Namespace, client_factory: Callable[[], Any], journal: Any,
                  handles: list[str], concurrency: int, output: Output, stdin: TextIO, interactive: bool,
-                 engine_options: dict[str, Any]) -> None:
+                 engine_options: dict[str, Any], action: Any) -> None:
         self.args = args
+        self.action = action
+        self.name = action.name
         self.client_factory = client_factory
         self.journal = journal
         self.handles = handles
@@ -430,13 +579,13 @@ class _CompleteCommand:
         self.engine: Any = None
         self.signal_received: int | None = None
         self.main_task: asyncio.Task[int] | None = None
-        self.progress = ProgressPrinter(output, tty=_isatty(output.stderr))
+        self.progress = ProgressPrinter(output, tty=_isatty(output.stderr), label=action.doing)
 
     def run(self) -> int:
         try:
             return asyncio.run(self._main())
         except KeyboardInterrupt:
-            self.output.err("dispatch-console complete: interrupted")
+            self.output.err(f"dispatch-console {self.name}: interrupted")
             return EXIT_SIGNAL[signal.SIGINT]
 
     # ------------------------------------------------------------------ signals
@@ -468,7 +617,7 @@ class _CompleteCommand:
         loop = asyncio.get_running_loop()
         self.main_task = asyncio.current_task()
         installed = self._install_signals(loop)
-        client = _make_client(self.client_factory, self.output, "complete")
+        client = _make_client(self.client_factory, self.output, self.name)
         if client is None:
             return EXIT_CANNOT_RUN
         from console.bulk.journal import JournalError
@@ -478,10 +627,10 @@ class _CompleteCommand:
         except JournalError as exc:
             # The journal failed under the command (damaged or unreadable when read, not only
             # when opened): what was sent before is recorded; nothing more is sent.
-            self.output.err(f"dispatch-console complete: {exc}")
+            self.output.err(f"dispatch-console {self.name}: {exc}")
             return EXIT_CANNOT_RUN
         except asyncio.CancelledError:
-            self.output.err("dispatch-console complete: interrupted; requests in flight were abandoned "
+            self.output.err(f"dispatch-console {self.name}: interrupted; requests in flight were abandoned "
                             "(the next run settles them from the journal)")
             return EXIT_SIGNAL.get(self.signal_received or signal.SIGINT, 130)
         finally:
@@ -502,7 +651,8 @@ class _CompleteCommand:
         window = _settle_window(self.args, self.client_factory)
         if window is not None:
             options.setdefault("settle_window", window)
-        self.engine = engine = BulkEngine(client, self.journal, concurrency=self.concurrency, **options)
+        self.engine = engine = BulkEngine(client, self.journal, concurrency=self.concurrency, action=self.action,
+                                          **options)
         where = f"{base_host(client.base_url)}" + (f" (account {client.account_id})" if client.account_id else "")
 
         # 1. What an interrupted earlier run left in doubt is settled and shown before anything else.
@@ -510,9 +660,10 @@ class _CompleteCommand:
         if settled:
             self.output.err(f"{len(settled)} order(s) that earlier runs left unsettled (an interrupted run, "
                             "or one that ended in doubt), settled first:")
-            _print_results(self.output, settled, as_json=as_json, source="earlier_run")
+            _print_results(self.output, settled, as_json=as_json, source="earlier_run",
+                           action_of=self._recorded_action)
         if engine.stop_reason is StopReason.AUTH:
-            self.output.err(f"dispatch-console complete: authentication failed at {where}; nothing was sent")
+            self.output.err(f"dispatch-console {self.name}: authentication failed at {where}; nothing was sent")
             return EXIT_AUTH
 
         # 2. Look every handle up: its identity (leg, attempt), and whether it is still open.
@@ -526,7 +677,7 @@ class _CompleteCommand:
         if to_send and not self.args.yes:
             if not await self._confirm(to_send, skipped, where):
                 self.output.err("nothing was sent")
-                _print_results(self.output, skipped, as_json=as_json, source="lookup")
+                _print_results(self.output, skipped, as_json=as_json, source="lookup", action=self.action)
                 return EXIT_FAILED
 
         # 4. Run. The orders the look-up settled go into the run too, so that the journal holds
@@ -536,18 +687,19 @@ class _CompleteCommand:
             try:
                 report = await engine.run(to_send, on_event=self.progress, settle_first=False, decided=skipped)
             except JournalError as exc:
-                self.output.err(f"dispatch-console complete: {exc}; nothing was sent")
+                self.output.err(f"dispatch-console {self.name}: {exc}; nothing was sent")
                 return EXIT_CANNOT_RUN
         by_handle = {r.ref.order_handle: r for r in (report.results if report else [])}
         results = []
         for ref, pre in lookups:
             results.append(by_handle.get(ref.order_handle, pre))
-        _print_results(self.output, results, as_json=as_json, source="run")
+        _print_results(self.output, results, as_json=as_json, source="run", action=self.action)
 
         # 5. Summarise and choose the exit code.
         counts: dict[str, int] = {}
         for r in results:
-            counts[r.status.label] = counts.get(r.status.label, 0) + 1
+            label = _label(r.status, self.action)
+            counts[label] = counts.get(label, 0) + 1
         self.output.err("summary: " + ", ".join(f"{n} {label}" for label, n in counts.items()))
         stop_reason = report.stop_reason if report else None
         if report and report.stop_message and stop_reason is not StopReason.OPERATOR:
@@ -555,7 +707,7 @@ class _CompleteCommand:
         statuses = {r.status for r in results}
         in_doubt = [r for r in [*settled, *results] if r.status is ResultStatus.IN_DOUBT]
         if in_doubt:
-            self.output.err(f"{len(in_doubt)} order(s) are IN DOUBT: they may or may not be completed. "
+            self.output.err(f"{len(in_doubt)} order(s) are IN DOUBT: they may or may not be {self.action.done}. "
                             "Check them (dispatch-console journal) before sending them again.")
         if ResultStatus.AUTH_FAILED in statuses or stop_reason is StopReason.AUTH:
             return EXIT_AUTH
@@ -569,10 +721,23 @@ class _CompleteCommand:
             return EXIT_OK
         return EXIT_FAILED
 
+    def _recorded_action(self, result: Any) -> Any:
+        """The action an earlier run recorded for ``result``'s op (None: unknown)."""
+        from console.bulk.actions import from_journal
+
+        op = self.journal.op(result.op_id) if result.op_id else None
+        if op is None:
+            return None
+        try:
+            return from_journal(op.action, op.params)
+        except ValueError:
+            return None
+
     async def _look_up(self, client: Any) -> list[tuple[Any, Any]] | int:
         """(ref, None) for an order to send, or (ref, result) for one settled by its lookup."""
         from console.api import errors
         from console.api.models import OrderRef
+        from console.bulk.actions import Verdict
         from console.bulk.results import OrderResult, ResultStatus
 
         sem = asyncio.Semaphore(self.concurrency)
@@ -607,17 +772,22 @@ class _CompleteCommand:
                     if tty and (done == total or done % 10 == 0):
                         self.output.err_raw(f"\rlooking up {done}/{total}\x1b[K" + ("\n" if done == total else ""))
                 ref = order.ref
-                if order.status == "completed":
-                    return ref, OrderResult(ref, ResultStatus.ALREADY_COMPLETED, message="already completed",
+                if self.action.judge(order) is Verdict.APPLIED:
+                    return ref, OrderResult(ref, ResultStatus.ALREADY_COMPLETED, message=f"already {self.action.done}",
                                             completed_at=order.completed_at, order_status=order.status)
                 if order.is_terminal:
                     return ref, OrderResult(ref, ResultStatus.CONFLICT, order_status=order.status,
                                             message=f"not sent: the order is {order.status}")
+                refusal = self.action.refusal(order)
+                if refusal is not None:
+                    # Skipped with the reason, as the UI's bulk review lists it.
+                    return ref, OrderResult(ref, ResultStatus.CONFLICT, order_status=order.status,
+                                            message=f"not sent: {refusal}")
                 return ref, None
 
         looked = list(await asyncio.gather(*(one(h) for h in self.handles)))
         if auth_error:
-            self.output.err(f"dispatch-console complete: authentication failed ({auth_error[0].message}); "
+            self.output.err(f"dispatch-console {self.name}: authentication failed ({auth_error[0].message}); "
                             "nothing was sent")
             return EXIT_AUTH
         return looked
@@ -626,18 +796,23 @@ class _CompleteCommand:
         from console.bulk.handle_input import show
 
         n = len(to_send)
-        self.output.err(f"About to complete {n} order(s) on {where}:")
+        verb = self.action.verb
+        what = f" ({self.action.describe()})" if self.action.params() else ""
+        self.output.err(f"About to {verb} {n} order(s) on {where}{what}:")
         for ref in to_send[:10]:
             self.output.err(f"  {show(ref.order_handle)}")
         if n > 10:
             self.output.err(f"  ... and {n - 10} more")
         if skipped:
-            self.output.err(f"({len(skipped)} other order(s) will not be sent: already completed, "
-                            "not found, cancelled or not looked up)")
+            reasons = "already completed, not found, cancelled or not looked up" if verb == "complete" else (
+                f"already {self.action.done}, not found, finished, not applicable or not looked up")
+            self.output.err(f"({len(skipped)} other order(s) will not be sent: {reasons})")
+        if self.action.name == "cancel":
+            self.output.err("Cancelling cannot be undone.")
         if n > TYPED_CONFIRMATION_ABOVE:
-            prompt = f"Type {n} to complete them: "
+            prompt = f"Type {n} to {verb} them: "
         else:
-            prompt = "Complete them? [y/N] "
+            prompt = f"{verb.capitalize()} them? [y/N] "
         self.output.err_raw(prompt)
         answer = await _read_line_in_thread(self.stdin)
         answer = (answer or "").strip()
@@ -753,7 +928,8 @@ def run_journal(
             output.out(json.dumps(op.to_json(), ensure_ascii=True))
         return EXIT_OK
     if ops:
-        header = ("UPDATED", "STATE", "ORDER", "LEG", "SENT", "HTTP", "ACCOUNT", "SERVER", "MESSAGE")
+        header = ("UPDATED", "STATE", "ORDER", "LEG", "ACTION", "PARAMS", "SENT", "HTTP", "ACCOUNT", "SERVER",
+                  "MESSAGE")
         rows = []
         for op in ops:
             leg = ""
@@ -762,7 +938,7 @@ def run_journal(
             if op.fulfillment_attempt is not None:
                 leg = f"{leg} a{op.fulfillment_attempt}".strip()
             rows.append((op.updated_at[:19].replace("T", " "), op.state, sanitize(op.order_handle), leg or "-",
-                         str(op.attempts), str(op.http_status or "-"), sanitize(op.account_id or "-"),
+                         sanitize(op.action), _params_text(op.params_dict), str(op.attempts), str(op.http_status or "-"), sanitize(op.account_id or "-"),
                          sanitize(op.base_host), sanitize(op.message or "")))
         _print_table(output, header, rows)
     for run in runs:
@@ -774,9 +950,19 @@ def run_journal(
     scope = "every target" if show_all else target.describe() if target else "every target"
     files = " and ".join(sanitize(str(p)) for p in paths)
     output.err(f"{len(ops)} op(s) in {len(runs)} run(s) against {scope}, in {files}"
-               + (f"; {len(unsettled)} in doubt (settled by the next complete run)" if unsettled else "")
+               + (f"; {len(unsettled)} in doubt (settled by the next run, with the action each was sent with)"
+                  if unsettled else "")
                + ("" if show_all else " (--all: every target)"))
     return EXIT_OK
+
+
+def _params_text(params: dict[str, Any]) -> str:
+    """An op's action parameters for the journal table: ``worker=w-2 ops_group=g``, or ``-``."""
+    from console.api.sanitize import sanitize
+
+    if not params:
+        return "-"
+    return sanitize(" ".join(f"{key}={value}" for key, value in sorted(params.items())))
 
 
 def _move_aside(path: Any, output: Output) -> int:

@@ -35,8 +35,10 @@ Guarantees this module gives:
   it, kept, so that the next run starts a new journal.
 - The embedded sandbox has a journal of its own beside the real accounts' one
   (:func:`journal_path_for`); within a file, the engine's queries are keyed by account and server.
-- Stored: account id and base-URL host (never a secret), order identity, states, HTTP status,
-  the API's message (sanitized, truncated), request id, ``completed_at``.
+- Stored: account id and base-URL host (never a secret), order identity, the action and its
+  parameters (worker, time, reason: JSON, escaped), states, HTTP status, the API's message
+  (sanitized, truncated), request id, ``completed_at``. The same ``OpRecord`` states name every
+  action's outcomes: ``completed`` is "the action took effect" (cancelled, disabled, ...).
 
 Thread safety: one connection, guarded by a lock, usable from the engine's writer thread and
 the event loop's thread alike.
@@ -66,7 +68,10 @@ from console.api.sanitize import sanitize
 JOURNAL_ENV = "DISPATCH_CONSOLE_JOURNAL"
 APP_NAME = "dispatch-console"
 JOURNAL_FILENAME = "journal.sqlite3"
-SCHEMA_VERSION = 1
+#: 2: every op records its action (``action``) and the action's parameters (``params``, JSON).
+SCHEMA_VERSION = 2
+#: The action of ops a version-1 journal recorded: complete was the only one then.
+V1_ACTION = "complete"
 MAX_MESSAGE_CHARS = 500
 MAX_REQUEST_ID_CHARS = 128
 
@@ -167,14 +172,29 @@ class OpRecord:
     message: str | None
     request_id: str | None
     completed_at: str | None
+    #: What was (to be) sent: an action name of console.bulk.actions.
+    action: str = V1_ACTION
+    #: The action's parameters (worker, time, reason) as canonical JSON text; None: none.
+    params: str | None = None
 
     @property
     def ref(self) -> OrderRef:
         return OrderRef(self.order_handle, self.type, self.type_index, self.fulfillment_attempt)
 
+    @property
+    def params_dict(self) -> dict[str, Any]:
+        """The parameters as a dict ({} when none or unreadable)."""
+        try:
+            value = json.loads(self.params) if self.params else {}
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
     def to_json(self) -> dict[str, Any]:
         # order_handle stays byte-exact: json.dumps escapes control characters itself.
-        return asdict(self)
+        data = asdict(self)
+        data["params"] = self.params_dict
+        return data
 
 
 @dataclass(frozen=True)
@@ -294,7 +314,9 @@ CREATE TABLE IF NOT EXISTS ops (
     http_status INTEGER,
     message TEXT,
     request_id TEXT,
-    completed_at TEXT
+    completed_at TEXT,
+    action TEXT NOT NULL DEFAULT 'complete',
+    params TEXT
 );
 CREATE INDEX IF NOT EXISTS ops_by_order ON ops(account_id, base_host, order_handle);
 CREATE INDEX IF NOT EXISTS ops_by_state ON ops(state);
@@ -317,8 +339,28 @@ CREATE INDEX IF NOT EXISTS op_events_by_op ON op_events(op_id);
 _OP_COLUMNS = (
     "op_id, run_id, last_run_id, account_id, base_host, order_handle, type, type_index, "
     "fulfillment_attempt, state, attempts, created_at, updated_at, intent_at, outcome_at, "
-    "http_status, message, request_id, completed_at"
+    "http_status, message, request_id, completed_at, action, params"
 )
+#: The same columns read from a version-1 file (no action, no parameters: complete).
+_OP_COLUMNS_V1 = _OP_COLUMNS.replace("action, params", f"'{V1_ACTION}' AS action, NULL AS params")
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring an older journal to :data:`SCHEMA_VERSION`, in one transaction (all or nothing).
+
+    Version 1 -> 2: ``ops`` gains ``action`` (every existing op was a complete) and ``params``."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(ops)")}
+    if "action" in columns:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(f"ALTER TABLE ops ADD COLUMN action TEXT NOT NULL DEFAULT '{V1_ACTION}'")
+        conn.execute("ALTER TABLE ops ADD COLUMN params TEXT")
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 _RUN_COLUMNS = "run_id, started_at, finished_at, account_id, base_host, order_count, stop_reason, pid"
 
 
@@ -452,6 +494,9 @@ class Journal:
     Use as a context manager, or call :meth:`open` and :meth:`close`.
     """
 
+    #: The op columns as this file holds them (a reader of a version-1 file: the V1 list).
+    _op_columns = _OP_COLUMNS
+
     def __init__(self, path: str | os.PathLike[str] | None = None, *, now: Callable[[], datetime] = utc_now) -> None:
         self.path = Path(path) if path is not None else default_journal_path()
         self.lock_path = self.path.with_name(self.path.name + ".lock")
@@ -503,6 +548,8 @@ class Journal:
                 self._sync_mode = 2
                 self._unsynced_commits = 0
                 conn.execute("PRAGMA foreign_keys=ON")
+                if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'ops'").fetchone():
+                    _migrate(conn)
                 conn.executescript(_SCHEMA)
                 conn.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
@@ -703,12 +750,19 @@ class Journal:
     def add_ops(
         self, run_id: str, refs: Sequence[OrderRef], *, account_id: str | None, base_url: str,
         reuse: dict[OrderRef, str] | None = None,
+        actions: Sequence[tuple[str, str | None]] | None = None,
     ) -> list[str]:
         """Record ``refs`` as the ops of ``run_id`` (state pending), in one transaction.
 
         ``reuse`` maps a ref to the op id of an earlier, unfinished op for the same order: that
-        op joins this run under the same id (its attempts keep counting).
+        op joins this run under the same id (its attempts keep counting); the caller reuses
+        only an op recorded with the same action and parameters, which it keeps.
+        ``actions``: for each ref, the action's name and parameters (JSON text, or None);
+        complete without parameters when not given.
         """
+        if actions is not None and len(actions) != len(refs):
+            raise ValueError("one action per ref")
+        kinds = list(actions) if actions is not None else [(V1_ACTION, None)] * len(refs)
         now = format_time(self._now())
         host = base_host(base_url)
         account = account_id or ""
@@ -716,7 +770,7 @@ class Journal:
         op_ids = [reuse.get(ref) or uuid.uuid4().hex for ref in refs]
 
         def go(conn: sqlite3.Connection) -> None:
-            for ref, op_id in zip(refs, op_ids):
+            for ref, op_id, (action, params) in zip(refs, op_ids, kinds):
                 if ref in reuse:
                     # Back to pending, except an op still in doubt: that must stay visibly
                     # unsettled until a GET settles it, whatever happens to this run.
@@ -729,9 +783,9 @@ class Journal:
                     continue
                 conn.execute(
                     f"INSERT INTO ops({_OP_COLUMNS}) VALUES "
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, NULL, NULL, NULL, NULL, NULL, NULL)",
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, NULL, NULL, NULL, NULL, NULL, NULL, ?, ?)",
                     (op_id, run_id, run_id, account, host, ref.order_handle, ref.type, ref.type_index,
-                     ref.fulfillment_attempt, PENDING, now, now),
+                     ref.fulfillment_attempt, PENDING, now, now, action, params),
                 )
 
         self._write(go)
@@ -848,7 +902,7 @@ class Journal:
                 raise JournalError(f"the journal could not be read: {sanitize(str(exc))}") from None
 
     def op(self, op_id: str) -> OpRecord | None:
-        rows = self._read(f"SELECT {_OP_COLUMNS} FROM ops WHERE op_id = ?", (op_id,))
+        rows = self._read(f"SELECT {self._op_columns} FROM ops WHERE op_id = ?", (op_id,))
         return OpRecord(*rows[0]) if rows else None
 
     def pending_intents(self, account_id: str | None = None, base_url: str | None = None) -> list[OpRecord]:
@@ -866,7 +920,7 @@ class Journal:
         return self._ops_in_states(tuple(states), account_id, base_url)
 
     def _ops_in_states(self, states: tuple[str, ...], account_id: str | None, base_url: str | None) -> list[OpRecord]:
-        sql = f"SELECT {_OP_COLUMNS} FROM ops WHERE state IN ({','.join('?' * len(states))})"
+        sql = f"SELECT {self._op_columns} FROM ops WHERE state IN ({','.join('?' * len(states))})"
         params: list[Any] = list(states)
         if account_id is not None:
             sql += " AND account_id = ?"
@@ -880,7 +934,7 @@ class Journal:
     def latest_op_for(self, ref: OrderRef, *, account_id: str | None, base_url: str) -> OpRecord | None:
         """The most recent op for exactly this order identity on this account and server."""
         rows = self._read(
-            f"SELECT {_OP_COLUMNS} FROM ops WHERE account_id = ? AND base_host = ? AND order_handle = ? "
+            f"SELECT {self._op_columns} FROM ops WHERE account_id = ? AND base_host = ? AND order_handle = ? "
             "AND type IS ? AND type_index IS ? AND fulfillment_attempt IS ? "
             "ORDER BY updated_at DESC, rowid DESC LIMIT 1",
             (account_id or "", base_host(base_url), ref.order_handle, ref.type, ref.type_index,
@@ -888,21 +942,25 @@ class Journal:
         )
         return OpRecord(*rows[0]) if rows else None
 
-    def has_success_for(self, ref: OrderRef, *, account_id: str | None, base_url: str) -> bool:
-        """True when any op for exactly this order identity ended completed (in any run)."""
+    def has_success_for(self, ref: OrderRef, *, account_id: str | None, base_url: str,
+                        action: str | None = None) -> bool:
+        """True when any op for exactly this order identity (of ``action``, when given) ended
+        in success, i.e. the action took effect (in any run)."""
         rows = self._read(
             "SELECT 1 FROM ops WHERE account_id = ? AND base_host = ? AND order_handle = ? "
             f"AND type IS ? AND type_index IS ? AND fulfillment_attempt IS ? "
-            f"AND state IN ({','.join('?' * len(SUCCESS_STATES))}) LIMIT 1",
+            f"AND state IN ({','.join('?' * len(SUCCESS_STATES))})"
+            + (" AND " + ("action" if self._op_columns is _OP_COLUMNS else f"'{V1_ACTION}'") + " = ?"
+               if action is not None else "") + " LIMIT 1",
             (account_id or "", base_host(base_url), ref.order_handle, ref.type, ref.type_index,
-             ref.fulfillment_attempt, *sorted(SUCCESS_STATES)),
+             ref.fulfillment_attempt, *sorted(SUCCESS_STATES), *((action,) if action is not None else ())),
         )
         return bool(rows)
 
     def list_ops(self, *, since: datetime | None = None, account_id: str | None = None,
                  base_url: str | None = None, limit: int | None = None) -> list[OpRecord]:
         """Ops updated since ``since``, of one account and/or one server if given, oldest first."""
-        sql = f"SELECT {_OP_COLUMNS} FROM ops"
+        sql = f"SELECT {self._op_columns} FROM ops"
         where: list[str] = []
         params: list[Any] = []
         if since is not None:
@@ -969,6 +1027,10 @@ class JournalReader(Journal):
             )
             check_integrity(self._conn, self.path)
             self._conn.execute("SELECT 1 FROM ops LIMIT 1").fetchall()
+            # Read-only: an older file is read as it is (migrated by the next writer).
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(ops)")}
+            if "action" not in columns:
+                self._op_columns = _OP_COLUMNS_V1
         except (sqlite3.Error, JournalDamaged) as exc:
             if self._conn is not None:
                 self._conn.close()

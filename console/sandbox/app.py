@@ -1,14 +1,16 @@
-"""The sandbox's HTTP face: HyperTrack's four order operations, without a web framework.
+"""The sandbox's HTTP face: HyperTrack's order operations, without a web framework.
 
-- ``GET /orders/``, ``GET /orders/{order_handle}``, ``POST /orders/{order_handle}/complete`` and
-  ``POST /orders/{order_handle}/cancel``, with HyperTrack's bodies (see the contract document).
+- ``GET /orders/``, ``GET /orders/{order_handle}`` and ``POST /orders/{order_handle}/<action>``
+  for the six write actions (complete, cancel, disable, enable, reassign, reschedule; their
+  state rules are in :mod:`console.sandbox.actions`), with HyperTrack's bodies.
 - Routing reads the RAW path: the handle is the raw segment percent-decoded exactly once, so
   ``/orders/a%2Fb`` addresses the order ``a/b`` (a framework routing on the decoded path would
   make that order unreachable). Literal paths (``/orders/track``, ``/plans``, ...) are matched
   before ``{order_handle}``; real but unsimulated operations answer 501.
 - Basic auth on everything (401 ``HTTPError``); 404 ``HTTPError`` for unknown handles; 422
-  ``ValidationError`` for bad parameters; 409 ``HTTPError`` for complete/cancel of an order
-  already completed or cancelled (a sandbox assumption: HyperTrack does not say).
+  ``ValidationError`` for bad parameters or bodies; 409 ``HTTPError`` for an action on an order
+  already completed or cancelled, or in a status the action does not apply to (a sandbox
+  assumption: HyperTrack does not say). A 405 names the path's methods in ``Allow``.
 - Every response carries a unique ``apigw-requestid`` header.
 
 One request in, one response out: :meth:`SandboxAPI.handle` takes a :class:`SandboxRequest`
@@ -36,6 +38,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
+from console.sandbox import actions
+from console.sandbox.actions import WRITE_ACTIONS
 from console.sandbox.clock import iso
 from console.sandbox.faults import OK, Decision, RequestInfo
 from console.sandbox.fleet import FILTERABLE_STATUSES, ConflictState
@@ -55,10 +59,8 @@ LITERAL_SEGMENTS = frozenset({
     b"track", b"estimate", b"estimated-routes", b"export", b"plans", b"routes", b"tasks-definitions",
 })
 # Per-order operations HyperTrack has that the sandbox does not simulate.
-UNSIMULATED_ACTIONS = frozenset({
-    b"disable", b"enable", b"reassign", b"reschedule", b"candidate_workers", b"webhooks", b"events", b"tasks",
-})
-ACTIONS = {b"complete": "complete", b"cancel": "cancel"}
+UNSIMULATED_ACTIONS = frozenset({b"candidate_workers", b"webhooks", b"events", b"tasks"})
+ACTIONS = {name.encode(): name for name in WRITE_ACTIONS}
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 
@@ -281,17 +283,17 @@ class OrdersAPI:
                 return self.list_orders(request)
             if method == "POST":
                 return _unsimulated(method)
-            return _not_allowed(method)
+            return _not_allowed(method, "GET, POST")
         if target.kind == "order":
             if method == "GET":
                 return self.get_order(request, target.handle or "")
             if method == "PATCH":
                 return _unsimulated(method)
-            return _not_allowed(method)
+            return _not_allowed(method, "GET, PATCH")
         if target.kind == "action":
             if method == "POST":
                 return self.act(request, target.handle or "", target.action or "")
-            return _not_allowed(method)
+            return _not_allowed(method, "POST")
         if target.kind == "unsimulated":
             return _unsimulated(method)
         return http_error(404, "Not found")
@@ -362,21 +364,30 @@ class OrdersAPI:
             body = to_json(order.wire(now, detail=True))
         return SandboxResponse.make(body)
 
-    # ------------------------------------------------------------------ POST complete / cancel
+    # ------------------------------------------------------------------ POST /orders/{handle}/<action>
 
     def act(self, request: SandboxRequest, handle: str, action: str) -> SandboxResponse:
+        """One write action (console.sandbox.actions holds the rules): the leg identity from
+        the query, then the body, then the order, then the state rules."""
         q = Query(request)
         kind = q.choice("type", ("pick", "drop"))
         type_index = q.integer("type_index", 0)
         attempt = q.integer("fulfillment_attempt", 0)
         if q.errors:
             return validation_error("query", q.errors)
-        body = request.body
-        if body.strip():
+        body: Any = None
+        if request.body.strip():
             try:
-                json.loads(body)
+                body = json.loads(request.body)
             except ValueError:
                 return validation_error("json", {"_schema": ["Invalid JSON body."]})
+        try:
+            params = actions.read_body(action, body)
+        except actions.BadBody as exc:
+            return validation_error("json", exc.errors)
+        # A reassign body may name the leg (order_type, type_index) the query leaves out.
+        kind = kind if kind is not None else params.order_type
+        type_index = type_index if type_index is not None else params.type_index
         with self.sb.lock:
             now = self.sb.sync()
             fleet = self.sb.fleet
@@ -384,14 +395,15 @@ class OrdersAPI:
             if order is None:
                 return _not_found(handle)
             try:
-                if action == "complete":
-                    fleet.complete(order, now)
-                else:
-                    fleet.cancel(order, now)
+                result = actions.apply(fleet, order, action, params, now)
             except ConflictState:
                 return _conflict(order)
+            except actions.NotApplicable as exc:
+                return http_error(409, exc.message(), exc.detail())
+            except actions.BadBody as exc:
+                return validation_error("json", exc.errors)
             self.sb.stats.applied(action, order.key)
-            payload = to_json(order.wire(now, detail=True))
+            payload = to_json(result.wire(now, detail=True))
         return SandboxResponse.make(payload)
 
 
@@ -438,8 +450,10 @@ def _unsimulated(method: str) -> SandboxResponse:
     return http_error(501, f"{method} on this path is a HyperTrack operation the sandbox does not simulate")
 
 
-def _not_allowed(method: str) -> SandboxResponse:
-    return http_error(405, f"Method {method} not allowed")
+def _not_allowed(method: str, allow: str) -> SandboxResponse:
+    """A 405 names, in ``Allow``, the methods HyperTrack has on the path (RFC 9110 15.5.6): the
+    ones the sandbox simulates and the ones it answers 501."""
+    return http_error(405, f"Method {method} not allowed", headers={"Allow": allow})
 
 
 # ---------------------------------------------------------------------- the outer layer

@@ -16,14 +16,19 @@ Clock = Callable[[], float]
 
 
 class WallClock:
-    """UNIX seconds that start at the wall clock and then follow the monotonic clock."""
+    """UNIX seconds that start at the wall clock and then follow the monotonic clock, ``speed``
+    times as fast (``--speed 60``: a simulated hour per real minute, so a demo shows changes
+    within seconds)."""
 
-    def __init__(self) -> None:
+    def __init__(self, speed: float = 1.0) -> None:
+        if not speed > 0:
+            raise ValueError("speed must be positive")
         self._epoch = time.time()
         self._mono = time.monotonic()
+        self.speed = speed
 
     def __call__(self) -> float:
-        return self._epoch + (time.monotonic() - self._mono)
+        return self._epoch + (time.monotonic() - self._mono) * self.speed
 
 
 class ManualClock:

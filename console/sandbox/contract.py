@@ -1,6 +1,9 @@
 """Check API bodies against HyperTrack's reference schemas: the test oracle.
 
-The reference is part of HyperTrack's OpenAPI description (``reference/`` next to this file).
+The reference is part of HyperTrack's OpenAPI description (``reference/`` next to this file): the
+subset of the read, complete and cancel operations, and the actions subset (disable, enable,
+reassign, reschedule, update, candidate workers, orders by route). Their 70 shared schema names
+are identical in both files; the validator reads their component schemas as one set.
 It is read the way OpenAPI tooling reads it, with exactly two adjustments to strict JSON Schema
 (see shared/reference/README.md):
 
@@ -22,8 +25,10 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA_FILE = "hypertrack-orders-openapi-subset.json"
+ACTIONS_SCHEMA_FILE = "hypertrack-orders-actions-openapi-subset.json"
 BASE_URI = "urn:ht-orders"
 VENDORED = Path(__file__).with_name("reference") / SCHEMA_FILE
+VENDORED_ACTIONS = Path(__file__).with_name("reference") / ACTIONS_SCHEMA_FILE
 
 #: The schema each response of the four operations must satisfy, by (operation, status).
 RESPONSE_SCHEMAS = {
@@ -31,18 +36,40 @@ RESPONSE_SCHEMAS = {
     "get": "GetOrderTimelineResponse",
     "complete": "CompleteOrderResponse",
     "cancel": "CancelOrderResponse",
+    "disable": "DisableOrderResponse",
+    "enable": "EnableOrderResponse",
+    "reassign": "ReassignOrderResponse",
+    "reschedule": "RescheduleOrderResponse",
     "http_error": "HTTPError",
     "validation_error": "ValidationError",
 }
 
 
-def shared_reference_path() -> Path | None:
-    """The shared (non-vendored) reference, if this checkout has one beside it."""
+def shared_reference_path(name: str = SCHEMA_FILE) -> Path | None:
+    """The shared (non-vendored) reference file ``name``, if this checkout has one beside it."""
     env = os.environ.get("HYPERTRACK_REFERENCE_SCHEMA")
-    candidates = [Path(env)] if env else []
+    candidates = [Path(env).with_name(name)] if env else []
     repo = Path(__file__).resolve().parents[2]
-    candidates += [repo.parent / "shared" / "reference" / SCHEMA_FILE, Path("/work/shared/reference") / SCHEMA_FILE]
+    candidates += [repo.parent / "shared" / "reference" / name, Path("/work/shared/reference") / name]
     return next((p for p in candidates if p.is_file()), None)
+
+
+def merged_document(path: Path = VENDORED, actions_path: Path | None = VENDORED_ACTIONS) -> dict[str, Any]:
+    """The read subset with the actions subset's paths and schemas added (a schema both
+    declare must be identical in both: the validator would otherwise judge by one of them)."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    if actions_path is None:
+        return document
+    extra = json.loads(actions_path.read_text(encoding="utf-8"))
+    schemas = document["components"]["schemas"]
+    for name, schema in extra["components"]["schemas"].items():
+        if name in schemas and schemas[name] != schema:
+            raise ValueError(f"schema {name!r} differs between {path.name} and {actions_path.name}")
+        schemas.setdefault(name, schema)
+    for route, operations in extra["paths"].items():
+        document["paths"].setdefault(route, {}).update(operations)
+    document["components"]["securitySchemes"].update(extra["components"].get("securitySchemes", {}))
+    return document
 
 
 def adjust(node: Any) -> Any:
@@ -69,13 +96,13 @@ def adjust(node: Any) -> Any:
 class ContractValidator:
     """Validate bodies against a named component schema; ``errors()`` lists what is wrong."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, actions_path: Path | None = VENDORED_ACTIONS) -> None:
         from jsonschema import Draft202012Validator
         from referencing import Registry, Resource
         from referencing.jsonschema import DRAFT202012
 
         self.path = path or VENDORED
-        self.document = json.loads(self.path.read_text(encoding="utf-8"))
+        self.document = merged_document(self.path, actions_path)
         adjusted = adjust(self.document)
         registry = Registry().with_resource(
             BASE_URI, Resource.from_contents(adjusted, default_specification=DRAFT202012)
@@ -112,7 +139,7 @@ class ContractValidator:
             raise AssertionError(f"body is not a valid {schema} ({len(problems)} problem(s)):\n  {shown}")
 
     def check_response(self, operation: str, status: int, body: Any) -> None:
-        """Check a response of ``list``/``get``/``complete``/``cancel`` by its status code.
+        """Check a response of ``list``/``get`` or a write action by its status code.
 
         200 uses the operation's schema, 422 ``ValidationError``, and every other error status
         (401, 404, and the sandbox's 409/429/5xx, which HyperTrack does not declare) ``HTTPError``.

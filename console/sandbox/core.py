@@ -44,14 +44,20 @@ class Sandbox:
         secret_key: str = DEFAULT_SECRET_KEY,
         clock: Clock | None = None,
         faults: Faults | None = None,
+        elsewhere: bool = False,
+        speed: float = 1.0,
     ) -> None:
         if not account_id or not secret_key:
             raise ValueError("the sandbox needs an account id and a secret key")
         self.seed = seed
-        self.clock: Clock = clock if clock is not None else WallClock()
+        self.clock: Clock = clock if clock is not None else WallClock(speed)
         self._offset = 0.0
         self.lock = threading.RLock()
         self.fleet = Fleet(seed, orders, self.clock())
+        if elsewhere:  # a supervisor in another office reassigns and cancels now and then
+            from console.sandbox.transitions import start_elsewhere
+
+            start_elsewhere(self.fleet)
         self.faults = faults if faults is not None else Faults(seed)
         self.stats = Stats()
         self.credentials = Credentials(account_id, Secret(secret_key))

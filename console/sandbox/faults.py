@@ -12,7 +12,8 @@ Knobs (each decided per request, in this order):
 2. ``rate_limit(n, retry_after)``: the next ``n`` requests get 429 with ``Retry-After``.
 3. ``error_rate``: that share of requests get a random 500/502/503/504, decided *before*
    anything is applied.
-4. For order actions (by default only ``complete``): ``drop_before_apply`` (the connection is
+4. For order write actions (by default only ``complete``; ``apply_to`` aims them at any of the
+   six, ``apply_to(ORDER_ACTIONS)`` at all): ``drop_before_apply`` (the connection is
    closed and nothing is applied), ``drop_after_apply`` (applied, then the connection is closed
    without a response) and ``gateway_timeout_after_apply`` (applied, then a gateway 504), each
    for the next ``n`` such requests or with a probability.
@@ -34,7 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 ERROR_STATUSES = (500, 502, 503, 504)
-ORDER_ACTIONS = ("complete", "cancel")
+#: The write actions the apply-time knobs can be aimed at (console.sandbox.actions.WRITE_ACTIONS).
+ORDER_ACTIONS = ("complete", "cancel", "disable", "enable", "reassign", "reschedule")
 
 
 class _Any:
@@ -51,7 +53,7 @@ class RequestInfo:
 
     method: str
     handle: str | None  # None for the list endpoint
-    action: str | None  # "complete", "cancel" or None
+    action: str | None  # one of ORDER_ACTIONS, or None
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,7 @@ class Faults:
     def script(self, method: str, target: Any, actions: Iterable[str]) -> None:
         """Queue ``actions`` for the next requests of ``method`` to ``target``.
 
-        ``target`` is an order handle (its GET, complete and cancel), ``None`` for the list
+        ``target`` is an order handle (its GET and its write actions), ``None`` for the list
         endpoint, or ``Faults.ANY`` for any request of that method.
         """
         actions = list(actions)

@@ -359,6 +359,14 @@ class Fleet:
         gap = 30 + r * 270 if first else 120 + r * 300  # the first round comes sooner
         self._push(t + gap, "risk", o, o.risk_version)
 
+    def at(self, t: float, fn: Callable[[float], Any]) -> None:
+        """Call ``fn(t)`` when the fleet reaches ``t``, in time order with its own events (the
+        scripted and "elsewhere" transitions of console/sandbox/transitions.py)."""
+        self._push(t, "call", fn, 0)
+
+    def _on_call(self, t: float, fn: Callable[[float], Any], _v: int) -> None:
+        fn(t)
+
     def advance_to(self, now: float) -> None:
         """Let everything that happens up to ``now`` happen."""
         if now > self.now:
@@ -556,6 +564,124 @@ class Fleet:
         o.cancelled_at = t
         self._stop_tracking(o, t, by="api")
         self._released(o, was, t, w)
+
+    # The four primitives below change an order and the queues around it; which statuses each
+    # applies to is decided by console.sandbox.actions before they are called.
+
+    def disable(self, o: SimOrder, t: float) -> None:
+        """Out of its route's ETAs: its worker moves on; pending events of ``o`` lapse."""
+        was, w = o.status, o.worker
+        o.resumes = "assigned" if was == "dispatched" else was
+        o.status = "disabled"
+        o.disabled_at = t
+        o.version += 1
+        o.start_pending = False
+        o.touch()
+        if w is not None and w.current is o and o.plan is not None:
+            w.pos = o.plan.track.position(t)  # the worker moves on from where they are now
+        self._released(o, was, t, w)
+
+    def enable(self, o: SimOrder, t: float) -> None:
+        """Back to the status it was disabled from (``dispatched`` comes back ``assigned``).
+
+        An order disabled while ``ongoing`` comes back ``ongoing`` but is no longer worked by
+        the simulation (its worker moved on): only the API completes or cancels it."""
+        o.status = o.resumes or "assigned"
+        o.resumes = None
+        o.enabled_at = t
+        o.version += 1
+        o.touch()
+        if o.status == "unplanned":
+            self._push(t + 600, "plan", o)
+        elif o.status == "planned":
+            self._push(t + 600, "assign", o)
+        elif o.status == "assigned" and o.worker is not None and o in o.worker.route:
+            self._kick(o.worker, t)
+
+    def reassign(self, o: SimOrder, w: Worker, t: float) -> None:
+        """To ``w``: at the end of their queue (so the simulation works it), unless ``o`` was
+        never in a queue (orders made by :meth:`add_order` stay worked by the caller).
+
+        An ``ongoing`` order starts over with ``w`` (its old worker stops where they are); a
+        ``disabled`` one stays disabled, and an enable gives it back to ``w`` as ``assigned``."""
+        old = o.worker
+        if old is w:
+            return  # already theirs: nothing moves (a repeated reassign changes nothing)
+        queued = old is not None and o in old.route
+        was = o.status
+        o.version += 1
+        o.start_pending = False
+        if old is not None and old.current is o:
+            old.current = None
+            if o.plan is not None:
+                old.pos = o.plan.track.position(t)
+        if o.started_at is not None:  # tracking starts over with the new worker
+            o.plan = o.started_at = o.cut = o.end_pos = o.ended_by = None
+        if queued and old is not None:
+            old.route.remove(o)
+            self._kick(old, t)
+        if was == "disabled":
+            o.worker, o.route_handle, o.assigned_at, o.resumes = w, w.route_handle, t, "assigned"
+            if queued or old is None:
+                w.route.append(o)
+            o.forget_search()
+        elif queued or old is None:
+            self._route(o, w, t, None, None, random.Random(mix(self.seed, o.uid, 84)))
+        else:
+            o.worker, o.route_handle, o.assigned_at, o.status = w, w.route_handle, t, "assigned"
+            o.forget_search()
+        o.touch()
+
+    def reschedule(self, o: SimOrder, t: float, at: float, after: float | None) -> SimOrder:
+        """New times for ``o``: the order that now carries them (``o`` itself, or a new attempt).
+
+        Not yet dispatched (or disabled): taken off its route, ``unplanned`` with the new times
+        (planned again later). Dispatched or ongoing: this attempt ends ``cancelled`` and marked rescheduled,
+        and the next ``fulfillment_attempt`` is created ``unplanned`` with the new times."""
+        if o.status in ("dispatched", "ongoing"):
+            was, w = o.status, o.worker
+            o.status = "cancelled"
+            o.cancelled_at = t
+            o.rescheduled_marked_at = t
+            self._stop_tracking(o, t, by="api")
+            self._released(o, was, t, w)
+            o = self._next_attempt(o, t)
+        else:
+            w = o.worker
+            queued = w is not None and o in w.route
+            if queued and w is not None:
+                w.route.remove(o)
+                self._kick(w, t)
+            o.status = "unplanned"
+            o.resumes = None
+            o.worker = o.route_handle = o.plan_id = None
+            o.planned_at = o.assigned_at = o.start_by = o.initial_eta = None
+            o.version += 1
+            o.start_pending = False
+            o.forget_search()
+            if queued or w is None:  # an add_order order is worked by the caller: not replanned
+                self._push(t + 600, "plan", o)
+        o.scheduled_at, o.scheduled_after = at, after
+        o.touch()
+        return o
+
+    def _next_attempt(self, o: SimOrder, t: float) -> SimOrder:
+        attempts = [x.attempt for x in self.by_handle.get(o.handle, ()) if (x.type, x.type_index) == (o.type, o.type_index)]
+        n = SimOrder(next(self._uids), self.seed, o.area)
+        n.handle, n.type, n.type_index, n.attempt = o.handle, o.type, o.type_index, max(attempts) + 1
+        n.created_at = t
+        n.dest, n.address, n.radius, n.city = o.dest, o.address, o.radius, o.city
+        n.metadata = dict(o.metadata)
+        n.priority, n.product_type, n.capacity = o.priority, o.product_type, o.capacity
+        n.expected_service, n.track_mode, n.plan_mode = o.expected_service, o.track_mode, o.plan_mode
+        n.previous = [*(o.previous or ()), {"order_handle": o.handle, "fulfillment_attempt": o.attempt}]
+        o.successor = n
+        self._index(n)
+        n.seq = len(self.ordered) - 1
+        n.risks = assess(n, t)
+        self._schedule_risk(n, t, first=True)
+        self._push(t + 600, "plan", n)
+        return n
 
     def _released(self, o: SimOrder, was: str, t: float, w: Worker | None) -> None:
         """The worker of ``o`` no longer has it to do: they move on (orders added with

@@ -91,7 +91,7 @@ class SimOrder:
     __slots__ = (
         "uid", "seq", "seed", "handle", "type", "type_index", "attempt", "area", "city", "worker",
         "status", "created_at", "planned_at", "assigned_at", "started_at", "scheduled_after",
-        "scheduled_at", "completed_at", "cancelled_at", "disabled_at", "rescheduled_marked_at",
+        "scheduled_at", "completed_at", "cancelled_at", "disabled_at", "enabled_at", "resumes", "rescheduled_marked_at",
         "dest", "address", "radius", "origin", "trip_len", "trip_dur", "start_by", "initial_eta",
         "plan", "cut", "ended_by", "end_pos", "metadata", "priority", "product_type",
         "capacity", "expected_service", "track_mode", "plan_mode", "plan_id", "route_handle",
@@ -120,6 +120,8 @@ class SimOrder:
         self.completed_at: float | None = None
         self.cancelled_at: float | None = None
         self.disabled_at: float | None = None
+        self.enabled_at: float | None = None
+        self.resumes: str | None = None  # while disabled: the status an enable gives back
         self.rescheduled_marked_at: float | None = None
         self.dest = area.depot
         self.address = ""
@@ -226,7 +228,8 @@ class SimOrder:
     def _last_change(self) -> float:
         return max(
             t for t in (self.created_at, self.planned_at, self.assigned_at, self.started_at,
-                        self.completed_at, self.cancelled_at, self.disabled_at) if t is not None
+                        self.completed_at, self.cancelled_at, self.disabled_at, self.enabled_at)
+            if t is not None
         )
 
     def _settled_at(self) -> float | None:
@@ -286,6 +289,8 @@ class SimOrder:
             d["cancelled_at"] = iso(self.cancelled_at)
         if self.disabled_at is not None:
             d["disabled_at"] = iso(self.disabled_at)
+        if self.enabled_at is not None:
+            d["enabled_at"] = iso(self.enabled_at)
         if self.rescheduled_marked_at is not None:
             d["rescheduled_marked_at"] = iso(self.rescheduled_marked_at)
         d["type"] = self.type
@@ -483,6 +488,9 @@ class SimOrder:
         if self.disabled_at is not None:
             add(self.disabled_at, 3, {"type": "order_disabled", "order_handle": h,
                                       "route_handle": self.route_handle, "fulfillment_attempt": fa})
+        if self.enabled_at is not None:
+            add(self.enabled_at, 3, {"type": "order_enabled", "order_handle": h,
+                                     "route_handle": self.route_handle, "fulfillment_attempt": fa})
         p = self.plan
         if p is not None and self.started_at is not None:
             self._tracking_events(add, p, now)

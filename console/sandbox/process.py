@@ -70,7 +70,7 @@ class SandboxProcess:
         return True
 
 
-def start(seed: int, orders: int) -> SandboxProcess | None:
+def start(seed: int, orders: int, speed: float = 1.0) -> SandboxProcess | None:
     """Start the sandbox's process; None where that is not possible (see the module)."""
     if sys.platform == "win32" or not hasattr(socket, "AF_UNIX"):
         return None
@@ -84,7 +84,8 @@ def start(seed: int, orders: int) -> SandboxProcess | None:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     try:
         popen = subprocess.Popen(
-            [sys.executable, "-m", "console.sandbox.serve_socket", str(child_end.fileno()), str(seed), str(orders)],
+            [sys.executable, "-m", "console.sandbox.serve_socket", str(child_end.fileno()), str(seed), str(orders),
+             repr(float(speed))],
             pass_fds=(child_end.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True, env=env, close_fds=True,
         )

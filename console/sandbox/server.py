@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from console.api.credentials import ACCOUNT_ENV, SECRET_ENV
 from console.sandbox.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SECRET_KEY
-from console.sandbox.faults import Faults
+from console.sandbox.faults import ORDER_ACTIONS, Faults
 
 if TYPE_CHECKING:  # the app (Starlette) and uvicorn load only when a sandbox is served
     from console.sandbox.core import Sandbox
@@ -98,7 +98,7 @@ def _url_host(host: str) -> str:
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, seed: int = 7, orders: int = 500,
           faults: Faults | None = None, environ: Mapping[str, str] | None = None,
-          out: TextIO | None = None) -> int:
+          out: TextIO | None = None, speed: float = 1.0, elsewhere: bool = True) -> int:
     """Run a sandbox until interrupted (Ctrl-C). Returns a process exit code."""
     from console.sandbox.core import Sandbox
 
@@ -109,7 +109,8 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, seed: int = 7, ord
     from_env = bool(account and secret)
     sandbox = Sandbox(
         seed=seed, orders=orders, account_id=account if from_env else DEFAULT_ACCOUNT_ID,
-        secret_key=secret if from_env else DEFAULT_SECRET_KEY, faults=faults,
+        secret_key=secret if from_env else DEFAULT_SECRET_KEY, faults=faults, speed=speed,
+        elsewhere=elsewhere,
     )
     try:
         sock = _bind(host, port)
@@ -183,12 +184,37 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _actions(text: str) -> tuple[str, ...]:
+    if text.strip() == "all":
+        return ORDER_ACTIONS
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in ORDER_ACTIONS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"not write actions: {', '.join(unknown) or text!r} "
+                                         f"(choose from {', '.join(ORDER_ACTIONS)}, or all)")
+    return names
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 10_000:
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 10000")
+    return value
+
+
 def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``dispatch-console sandbox``."""
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=_non_negative, default=DEFAULT_PORT, help="port (default 8765; 0 = any free)")
     parser.add_argument("--seed", type=int, default=7, help="fleet seed: the same seed gives the same fleet")
     parser.add_argument("--orders", type=_non_negative, default=500, help="number of orders (default 500)")
+    parser.add_argument("--speed", type=_speed, default=1.0, metavar="X",
+                        help="simulated clock speed: 60 = an hour of fleet activity per minute (default 1)")
+    parser.add_argument("--no-elsewhere", dest="elsewhere", action="store_false",
+                        help="no supervisor elsewhere reassigning and cancelling orders")
     faults = parser.add_argument_group("faults (for training and testing the console)")
     faults.add_argument("--latency", type=_latency, metavar="SECONDS|MIN-MAX",
                         help="added to every response, fixed or uniform between MIN and MAX")
@@ -204,6 +230,9 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share of completes dropped before anything is applied")
     faults.add_argument("--gateway-timeout-after-apply", type=_probability, default=0.0, metavar="P",
                         help="share of completes applied and then answered with a gateway 504")
+    faults.add_argument("--apply-faults-to", type=_actions, default=("complete",), metavar="ACTION[,ACTION...]",
+                        help="write actions the three options above hit (default complete; 'all' for "
+                             f"{', '.join(ORDER_ACTIONS)})")
     faults.add_argument("--fault-seed", type=int, default=None, help="seed of the fault dice (default: --seed)")
 
 
@@ -220,12 +249,14 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
         faults.drop_before_apply(0, probability=args.drop_before_apply)
     if args.gateway_timeout_after_apply:
         faults.gateway_timeout_after_apply(0, probability=args.gateway_timeout_after_apply)
+    faults.apply_to(args.apply_faults_to)
     return faults
 
 
 def run_sandbox_command(args: argparse.Namespace) -> int:
     """``dispatch-console sandbox ...``: serve until interrupted."""
-    return serve(host=args.host, port=args.port, seed=args.seed, orders=args.orders, faults=faults_from_args(args))
+    return serve(host=args.host, port=args.port, seed=args.seed, orders=args.orders, faults=faults_from_args(args),
+                 speed=getattr(args, "speed", 1.0), elsewhere=getattr(args, "elsewhere", True))
 
 
 def main(argv: list[str] | None = None) -> int:

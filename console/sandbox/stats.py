@@ -36,6 +36,8 @@ class Stats:
             self.requests: list[RequestRecord] = []
             self.completions_applied: Counter[OrderKey] = Counter()
             self.cancellations_applied: Counter[OrderKey] = Counter()
+            #: Every write action applied, complete and cancel included: (action, key) -> times.
+            self.actions_applied: Counter[tuple[str, OrderKey]] = Counter()
             self.posts_received: Counter[tuple[str, str]] = Counter()  # (handle, action)
 
     # ------------------------------------------------------------------ recording (server side)
@@ -48,8 +50,11 @@ class Stats:
 
     def applied(self, action: str, key: OrderKey) -> None:
         with self._lock:
-            counter = self.completions_applied if action == "complete" else self.cancellations_applied
-            counter[key] += 1
+            self.actions_applied[(action, key)] += 1
+            if action == "complete":
+                self.completions_applied[key] += 1
+            elif action == "cancel":
+                self.cancellations_applied[key] += 1
 
     # ------------------------------------------------------------------ reading (tests)
 
@@ -78,7 +83,13 @@ class Stats:
     def changed_handles(self) -> set[str]:
         """Handles whose state a request actually changed."""
         with self._lock:
-            return {k[0] for k in self.completions_applied} | {k[0] for k in self.cancellations_applied}
+            return {key[0] for _action, key in self.actions_applied}
+
+    def applied_count(self, action: str, handle: str | None = None) -> int:
+        """How many times ``action`` was applied (to any leg or attempt of ``handle``)."""
+        with self._lock:
+            return sum(n for (a, key), n in self.actions_applied.items()
+                       if a == action and (handle is None or key[0] == handle))
 
     def max_completions_per_order(self) -> int:
         with self._lock:

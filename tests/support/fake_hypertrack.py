@@ -5,6 +5,11 @@ given a script of faults, consumed one per POST (or per GET), including the one 
 most: **apply the completion, then lose the response**. Every request is logged with the fake
 clock's time, and whether the order was already completed when a POST arrived.
 
+Besides complete it serves cancel, disable, enable, reassign and reschedule with the documented
+state rules (reschedule of a dispatched or ongoing order cancels that attempt and re-creates the
+order, ``unplanned``, as the next attempt); ``completed_by_us`` and ``effective`` count what any
+of our actions changed.
+
 The bulk tests import it from here (``from tests.support.fake_hypertrack import ...``); the fake's own
 tests are in tests/test_bulk_fakeserver.py.
 """
@@ -13,10 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -79,6 +86,10 @@ class FakeHyperTrack:
         self.revoked = False
         self.revoke_after_posts: int | None = None
         self.on_post: Any = None  # a callable(handle) run when a POST arrives (before faults)
+        #: Earlier attempts of re-created (rescheduled) orders, by handle, oldest first.
+        self.old_attempts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        #: The JSON body of every POST, in order, as (handle, action, body).
+        self.bodies: list[tuple[str | None, str | None, Any]] = []
         self._expected_auth = "Basic " + base64.b64encode(f"{ACCOUNT}:{SECRET}".encode()).decode()
 
     # ------------------------------------------------------------------ clients
@@ -107,13 +118,53 @@ class FakeHyperTrack:
     def _body(self, handle: str) -> dict[str, Any]:
         return dict(self.orders[handle])
 
-    def _apply(self, handle: str) -> None:
+    def _apply(self, handle: str, action: str = "complete", body: Any = None) -> tuple[int, str] | None:
+        """Apply ``action``; None when it took effect (or changed nothing), else (status, message)
+        of the refusal. Only a change counts in ``effective``."""
         order = self.orders[handle]
-        if order["status"] not in ("completed", "cancelled"):
-            order["status"] = "completed"
-            order["completed_at"] = "2026-01-02T03:04:05.000Z"
+        status = order["status"]
+        if status in ("completed", "cancelled"):
+            return 409, f"Order is already {status}"
+        body = body if isinstance(body, dict) else {}
+        before = dict(order)
+        if action == "complete":
+            order.update(status="completed", completed_at="2026-01-02T03:04:05.000Z")
+        elif action == "cancel":
+            order.update(status="cancelled", cancelled_at="2026-01-02T03:04:05.000Z")
+        elif action == "disable":
+            if status == "disabled":
+                return 409, "Order is already disabled"
+            order.update(status="disabled", enabled_from=status, disabled_at="2026-01-02T03:04:05.000Z")
+        elif action == "enable":
+            if status != "disabled":
+                return 409, f"Order is {status}, not disabled"
+            order.update(status=order.pop("enabled_from", "ongoing"), enabled_at="2026-01-02T03:04:06.000Z")
+        elif action == "reassign":
+            worker = body.get("worker_handle")
+            if not isinstance(worker, str) or not worker:
+                return 422, "worker_handle is required"
+            order.update(status="assigned", worker_handle=worker, assigned_at="2026-01-02T03:04:05.000Z")
+            if body.get("ops_group_handle"):
+                order["ops_group_handle"] = body["ops_group_handle"]
+        elif action == "reschedule":
+            at = body.get("scheduled_at")
+            if not isinstance(at, str) or not at:
+                return 422, "scheduled_at is required"
+            if status in ("dispatched", "ongoing"):
+                # Documented: cancelled and re-created, unplanned, with the new times.
+                self.old_attempts[handle].append({**order, "status": "cancelled"})
+                order.clear()
+                order.update(order_handle=handle, status="unplanned",
+                             fulfillment_attempt=before.get("fulfillment_attempt", 0) + 1)
+            else:
+                order["status"] = "unplanned"
+            order["scheduled_at"] = at
+            if body.get("scheduled_after"):
+                order["scheduled_after"] = body["scheduled_after"]
+        if order != before:
             self.effective[handle] += 1
             self.completed_by_us.add(handle)
+        return None
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         path = request.url.raw_path.decode().split("?", 1)[0]
@@ -145,7 +196,9 @@ class FakeHyperTrack:
             limit = int(params.get("limit", "100"))
             page = names[start:start + limit]
             token = str(start + limit) if start + limit < len(names) else None
-            return reply(200, {"orders": [self._body(h) for h in page], "pagination_token": token}, "list")
+            items = [self._body(h) for h in page]
+            items += [dict(o) for h in page for o in self.old_attempts.get(h, ())]
+            return reply(200, {"orders": items, "pagination_token": token}, "list")
         if handle is None or handle not in self.orders:
             return reply(404, {"detail": {}, "message": f"Order {handle} not found"}, "404")
 
@@ -159,9 +212,18 @@ class FakeHyperTrack:
             if fault == "drop":
                 entry.outcome = "dropped"
                 raise httpx.ReadTimeout("timed out", request=request)
+            wanted_attempt = params.get("fulfillment_attempt")
+            for old in self.old_attempts.get(handle, ()):
+                if wanted_attempt is not None and str(old.get("fulfillment_attempt")) == wanted_attempt:
+                    return reply(200, dict(old), "200-old-attempt")
             return reply(200, self._body(handle), "200")
 
-        if method == "POST" and action == "complete":
+        if method == "POST" and action in ACTIONS:
+            try:
+                sent = json.loads(request.content) if request.content else None
+            except ValueError:
+                sent = "<not json>"
+            self.bodies.append((handle, action, sent))
             if self.on_post is not None:
                 self.on_post(handle)
             script = self.post_faults[handle]
@@ -192,11 +254,16 @@ class FakeHyperTrack:
                                    "message": "Invalid \x1b[31mrequest\x1b[0m"}, "422")
             if fault == "401":
                 return reply(401, {"detail": {}, "message": "Unauthorized"}, "401")
-            order = self.orders[handle]
-            if order["status"] in ("completed", "cancelled"):
-                return reply(409, {"detail": {"status": order["status"]},
-                                   "message": f"Order is already {order['status']}"}, "409")
-            self._apply(handle)
+            if fault == "wrong_status":  # a 2xx that does not show the change (nothing applied)
+                return reply(200, self._body(handle), "200-unchanged")
+            if fault == "html":
+                entry.outcome = "200-html"
+                return httpx.Response(200, text="<html>maintenance</html>", headers={"content-type": "text/html"})
+            refused = self._apply(handle, action, sent)
+            if refused is not None:
+                code, message = refused
+                return reply(code, {"detail": {"status": self.orders[handle]["status"]}, "message": message},
+                             str(code))
             if fault == "drop_after_apply":
                 entry.outcome = fault
                 raise httpx.ReadTimeout("timed out", request=request)
@@ -205,6 +272,10 @@ class FakeHyperTrack:
                 raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
             if fault == "504_after_apply":
                 return reply(504, {"message": "Endpoint request timed out"}, "504")
+            if fault == "truncated_after_apply":
+                # Served over loopback (tests/support/loopback_fake.py), the body is cut short of
+                # its Content-Length and the connection closed; in a MockTransport it is whole.
+                return reply(200, self._body(handle), "200-truncated", {TRUNCATE_HEADER: "1"})
             if fault == "other_handle":
                 other = next(h for h in self.orders if h != handle)
                 return reply(200, self._body(other), "200-other")
@@ -212,7 +283,33 @@ class FakeHyperTrack:
         return reply(404, {"message": "no such route"}, "404")
 
 
+#: A response header asking the loopback server to cut the body short (and not sent on).
+TRUNCATE_HEADER = "x-fake-truncate"
+
+#: The POST actions the fake serves.
+ACTIONS = ("complete", "cancel", "disable", "enable", "reassign", "reschedule")
+
+
 # ---------------------------------------------------------------------- invariants I1-I5
+
+
+def order_view(order: dict[str, Any]) -> Any:
+    """The fake's order as an action's ``judge`` reads one (status, worker, ops group, times)."""
+    from types import SimpleNamespace
+
+    def when(text: Any) -> Any:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")) if isinstance(text, str) else None
+
+    return SimpleNamespace(status=order["status"], worker=order.get("worker_handle"),
+                           ops_group=order.get("ops_group_handle"), scheduled_at=when(order.get("scheduled_at")),
+                           scheduled_after=when(order.get("scheduled_after")))
+
+
+def _applied(fake: FakeHyperTrack, row: dict[str, Any]) -> bool:
+    from console.bulk.actions import Verdict, from_journal
+
+    action = from_journal(row.get("action"), row.get("params"))
+    return action.judge(order_view(fake.orders[row["order_handle"]])) is Verdict.APPLIED
 
 
 def journal_rows(path: Path) -> list[dict[str, Any]]:
@@ -272,13 +369,15 @@ def check_invariants(fake: FakeHyperTrack, journal_path: Path, run_handles: Iter
     if results:
         by_handle = Counter(r.ref.order_handle for r in results if not r.earlier_run)
         assert all(n == 1 for n in by_handle.values()), f"an order has more than one result: {by_handle}"
-    # I4: the journal never claims completed for an order the server does not have completed.
+    # I4: the journal never claims an action took effect (completed, cancelled, reassigned to
+    # that worker, ...) unless the server shows it, judged by the op's own recorded action.
+    row_by_op = {row["op_id"]: row for row in rows}
     for row in rows:
         if row["state"] in ("completed", "completed_reconciled", "already_completed"):
-            assert fake.orders[row["order_handle"]]["status"] == "completed", row
+            assert _applied(fake, row), row
     for r in results:
         if r.status.is_success:
-            assert fake.orders[r.ref.order_handle]["status"] == "completed", r
+            assert r.op_id in row_by_op and _applied(fake, row_by_op[r.op_id]), r
     # I5: the secret is nowhere.
     basic = base64.b64encode(f"{ACCOUNT}:{SECRET}".encode())
     blob = journal_bytes(journal_path)
