@@ -11,8 +11,8 @@ Which keys apply follows the highlighted order's status (:meth:`Action.refusal`)
 shows a key that does not apply dimmed, and pressing it says why in a toast. Read-only mode
 disables all of them.
 
-Nothing here draws: dialogs are pushed on the App, results come back to
-:meth:`DispatchApp.single_done`.
+Nothing here draws: dialogs are pushed on the App; a single run starts and shows its result
+through :class:`~console.ui.single_completion.SingleCompletion`.
 """
 
 from __future__ import annotations
@@ -68,6 +68,10 @@ class OrderActions:
         #: The supervisor's zone: ``14:30`` means today there (tests set a fixed one).
         self.local_zone: tzinfo | None = None
         self._probes: dict[str, Action] = {}
+        self._states: tuple[bool | None, ...] | None = None
+        # Marks change which keys apply (with marks they act on the marked orders): the bulk
+        # controller's flush tells (the highlight's changes come through the App's own check).
+        app.bulk.subscribe(self.keys_may_have_changed, base=True)
 
     # ------------------------------------------------------------------ what applies now
 
@@ -95,6 +99,14 @@ class OrderActions:
     def states(self) -> tuple[bool | None, ...]:
         """Every action's :meth:`check_action`, to tell when the footer needs redrawing."""
         return tuple(self.check_action(name) for name in KEY_ACTIONS)
+
+    def keys_may_have_changed(self) -> None:
+        """Redraw the footer's keys when one of these actions became enabled or disabled."""
+        states = self.states()
+        if states != self._states:
+            self._states = states
+            if self.app.is_running:
+                self.app.refresh_bindings()
 
     def disabled_reason(self, name: str) -> str | None:
         """Why ``name`` cannot run now, for the toast of a dimmed key (None: it can)."""
@@ -239,7 +251,7 @@ class OrderActions:
         if reason is not None:
             app.notify(f"{current.display_handle}: {reason}; nothing sent.", severity="warning", markup=False)
             return
-        app.start_single(current, action)
+        app.single.start(current, action)
 
 
 def _reassign(worker: str) -> Action:

@@ -330,6 +330,8 @@ class ViewControls:
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """For the app's ``check_action``: None shows the key disabled, True enabled."""
+        if action in KEY_ACTIONS:
+            return self.app.order_actions.check_action(action)
         if action in WRITE_ACTIONS and self.app.settings.read_only:
             return None
         if action == "copy_url":
