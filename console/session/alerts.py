@@ -71,6 +71,8 @@ class ChangeTracker:
     ) -> None:
         self.detector = ChangeDetector(eta_slip_minutes=eta_slip_minutes)
         self.feed = ChangeFeed(feed_size, marked_refreshes=self.MARKED_REFRESHES)
+        #: Events the feed keeps (the oldest go first).
+        self.feed_size = feed_size
         self.notifier = notifier
         #: Orders this console completed or cancelled, until they are seen gone.
         self._acted: dict[RowKey, None] = {}
