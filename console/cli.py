@@ -511,6 +511,11 @@ def _change_settings(args: argparse.Namespace, profile) -> dict[str, object]:
     notify = args.notify if args.notify is not None else (profile.notify if profile else None)
     if notify is not None:
         out["notify"] = notify
+    if notify:
+        from console.notify import in_tmux
+
+        # The app reads no environment: whether to wrap notifications for tmux is decided here.
+        out["notify_tmux"] = in_tmux()
     if args.notify_kinds:
         from console.notify import parse_kinds
 

@@ -55,7 +55,8 @@ def _console_args(*argv: str) -> argparse.Namespace:
     return cli.build_parser().parse_args(list(argv))
 
 
-def test_command_line_wins_over_the_profile(tmp_path):
+def test_command_line_wins_over_the_profile(tmp_path, monkeypatch):
+    monkeypatch.delenv("TMUX", raising=False)
     profile = load_config(write(tmp_path, """
 [profiles.day]
 eta_slip_minutes = 10
@@ -63,7 +64,9 @@ notify = true
 notify_kinds = ["late"]
 """)).profile("day")
     assert cli._change_settings(_console_args(), profile) == {
-        "eta_slip_minutes": 10, "notify": True, "notify_kinds": ("late",)}
+        "eta_slip_minutes": 10, "notify": True, "notify_kinds": ("late",), "notify_tmux": False}
+    monkeypatch.setenv("TMUX", "/tmp/tmux-1000/default,1,0")  # inside tmux: wrapped for passthrough
+    assert cli._change_settings(_console_args(), profile)["notify_tmux"] is True
     assert cli._change_settings(_console_args("--eta-slip", "5", "--no-notify", "--notify-kinds", "new-red,eta"),
                                 profile) == {"eta_slip_minutes": 5, "notify": False, "notify_kinds": ("new-red", "eta")}
     assert cli._change_settings(_console_args(), None) == {}
