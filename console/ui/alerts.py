@@ -114,7 +114,10 @@ class AlertsController:
             app.notify("No new red order to go to: every order that turned red was looked at.",
                        markup=False)
             return
-        cursor = order_list.cursor_index if order_list.cursor_row is not None else -1
+        # A cursor the supervisor never moved sits on the top row by the list's doing: the jump
+        # starts from above it, so the top row is the first candidate.
+        moved = order_list.cursor_row is not None and order_list.cursor_moved
+        cursor = order_list.cursor_index if moved else -1
         shown: list[tuple[int, OrderRef]] = []
         hidden = gone = 0
         for event in waiting:
@@ -135,7 +138,7 @@ class AlertsController:
         shown.sort(key=lambda pair: pair[0])
         below = [pair for pair in shown if pair[0] > cursor]
         index, ref = below[0] if below else shown[0]
-        wrapped = not below and cursor >= 0
+        wrapped = not below and moved
         self._go(index, ref)
         left = self.tracker.new_red_count
         note = f"{sanitize(ref.describe())}: new red"
