@@ -31,7 +31,7 @@ EXPORT_HEADER = (*CSV_HEADER, "marked")
 
 
 class ExportRow(Protocol):
-    """What the export reads of a list row (console.ui.state.OrderRow has it)."""
+    """What the export reads of a list row (console.session.table.OrderRow has it)."""
 
     ref: Any
     key: Any

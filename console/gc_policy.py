@@ -149,7 +149,7 @@ class HeapPolicy:
     here, depending on how many strips the widgets' caches keep) and the garbage they shed since
     the previous full collection. Nothing long-lived and large may be made anew: the order table
     keeps its 50k-entry lists as the same objects, refilled, so they stay frozen
-    (console/ui/state.py); two new ones per refresh doubled a collection (measured).
+    (console/session/table.py); two new ones per refresh doubled a collection (measured).
     """
 
     #: A refresh that grew the table by this many rows freezes them.

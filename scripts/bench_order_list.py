@@ -129,7 +129,7 @@ async def bench(n: int) -> dict[str, float]:
     client = OrdersClient(None, base_url=BASE, transport=httpx.MockTransport(api.handler))
     app = DispatchApp(client, Settings(base_url=BASE, refresh_seconds=3600), now=lambda: NOW)
     out: dict[str, float] = {}
-    app.DETAIL_DEBOUNCE = 0.08  # as in production
+    app.detail_controller.DETAIL_DEBOUNCE = 0.08  # as in production
     t0 = time.perf_counter()
     async with app.run_test(size=(160, 48)) as pilot:
         while app.order_list.table.total == 0:

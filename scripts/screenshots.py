@@ -40,7 +40,7 @@ def build_app(**settings: object) -> DispatchApp:
         sandbox=True,
         now=lambda: FROZEN,
     )
-    app.DETAIL_DEBOUNCE = 0.0
+    app.detail_controller.DETAIL_DEBOUNCE = 0.0
     return app
 
 

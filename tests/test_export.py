@@ -13,7 +13,7 @@ from console.api.vocab import OrderRef
 from console.csv_cells import CSV_HEADER
 from console.export import EXPORT_HEADER, ExportError, default_name, resolve, write_csv
 from console.orders_command import csv_cells
-from console.ui.state import OrderRow
+from console.session.table import OrderRow
 
 NOW = datetime(2026, 12, 7, 5, 15, 0, tzinfo=timezone.utc)
 

@@ -311,10 +311,10 @@ async def test_the_console_refresh_keeps_dispatched_orders_once() -> None:
     app, _, _ = make_app(sb, settings=Settings(base_url=IN_PROCESS_BASE_URL))
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot, app)
-        before = app._loads
+        before = app.session.loads
         sb.advance(120)
         await pilot.press("r")
-        await wait_until(pilot, lambda: app._loads > before, what="the refresh")
+        await wait_until(pilot, lambda: app.session.loads > before, what="the refresh")
         view = list(app.order_list.table.view)
         truth = {key_of(o) for o in sb.orders() if o.status not in TERMINAL_STATUSES}
         assert {key(r) for r in view} == truth

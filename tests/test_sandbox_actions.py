@@ -94,8 +94,9 @@ async def test_an_ongoing_order_disabled_comes_back_ongoing_and_its_worker_moves
                                                                                   schema_validator):
     o = next(x for x in sandbox.orders("ongoing") if x.worker is not None and x.worker.current is x)
     w = o.worker
+    where = o.plan.track.position(sandbox.now())
     assert (await post(sandbox_http, o, "disable")).status_code == 200
-    assert w.current is None
+    assert w.current is None and w.pos == where
     r = await post(sandbox_http, o, "enable")
     assert r.status_code == 200 and r.json()["status"] == "ongoing"
     schema_validator.check_response("enable", 200, r.content)
@@ -128,6 +129,48 @@ async def test_reassign_of_an_unplanned_order_assigns_it(sandbox, sandbox_http, 
     assert r.status_code == 200, r.text
     schema_validator.check_response("reassign", 200, r.content)
     assert o.worker is new and o.status in ("assigned", "dispatched")
+
+
+async def test_reassign_of_an_ongoing_order_starts_it_over_with_the_new_worker(sandbox, sandbox_http,
+                                                                              schema_validator):
+    o = next(x for x in sandbox.orders("ongoing") if x.worker is not None and x.worker.current is x)
+    old, new = o.worker, other_worker(sandbox, o)
+    where = o.plan.track.position(sandbox.now())
+    r = await post(sandbox_http, o, "reassign", {"worker_handle": new.handle})
+    assert r.status_code == 200, r.text
+    schema_validator.check_response("reassign", 200, r.content)
+    body = r.json()
+    assert body["status"] in ("assigned", "dispatched") and body["worker_handle"] == new.handle
+    assert "started_at" not in body and "share_url" not in body  # tracking starts over
+    assert old.current is None and old.pos == where and o not in old.route and o in new.route
+
+
+async def test_a_disabled_order_reassigned_stays_disabled_until_enabled(sandbox, sandbox_http, schema_validator):
+    o = sandbox.orders("assigned")[0]
+    new = other_worker(sandbox, o)
+    assert (await post(sandbox_http, o, "disable")).status_code == 200
+    r = await post(sandbox_http, o, "reassign", {"worker_handle": new.handle})
+    assert r.status_code == 200, r.text
+    schema_validator.check_response("reassign", 200, r.content)
+    assert (r.json()["status"], r.json()["worker_handle"]) == ("disabled", new.handle)
+    r = await post(sandbox_http, o, "enable")
+    assert r.json()["status"] in ("assigned", "dispatched") and o in new.route
+
+
+async def test_an_unplanned_order_disabled_comes_back_unplanned(sandbox, sandbox_http):
+    o = sandbox.orders("unplanned")[0]
+    assert (await post(sandbox_http, o, "disable")).json()["status"] == "disabled"
+    assert (await post(sandbox_http, o, "enable")).json()["status"] == "unplanned"
+    sandbox.advance(3600)  # and planning picks it up again
+    assert o.status != "unplanned"
+
+
+async def test_reschedule_of_a_disabled_order_takes_it_off_its_route(sandbox, sandbox_http):
+    o = sandbox.orders("assigned")[0]
+    w = o.worker
+    assert (await post(sandbox_http, o, "disable")).status_code == 200
+    r = await post(sandbox_http, o, "reschedule", {"scheduled_at": iso(sandbox.now() + 7200)})
+    assert r.json()["status"] == "unplanned" and o not in w.route and r.json()["fulfillment_attempt"] == o.attempt
 
 
 async def test_reschedule_before_dispatch_takes_the_order_off_its_route(sandbox, sandbox_http, schema_validator):
@@ -408,3 +451,34 @@ async def test_scripts_and_latency_reach_every_action(sandbox, sandbox_http, act
     r = await post(sandbox_http, o, action, body_for(sandbox, o, action))
     assert r.status_code == 200 and sandbox.stats.applied_count(action, o.handle) == 1
     assert [x.fault for x in sandbox.stats.snapshot()[-2:]] == ["503", None]
+
+
+# ---------------------------------------------------------------------- the console's client
+
+
+async def test_the_console_client_drives_every_action_over_loopback(served_sandbox):
+    """What the console sends, the served sandbox understands, and its answers parse."""
+    from console.api import errors as E
+    from console.api.client import OrdersClient
+    from console.api.vocab import OrderRef
+
+    sb = served_sandbox.sandbox
+    a, b = sb.orders("assigned")[:2]
+    d = sb.orders("dispatched")[0]
+    new = other_worker(sb, b)
+
+    def ref(o) -> OrderRef:
+        return OrderRef(o.handle, o.type, o.type_index, o.attempt)
+
+    async with OrdersClient(base_url=served_sandbox.base_url, credentials=sb.credentials) as client:
+        assert (await client.disable_summary(ref(a))).status == "disabled"
+        assert (await client.enable_summary(ref(a))).status in ("assigned", "dispatched")
+        assert (await client.reassign_summary(ref(b), new.handle)).worker == new.handle
+        at = datetime(2026, 11, 30, 17, 0, tzinfo=timezone.utc)
+        moved = await client.reschedule_summary(ref(d), at)
+        assert (moved.status, moved.ref.fulfillment_attempt) == ("unplanned", d.attempt + 1)
+        assert d.status == "cancelled" and d.successor is not None and d.successor.scheduled_at == at.timestamp()
+        with pytest.raises(E.ConflictError):
+            await client.enable_summary(ref(b))  # not disabled
+    assert [r.action for r in sb.stats.snapshot() if r.method == "POST"] == [
+        "disable", "enable", "reassign", "reschedule", "enable"]

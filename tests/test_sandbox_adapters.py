@@ -41,6 +41,9 @@ REQUESTS: list[tuple[str, str, bytes | None, bool, str | None]] = [
     ("POST", "/orders/{1}/complete", None, True, "drop_after_apply"),
     ("POST", "/orders/{2}/complete", None, True, "gateway_timeout_after_apply"),
     ("POST", "/orders/{3}/complete", None, True, "drop_before_apply"),
+    ("POST", "/orders/{3}/disable", b"{}", True, None),
+    ("GET", "/orders/{3}/enable", None, True, None),
+    ("POST", "/orders/{2}/reassign", b"{}", True, None),
 ]
 
 
@@ -90,7 +93,9 @@ def test_in_process_and_served_sandboxes_answer_alike() -> None:
     assert [(m, error) for m, _path, error in errors] == [("POST", "RemoteProtocolError")] * 2
     statuses = [r[2] for r in local[:len(REQUESTS)] if len(r) == 5]
     assert statuses == [200, 200, 422, 401, 422, 404, 501, 501, 405, 405, 405, 404, 422, 200, 409, 422,
-                        200, 429, 504]
+                        200, 429, 504, 200, 405, 422]
+    enable = next(v for (m, path), v in by_request.items() if m == "GET" and path.endswith("/enable"))
+    assert dict(enable[1])[b"allow"] == b"POST"
     trace = by_request[("TRACE", "/orders/")]
     assert trace[1][0] == (b"allow", b"GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
     assert trace[2] == b"Method Not Allowed"

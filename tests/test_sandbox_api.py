@@ -220,8 +220,8 @@ async def test_action_parameter_validation(sandbox, sandbox_http, params, field)
 
 
 @pytest.mark.parametrize("body, status", [
-    (None, 200), (b"", 200), (b"{}", 200), (b'{"metadata": {"cancel_reason": "x"}}', 200), (b"[1, 2]", 200),
-    (b"{oops", 422),
+    (None, 200), (b"", 200), (b"{}", 200), (b'{"metadata": {"cancel_reason": "x"}}', 200), (b"[1, 2]", 422),
+    (b"7", 422), (b"{oops", 422),
 ])
 async def test_action_bodies(sandbox, sandbox_http, body, status):
     o = sandbox.orders("assigned")[0]
@@ -229,7 +229,8 @@ async def test_action_bodies(sandbox, sandbox_http, body, status):
                                 headers={"content-type": "application/json"})
     assert r.status_code == status
     if status == 422:
-        assert r.json()["detail"] == {"json": {"_schema": ["Invalid JSON body."]}}
+        message = "Invalid JSON body." if body == b"{oops" else "Invalid input type."
+        assert r.json()["detail"] == {"json": {"_schema": [message]}}
         assert o.status == "assigned"
 
 

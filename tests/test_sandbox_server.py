@@ -39,10 +39,15 @@ def test_defaults_and_fault_options():
     assert faults.latency == (0.1, 0.4) and faults.error_rate == 0.05 and faults.retry_after == 9
     assert (args.seed, args.orders, args.port) == (11, 40, 0)
     assert parse("--latency", "0.25").latency == (0.25, 0.25)
+    assert faults_from_args(parse()).apply_faults_to == ("complete",)
+    assert faults_from_args(parse("--apply-faults-to", "cancel,reassign")).apply_faults_to == ("cancel", "reassign")
+    assert faults_from_args(parse("--apply-faults-to", "all")).apply_faults_to == (
+        "complete", "cancel", "disable", "enable", "reassign", "reschedule")
 
 
 @pytest.mark.parametrize("argv", [
     ["--latency", "fast"], ["--latency", "0.5-0.1"], ["--error-rate", "2"], ["--orders", "-1"], ["--port", "x"],
+    ["--apply-faults-to", "teleport"], ["--apply-faults-to", ","],
 ])
 def test_bad_options_are_refused(argv, capsys):
     with pytest.raises(SystemExit):

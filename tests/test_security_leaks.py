@@ -58,7 +58,7 @@ def _app_from_environment(monkeypatch: pytest.MonkeyPatch, api: HostileAPI) -> t
     assert target.credentials is not None
     client, _ = build_client(target, transport=httpx.MockTransport(api), sleep=_no_sleep)
     app = DispatchApp(client, Settings(base_url=BASE), now=lambda: NOW)
-    app.DETAIL_DEBOUNCE = 0.0
+    app.detail_controller.DETAIL_DEBOUNCE = 0.0
     app.bulk.engine_options = dict(settle_delay=0.0, settle_window=0.0)
     return app, target
 

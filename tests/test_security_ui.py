@@ -115,7 +115,7 @@ def make_app(api: HostileAPI, **client_options: Any) -> DispatchApp:
         **client_options,
     )
     app = DispatchApp(client, Settings(base_url=BASE), now=lambda: NOW)
-    app.DETAIL_DEBOUNCE = 0.0
+    app.detail_controller.DETAIL_DEBOUNCE = 0.0
     app.bulk.engine_options = dict(settle_delay=0.0, settle_window=0.0)
     return app
 
@@ -153,7 +153,7 @@ def idle(app: DispatchApp) -> bool:
 
 
 async def loaded(pilot: Any, app: DispatchApp) -> None:
-    await wait_until(pilot, lambda: (app._loads >= 1 or app._load_error is not None) and not app.loading, "the list")
+    await wait_until(pilot, lambda: (app.session.loads >= 1 or app.session.load_error is not None) and not app.loading, "the list")
     await wait_until(pilot, lambda: idle(app), "the detail")
     await pilot.pause()
 

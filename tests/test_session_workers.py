@@ -10,7 +10,7 @@ from console.api.vocab import OrderRef
 from console.session.workers import (
     Presence, WorkerChoice, describe_worker, search_workers, validate_worker_handle, worker_choices,
 )
-from console.ui.state import OrderRow
+from console.session.table import OrderRow
 
 
 def row(handle: str, worker: str | None, *, status: str = "assigned", offline: str | None = None,

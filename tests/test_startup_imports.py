@@ -157,7 +157,7 @@ def test_start_up_runs_without_the_cyclic_collector_and_the_console_runs_with_it
         "connection.build_client = spy\n"
         "def run(self, *a, **k):\n"
         "    seen[phase + ':running'] = [gc.isenabled(), gc.get_freeze_count() > 0]\n"
-        "    self._first_rows_shown()  # as the app does once its first rows are on screen\n"
+        "    self.session.first_rows_shown()  # as the app does once its first rows are on screen\n"
         "    seen[phase + ':first rows'] = gc.isenabled()\n"
         "App.run = run\n"
         "import console.bulk.headless as headless\n"

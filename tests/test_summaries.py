@@ -30,7 +30,7 @@ from console.api.summaries import (
     is_plain_text,
     parse_summary_page,
 )
-from console.ui.state import OrderRow, OrderTable, build_rows
+from console.session.table import OrderRow, OrderTable, build_rows
 from tests.support.api_mock import Server, json_response, order_body, raw_response, sequence
 from tests.test_fuzz_models import HOSTILE_TEXT, body_strategy, fuzz, with_unknown_fields
 

@@ -210,7 +210,7 @@ async def test_picker_refuses_an_invalid_typed_handle_and_the_current_worker() -
 
 async def test_picker_over_rows_and_hostile_names() -> None:
     from console.api.models import Order
-    from console.ui.state import OrderRow
+    from console.session.table import OrderRow
 
     rows = [OrderRow(Order.model_validate({"order_handle": f"o{i}", "status": "assigned",
                                            "worker_handle": "w[/b]", "worker_name": "[@click=a]N",
@@ -399,7 +399,7 @@ async def test_hostile_values_are_shown_escaped_on_every_action_screen(name: str
 async def test_description_for_a_list_row_and_picker_over_its_table() -> None:
     """How the app wires them: a description from the highlighted row, choices from the table."""
     from console.api.models import Order
-    from console.ui.state import OrderRow, OrderTable
+    from console.session.table import OrderRow, OrderTable
 
     table = OrderTable()
     table.extend([OrderRow(Order.model_validate({

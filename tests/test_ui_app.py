@@ -117,9 +117,9 @@ async def test_cursor_stays_on_its_order_across_refresh_and_resort() -> None:
         before = [row.ref for row in order_list.table.view]
         # Time passes: risks change, orders move, some finish: the list re-sorts.
         sb.advance(45 * 60)
-        loads = app._loads
+        loads = app.session.loads
         await pilot.press("r")
-        await wait_until(pilot, lambda: app._loads > loads and not app.loading, what="the refresh")
+        await wait_until(pilot, lambda: app.session.loads > loads and not app.loading, what="the refresh")
         after = [row.ref for row in order_list.table.view]
         assert after != before
         if target in after:
@@ -143,9 +143,9 @@ async def test_idle_refresh_redraws_nothing() -> None:
             return original(*args, **kwargs)
 
         order_list.refresh = spy  # type: ignore[method-assign]
-        loads = app._loads
+        loads = app.session.loads
         await pilot.press("r")  # the sandbox's clock is frozen: nothing changed
-        await wait_until(pilot, lambda: app._loads > loads and not app.loading, what="the refresh")
+        await wait_until(pilot, lambda: app.session.loads > loads and not app.loading, what="the refresh")
         assert refreshes == []
         assert [row.version for row in order_list.table.view] == versions
 
@@ -173,9 +173,9 @@ async def test_complete_asks_then_completes_once_with_the_leg() -> None:
         assert shown.order_handle == handle and shown.status == "completed" and shown.completed_at is not None
         assert not app.detail.error_shown
         # The next refresh: it has left the open list.
-        loads = app._loads
+        loads = app.session.loads
         await pilot.press("r")
-        await wait_until(pilot, lambda: app._loads > loads and not app.loading, what="the next refresh")
+        await wait_until(pilot, lambda: app.session.loads > loads and not app.loading, what="the next refresh")
         assert app.order_list.table.get(row.ref) is None
         assert sb.stats.completions_of(handle) == 1
 
@@ -314,7 +314,7 @@ async def test_first_rows_callbacks_run_once_when_the_first_rows_are_on_screen()
     app, sb, _ = make_app(orders=250)  # three pages: the first one ends well before the load
     seen: list[tuple[int, int, bool]] = []
     app.when_first_rows_shown(lambda: seen.append(
-        (app.order_list.table.total, app._loads, "ORD-" in screen_text(app))))
+        (app.order_list.table.total, app.session.loads, "ORD-" in screen_text(app))))
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot, app)
         assert len(seen) == 1
@@ -373,7 +373,7 @@ async def test_progress_then_count() -> None:
     app, sb, _ = make_app(sb, settings=Settings(base_url=IN_PROCESS_BASE_URL, page_size=10))
     seen_texts: set[str] = set()
     async with app.run_test(size=(100, 30)) as pilot:
-        while app._loads < 1:
+        while app.session.loads < 1:
             seen_texts.add(str(app.count_label.render()))
             await pilot.pause(0.02)
         await pilot.pause()
@@ -434,22 +434,22 @@ async def test_detail_is_refetched_quietly_and_redrawn_only_when_changed() -> No
         def gets() -> int:
             return sum(1 for method, raw in seen.seen if method == "GET" and raw.split("?")[0] == path)
 
-        app._details.ttl = 0  # the cached detail is stale at once
+        app.session.details.ttl = 0  # the cached detail is stale at once
         shows: list[object] = []
         original = app.detail.show_order
         app.detail.show_order = lambda order: (shows.append(order), original(order))  # type: ignore[method-assign]
         before = gets()
-        loads = app._loads
+        loads = app.session.loads
         await pilot.press("r")  # frozen sandbox: the same answer again
-        await wait_until(pilot, lambda: app._loads > loads and not app.loading, what="the refresh")
+        await wait_until(pilot, lambda: app.session.loads > loads and not app.loading, what="the refresh")
         await detail_loaded(pilot, app)
         assert gets() == before + 1
         assert shows == []  # nothing new: not redrawn
         # The fleet moves on: after the next refresh the pane shows the server's current order.
         sb.advance(20 * 60)
-        loads = app._loads
+        loads = app.session.loads
         await pilot.press("r")
-        await wait_until(pilot, lambda: app._loads > loads and not app.loading, what="the second refresh")
+        await wait_until(pilot, lambda: app.session.loads > loads and not app.loading, what="the second refresh")
         await detail_loaded(pilot, app)
         current = app.order_list.cursor_row
         async with OrdersClient(sb.credentials, base_url=IN_PROCESS_BASE_URL, transport=sb.transport()) as other:

@@ -20,5 +20,5 @@ async def test_the_list_reloads_on_its_own_every_refresh_interval() -> None:
     app, sb, interceptor = make_app(orders=30, settings=Settings(base_url=IN_PROCESS_BASE_URL, refresh_seconds=0.2))
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot, app)
-        await wait_until(pilot, lambda: app._loads >= 3, what="two automatic refreshes")
+        await wait_until(pilot, lambda: app.session.loads >= 3, what="two automatic refreshes")
         assert first_page_requests(interceptor) >= 3

@@ -25,7 +25,7 @@ from console.ui.screens.bulk_progress import BulkProgressScreen
 from console.ui.screens.bulk_review import BulkReviewScreen
 from console.ui.screens.bulk_settled import BulkSettledScreen
 from console.ui.screens.confirm import ConfirmComplete
-from console.ui.state import ref_key
+from console.session.table import ref_key
 from tests.support.hostile import screen_text
 from tests.support.sandbox_fixtures import make_sandbox
 from tests.support.ui_support import json_error, list_lines, loaded, make_app, on, wait_until
@@ -164,9 +164,9 @@ async def test_marks_follow_identity_through_resort_filter_refresh_and_go_when_t
         assert len(marked_lines(app)) == sum(1 for row in on_screen if row.key in app.bulk.marks) > 0
         # Time passes and a refresh re-sorts: the marks stay on their orders.
         sb.advance(10 * 60)
-        loads = app._loads
+        loads = app.session.loads
         await pilot.press("r")
-        await wait_until(pilot, lambda: app._loads > loads and not app.loading, what="the refresh")
+        await wait_until(pilot, lambda: app.session.loads > loads and not app.loading, what="the refresh")
         still_open = {row.ref for row in table.view if row.is_open}
         assert set(app.bulk.marks) == marked & still_open
         # An order completed elsewhere leaves the open list: its mark goes with it.
@@ -174,12 +174,12 @@ async def test_marks_follow_identity_through_resort_filter_refresh_and_go_when_t
         async with sb.client() as other:
             await other.complete(gone)
         before = len(app.bulk.marks)
-        loads = app._loads
+        loads = app.session.loads
         await pilot.press("r")
-        await wait_until(pilot, lambda: app._loads > loads and not app.loading, what="the refresh")
-        loads = app._loads
+        await wait_until(pilot, lambda: app.session.loads > loads and not app.loading, what="the refresh")
+        loads = app.session.loads
         await pilot.press("r")  # the list holds a row it changed itself for one load; not this one
-        await wait_until(pilot, lambda: app._loads > loads and not app.loading, what="the refresh")
+        await wait_until(pilot, lambda: app.session.loads > loads and not app.loading, what="the refresh")
         assert gone not in app.bulk.marks
         assert len(app.bulk.marks) == before - 1
         assert f"✓ {before - 1} marked" in screen_text(app)
@@ -219,6 +219,23 @@ async def test_mark_three_review_confirm_all_completed_exactly_once(tmp_path) ->
         assert len(app.bulk.marks) == 0
 
 
+async def test_a_completed_run_drops_the_cached_detail_of_its_orders(tmp_path) -> None:
+    """The highlighted order's detail was fetched and cached; once a bulk run has completed it,
+    that cached order is out of date and must not be shown again from the cache."""
+    from tests.support.ui_support import detail_loaded
+
+    app, sb, seen = bulk_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        await detail_loaded(pilot, app)
+        ref = app.order_list.cursor_row.ref
+        assert app.session.details.get(ref_key(ref)) is not None
+        await pilot.press("space", "c", "y")
+        await run_finished(pilot, app)
+        assert applied(sb) == {ref_key(ref): 1}
+        assert app.session.details.get(ref_key(ref)) is None
+
+
 async def test_run_acts_on_the_frozen_list_after_refresh_and_resort(tmp_path) -> None:
     app, sb, seen = bulk_app(tmp_path, orders=80)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -231,9 +248,9 @@ async def test_run_acts_on_the_frozen_list_after_refresh_and_resort(tmp_path) ->
         positions = [app.order_list.table.index_of(ref) for ref in refs]
         sb.advance(5 * 60)
         app.order_list.table.set_sort(lambda row: row.ref.order_handle, reverse=True)
-        loads = app._loads
+        loads = app.session.loads
         app.load_orders()
-        await wait_until(pilot, lambda: app._loads > loads and not app.loading, what="the refresh")
+        await wait_until(pilot, lambda: app.session.loads > loads and not app.loading, what="the refresh")
         assert [app.order_list.table.index_of(ref) for ref in refs] != positions
         await pilot.press("y")
         await run_finished(pilot, app)

@@ -35,7 +35,7 @@ async def _wait(pilot, condition) -> None:
 
 
 def _loaded(app) -> bool:
-    return app._loads >= 1 and not app.loading and all(w.is_finished for w in app.workers)
+    return app.session.loads >= 1 and not app.loading and all(w.is_finished for w in app.workers)
 
 
 def test_bulk_review_typed_80x24(snap_compare, tmp_path) -> None:

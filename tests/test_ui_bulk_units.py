@@ -17,8 +17,8 @@ from console.ui.bulk_view import (
     row_label,
     short_counts,
 )
-from console.ui.marks import Marks, still_open
-from console.ui.state import OrderTable
+from console.session.marks import Marks, still_open
+from console.session.table import OrderTable
 
 A = OrderRef("A", "drop", 0, 0)
 A_NEXT_ATTEMPT = OrderRef("A", "drop", 0, 1)

@@ -15,10 +15,10 @@ from tests.support.ui_support import json_error, loaded, make_app, on, row_line,
 
 
 async def complete_highlighted(pilot, app) -> None:
-    loads = app._loads
+    loads = app.session.loads
     await pilot.press("c", "y")
     await wait_until(pilot, lambda: not app.bulk.singles.completing, what="the completion to end")
-    await wait_until(pilot, lambda: app._loads > loads and not app.loading, what="the refresh after it")
+    await wait_until(pilot, lambda: app.session.loads > loads and not app.loading, what="the refresh after it")
     await pilot.pause()
 
 

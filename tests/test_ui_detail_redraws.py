@@ -30,7 +30,7 @@ def _record(app: Any) -> list[tuple[str, str, bool]]:
 
 async def test_a_fast_answer_is_drawn_once_in_full() -> None:
     app, sb, _ = make_app(orders=60)
-    app.SUMMARY_AFTER = 5.0  # the in-process sandbox answers in milliseconds
+    app.detail_controller.SUMMARY_AFTER = 5.0  # the in-process sandbox answers in milliseconds
     async with app.run_test(size=(120, 30)) as pilot:
         await loaded(pilot, app)
         await detail_loaded(pilot, app)
@@ -44,7 +44,7 @@ async def test_a_fast_answer_is_drawn_once_in_full() -> None:
 
 async def test_a_slow_answer_shows_the_summary_meanwhile() -> None:
     app, sb, _ = make_app(orders=60)
-    app.SUMMARY_AFTER = 0.05
+    app.detail_controller.SUMMARY_AFTER = 0.05
     async with app.run_test(size=(120, 30)) as pilot:
         await loaded(pilot, app)
         await detail_loaded(pilot, app)
@@ -63,7 +63,7 @@ async def test_a_slow_answer_shows_the_summary_meanwhile() -> None:
 
 async def test_moving_on_during_a_slow_answer_never_draws_it() -> None:
     app, sb, _ = make_app(orders=60)
-    app.SUMMARY_AFTER = 5.0
+    app.detail_controller.SUMMARY_AFTER = 5.0
     async with app.run_test(size=(120, 30)) as pilot:
         await loaded(pilot, app)
         await detail_loaded(pilot, app)

@@ -310,9 +310,9 @@ async def test_an_idle_refresh_redraws_neither_the_list_nor_the_view_bar() -> No
 
             widget.refresh = spy  # type: ignore[method-assign]
         for _ in range(2):
-            loads = app._loads
+            loads = app.session.loads
             await pilot.press("r")
-            await wait_until(pilot, lambda: app._loads > loads and not app.loading, what="the refresh")
+            await wait_until(pilot, lambda: app.session.loads > loads and not app.loading, what="the refresh")
             app._tick()
         assert refreshes == []
 

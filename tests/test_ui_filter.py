@@ -1,6 +1,6 @@
 """Issue 5's filter and sort: ``/`` as you type, ``1``/``2``/``0`` risk, ``s`` status, ``o``/``O`` sort.
 
-The first half checks the pure pieces (console/ui/filtering.py, console/ui/sorting.py) on an
+The first half checks the pure pieces (console/session/filtering.py, console/session/sorting.py) on an
 :class:`OrderTable` of hand-made orders; the second half drives the console with Pilot against
 the sandbox and checks what the supervisor sees: the rows, the view bar, the cursor, the marks.
 """
@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 
 from console.api.models import Order, RiskLevel
 from console.ui.filter_bar import ViewState, describe_view
-from console.ui.filtering import ViewFilter
+from console.session.filtering import ViewFilter
 from console.ui.screens.picker import PickerScreen
-from console.ui.sorting import SORT_COLUMNS, ViewSort
-from console.ui.state import OrderTable
+from console.session.sorting import SORT_COLUMNS, ViewSort
+from console.session.table import OrderTable
 from tests.support.hostile import MARKUP, screen_text
 from tests.support.ui_support import list_lines, loaded, make_app, wait_until
 
@@ -393,9 +393,9 @@ async def test_filter_and_sort_survive_a_refresh() -> None:
         await pilot.press("2", "o", *["j"] * 5, "enter")  # scheduled
         before = shown_handles(app)
         sb.advance(20 * 60)
-        loads = app._loads
+        loads = app.session.loads
         await pilot.press("r")
-        await wait_until(pilot, lambda: app._loads > loads and not app.loading, what="the refresh")
+        await wait_until(pilot, lambda: app.session.loads > loads and not app.loading, what="the refresh")
         view = app.order_list.table.view
         assert all(r.worst >= RiskLevel.YELLOW for r in view)
         assert len(view) == sum(r.worst >= RiskLevel.YELLOW for r in app.order_list.table.rows)

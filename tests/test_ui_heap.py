@@ -196,7 +196,7 @@ async def test_an_app_gone_before_its_settle_gives_the_thresholds_back(threshold
     from tests.support.ui_support import loaded, make_app
 
     app, _sb, _interceptor = make_app(orders=30)
-    app.heap.SETTLE_DELAY = 3600.0  # the load's settle would run long after the app is gone
+    app.session.heap.SETTLE_DELAY = 3600.0  # the load's settle would run long after the app is gone
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             await loaded(pilot, app)
@@ -236,4 +236,4 @@ async def test_with_the_policy_off_an_app_leaves_the_collector_as_it_found_it(mo
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot, app)
         assert gc.get_threshold() == thresholds
-    assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds and app.heap.freezes == 0
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds and app.session.heap.freezes == 0

@@ -84,7 +84,7 @@ async def _land_pages(pilot, order_list, pages: int, make_page) -> None:
 
 async def test_scrollbar_repaints_only_when_its_thumb_moves() -> None:
     app, _, _ = make_app(orders=300)
-    app.DETAIL_DEBOUNCE = 60.0  # no detail pane redraws while the keys are pressed
+    app.detail_controller.DETAIL_DEBOUNCE = 60.0  # no detail pane redraws while the keys are pressed
     async with app.run_test(size=(120, 16)) as pilot:
         await loaded(pilot, app)
         order_list = app.order_list
@@ -111,10 +111,10 @@ async def test_pages_appended_repaint_the_scrollbar_only_when_its_thumb_changes(
     shows changes, and never shows a stale thumb."""
     from console.api.summaries import OrderSummary
     from console.api.vocab import OrderRef
-    from console.ui.state import build_rows
+    from console.session.table import build_rows
 
     app, _, _ = make_app(orders=60)
-    app.DETAIL_DEBOUNCE = 60.0
+    app.detail_controller.DETAIL_DEBOUNCE = 60.0
     async with app.run_test(size=(120, 16)) as pilot:
         await loaded(pilot, app)
         order_list = app.order_list
@@ -135,11 +135,11 @@ async def test_pages_landing_above_the_cursor_repaint_the_scrollbar_only_when_it
     each page, not after each of the two changes."""
     from console.api.summaries import OrderSummary
     from console.api.vocab import OrderRef
-    from console.ui.state import build_rows
+    from console.session.table import build_rows
 
     red = {"delayed_from_scheduled_at": "red", "is_offline": "red", "in_outage": "red"}
     app, _, _ = make_app(orders=60)
-    app.DETAIL_DEBOUNCE = 60.0
+    app.detail_controller.DETAIL_DEBOUNCE = 60.0
     async with app.run_test(size=(120, 16)) as pilot:
         await loaded(pilot, app)
         order_list = app.order_list

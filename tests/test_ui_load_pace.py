@@ -116,8 +116,8 @@ async def test_every_step_of_the_first_load_lets_keys_go_first(monkeypatch) -> N
 
     monkeypatch.setattr(OrderList, "pace", pace)
     app, _, seen = make_app(orders=300, settings=Settings(base_url=IN_PROCESS_BASE_URL, page_size=50))
-    app.NEXT_PAGE_SIZE = 50
-    app.ROWS_PER_STEP = 25
+    app.session.NEXT_PAGE_SIZE = 50
+    app.session.ROWS_PER_STEP = 25
     # The open set is filtered on the client's side, which joins fetched pages into full pages:
     # count the pages the app was handed as well as the pages fetched.
     handed = [0]

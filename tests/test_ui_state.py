@@ -1,11 +1,11 @@
-"""The order list's data layer (console/ui/state.py): keyed rows, sorting, merging, overrides."""
+"""The order list's data layer (console/session/table.py): keyed rows, sorting, merging, overrides."""
 
 from __future__ import annotations
 
 import random
 
 from console.api.models import Order, OrderRef, RiskLevel
-from console.ui.state import CHUNK, OrderRow, OrderTable
+from console.session.table import CHUNK, OrderRow, OrderTable
 
 KEYS = (
     "delayed_from_scheduled_at", "delayed_from_initial_eta", "is_offline",
@@ -195,7 +195,7 @@ def test_summary_order_carries_what_the_list_knows() -> None:
 
 
 def test_text_filter_matches_like_the_predicate_and_narrows() -> None:
-    from console.ui.state import TextFilter
+    from console.session.table import TextFilter
 
     rng = random.Random(5)
     words = ["Oak St", "Pine Ave", "[Ltd] Elm", "配達 Rd", "Grand Blvd"]
@@ -216,7 +216,7 @@ def test_text_filter_matches_like_the_predicate_and_narrows() -> None:
 
 
 def test_text_filter_follows_refreshes() -> None:
-    from console.ui.state import TextFilter
+    from console.session.table import TextFilter
 
     table = OrderTable()
     table.extend([order("a", address="Oak St"), order("b", address="Pine Ave")])
@@ -230,7 +230,7 @@ def test_the_filter_texts_kept_between_keystrokes_are_not_walked_by_the_collecto
     # Lists of 50k texts, alive until the data changes, were walked by every full collection.
     import gc
 
-    from console.ui.state import TextFilter
+    from console.session.table import TextFilter
 
     table = OrderTable()
     table.extend([order(f"o{i:03d}", address=f"{i} Oak St") for i in range(300)])

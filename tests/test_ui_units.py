@@ -12,7 +12,7 @@ from console.api import errors as E
 from console.api.models import Order, OrderRef, RiskLevel
 from console.ui.badges import BadgePalette, badge_char, badge_text, legend
 from console.ui.columns import GAP, fit, layout
-from console.ui.detail_cache import DetailCache
+from console.session.detail_cache import DetailCache
 from console.bulk.results import OrderResult, ResultStatus
 from console.ui.outcomes import error_title, result_message, result_title
 from console.ui.timefmt import ago, compact_duration, relative, scheduled_cell

@@ -1,7 +1,7 @@
 """The Orders API's plain-Python vocabulary: statuses, order identity, risk keys and levels.
 
 No pydantic here, on purpose: the order list's load path (:mod:`console.api.summaries`,
-``console/ui/state.py``) needs these names but not the full pydantic models, whose schemas take
+``console/session/table.py``) needs these names but not the full pydantic models, whose schemas take
 a noticeable part of start-up to build. :mod:`console.api.models` re-exports everything, so
 ``from console.api.models import OrderRef`` keeps working and names the same objects.
 """

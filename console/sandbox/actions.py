@@ -7,14 +7,14 @@ action        applies to                             leaves
 ============  =====================================  ==========================================
 complete      every open status                      ``completed``
 cancel        every open status                      ``cancelled``
-disable       planned, assigned, dispatched,         ``disabled`` (out of its route's ETAs)
-              ongoing
+disable       every open status but disabled         ``disabled`` (out of its route's ETAs)
 enable        disabled                               the status it was disabled from
                                                      (``dispatched`` comes back ``assigned``)
-reassign      unplanned, planned, assigned,          ``assigned`` to the new worker (or
-              dispatched                             ``dispatched`` when that worker is free)
-reschedule    unplanned, planned, assigned           the same attempt ``unplanned`` with the new
-                                                     times, off its route
+reassign      every open status                      the new worker: ``assigned`` (``dispatched``
+                                                     when that worker is free); an ongoing order
+                                                     starts over; a disabled one stays disabled
+reschedule    unplanned, planned, assigned,          the same attempt ``unplanned`` with the new
+              disabled                               times, off its route
               dispatched, ongoing                    this attempt ``cancelled`` and marked
                                                      rescheduled; the next attempt is created
                                                      ``unplanned`` with the new times (the answer)
@@ -51,10 +51,10 @@ WRITE_ACTIONS = ("complete", "cancel", "disable", "enable", "reassign", "resched
 APPLIES_TO: dict[str, frozenset[str]] = {
     "complete": OPEN_STATUSES,
     "cancel": OPEN_STATUSES,
-    "disable": frozenset({"planned", "assigned", "dispatched", "ongoing"}),
+    "disable": OPEN_STATUSES - {"disabled"},
     "enable": frozenset({"disabled"}),
-    "reassign": frozenset({"unplanned", "planned", "assigned", "dispatched"}),
-    "reschedule": frozenset({"unplanned", "planned", "assigned", "dispatched", "ongoing"}),
+    "reassign": OPEN_STATUSES,
+    "reschedule": OPEN_STATUSES,
 }
 
 #: The status order 409 bodies list statuses in (the lifecycle's).
@@ -99,16 +99,19 @@ class Params:
 
 
 def read_body(action: str, body: Any) -> Params:
-    """The parameters of ``action`` from its decoded JSON body (None: no body)."""
+    """The parameters of ``action`` from its decoded JSON body (None: no body).
+
+    Every action's request schema is ``type: object``: a body that is JSON but not an object
+    is a 422 (no body at all is accepted: no requestBody is marked required)."""
+    if body is not None and not isinstance(body, dict):
+        raise BadBody({"_schema": ["Invalid input type."]})
     if action in ("complete", "disable", "enable"):
         return Params()
     if action == "cancel":
-        md = body.get("metadata") if isinstance(body, dict) else None
+        md = body.get("metadata") if body is not None else None
         return Params(metadata=md if isinstance(md, dict) else None)
     if body is None:
         body = {}
-    if not isinstance(body, dict):
-        raise BadBody({"_schema": ["Invalid input type."]})
     errors: dict[str, list[str]] = {}
     if action == "reassign":
         worker = _string(body, "worker_handle", errors)
@@ -118,9 +121,12 @@ def read_body(action: str, body: Any) -> Params:
         if order_type is not None and order_type not in ("pick", "drop"):
             errors["order_type"] = ["Must be one of: pick, drop."]
         type_index = body.get("type_index")
+        if isinstance(type_index, float) and type_index.is_integer():
+            type_index = int(type_index)  # JSON's 3.0 is the integer 3 (JSON Schema agrees)
         if type_index is not None and (type(type_index) is not int or type_index < 0):
             errors["type_index"] = ["Not a valid integer."] if type(type_index) is not int else [
                 "Must be greater than or equal to 0."]
+            type_index = None
         if worker is None and driver is None and not {"worker_handle", "driver_handle"} & errors.keys():
             errors["worker_handle"] = ["Missing data for required field."]
         if errors:

@@ -1,14 +1,16 @@
-"""The sandbox's HTTP face: HyperTrack's four order operations, without a web framework.
+"""The sandbox's HTTP face: HyperTrack's order operations, without a web framework.
 
-- ``GET /orders/``, ``GET /orders/{order_handle}``, ``POST /orders/{order_handle}/complete`` and
-  ``POST /orders/{order_handle}/cancel``, with HyperTrack's bodies (see the contract document).
+- ``GET /orders/``, ``GET /orders/{order_handle}`` and ``POST /orders/{order_handle}/<action>``
+  for the six write actions (complete, cancel, disable, enable, reassign, reschedule; their
+  state rules are in :mod:`console.sandbox.actions`), with HyperTrack's bodies.
 - Routing reads the RAW path: the handle is the raw segment percent-decoded exactly once, so
   ``/orders/a%2Fb`` addresses the order ``a/b`` (a framework routing on the decoded path would
   make that order unreachable). Literal paths (``/orders/track``, ``/plans``, ...) are matched
   before ``{order_handle}``; real but unsimulated operations answer 501.
 - Basic auth on everything (401 ``HTTPError``); 404 ``HTTPError`` for unknown handles; 422
-  ``ValidationError`` for bad parameters; 409 ``HTTPError`` for complete/cancel of an order
-  already completed or cancelled (a sandbox assumption: HyperTrack does not say).
+  ``ValidationError`` for bad parameters or bodies; 409 ``HTTPError`` for an action on an order
+  already completed or cancelled, or in a status the action does not apply to (a sandbox
+  assumption: HyperTrack does not say). A 405 names the path's methods in ``Allow``.
 - Every response carries a unique ``apigw-requestid`` header.
 
 One request in, one response out: :meth:`SandboxAPI.handle` takes a :class:`SandboxRequest`

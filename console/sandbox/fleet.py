@@ -571,12 +571,14 @@ class Fleet:
     def disable(self, o: SimOrder, t: float) -> None:
         """Out of its route's ETAs: its worker moves on; pending events of ``o`` lapse."""
         was, w = o.status, o.worker
-        o.resumes = "ongoing" if was == "ongoing" else "planned" if was == "planned" else "assigned"
+        o.resumes = "assigned" if was == "dispatched" else was
         o.status = "disabled"
         o.disabled_at = t
         o.version += 1
         o.start_pending = False
         o.touch()
+        if w is not None and w.current is o and o.plan is not None:
+            w.pos = o.plan.track.position(t)  # the worker moves on from where they are now
         self._released(o, was, t, w)
 
     def enable(self, o: SimOrder, t: float) -> None:
@@ -589,24 +591,41 @@ class Fleet:
         o.enabled_at = t
         o.version += 1
         o.touch()
-        if o.status == "planned":
+        if o.status == "unplanned":
+            self._push(t + 600, "plan", o)
+        elif o.status == "planned":
             self._push(t + 600, "assign", o)
         elif o.status == "assigned" and o.worker is not None and o in o.worker.route:
             self._kick(o.worker, t)
 
     def reassign(self, o: SimOrder, w: Worker, t: float) -> None:
         """To ``w``: at the end of their queue (so the simulation works it), unless ``o`` was
-        never in a queue (orders made by :meth:`add_order` stay worked by the caller)."""
+        never in a queue (orders made by :meth:`add_order` stay worked by the caller).
+
+        An ``ongoing`` order starts over with ``w`` (its old worker stops where they are); a
+        ``disabled`` one stays disabled, and an enable gives it back to ``w`` as ``assigned``."""
         old = o.worker
         if old is w:
             return  # already theirs: nothing moves (a repeated reassign changes nothing)
         queued = old is not None and o in old.route
+        was = o.status
         o.version += 1
         o.start_pending = False
+        if old is not None and old.current is o:
+            old.current = None
+            if o.plan is not None:
+                old.pos = o.plan.track.position(t)
+        if o.started_at is not None:  # tracking starts over with the new worker
+            o.plan = o.started_at = o.cut = o.end_pos = o.ended_by = None
         if queued and old is not None:
             old.route.remove(o)
             self._kick(old, t)
-        if queued or old is None:
+        if was == "disabled":
+            o.worker, o.route_handle, o.assigned_at, o.resumes = w, w.route_handle, t, "assigned"
+            if queued or old is None:
+                w.route.append(o)
+            o.forget_search()
+        elif queued or old is None:
             self._route(o, w, t, None, None, random.Random(mix(self.seed, o.uid, 84)))
         else:
             o.worker, o.route_handle, o.assigned_at, o.status = w, w.route_handle, t, "assigned"
@@ -616,8 +635,8 @@ class Fleet:
     def reschedule(self, o: SimOrder, t: float, at: float, after: float | None) -> SimOrder:
         """New times for ``o``: the order that now carries them (``o`` itself, or a new attempt).
 
-        Not yet dispatched: taken off its route, ``unplanned`` with the new times (planned again
-        later). Dispatched or ongoing: this attempt ends ``cancelled`` and marked rescheduled,
+        Not yet dispatched (or disabled): taken off its route, ``unplanned`` with the new times
+        (planned again later). Dispatched or ongoing: this attempt ends ``cancelled`` and marked rescheduled,
         and the next ``fulfillment_attempt`` is created ``unplanned`` with the new times."""
         if o.status in ("dispatched", "ongoing"):
             was, w = o.status, o.worker
@@ -634,6 +653,7 @@ class Fleet:
                 w.route.remove(o)
                 self._kick(w, t)
             o.status = "unplanned"
+            o.resumes = None
             o.worker = o.route_handle = o.plan_id = None
             o.planned_at = o.assigned_at = o.start_by = o.initial_eta = None
             o.version += 1

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from console.api.credentials import ACCOUNT_ENV, SECRET_ENV
 from console.sandbox.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SECRET_KEY
-from console.sandbox.faults import Faults
+from console.sandbox.faults import ORDER_ACTIONS, Faults
 
 if TYPE_CHECKING:  # the app (Starlette) and uvicorn load only when a sandbox is served
     from console.sandbox.core import Sandbox
@@ -184,6 +184,17 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _actions(text: str) -> tuple[str, ...]:
+    if text.strip() == "all":
+        return ORDER_ACTIONS
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in ORDER_ACTIONS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"not write actions: {', '.join(unknown) or text!r} "
+                                         f"(choose from {', '.join(ORDER_ACTIONS)}, or all)")
+    return names
+
+
 def _speed(text: str) -> float:
     try:
         value = float(text)
@@ -219,6 +230,9 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share of completes dropped before anything is applied")
     faults.add_argument("--gateway-timeout-after-apply", type=_probability, default=0.0, metavar="P",
                         help="share of completes applied and then answered with a gateway 504")
+    faults.add_argument("--apply-faults-to", type=_actions, default=("complete",), metavar="ACTION[,ACTION...]",
+                        help="write actions the three options above hit (default complete; 'all' for "
+                             f"{', '.join(ORDER_ACTIONS)})")
     faults.add_argument("--fault-seed", type=int, default=None, help="seed of the fault dice (default: --seed)")
 
 
@@ -235,6 +249,7 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
         faults.drop_before_apply(0, probability=args.drop_before_apply)
     if args.gateway_timeout_after_apply:
         faults.gateway_timeout_after_apply(0, probability=args.gateway_timeout_after_apply)
+    faults.apply_to(args.apply_faults_to)
     return faults
 
 

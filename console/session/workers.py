@@ -14,7 +14,7 @@ choices are the workers named on the loaded orders, each with:
   open order at all) is :attr:`Presence.UNKNOWN`: nothing is guessed from anything else.
 
 Rows are read duck-typed (``worker``, ``worker_name``, ``status``, and either ``levels``, the
-badge levels of :class:`console.ui.state.OrderRow`, or ``risks``, the raw labels of
+badge levels of :class:`console.session.table.OrderRow`, or ``risks``, the raw labels of
 :class:`console.api.summaries.OrderSummary`), so this module needs neither Textual nor the UI.
 """
 

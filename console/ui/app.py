@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal
@@ -38,54 +36,42 @@ from textual.worker import Worker, WorkerState
 # Only what the first frame needs is imported here. Screens, the bulk views, the command
 # palette's provider and the pydantic models load where they are first used (start-up time,
 # each import is paid before the first rows can be painted).
-from console.api import errors
-from console.api.vocab import OPEN_STATUSES
 from console.settings import DEFAULT_THEME, Settings
 from console.ui.bulk_bar import BulkStatusBar
 from console.ui.bulk_run import BulkController
-from console.gc_policy import HeapPolicy
 from console.ui.detail import DetailPane
-from console.ui.detail_cache import DetailCache
+from console.ui.detail_controller import DetailController
+from console.ui import help_text
 from console.ui.footer import ConsoleFooter
+from console.ui.forwarded_actions import ForwardedActions
 from console.ui.main_screen import MainScreen
+from console.ui.messages import RefreshRequested
 from console.ui.order_list import OrderList
-from console.ui.outcomes import (
-    error_message,
-    error_title,
-    field_errors,
-    request_id,
-    result_message,
-    result_title,
+from console.ui.outcomes import error_message, error_title, result_message, result_title
+from console.session.core import (
+    LoadFailed,
+    LoadFinished,
+    LoadSummary,
+    PageShown,
+    RefreshMerged,
+    Session,
+    SessionEvent,
+    ShownError,
 )
-from console.ui.state import OrderRow, build_rows, ref_key
+from console.session.table import OrderRow
 from console.ui.timefmt import ago
-from console.ui.top_bar import ScopeLabel
+from console.ui.stylesheets import css_paths
+from console.ui.top_bar import ScopeLabel, StatusLabel
 from console.ui.view_controls import ViewControls
 
 if TYPE_CHECKING:
     from textual.command import Provider
 
     from console.api.client import OrdersClient
-    from console.api.models import Order
     from console.api.vocab import OrderRef
     from console.bulk.results import OrderResult
 
 Clock = Callable[[], datetime]
-
-
-def _styles_dir() -> Path:
-    # Installed: console/styles (pyproject force-includes styles/ there); checkout: <repo>/styles.
-    package = Path(__file__).resolve().parent.parent
-    installed = package / "styles"
-    return installed if installed.is_dir() else package.parent / "styles"
-
-
-def _css_paths() -> list[Path]:
-    """app.tcss first, then every other stylesheet (the detail pane's, later ones) by name."""
-    directory = _styles_dir()
-    first = directory / "app.tcss"
-    others = sorted(p for p in directory.glob("*.tcss") if p.name != "app.tcss")
-    return [first, *others]
 
 
 def _console_commands() -> type[Provider]:
@@ -101,37 +87,11 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class ShownError(NamedTuple):
-    """An error the detail pane shows above an order (``DetailPane.show_error``'s arguments)."""
-
-    title: str
-    message: str
-    field_errors: dict[str, list[str]] | None
-    request_id: str | None
-
-
-@dataclass
-class LoadSummary:
-    count: int
-    skipped: int
-    started: datetime
-
-
-class StatusLabel(Static):
-    """A fixed-width label updated without a layout pass (the width never changes), so a
-    ticking "updated 5s ago" costs a few hundred bytes over SSH, not a screen relayout."""
-
-    def set_text(self, content: str | Text) -> None:
-        if content != getattr(self, "_last", None):
-            self._last = content
-            self.update(Text(content) if isinstance(content, str) else content, layout=False)
-
-
-class DispatchApp(App[None]):
+class DispatchApp(ForwardedActions, App[None]):
     """The console. ``DispatchApp(client=..., settings=Settings(...), sandbox=True/False)``."""
 
     TITLE = "Dispatch console"
-    CSS_PATH = _css_paths()
+    CSS_PATH = css_paths()
     # Side by side from 160 columns, where the list keeps all its columns beside a detail pane
     # of 58 (styles/app.tcss); stacked below (80x24 stays fully usable).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (160, "-wide")]
@@ -164,12 +124,6 @@ class DispatchApp(App[None]):
         Binding("escape", "stop_waiting", "Stop waiting", show=False, id="order.stop_waiting"),
     ]
 
-    #: Seconds the cursor must rest on an order before its detail is requested.
-    DETAIL_DEBOUNCE = 0.08
-    #: Seconds the full order may take before the list's summary of it is shown meanwhile.
-    SUMMARY_AFTER = 0.15
-    DETAIL_TTL = 15.0
-    DETAIL_CACHE_SIZE = 200
     PENDING_LABEL = "completing…"
 
     def __init__(
@@ -185,30 +139,17 @@ class DispatchApp(App[None]):
         self.settings = settings or Settings()
         self.sandbox = sandbox
         self.now: Clock = now or _utc_now
+        #: The orders, their loading, details and action errors (console/session/core.py).
+        self.session = Session(client, self.settings, now=self.now)
+        self.session.subscribe(self._on_session_event)
         #: Marks and bulk runs; a run is a worker of this App, so it outlives its screen.
-        self.bulk = BulkController(self)
+        self.bulk = BulkController(self, self.session)
         #: Filter, sort, clipboard, palette, keymap, disabled-key explanations.
         self.view_controls = ViewControls(self)
-        self._details: DetailCache[Order] = DetailCache(self.DETAIL_TTL, self.DETAIL_CACHE_SIZE)
-        self._detail_row: OrderRow | None = None
-        self._detail_version: int | None = None
-        #: The last failed completion of each order, shown with it in the detail pane.
-        self._complete_errors: dict[tuple, ShownError] = {}
-        #: The legs of a handle whose GET answers with another leg than the row's (bounded: only
-        #: pick/drop rows the cursor rested on).
-        self._legs: dict[tuple, list[Any]] = {}
-        self._worker_refs: dict[Worker, OrderRef] = {}
-        self._last_success: datetime | None = None
-        self._load_error: BaseException | None = None
-        self._refresh_again = False
-        self._loads = 0
+        #: The highlighted order's detail: when it is fetched, what the pane shows.
+        self.detail_controller = DetailController(self, self.session,
+                                                  keys_may_have_changed=self._bindings_may_have_changed)
         self._complete_enabled: bool | None = None
-        self.heap = HeapPolicy()
-        #: Called once the first rows are on screen (see when_first_rows_shown).
-        self._first_rows_callbacks: list[Callable[[], None]] = []
-        #: Detail re-fetches whose failure is not worth replacing the pane for (the list's
-        #: banner reports a connection problem; the pane keeps what it shows).
-        self._quiet_workers: set[Worker] = set()
         #: "orders" or "detail" while `z` gives that pane the whole body.
         self.zoomed: str | None = None
         theme = self.settings.theme
@@ -255,8 +196,9 @@ class DispatchApp(App[None]):
         yield self.banner
         yield self.view_controls.make_bar()
         with Container(id="body"):
-            self.order_list = OrderList(now=self.now, ascii=settings.ascii, id="orders")
+            self.order_list = OrderList(now=self.now, ascii=settings.ascii, table=self.session.table, id="orders")
             self.detail = DetailPane(now=self.now, ascii=settings.ascii, id="detail")
+            self.detail_controller.attach(self.detail, self.order_list)
             yield self.order_list
             yield self.detail
         yield BulkStatusBar(self.bulk, id="bulk-status")
@@ -281,8 +223,7 @@ class DispatchApp(App[None]):
         # after mounting if they take longer (a slow server): keys are never long missing.
         self.when_first_rows_shown(self.footer.release)
         self.set_timer(self.FOOTER_HOLD, self.footer.release, name="footer-hold")
-        if self._first_rows_callbacks:
-            self.set_timer(self.FIRST_ROWS_GRACE, self._first_rows_shown, name="first-rows-grace")
+        self.set_timer(self.FIRST_ROWS_GRACE, self.session.first_rows_shown, name="first-rows-grace")
         self.order_list.is_marked = self.bulk.marks.is_marked
         self.bulk.startup()  # settles an interrupted bulk run before anything is sent
         self.view_controls.mount()
@@ -305,78 +246,13 @@ class DispatchApp(App[None]):
 
     # ------------------------------------------------------------------ loading the list
 
-    #: Page size after the first page: the first stays small (its rows show fast), the rest
-    #: come in few round trips (50k orders: 50 requests, parses and redraws instead of 500).
-    #: The client goes back to the first page's size if a server refuses this one.
-    NEXT_PAGE_SIZE = 1000
-    #: Orders turned into rows per step, with a yield to the event loop between steps, so that a
-    #: big page never holds a key press back for the whole page.
-    ROWS_PER_STEP = 250
-    #: Seconds a refresh sleeps between the steps that merge its pages (its reading, like the
-    #: first load's every step, waits on OrderList.pace instead). A bare ``sleep(0)`` requeues
-    #: it at once, and a key's way to the screen takes several loop turns, each of which then
-    #: waited behind one more step; measured on a 50k refresh, 2 ms gave shorter stalls than 0.
-    LOAD_PAUSE = 0.002
-
-    def _list_filters(self) -> dict[str, Any]:
-        return dict(
-            status=OPEN_STATUSES,
-            ops_group_handle=self.settings.ops_group,
-            limit=self.settings.page_size,
-            next_limit=max(self.settings.page_size, self.NEXT_PAGE_SIZE),
-        )
-
     @work(exclusive=True, group="orders", exit_on_error=False)
     async def load_orders(self) -> LoadSummary:
-        """Every page of the open orders. The first load shows rows as pages arrive."""
-        started = self.now()
-        order_list = self.order_list
-        first = order_list.table.total == 0
-        merge = None if first else order_list.begin_refresh()
-        count = skipped = 0
+        """Every page of the open orders, read by the session (its events show them)."""
         self._update_age()
-        self.heap.load_started()  # no full GC per page: see HeapPolicy.load_started
-
-        async def pace() -> None:
-            # Between two steps of loading, keys on their way to the screen go first: see
-            # OrderList.pace (a bare sleep let one more step run before each of a key's hops).
-            await order_list.pace()
-
-        try:
-            async for page in self.client.iter_summary_pages(**self._list_filters(), pause=pace):
-                count += len(page.orders)
-                skipped += len(page.skipped)
-                orders, step = page.orders, self.ROWS_PER_STEP
-                if merge is None:
-                    # Rows are built a step at a time; the page joins the table (a splice into
-                    # every row loaded so far, and a redraw) once, in a step of its own.
-                    rows: list[OrderRow] = []
-                    for start in range(0, len(orders), step):
-                        await pace()
-                        rows += build_rows(orders[start:start + step])
-                    await pace()
-                    order_list.extend(rows)
-                    self.count_label.set_text(f"loading {count:,} orders…")
-                    if count == len(orders):
-                        # The first rows go on screen before the next page is read: a fast
-                        # server (the embedded sandbox answers at once) would otherwise have
-                        # the next pages parsed, and a collection run, before the first frame.
-                        await self._next_frame()
-                        self._first_rows_shown()
-                    await pace()  # keys (and a frame that is due) run before its collection
-                    self.heap.page_loaded(order_list.table.total)
-                else:
-                    for start in range(0, len(orders), step):
-                        await asyncio.sleep(self.LOAD_PAUSE)
-                        merge.add_page(orders[start:start + step])
-            if merge is not None:
-                await order_list.apply_refresh(merge)
-        except BaseException:
-            self.heap.load_failed()
-            raise
-        await asyncio.sleep(0)  # the merged rows paint (and keys run) before the collection
-        self.heap.load_finished(order_list.table.total)
-        return LoadSummary(count, skipped, started)
+        # Between two steps of loading, keys on their way to the screen go first: see
+        # OrderList.pace (a bare sleep let one more step run before each of a key's hops).
+        return await self.session.load(pace=self.order_list.pace, frame=self._next_frame)
 
     async def _next_frame(self, timeout: float = 1.0) -> None:
         """Wait until the screen has been refreshed (at most ``timeout``: a suspended app
@@ -397,24 +273,27 @@ class DispatchApp(App[None]):
     def when_first_rows_shown(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once, when the first page's rows are on screen; or when the first
         load ends without them (no orders, an error), or FIRST_ROWS_GRACE s after mounting,
-        whichever comes first. The command line resumes the garbage collector with it
-        (console/cli.py)."""
-        self._first_rows_callbacks.append(callback)
-
-    def _first_rows_shown(self) -> None:
-        callbacks, self._first_rows_callbacks = self._first_rows_callbacks, []
-        for callback in callbacks:
-            callback()
+        whichever comes first (the session's first-rows moment). The command line resumes the
+        garbage collector with it (console/cli.py)."""
+        self.session.when_first_rows_shown(callback)
 
     def on_unmount(self) -> None:
-        # The collector's thresholds as they were, should the last load's settle not have run.
-        self.heap.close()
+        self.session.close()
+
+    def _on_session_event(self, event: SessionEvent) -> None:
+        """The session's events, shown (synchronously: a page's rows are drawn before the
+        session waits for the frame that shows them)."""
+        if isinstance(event, PageShown):
+            self.order_list.show_change(event.change)
+            self.count_label.set_text(f"loading {event.loaded:,} orders…")
+        elif isinstance(event, RefreshMerged):
+            self.order_list.show_change(event.change)
+        elif isinstance(event, LoadFinished):
+            self._orders_loaded(event.summary)
+        elif isinstance(event, LoadFailed):
+            self._orders_failed(event)
 
     def _orders_loaded(self, summary: LoadSummary) -> None:
-        self._first_rows_shown()  # a no-op once called (after the first page's frame)
-        self._loads += 1
-        self._last_success = summary.started
-        self._load_error = None
         total = self.order_list.table.total
         self.count_label.set_text(f"{total:,} open order{'s' if total != 1 else ''}")
         self.order_list.set_empty_message("No open orders.")
@@ -426,22 +305,18 @@ class DispatchApp(App[None]):
         if summary.skipped:
             self.notify(f"{summary.skipped} order(s) could not be read and are not listed.",
                         severity="warning", markup=False)
-        if self.order_list.cursor_row is not self._detail_row:  # held back during the first load
-            self._show_detail(self.order_list.cursor_row)
-        self._reload_detail_if_changed()
+        self.detail_controller.after_load()
         self.bulk.after_load()  # marks of orders that left the open list go
-        if self._refresh_again:
-            self._refresh_again = False
+        if self.session.take_refresh_again():
             self.load_orders()
 
-    def _orders_failed(self, error: BaseException) -> None:
-        self._first_rows_shown()  # no rows are coming from this load
-        self._load_error = error
+    def _orders_failed(self, event: LoadFailed) -> None:
+        error = event.error
         title = error_title(error)
         message = error_message(error)
         glyph = "!" if self.settings.ascii else "⚠"
         banner = Text(no_wrap=False)
-        if self._last_success is None and not self.order_list.table.total:
+        if not event.stale:
             banner.append(f"{glyph} OFFLINE ", "bold")
             banner.append(f"Could not load the orders: {title}: ")
         else:
@@ -453,7 +328,7 @@ class DispatchApp(App[None]):
         self.banner.update(banner)
         self.banner.display = True
         self.age_label.add_class("-stale")
-        if self._last_success is None:
+        if self.session.last_success is None:
             self.count_label.set_text("no data")
             self.order_list.set_empty_message("No orders loaded (see the message above).")
             if self.order_list.cursor_row is None:
@@ -461,8 +336,6 @@ class DispatchApp(App[None]):
         else:
             self.count_label.set_text(f"{self.order_list.table.total:,} open (stale)")
         self._update_age()
-        if self._refresh_again:
-            self._refresh_again = False
 
     def _hide_banner(self) -> None:
         self.banner.display = False
@@ -480,10 +353,11 @@ class DispatchApp(App[None]):
             return
         self.load_orders()
 
-    def _request_refresh(self) -> None:
+    @on(RefreshRequested)
+    def _request_refresh(self, message: RefreshRequested | None = None) -> None:
         """Refresh now, or right after the load in progress (which may predate our change)."""
         if self.loading:
-            self._refresh_again = True
+            self.session.refresh_after_load()
         else:
             self.load_orders()
 
@@ -495,53 +369,21 @@ class DispatchApp(App[None]):
         self.view_controls.update_bar()
 
     def _update_age(self) -> None:
-        if self.loading and self._last_success is not None:
+        session = self.session
+        if self.loading and session.last_success is not None:
             text = "refreshing…" if not self.settings.ascii else "refreshing..."
-        elif self._last_success is None:
-            text = "" if self._load_error is None else "never updated"
+        elif session.last_success is None:
+            text = "" if session.load_error is None else "never updated"
         else:
-            seconds = (self.now() - self._last_success).total_seconds()
+            seconds = (self.now() - session.last_success).total_seconds()
             text = f"updated {ago(seconds)} ago"
         self.age_label.set_text(text)
 
-    # ------------------------------------------------------------------ the detail pane
+    # ------------------------------------------------------------------ the detail pane (console/ui/detail_controller.py)
 
     def on_order_list_highlighted(self, message: OrderList.Highlighted) -> None:
-        if not self.is_running:  # shutting down: the pane's children are going away
-            return
-        if self._loads == 0 and self._detail_row is not None and not self.order_list.cursor_moved:
-            # The first load, and nobody has moved the cursor: the top row changes with nearly
-            # every page (worse orders keep arriving). The pane keeps the first order it showed
-            # until the load is over (_orders_loaded), rather than redrawing for every page: a
-            # redraw is a layout (~100 ms here), and 50k orders come in 50 pages.
-            return
-        self._show_detail(message.row)
-
-    def _show_detail(self, row: OrderRow | None) -> None:
-        self._detail_row = row
-        if row is None:
-            self._detail_version = None
-            self.workers.cancel_group(self, "detail")
-            self.detail.show_placeholder(self.order_list.empty_message)
-            self._bindings_may_have_changed()
-            return
-        self._detail_version = row.version
-        worker = self.load_detail(row)
-        self._worker_refs[worker] = row.ref
-        # The footer is brought up to date by load_detail once the cursor rests: whether `c` and
-        # `y` apply depends on the row, and a footer refresh recomposes every key in it (~50 ms
-        # here), which a held `j` must not pay per row. A key is checked when pressed anyway.
-
-    def _present(self, row: OrderRow, order: Order | None) -> None:
-        """Show ``order`` (or the row's summary, loading, when None) and any error of its last
-        complete attempt."""
-        if order is None:
-            self.detail.show_summary(row.summary_order(), loading=True)
-        else:
-            self._show_full(row.ref, order)
-        error = self._complete_errors.get(row.key)
-        if error is not None:
-            self.detail.show_error(*error)
+        if self.is_running:  # shutting down: the pane's children are going away
+            self.detail_controller.highlighted(message.row)
 
     def _bindings_may_have_changed(self) -> None:
         """Refresh the footer only when `c` becomes enabled or disabled: a refresh re-composes the
@@ -550,115 +392,6 @@ class DispatchApp(App[None]):
         if enabled != self._complete_enabled:
             self._complete_enabled = enabled
             self.refresh_bindings()
-
-    def _reload_detail_if_changed(self) -> None:
-        """After a refresh, keep the highlighted order's detail live.
-
-        If its row changed, fetch it again (showing the new summary meanwhile). Otherwise, once
-        the cached detail is older than the TTL, fetch it quietly: the pane is redrawn only if
-        the answer differs (a timeline grows while its list row stays the same).
-        """
-        row = self.order_list.cursor_row
-        if row is None or row is not self._detail_row:
-            return
-        if row.version != self._detail_version:
-            self._details.discard(row.key)
-            self._show_detail(row)
-        elif self._details.get(row.key) is None and not any(
-            w.group == "detail" and not w.is_finished for w in self.workers
-        ):
-            worker = self.load_detail(row, quiet=True)
-            self._worker_refs[worker] = row.ref
-            self._quiet_workers.add(worker)
-
-    @work(exclusive=True, group="detail", exit_on_error=False)
-    async def load_detail(self, row: OrderRow, quiet: bool = False) -> Order | None:
-        """Show the highlighted order's detail once the cursor rests there.
-
-        Nothing is drawn before the pause: a held ``j`` moves only the list (cheap), not the
-        detail pane (a re-layout per order). A newer highlight cancels this worker. ``quiet``:
-        a re-fetch of the order already shown (no pause, no summary in between).
-        """
-        ref = row.ref
-        if quiet:
-            return await self._fetch_detail(ref)
-        if self.DETAIL_DEBOUNCE:
-            await asyncio.sleep(self.DETAIL_DEBOUNCE)
-        self._bindings_may_have_changed()
-        cached = self._details.get(row.key)
-        if cached is not None:
-            self._present(row, cached)
-            return None
-        # The list's summary is drawn only if the full order is slow to come: a pane redraw is a
-        # screen layout (tens of ms), and drawing the summary and then the full order a moment
-        # later paid two of them (and three layouts) for every order the cursor rested on.
-        fetch = asyncio.ensure_future(self._fetch_detail(ref))
-        try:
-            done, _ = await asyncio.wait({fetch}, timeout=self.SUMMARY_AFTER)
-            if not done:
-                self._present(row, None)
-            return await fetch
-        finally:
-            if not fetch.done():
-                fetch.cancel()  # a newer highlight cancelled this worker: the GET goes too
-
-    async def _fetch_detail(self, ref: OrderRef) -> Order:
-        """``GET /orders/{h}``; when it answers with another leg of the handle, the handle's legs
-        too (the list searched by handle), so that the pane shows ``ref``'s own leg."""
-        order = await self.client.get_order(ref.order_handle, fulfillment_attempt=ref.fulfillment_attempt)
-        if not ref.same_leg(order.ref):
-            try:
-                self._legs[ref_key(ref)] = await self.client.legs(ref.order_handle)
-            except errors.HyperTrackError:
-                self._legs.pop(ref_key(ref), None)  # the row's own summary is shown instead
-        return order
-
-    def _is_current(self, ref: OrderRef) -> bool:
-        row = self._detail_row
-        return row is not None and row.key == ref_key(ref)
-
-    def _detail_loaded(self, ref: OrderRef, order: Order) -> None:
-        self._details.put(ref_key(ref), order)
-        row = self._detail_row
-        if row is None or not self._is_current(ref):
-            return  # a slow answer for an order no longer highlighted is not shown
-        if self.detail.order == order and not self._complete_errors.get(row.key):
-            return  # a quiet re-fetch that found nothing new: nothing to redraw
-        self._present(row, order)
-
-    def _show_full(self, ref: OrderRef, order: Order) -> None:
-        """Show a ``GET /orders/{h}`` answer; for another leg of the handle than ``ref``'s, show
-        ``ref``'s own leg as the list search found it, and name the other legs."""
-        if ref.same_leg(order.ref):
-            self.detail.show_order(order)
-            return
-        from console.ui.state import OrderRow
-
-        legs = self._legs.get(ref_key(ref), [])
-        mine = next((leg for leg in legs if ref.same_leg(leg.ref)), None)
-        row = self._detail_row
-        assert row is not None
-        self.detail.show_summary(OrderRow(mine).summary_order() if mine is not None else row.summary_order(),
-                                 loading=False)
-        others = [leg for leg in legs if not ref.same_leg(leg.ref)] or [order]
-        names = "; ".join(f"{leg.ref.leg_words()}: {leg.status}" for leg in others)
-        self.detail.show_error(
-            f"This is the {ref.leg_words()} leg; its own timeline and route are not available",
-            f"The order has other legs ({names}). HyperTrack gives the timeline and route of this order "
-            f"only with its {order.ref.leg_words()} leg. This leg's status, worker, times and risks shown "
-            "here are its own and current.",
-        )
-
-    def _detail_failed(self, ref: OrderRef, error: BaseException) -> None:
-        if not self._is_current(ref):
-            return
-        row = self._detail_row
-        assert row is not None
-        self.detail.show_summary(row.summary_order(), loading=False)
-        self.detail.show_error(
-            error_title(error, action="Loading the order"), error_message(error),
-            field_errors(error), request_id(error),
-        )
 
     # ------------------------------------------------------------------ completing
 
@@ -705,8 +438,8 @@ class DispatchApp(App[None]):
     def _start_complete(self, row: OrderRow) -> None:
         """A run of one, through the pipeline (console/ui/single_run.py); its result comes back
         to :meth:`single_done`."""
-        self._complete_errors.pop(row.key, None)
-        if self._is_current(row.ref):
+        self.session.action_errors.pop(row.key, None)
+        if self.detail_controller.is_current(row.ref):
             self.detail.clear_error()
         self.bulk.singles.start(row.ref)
 
@@ -714,26 +447,23 @@ class DispatchApp(App[None]):
         """Show a single completion's result in place: the row, the detail pane, a toast."""
         if not self.is_running:
             return
-        key = ref_key(ref)
         order_list = self.order_list
         if result.status.is_success and result.order is not None:
             order_list.replace_order(ref, result.order)
-        self._details.discard(key)
         row = order_list.table.get(ref)
         name = row.display_handle if row is not None else ref.describe()
         title, message = result_title(result), result_message(result)
         if result.status.is_success:
-            self._complete_errors.pop(key, None)
+            self.session.action_ended(ref, None)
             self.notify(f"Completed {name}." if result.status.value == "completed" else f"{name}: {title}.",
                         markup=False)
         else:
-            shown = ShownError(title, message, result.field_errors or None, result.request_id)
-            self._complete_errors[key] = shown
+            self.session.action_ended(ref, ShownError(title, message, result.field_errors or None, result.request_id))
             self.notify(f"{name}: {title}. {message}", severity="error", timeout=8, markup=False)
-        if self._is_current(ref) and self._detail_row is not None:
+        if self.detail_controller.is_current(ref):
             current = order_list.table.get(ref)
             if current is not None:
-                self._show_detail(current)
+                self.detail_controller.show(current)
         if settled:
             self.bulk.show_settled(settled)
         self._request_refresh()
@@ -755,86 +485,20 @@ class DispatchApp(App[None]):
             if worker.group == "orders":
                 self._update_age()
             return
-        ref = self._worker_refs.pop(worker, None)
-        quiet = worker in self._quiet_workers
-        self._quiet_workers.discard(worker)
         group = worker.group
         if state == WorkerState.SUCCESS:
             if group == "orders":
-                self._orders_loaded(worker.result)
-            elif group == "detail" and ref is not None and worker.result is not None:
-                self._detail_loaded(ref, worker.result)
+                self.session.load_succeeded(worker.result)
+            elif group == "detail":
+                self.detail_controller.worker_ended(worker, None)
         elif state == WorkerState.ERROR:
             error = worker.error
             assert error is not None
             if group == "orders":
-                self._orders_failed(error)
-            elif group == "detail" and ref is not None and not quiet:
-                self._detail_failed(ref, error)
-            else:
+                self.session.load_failed(error)
+            elif not (group == "detail" and self.detail_controller.worker_ended(worker, error)):
                 self.notify(f"{error_title(error)}: {error_message(error)}", severity="error", markup=False)
 
-
-    # ------------------------------------------------------------------ bulk (console/ui/bulk_run.py)
-
-    def action_toggle_mark(self) -> None:
-        self.bulk.toggle()
-
-    def action_mark_view(self) -> None:
-        self.bulk.mark_view()
-
-    def action_clear_marks(self) -> None:
-        self.bulk.clear()
-
-    def action_retry_failed(self) -> None:
-        self.bulk.retry_failed()
-
-    def action_bulk_show(self) -> None:
-        self.bulk.show()
-
-    async def action_quit(self) -> None:
-        if self.bulk.confirm_quit():  # during a bulk run, the first q only warns
-            await super().action_quit()
-
-    # ------------------------------------------------------------------ view (console/ui/view_controls.py)
-
-    def action_filter(self) -> None:
-        self.view_controls.open_filter()
-
-    def action_risk(self, level: str) -> None:
-        self.view_controls.set_risk(level)
-
-    def action_pick_status(self) -> None:
-        self.view_controls.pick_status()
-
-    def action_status(self, status: str) -> None:
-        self.view_controls.set_status(status)
-
-    def action_pick_sort(self) -> None:
-        self.view_controls.pick_sort()
-
-    def action_reverse_sort(self) -> None:
-        self.view_controls.reverse_sort()
-
-    def action_sort_by(self, column: str) -> None:
-        self.view_controls.sort_by(column)
-
-    def action_copy_url(self) -> None:
-        self.view_controls.copy_url()
-
-    def action_export(self) -> None:
-        self.view_controls.export()
-
-    def on_key(self, event) -> None:
-        # Runs before the bindings: a key whose action is disabled (c in read-only) says why.
-        self.view_controls.explain_key(event.key)
-
-    def handle_bindings_clash(self, clashed_bindings, node) -> None:
-        self.view_controls.bindings_clash(clashed_bindings)
-
-    def get_line_filters(self):
-        # --ascii: every rendered line also goes through AsciiFilter (console/ui/ascii_mode.py).
-        return self.view_controls.line_filters(super().get_line_filters())
 
     # ------------------------------------------------------------------ other actions
 
@@ -848,47 +512,10 @@ class DispatchApp(App[None]):
 
     def action_descriptions(self) -> dict[str, str]:
         """Long descriptions per action, for the help screen and the command palette."""
-        from console.ui import bulk_view
-
-        descriptions = {
-            "complete": "complete the highlighted order (asks first)" + (" [disabled: read-only]" if self.settings.read_only else ""),
-            "refresh": f"refresh now (automatic every {self.settings.refresh_seconds:g} s)",
-            "zoom": "zoom the focused pane to the whole screen, and back",
-            "help": "this help",
-            "quit": "quit",
-            "cursor_down": "next order", "cursor_up": "previous order",
-            "page_down": "a page down", "page_up": "a page up",
-            "first": "first order", "last": "last order",
-            "confirm": "complete it", "cancel": "leave it",
-            "command_palette": "command palette: every action by name",
-        }
-        descriptions.update(bulk_view.help_descriptions(read_only=self.settings.read_only))
-        descriptions.update(self.view_controls.help_descriptions())
-        return descriptions
+        return help_text.action_descriptions(self)
 
     def action_help(self) -> None:
-        from console.ui import bulk_view
-        from console.ui.bulk_run import TYPED_CONFIRM_ABOVE
-        from console.ui.screens.help import HelpScreen, describe_bindings
-
-        descriptions = self.action_descriptions()
-        contexts = [
-            ("Everywhere", describe_bindings(self, descriptions=descriptions)),
-            ("Order list", describe_bindings(self.order_list, descriptions=descriptions)),
-            ("Complete confirmation", [("y, enter", "complete it"), ("n, escape", "leave it")]),
-            ("Detail pane, after tab (c, space, y still act on the list's order)",
-             [("tab", "move focus between the list and the detail"),
-              *describe_bindings(self.detail, descriptions=self.detail.KEY_WORDS)]),
-            *bulk_view.help_contexts(typed_above=TYPED_CONFIRM_ABOVE),
-            *self.view_controls.help_contexts(),
-        ]
-        notes = [
-            "The list: worst risk first, then scheduled time. 'LATE 12m': an open order 12 minutes "
-            "past its scheduled time. '" + self.PENDING_LABEL + "': a complete is in flight.",
-            bulk_view.help_note(self.settings.ascii),
-            *self.view_controls.help_notes(),
-        ]
-        self.push_screen(HelpScreen(contexts, self.order_list.palette, notes=notes))
+        self.push_screen(help_text.help_screen(self))
 
     def action_zoom(self) -> None:
         """Give the focused pane (list or detail) the whole body, or give both their place back.

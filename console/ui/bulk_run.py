@@ -6,7 +6,7 @@ is a worker of the App (``group="bulk"``); screens only *look* at :attr:`BulkCon
 
 How the pieces meet:
 
-- :class:`~console.ui.marks.Marks` holds what is marked, by identity. ``c`` with marks freezes
+- :class:`~console.session.marks.Marks` holds what is marked, by identity. ``c`` with marks freezes
   them into a list of :class:`OrderRef` (:meth:`BulkController.plan`) that the review screen
   shows and the run is given unchanged: a refresh or re-sort while the review is open cannot
   change what is sent.
@@ -37,8 +37,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from console.api.vocab import OrderRef
-from console.ui.marks import Marks, still_open
-from console.ui.state import RowKey, ref_key
+from console.session.core import Session
+from console.session.marks import Marks, still_open
+from console.session.table import RowKey, ref_key
+from console.ui.messages import RefreshRequested
 
 # The engine, the journal (SQLite) and the result types load when a bulk action first needs
 # them (a run, a settlement, a journal that exists): not on the path to the first rows.
@@ -110,8 +112,10 @@ class BulkController:
     #: Seconds between pushes of the run's state to the screen (coalesced repaints).
     FLUSH_SECONDS = 0.2
 
-    def __init__(self, app: "DispatchApp", *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, app: "DispatchApp", session: Session, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.app = app
+        #: The orders' state this controller changes (the details its runs make stale).
+        self.session = session
         self.marks = Marks()
         #: Extra keyword arguments for BulkEngine (tests: fake sleeps, no settle delay).
         self.engine_options: dict[str, Any] = {}
@@ -567,10 +571,8 @@ class BulkController:
         unfinished = [r.ref for r in report.results if not r.status.is_success and table.get(r.ref) is not None]
         self.marks.unmark(succeeded)
         self.marks.mark(unfinished)
-        details = getattr(self.app, "_details", None)
         for ref in succeeded:
-            if details is not None:
-                details.discard(ref_key(ref))
+            self.session.details.discard(ref_key(ref))
         self.app.order_list.refresh_marks()
         self.changed()
         self.flush()
@@ -594,9 +596,7 @@ class BulkController:
         if not isinstance(self.app.screen, BulkProgressScreen):  # that screen says it all already
             self.app.notify(text + ".", severity="error" if doubt or failed else "information", timeout=10,
                             markup=False)
-        request_refresh = getattr(self.app, "_request_refresh", None)
-        if request_refresh is not None:
-            request_refresh()
+        self.app.post_message(RefreshRequested())
 
     def _failed(self, state: RunState, message: str) -> None:
         state.phase = FAILED

@@ -28,8 +28,8 @@ from textual.widgets import Input, Static
 
 from console.api.sanitize import sanitize
 from console.ui.columns import fit
-from console.ui.filtering import ViewFilter, risk_word
-from console.ui.sorting import ViewSort
+from console.session.filtering import ViewFilter, risk_word
+from console.session.sorting import ViewSort
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Built like Textual's ``Log``/``OptionList`` and toolong's ``LogLines``: a :class
 whose ``virtual_size`` is the row count and whose :meth:`render_line` returns one
 :class:`~textual.strip.Strip` per visible line. There is no widget per row and no per-cell
 measuring (the built-in DataTable stalls the UI for seconds at 50k rows, see the engineering
-notes). The data lives in :class:`console.ui.state.OrderTable`; this widget draws it, moves the
+notes). The data lives in :class:`console.session.table.OrderTable`; this widget draws it, moves the
 cursor and says which order is highlighted.
 
 Rendering rules:
@@ -42,7 +42,7 @@ from textual.style import Style as VisualStyle
 from console.api.vocab import OrderRef, RiskLevel
 from console.ui.badges import BadgePalette
 from console.ui.columns import GAP, Column, fit, layout
-from console.ui.state import MergeResult, OrderRow, OrderTable, RefreshMerge, RowFilter, SortKey
+from console.session.table import MergeResult, OrderRow, OrderTable, RefreshMerge, RowFilter, SortKey
 from console.ui.text import MISSING, MISSING_ASCII
 from console.ui.textual_compat import scrollbars
 from console.ui.timefmt import relative, scheduled_cell
@@ -149,11 +149,13 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
+        table: OrderTable | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.now: Clock = now or _utc_now
         self.ascii = ascii
-        self.table = OrderTable()
+        #: The rows shown: the session's table (console/session/core.py) in the console.
+        self.table = table if table is not None else OrderTable()
         self.empty_message = "Loading orders…"
         self._cursor = 0
         self._cursor_row: OrderRow | None = None
@@ -162,7 +164,7 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         self.cursor_moved = False
         self._highlighted_sent: OrderRow | None | bool = False  # False: nothing sent yet
         self._pending: dict[tuple, str] = {}
-        #: Bulk marks (console.ui.marks): a row whose key this says is marked shows the mark
+        #: Bulk marks (console.session.marks): a row whose key this says is marked shows the mark
         #: glyph in the cell after its risk marker. Set by the app; None draws no marks.
         self.is_marked: Callable[[tuple], bool] | None = None
         #: Rendered lines (per row version and width): a few screens' worth. Every evicted
@@ -203,6 +205,10 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         result = self.table.extend(orders)
         self._after_change(result)
         return result
+
+    def show_change(self, result: MergeResult) -> None:
+        """Show a change the table already has (the session loaded a page or merged a refresh)."""
+        self._after_change(result)
 
     def begin_refresh(self) -> RefreshMerge:
         """Start a complete reload: feed it pages, then :meth:`apply_refresh`."""
@@ -347,13 +353,13 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
     no_match_message = "No order matches the filter."
 
     def set_filter(self, row_filter: RowFilter | None) -> None:
-        """Show only the rows ``row_filter`` accepts (console/ui/filtering.py): no re-sort.
+        """Show only the rows ``row_filter`` accepts (console/session/filtering.py): no re-sort.
 
         The cursor stays on its order when it is still shown, else goes to the first row."""
         self._change_view(lambda: self.table.set_filter(row_filter))
 
     def set_sort(self, key: SortKey | None, reverse: bool = False) -> None:
-        """Sort by ``key`` (console/ui/sorting.py); the cursor stays on its order."""
+        """Sort by ``key`` (console/session/sorting.py); the cursor stays on its order."""
         self._change_view(lambda: self.table.set_sort(key, reverse))
 
     def _change_view(self, change: Callable[[], None]) -> None:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from console.api.vocab import OrderRef
-from console.ui.state import RowKey, ref_key
+from console.session.table import RowKey, ref_key
 
 if TYPE_CHECKING:
     from console.bulk.engine import BulkEngine

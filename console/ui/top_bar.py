@@ -19,6 +19,7 @@ from __future__ import annotations
 from rich.cells import cell_len
 from rich.text import Text
 from textual.widget import Widget
+from textual.widgets import Static
 
 from console.api.sanitize import sanitize
 
@@ -74,6 +75,16 @@ class ScopeLabel(Widget):
 
     def render(self) -> Text:
         return Text(self.text, no_wrap=True, overflow="crop")
+
+
+class StatusLabel(Static):
+    """A fixed-width label updated without a layout pass (the width never changes), so a
+    ticking "updated 5s ago" costs a few hundred bytes over SSH, not a screen relayout."""
+
+    def set_text(self, content: str | Text) -> None:
+        if content != getattr(self, "_last", None):
+            self._last = content
+            self.update(Text(content) if isinstance(content, str) else content, layout=False)
 
 
 class NewRedLabel(Widget):

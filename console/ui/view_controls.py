@@ -26,8 +26,8 @@ from console.api.sanitize import sanitize
 from console.ui.ascii_mode import AsciiFilter
 from console.ui.clipboard import copy_message, copyable_url
 from console.ui.filter_bar import FilterBar, ViewState
-from console.ui.filtering import ViewFilter
-from console.ui.sorting import SORT_COLUMNS, ViewSort
+from console.session.filtering import ViewFilter
+from console.session.sorting import SORT_COLUMNS, ViewSort
 from console.ui.textual_compat.bindings import bindings_after_keymap, declared_bindings, key_display
 
 if TYPE_CHECKING:
@@ -259,7 +259,7 @@ class ViewControls:
             return None
         if row.share_url:
             return row.share_url
-        shown = app.detail.order if app._is_current(row.ref) else None
+        shown = app.detail.order if app.detail_controller.is_current(row.ref) else None
         if shown is not None and shown.order_handle == row.ref.order_handle:
             return shown.share_url
         return None

@@ -99,7 +99,7 @@ def one_run(first: list, second: list) -> dict[str, float]:
 def measure(runs: int) -> dict[str, list[dict[str, float]]]:
     """Per run: the watch command's input (summaries) and the console's (the list's rows, which
     carry their risk levels and key already)."""
-    from console.ui.state import OrderRow
+    from console.session.table import OrderRow
 
     first, second = fleet()
     first_rows = [OrderRow(o) for o in first]

@@ -23,13 +23,13 @@ async def measure(url: str) -> dict[str, float]:
     client = OrdersClient(credentials(), base_url=url)
     app = DispatchApp(client, Settings(base_url=url, refresh_seconds=3600), sandbox=True)
     moves = [0]
-    probe = PaintProbe(app, marks={"moves": lambda: moves[0], "loads": lambda: app._loads})
+    probe = PaintProbe(app, marks={"moves": lambda: moves[0], "loads": lambda: app.session.loads})
     t0 = now()
     latencies: list[float] = []
     async with app.run_test(size=SIZE):
         order_list = app.order_list
         order_list.move_cursor = count_calls(order_list.move_cursor, moves)  # type: ignore[method-assign]
-        while app._loads == 0:
+        while app.session.loads == 0:
             latencies += await key_burst(app, probe, "moves", lambda: moves[0], [("j", "j")] * BURST, KEY_REPEAT)
             await asyncio.sleep(REST)
         done = await probe.wait_frame(t0, lambda f: (f.marks["loads"] or 0) >= 1, timeout=120)

@@ -130,7 +130,7 @@ async def measure_console(url: str, ctl: httpx.AsyncClient) -> dict[str, Any]:
     probe = PaintProbe(app, marks={
         "rows": lambda: len(app.order_list.table),
         "moves": lambda: moves[0],
-        "loads": lambda: app._loads,
+        "loads": lambda: app.session.loads,
     })
     t0 = now()
     async with app.run_test(size=SIZE) as pilot:
@@ -141,7 +141,7 @@ async def measure_console(url: str, ctl: httpx.AsyncClient) -> dict[str, Any]:
 
         # j held down while the pages arrive.
         loading_latencies: list[float] = []
-        while app._loads == 0:
+        while app.session.loads == 0:
             loading_latencies += await key_burst(app, probe, "moves", lambda: moves[0], [("j", "j")] * BURST,
                                                  KEY_REPEAT)
             await asyncio.sleep(REST)
@@ -193,10 +193,10 @@ async def measure_console(url: str, ctl: httpx.AsyncClient) -> dict[str, Any]:
         # A refresh with 1% of the orders changed.
         changed = (await control(ctl, "change", fraction=CHANGED_FRACTION))["changed"]
         await asyncio.sleep(0.2)
-        loads = app._loads
+        loads = app.session.loads
         monitor = LoopMonitor().start()
         t = press(app, "r")
-        while app._loads == loads:
+        while app.session.loads == loads:
             await asyncio.sleep(0.005)
         out["merge_time"] = now() - t
         await asyncio.sleep(0.5)  # and whatever the refresh left to run right after it

@@ -30,7 +30,7 @@ import httpx
 
 from console.api.models import OPEN_STATUSES
 from console.sandbox.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_SECRET_KEY
-from console.ui.state import OrderTable
+from console.session.table import OrderTable
 from tests.benchmarks.bulk import bench_server, client_for
 from tests.benchmarks.ptyrun import PtyProcess, python, terminal_env
 

@@ -93,7 +93,7 @@ def make_app(
         sandbox=True,
         now=lambda: FIXED_START,
     )
-    app.DETAIL_DEBOUNCE = 0.0
+    app.detail_controller.DETAIL_DEBOUNCE = 0.0
     # Writes (a single c included) go through the engine: no waits unless a test is about them.
     app.bulk.engine_options = dict(settle_delay=0.0, settle_window=0.0)
     return app, sb, interceptor
@@ -110,7 +110,7 @@ async def wait_until(pilot: Any, condition: Callable[[], bool], timeout: float =
 
 async def loaded(pilot: Any, app: DispatchApp) -> None:
     """Wait until the list has been loaded at least once and nothing is loading."""
-    await wait_until(pilot, lambda: app._loads >= 1 and not app.loading, what="the first load")
+    await wait_until(pilot, lambda: app.session.loads >= 1 and not app.loading, what="the first load")
     await pilot.pause()
 
 
@@ -148,7 +148,7 @@ def settled(*keys: str):
     async def run_before(pilot) -> None:
         app = pilot.app
         for _ in range(500):
-            if app._loads >= 1 and not app.loading and all(w.is_finished for w in app.workers):
+            if app.session.loads >= 1 and not app.loading and all(w.is_finished for w in app.workers):
                 break
             await pilot.pause(0.02)
         for key in keys:

@@ -29,7 +29,7 @@ from console.api.vocab import OrderRef
 from console.ui.text import safe
 
 if TYPE_CHECKING:
-    from console.ui.state import OrderRow
+    from console.session.table import OrderRow
 
 #: The longest cancel reason the input takes (it is sent as order metadata: kept short).
 MAX_REASON_LENGTH = 200

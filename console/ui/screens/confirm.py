@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from console.api.vocab import OrderRef
-from console.ui.state import OrderRow
+from console.session.table import OrderRow
 
 
 class ConfirmComplete(ModalScreen[bool]):

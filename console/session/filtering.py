@@ -7,7 +7,7 @@ and hands :meth:`ViewFilter.row_filter` to the order table, which does the filte
   (handle, worker, ops group, status, address, metadata values). It is never a regular
   expression or a pattern: ``.*``, ``[`` or ``\\`` match themselves, so no input can crash or
   slow the filter. Leading and trailing spaces are ignored; spaces inside are matched.
-- The text filter is a :class:`~console.ui.state.TextFilter`: the table scans one joined
+- The text filter is a :class:`~console.session.table.TextFilter`: the table scans one joined
   string with C-speed matching, and a keystroke that extends the text re-checks only the rows
   already shown. For that, the risk/status part (``also``) must be the *same object* from one
   keystroke to the next: :func:`_also` memoises it per (risk, status).
@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from console.api.vocab import RiskLevel
 from console.api.sanitize import sanitize
-from console.ui.state import RowFilter, TextFilter
+from console.session.table import RowFilter, TextFilter
 
 #: The risk quick filters: key -> lowest worst-risk level shown (None: every row).
 RISK_KEYS: dict[str, RiskLevel | None] = {

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from console.api.vocab import OPEN_STATUSES
-from console.ui.state import OrderRow, SortKey
+from console.session.table import OrderRow, SortKey
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Marked orders: the set a bulk completion acts on, kept by identity, never by row position.
 
 A mark is keyed by the order's full identity (:class:`OrderRef`: handle, type, type index,
-fulfillment attempt) as the :data:`~console.ui.state.RowKey` tuple, so it follows its order
+fulfillment attempt) as the :data:`~console.session.table.RowKey` tuple, so it follows its order
 through a refresh, a re-sort or a filter, and a new attempt of the same handle is a different,
 unmarked order. Marks of orders that left the open list are dropped by :meth:`Marks.prune`
 (called after every load).
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 from console.api.vocab import OrderRef
-from console.ui.state import OrderRow, OrderTable, RowKey, ref_key
+from console.session.table import OrderRow, OrderTable, RowKey, ref_key
 
 
 class Marks:
