@@ -2,8 +2,8 @@
 markers and terminal notifications.
 
 The session compares each complete refresh with the one before (console/session/alerts.py) and
-the App re-posts its :class:`~console.session.alerts.ChangesDetected` as a :class:`ChangesFound`
-message; :class:`AlertsController` shows it:
+the App re-posts its :class:`~console.session.alerts.ChangesDetected` as a
+:class:`~console.ui.messages.ChangesFound` message; :class:`AlertsController` shows it:
 
 - the top bar's :class:`~console.ui.top_bar.NewRedLabel` counts the new reds not acknowledged;
 - the order list marks the rows that changed in the last refreshes (``!`` an unacknowledged new
@@ -28,8 +28,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual.message import Message
-
 from console.api.sanitize import sanitize
 from console.api.vocab import OrderRef
 from console.session.alerts import ChangesDetected, ChangeTracker
@@ -42,13 +40,8 @@ if TYPE_CHECKING:
     from console.ui.screens.change_feed import ChangeFeedScreen
 
 
-class ChangesFound(Message):
-    """The session compared a complete refresh with the one before (every refresh after the
-    first load, with or without changes)."""
-
-    def __init__(self, changes: ChangesDetected) -> None:
-        super().__init__()
-        self.changes = changes
+#: The view's action that shows every risk level again.
+ALL_RISKS = "risk('all')"
 
 
 class AlertsController:
@@ -152,9 +145,12 @@ class AlertsController:
 
     def _hidden_message(self, hidden: int) -> str:
         verb = "is" if hidden == 1 else "are"
-        return (f"{hidden:,} new red {verb} hidden by the list's filter: "
-                f"{self._key('risk(\'all\')', '0')} shows every risk, {self._key('filter', '/')} then "
-                f"escape clears the text, {self._key('pick_status', 's')} the status.")
+        return f"{hidden:,} new red {verb} hidden by the list's filter: {self._clearing()}."
+
+    def _clearing(self) -> str:
+        """How to clear the list's filter, with the keys as the keymap left them."""
+        return (f"{self._key(ALL_RISKS, '0')} shows every risk, {self._key('filter', '/')} then escape "
+                f"clears the text, {self._key('pick_status', 's')} the status")
 
     def _go(self, index: int, ref: OrderRef) -> None:
         """Highlight the row at ``index`` (``ref``'s): a visit, so it is acknowledged."""
@@ -173,9 +169,8 @@ class AlertsController:
             return
         index = table.index_of(ref)
         if index is None:
-            app.notify(f"{name} is hidden by the list's filter: {self._key('risk(\'all\')', '0')} shows "
-                       f"every risk, {self._key('filter', '/')} then escape clears the text, "
-                       f"{self._key('pick_status', 's')} the status.", severity="warning", markup=False)
+            app.notify(f"{name} is hidden by the list's filter: {self._clearing()}.", severity="warning",
+                       markup=False)
             return
         self._go(index, ref)
 

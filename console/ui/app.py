@@ -45,10 +45,12 @@ from console.ui import help_text
 from console.ui.footer import ConsoleFooter
 from console.ui.forwarded_actions import ForwardedActions
 from console.ui.main_screen import MainScreen
-from console.ui.messages import RefreshRequested
+from console.ui.alerts import AlertsController
+from console.ui.messages import AcknowledgeAllNewReds, ChangesFound, RefreshRequested
 from console.ui.order_list import OrderList
 from console.ui.outcomes import error_message, error_title, result_message, result_title
 from console.session.core import (
+    ChangesDetected,
     LoadFailed,
     LoadFinished,
     LoadSummary,
@@ -122,6 +124,9 @@ class DispatchApp(ForwardedActions, App[None]):
         Binding("R", "retry_failed", "Retry failed", show=False, id="bulk.retry"),
         Binding("b", "bulk_show", "Bulk run", show=False, id="bulk.show"),
         Binding("escape", "stop_waiting", "Stop waiting", show=False, id="order.stop_waiting"),
+        # What changed (console/ui/alerts.py): help and ctrl+p list them.
+        Binding("n", "next_new_red", "Next new red", show=False, id="alerts.next_new_red"),
+        Binding("F", "change_feed", "Change feed", show=False, id="alerts.feed"),
     ]
 
     PENDING_LABEL = "completing…"
@@ -149,6 +154,8 @@ class DispatchApp(ForwardedActions, App[None]):
         #: The highlighted order's detail: when it is fetched, what the pane shows.
         self.detail_controller = DetailController(self, self.session,
                                                   keys_may_have_changed=self._bindings_may_have_changed)
+        #: What changed at each refresh: the new-red counter, the feed, row marks, notifications.
+        self.alerts = AlertsController(self, self.session.changes)
         self._complete_enabled: bool | None = None
         #: "orders" or "detail" while `z` gives that pane the whole body.
         self.zoomed: str | None = None
@@ -188,6 +195,7 @@ class DispatchApp(ForwardedActions, App[None]):
             # The room left: the scope shortens itself to it, in a fixed order (console/ui/top_bar.py).
             yield ScopeLabel(settings.profile, settings.ops_group, ascii=settings.ascii, id="scope")
             yield Static(Text("READ-ONLY" if settings.read_only else "can write"), id="access")
+            yield self.alerts.label
             self.count_label = StatusLabel(id="count")
             self.age_label = StatusLabel(id="age")
             yield self.count_label
@@ -292,6 +300,17 @@ class DispatchApp(ForwardedActions, App[None]):
             self._orders_loaded(event.summary)
         elif isinstance(event, LoadFailed):
             self._orders_failed(event)
+        elif isinstance(event, ChangesDetected):
+            self.post_message(ChangesFound(event))
+
+    @on(ChangesFound)
+    def _changes_found(self, message: ChangesFound) -> None:
+        if self.is_running:
+            self.alerts.changes_found(message.changes)  # type: ignore[arg-type]
+
+    @on(AcknowledgeAllNewReds)
+    def _acknowledge_all(self, message: AcknowledgeAllNewReds) -> None:
+        self.alerts.acknowledge_all()
 
     def _orders_loaded(self, summary: LoadSummary) -> None:
         total = self.order_list.table.total
@@ -384,6 +403,8 @@ class DispatchApp(ForwardedActions, App[None]):
     def on_order_list_highlighted(self, message: OrderList.Highlighted) -> None:
         if self.is_running:  # shutting down: the pane's children are going away
             self.detail_controller.highlighted(message.row)
+            if message.by_user:  # the supervisor looked at it (not a refresh moving the cursor)
+                self.alerts.visited(message.ref)
 
     def _bindings_may_have_changed(self) -> None:
         """Refresh the footer only when `c` becomes enabled or disabled: a refresh re-composes the
@@ -455,6 +476,7 @@ class DispatchApp(ForwardedActions, App[None]):
         title, message = result_title(result), result_message(result)
         if result.status.is_success:
             self.session.action_ended(ref, None)
+            self.session.changes.acted_on([ref])  # its leaving the open set is this console's doing
             self.notify(f"Completed {name}." if result.status.value == "completed" else f"{name}: {title}.",
                         markup=False)
         else:

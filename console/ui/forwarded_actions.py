@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from console.ui.alerts import AlertsController
     from console.ui.bulk_run import BulkController
     from console.ui.view_controls import ViewControls
 
@@ -21,6 +22,7 @@ class ForwardedActions:
 
     bulk: BulkController
     view_controls: ViewControls
+    alerts: AlertsController
 
     # ------------------------------------------------------------------ bulk (console/ui/bulk_run.py)
 
@@ -38,6 +40,14 @@ class ForwardedActions:
 
     def action_bulk_show(self) -> None:
         self.bulk.show()
+
+    # ------------------------------------------------------------------ what changed (console/ui/alerts.py)
+
+    def action_next_new_red(self) -> None:
+        self.alerts.jump_to_next_new_red()
+
+    def action_change_feed(self) -> None:
+        self.alerts.open_feed()
 
     async def action_quit(self) -> None:
         if self.bulk.confirm_quit():  # during a bulk run, the first q only warns

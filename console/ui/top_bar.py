@@ -113,6 +113,8 @@ class NewRedLabel(Widget):
 
     @property
     def text(self) -> str:
+        # No key hint: at 80 columns with SANDBOX and READ-ONLY, "(n)" would cut a short
+        # profile name ("audit") from the scope. The help and the palette name the key.
         return f"{self.count:,} new red" if self.count else ""
 
     def show_count(self, count: int) -> None:

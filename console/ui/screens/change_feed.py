@@ -6,8 +6,8 @@ across refreshes, whatever the list's filter hides). Each entry is two lines: th
 
 Keys: ``enter`` goes to the order (the screen is dismissed with its ref; the app highlights it
 in the list, which acknowledges it), ``1`` red changes only, ``0`` every change, ``a``
-acknowledges every new red (posted as :class:`ChangeFeedScreen.AcknowledgeAll`: the app owns the
-counter), ``escape``/``q`` closes. The app calls :meth:`ChangeFeedScreen.update_feed` after each
+acknowledges every new red (posted as :class:`~console.ui.messages.AcknowledgeAllNewReds`: the
+app owns the counter), ``escape``/``q`` closes. The app calls :meth:`ChangeFeedScreen.update_feed` after each
 refresh, so an open feed stays current.
 
 Every string comes from an event (sanitized by the detector; the handle through
@@ -23,13 +23,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.api.vocab import OrderRef
 from console.session.changes import ChangeEvent, ChangeFeed, ChangeKind
+from console.ui.messages import AcknowledgeAllNewReds
 from console.ui.screens.help import hanging
 from console.ui.screens.picker import VimOptionList
 from console.ui.textual_compat.bindings import key_display
@@ -95,6 +95,7 @@ class ChangeFeedScreen(ModalScreen[OrderRef | None]):
         padding: 0 1;
         background: $panel;
         border: thick $primary;
+        overflow: hidden;
     }
     App.-ascii ChangeFeedScreen > #feed-dialog {
         border: ascii $primary;
@@ -116,9 +117,6 @@ class ChangeFeedScreen(ModalScreen[OrderRef | None]):
         color: $text-muted;
     }
     """
-
-    class AcknowledgeAll(Message):
-        """The supervisor acknowledged every new red (``a``)."""
 
     def __init__(self, feed: ChangeFeed, *, ascii: bool = False, empty_message: str = "",
                  red_only: bool = False) -> None:
@@ -218,7 +216,7 @@ class ChangeFeedScreen(ModalScreen[OrderRef | None]):
             self.update_feed()
 
     def action_acknowledge_all(self) -> None:
-        self.post_message(self.AcknowledgeAll())
+        self.post_message(AcknowledgeAllNewReds())
 
     def action_close(self) -> None:
         self.dismiss(None)
