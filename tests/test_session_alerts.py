@@ -70,3 +70,41 @@ def test_the_notification_is_composed_once_per_refresh_without_a_stream() -> Non
     later = load(tracker, [order("a", risks={"is_offline": "red"}), order("b", risks={"is_offline": "red"}),
                            order("c", risks={"is_offline": "red"})], 30)
     assert b"1 order turned red: c" in later.notification
+
+
+# ---------------------------------------------------------------------------- in the session
+
+
+async def test_the_session_compares_complete_loads_only_over_the_sandbox() -> None:
+    import httpx
+
+    from console.sandbox.transitions import Script
+    from console.session.alerts import ChangesDetected
+    from tests.test_session_core import _load, _session
+
+    session, interceptor, events, sb = _session()
+    await _load(session)
+    assert not any(isinstance(e, ChangesDetected) for e in events)  # the first load: the baseline
+    row = next(r for r in session.table.rows if r.worst.name != "RED" and r.status == "ongoing")
+    Script(sb).turn_red(row.ref.order_handle, type=row.ref.type, type_index=row.ref.type_index)
+    # A refresh that fails after its first page: nothing compared, nothing looks gone.
+    pages = [0]
+
+    def second_page_fails(request: httpx.Request):
+        if request.method == "GET" and "pagination_token" in str(request.url):
+            pages[0] += 1
+            return httpx.Response(503, json={"message": "down"})
+        return None
+
+    interceptor.rules.append(second_page_fails)
+    events.clear()
+    await _load(session)
+    assert pages[0] >= 1 and not any(isinstance(e, ChangesDetected) for e in events)
+    interceptor.rules.clear()
+    events.clear()
+    await _load(session)
+    found = [e for e in events if isinstance(e, ChangesDetected)]
+    assert len(found) == 1
+    assert [(e.ref, e.kind.value) for e in found[0].new_reds] == [(row.ref, "worst")]
+    assert not [e for e in found[0].events if e.kind.value == "left"]
+    assert session.changes.new_red_count == 1
