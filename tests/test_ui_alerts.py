@@ -249,3 +249,26 @@ def test_the_change_feed_80x24(snap_compare) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_the_keys_are_in_the_help_the_palette_and_the_keymap() -> None:
+    from console.ui.keymap import binding_ids
+
+    assert {"alerts.next_new_red", "alerts.feed", "feed.red_only", "feed.all", "feed.acknowledge",
+            "feed.close"} <= binding_ids()
+    app, _, _ = make_app(orders=30, settings=Settings(base_url=IN_PROCESS_BASE_URL,
+                                                      keymap=(("alerts.next_new_red", "N"),)))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("question_mark")
+        body = unwrapped(str(app.screen.query_one("#help-body").render()))
+        assert "go to the next order that newly turned red" in body
+        assert "the change feed: what changed at each refresh" in body
+        assert "Change feed" in body and "acknowledge every new red" in body
+        await pilot.press("escape")
+        titles = {c.title: c.help for c in app.view_controls.palette_commands(app.action_descriptions())}
+        assert titles["Go to the next order that newly turned red (acknowledges it)"].startswith("key: N")
+        assert "keymap id: alerts.feed" in titles["The change feed: what changed at each refresh, newest first"]
+        await pilot.press("N")  # the remapped key runs it
+        await wait_until(pilot, lambda: toasts(app) and "No new red order to go to" in toasts(app)[-1],
+                         what="the toast")
