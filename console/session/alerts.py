@@ -86,6 +86,13 @@ class ChangeTracker:
     def complete(self, builder: SnapshotBuilder) -> ChangesDetected | None:
         """Every page of the load was read: compare it with the last complete one. None for the
         first load (the baseline)."""
+        events = self.compare(builder)
+        return None if events is None else self.record(events)
+
+    def compare(self, builder: SnapshotBuilder) -> list[ChangeEvent] | None:
+        """The first half of :meth:`complete` (the detector's diff): a caller on an event loop
+        can yield between the two halves, each a few ms at 50,000 orders. None for the first
+        load (the baseline)."""
         first = not self.detector.has_baseline
         snap = builder.finish()
         acted = [OrderRef(*key) for key in self._acted]
@@ -93,8 +100,11 @@ class ChangeTracker:
         if self._acted:
             facts = snap.facts
             self._acted = {key: None for key in self._acted if key in facts}
-        if first:
-            return None
+        return None if first else events
+
+    def record(self, events: list[ChangeEvent]) -> ChangesDetected:
+        """The second half of :meth:`complete`: the compared refresh's events into the feed, and
+        its notification composed."""
         self.compared += 1
         new_reds = self.feed.record(events)
         notification = self.notifier.refresh(events) if self.notifier is not None else b""

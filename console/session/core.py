@@ -259,9 +259,10 @@ class Session:
                 self._emit(RefreshMerged(merge.finish()))
             # Compared with the last complete load once the table shows this one (the first load
             # only sets the baseline).
-            found = self.changes.complete(watch)
-            if found is not None:
-                self._emit(found)
+            changed = self.changes.compare(watch)
+            if changed is not None:
+                await asyncio.sleep(0)  # keys and a frame between the diff and the feed's work
+                self._emit(self.changes.record(changed))
         except BaseException:
             heap.load_failed()
             raise
