@@ -9,6 +9,8 @@ session with the one before; what the supervisor sees is read from the screen.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from console.api.vocab import RiskLevel
 from console.sandbox.core import IN_PROCESS_BASE_URL
 from console.sandbox.transitions import Script
@@ -272,3 +274,41 @@ async def test_the_keys_are_in_the_help_the_palette_and_the_keymap() -> None:
         await pilot.press("N")  # the remapped key runs it
         await wait_until(pilot, lambda: toasts(app) and "No new red order to go to" in toasts(app)[-1],
                          what="the toast")
+
+
+async def test_an_open_feed_takes_the_next_refresh_s_changes() -> None:
+    app, sb, _ = make_app(orders=60)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("F")
+        await feed_shown(pilot, app, "No changes yet")
+        row = calm_rows(app, 1)[0]
+        Script(sb).turn_red(row.ref.order_handle, **leg(row))
+        before = app.session.loads
+        app.load_orders()  # the automatic refresh, while the feed is open
+        await wait_until(pilot, lambda: app.session.loads > before, what="the refresh")
+        await feed_shown(pilot, app, "Worst risk rose from")
+        assert {e.ref for e in app.screen.shown} == {row.ref}
+        assert "1 new red not looked at" in screen_text(app)
+
+
+async def test_hostile_handles_and_workers_show_escaped_in_the_feed() -> None:
+    from console.session.alerts import ChangeTracker
+    from console.ui.screens.change_feed import ChangeFeedScreen
+    from tests.support.hostile import assert_no_raw_controls, check_svg, shown
+    from tests.support.screen_host import ScreenHost
+    from tests.test_session_changes import T0, order
+
+    handle, worker = "EVIL\x1b]0;pwned\x07[bold]x[/]\u202e", "w\x9b2J\u200b"
+    tracker = ChangeTracker()
+    for seconds, risks in ((0, None), (10, {"is_offline": "red"})):
+        builder = tracker.begin(T0 + timedelta(seconds=seconds))
+        builder.add([order(handle, worker=worker, risks=risks)])
+        tracker.complete(builder)
+    app = ScreenHost(lambda: ChangeFeedScreen(tracker.feed))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: "Worst risk rose" in screen_text(app), what="the feed")
+        text = screen_text(app)
+        assert shown(handle) in text and shown(worker) in text and "[bold]x[/]" in text
+        assert_no_raw_controls(text, "screen")
+        check_svg(app.export_screenshot())
