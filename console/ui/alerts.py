@@ -28,10 +28,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from console.api.sanitize import sanitize
 from console.api.vocab import OrderRef
 from console.session.alerts import ChangesDetected, ChangeTracker
-from console.session.changes import ref_key
 from console.ui.textual_compat import terminal
 from console.ui.top_bar import NewRedLabel
 
@@ -51,7 +49,7 @@ class AlertsController:
         self.app = app
         self.tracker = tracker
         self.label = NewRedLabel(id="new-red")
-        #: Notifications handed to the terminal (tests and the benchmark read it).
+        #: Notifications handed to the terminal so far.
         self.notifications_sent = 0
 
     # ------------------------------------------------------------------ a refresh's changes
@@ -112,11 +110,10 @@ class AlertsController:
         moved = order_list.cursor_row is not None and order_list.cursor_moved
         cursor = order_list.cursor_index if moved else -1
         shown: list[tuple[int, OrderRef]] = []
-        hidden = gone = 0
+        hidden = 0
         for event in waiting:
             if table.get(event.ref) is None:
-                gone += 1
-                continue
+                continue  # it left the list; the refresh that shows it gone drops it from the feed's count
             index = table.index_of(event.ref)
             if index is None:
                 hidden += 1
@@ -131,11 +128,14 @@ class AlertsController:
         shown.sort(key=lambda pair: pair[0])
         below = [pair for pair in shown if pair[0] > cursor]
         index, ref = below[0] if below else shown[0]
-        wrapped = not below and moved
+        here = moved and index == cursor  # it turned red under the cursor: looked at now
+        wrapped = not below and moved and not here
         self._go(index, ref)
         left = self.tracker.new_red_count
-        note = f"{sanitize(ref.describe())}: new red"
-        if wrapped:
+        note = f"{ref.describe()}: new red"
+        if here:
+            note += " (the highlighted order)"
+        elif wrapped:
             note += " (from the top)"
         if left:
             note += f"; {left:,} more ({self._key('next_new_red', 'n')} goes on)"
@@ -163,7 +163,7 @@ class AlertsController:
         """Highlight ``ref`` in the list (``enter`` in the feed), or say why it cannot be."""
         app = self.app
         table = app.order_list.table
-        name = sanitize(ref.describe())
+        name = ref.describe()
         if table.get(ref) is None:
             app.notify(f"{name} is no longer in the open list.", markup=False)
             return
