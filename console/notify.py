@@ -195,6 +195,36 @@ class Notifier:
         return data
 
 
+def methods_for(environ: "dict[str, str] | os._Environ[str] | None" = None) -> tuple[str, ...]:
+    """The methods to use in this terminal, from what its environment says (over SSH most of
+    these variables are not forwarded, hence the fallback): a terminal that shows both OSC 9 and
+    OSC 777 would otherwise show every notification twice.
+
+    - iTerm2, kitty: OSC 9;
+    - Windows Terminal, WezTerm, Ghostty, foot, rxvt-unicode, VTE terminals: OSC 777;
+    - anything else: both (a terminal ignores the one it does not know). The bell always.
+    """
+    env = os.environ if environ is None else environ
+    program = env.get("TERM_PROGRAM", "").lower()
+    term = env.get("TERM", "").lower()
+    if program in ("iterm.app",) or env.get("KITTY_WINDOW_ID") or term == "xterm-kitty":
+        return ("bell", "osc9")
+    if (program in ("wezterm", "ghostty") or env.get("WT_SESSION") or env.get("VTE_VERSION")
+            or term.startswith(("foot", "rxvt-unicode")) or term == "xterm-ghostty"):
+        return ("bell", "osc777")
+    return DEFAULT_METHODS
+
+
+def parse_methods(text: str) -> tuple[str, ...]:
+    """``bell,osc9`` as methods; ValueError naming an unknown one."""
+    methods = tuple(m.strip().lower() for m in text.split(",") if m.strip())
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise ValueError(f"notification methods must be among {', '.join(METHODS)}"
+                         + (f" (not {', '.join(map(sanitize, unknown))})" if unknown else ""))
+    return methods
+
+
 def in_tmux(environ: dict[str, str] | None = None) -> bool:
     return bool((os.environ if environ is None else environ).get("TMUX"))
 

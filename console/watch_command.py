@@ -67,6 +67,9 @@ def add_watch_arguments(parser: argparse.ArgumentParser) -> None:
                         help="terminal notifications (bell, OSC 9/777) once per refresh (default: the profile's, else off)")
     parser.add_argument("--notify-kinds", metavar="KINDS",
                         help="what notifies, comma-separated: new-red (default), late, eta, worker, status, new, left, risk, worst")
+    parser.add_argument("--notify-via", metavar="METHODS",
+                        help="how, comma-separated: bell, osc9, osc777 (default: chosen from the terminal's "
+                        "environment, else all three)")
 
 
 def run_watch(
@@ -78,7 +81,7 @@ def run_watch(
     notify_stream: IO[bytes] | None = None,
     profile: Any = None,
 ) -> int:
-    from console.notify import DEFAULT_KINDS, Notifier, in_tmux, parse_kinds
+    from console.notify import DEFAULT_KINDS, Notifier, in_tmux, methods_for, parse_kinds, parse_methods
     from console.session.changes import DEFAULT_ETA_SLIP_MINUTES, ChangeDetector
 
     output = Output(stdout, stderr)
@@ -107,11 +110,16 @@ def run_watch(
         except ValueError as exc:
             output.err(f"dispatch-console watch: --notify-kinds: {exc}")
             return EXIT_USAGE
+        try:
+            methods = parse_methods(args.notify_via) if args.notify_via else methods_for()
+        except ValueError as exc:
+            output.err(f"dispatch-console watch: --notify-via: {exc}")
+            return EXIT_USAGE
         stream = notify_stream if notify_stream is not None else _terminal(output)
         if stream is None:
             output.err("dispatch-console watch: --notify: no terminal to notify on; notifications are off")
         else:
-            notifier = Notifier(stream, kinds=kinds, tmux=in_tmux())
+            notifier = Notifier(stream, kinds=kinds, methods=methods, tmux=in_tmux())
     red_only = args.only == "red"
     filters: dict[str, Any] = {}
     ops_group = args.ops_group or (getattr(profile, "ops_group", None) if profile is not None else None)

@@ -5,7 +5,9 @@ its own recorded action."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -97,7 +99,6 @@ async def test_each_action_is_sent_once_judged_and_journaled_with_its_parameters
 
 def test_the_bodies_sent_follow_the_schemas() -> None:
     fake = make_fake(["a"], "assigned")
-    import asyncio
 
     async def go(action) -> None:
         with served_fake(fake) as base_url:
@@ -113,7 +114,7 @@ def test_the_bodies_sent_follow_the_schemas() -> None:
             fake.orders["a"]["status"] = "assigned"
         asyncio.run(go(action))
     assert [(action, body) for _, action, body in fake.bodies] == [
-        ("cancel", {}),  # the reason is not part of CancelOrderRequest: journal only
+        ("cancel", {"metadata": {"cancel_reason": "r"}}),
         ("disable", {}),
         ("reassign", {"worker_handle": "w-9"}),
         ("reassign", {"worker_handle": "w-8", "ops_group_handle": "g"}),
@@ -261,3 +262,135 @@ async def test_an_order_already_in_the_end_state_is_not_sent_twice_by_a_second_r
     assert len(fake.posts("a")) == 1
     assert len(fake.gets("a")) == 1
     check_invariants(fake, journal_path, ["a"], results=second.results)
+
+
+async def test_the_client_refuses_bad_parameters_before_any_request():
+    from console.api import errors
+
+    fake = make_fake(["a"], "assigned")
+    client = fake.client()
+    ref = OrderRef("a")
+    for call in (
+        lambda: client.reassign_summary(ref, ""),
+        lambda: client.reassign_summary(ref, " w-1"),
+        lambda: client.reassign_summary(ref, "w\x1b[2J"),
+        lambda: client.reassign_summary(ref, "w-1", ops_group_handle="g\n"),
+        lambda: client.reschedule_summary(ref, datetime(2026, 12, 8, 14, 30)),  # no zone
+        lambda: client.reschedule_summary(ref, ""),
+        lambda: client.cancel_summary(ref, reason="\x07"),
+    ):
+        with pytest.raises(errors.InvalidRequest):
+            await call()
+    assert fake.log == []
+    await client.aclose()
+
+
+async def test_the_client_returns_the_answer_for_the_action_to_judge():
+    """The answer is checked (one order, the handle asked for) but its state is the action's to
+    judge: a 200 that does not show the change is returned, and the engine settles it."""
+    fake = make_fake(["a"], "assigned")
+    fake.post_faults["a"] = ["wrong_status"]
+    client = fake.client()
+    answer = await client.disable_summary(OrderRef("a"))
+    assert answer.status == "assigned" and Disable().judge(answer).value == "not_applied"
+    answer = await client.reschedule_summary(OrderRef("a"), AT)
+    assert answer.status == "unplanned" and Reschedule(at=AT).judge(answer).value == "applied"
+    await client.aclose()
+
+
+# ---------------------------------------------------------------------- more of the checklist
+
+
+@pytest.mark.parametrize("name", NEW_ACTIONS)
+async def test_f23_a_truncated_answer_after_applying_is_reconciled(journal, journal_path, name):
+    action, before, shows = CASES[name]
+    fake = make_fake(["a"], before)
+    fake.post_faults["a"] = ["truncated_after_apply"]
+    _, report = await run_over_http(fake, journal, action, ["a"])
+    assert report.results[0].status is R.COMPLETED_RECONCILED
+    assert len(fake.posts("a")) == 1 and shows(fake.orders["a"])
+    check_invariants(fake, journal_path, ["a"], results=report.results)
+
+
+@pytest.mark.parametrize("name", NEW_ACTIONS)
+async def test_f13_a_retry_after_too_long_stops_the_run_without_sleeping(journal, journal_path, name):
+    action, before, _ = CASES[name]
+    fake = make_fake(["a", "b"], before)
+    fake.post_faults["a"] = ["429:86400"]
+    _, report = await run_over_http(fake, journal, action, ["a", "b"], concurrency=1)
+    assert report.stop_reason is StopReason.RATE_LIMITED
+    assert results_by_handle(report) == {"a": R.NOT_SENT, "b": R.NOT_SENT}
+    assert max(fake.clock.sleeps, default=0) < 86400 and fake.effective == {}
+    check_invariants(fake, journal_path, ["a", "b"], results=report.results)
+
+
+def _engine_on_mock(fake: FakeHyperTrack, journal: Journal, action, **options) -> BulkEngine:
+    """Faults that happen before any connection (refused, certificate) cannot come from a
+    server that accepted one: these run on the fake in a MockTransport."""
+    return BulkEngine(fake.client(), journal, action=action, sleep=fake.clock.sleep, clock=fake.clock,
+                      rng=random.Random(7), **options)
+
+
+@pytest.mark.parametrize("name", NEW_ACTIONS)
+async def test_f1_connect_refused_twice_then_sent_once(journal, journal_path, name):
+    action, before, shows = CASES[name]
+    fake = make_fake(["a"], before)
+    fake.post_faults["a"] = ["connect", "connect_timeout"]
+    report = await _engine_on_mock(fake, journal, action).run([OrderRef("a")])
+    assert report.results[0].status is R.COMPLETED and shows(fake.orders["a"])
+    assert [r.outcome for r in fake.posts("a")] == ["connect", "connect_timeout", "200"]
+    check_invariants(fake, journal_path, ["a"], results=report.results)
+
+
+@pytest.mark.parametrize("name", NEW_ACTIONS)
+async def test_f17_a_refused_certificate_stops_the_run(journal, journal_path, name):
+    action, before, _ = CASES[name]
+    fake = make_fake(["a", "b"], before)
+    fake.post_faults["a"] = ["cert"]
+    report = await _engine_on_mock(fake, journal, action, concurrency=1).run([OrderRef("a"), OrderRef("b")])
+    assert report.stop_reason is StopReason.CERTIFICATE
+    assert results_by_handle(report) == {"a": R.FAILED_NOT_SENT, "b": R.NOT_SENT}
+    assert fake.effective == {}
+
+
+@pytest.mark.parametrize("name", NEW_ACTIONS)
+async def test_f24_stop_mid_run_finishes_in_flight_and_sends_nothing_new(journal, journal_path, name):
+    action, before, shows = CASES[name]
+    fake = make_fake(["a", "b", "c"], before)
+    with served_fake(fake) as base_url:
+        client = loopback_client(fake, base_url)
+        engine = BulkEngine(client, journal, action=action, concurrency=1, sleep=fake.clock.sleep,
+                            clock=fake.clock, rng=random.Random(7))
+        loop = asyncio.get_running_loop()
+
+        def stop_while_a_is_in_flight(handle: str) -> None:
+            # The server's thread: stop on the engine's loop, and answer "a" only once it ran.
+            if handle == "a":
+                stopped = threading.Event()
+                loop.call_soon_threadsafe(lambda: (engine.stop(), stopped.set()))
+                assert stopped.wait(10)
+
+        fake.on_post = stop_while_a_is_in_flight
+        try:
+            report = await engine.run([OrderRef(h) for h in ("a", "b", "c")])
+        finally:
+            await client.aclose()
+    assert results_by_handle(report) == {"a": R.COMPLETED, "b": R.STOPPED, "c": R.STOPPED}
+    assert [r.handle for r in fake.posts()] == ["a"] and shows(fake.orders["a"])
+    check_invariants(fake, journal_path, ["a", "b", "c"], results=report.results)
+
+
+@pytest.mark.parametrize("name", NEW_ACTIONS)
+async def test_f29_an_intent_that_cannot_be_written_is_never_sent(journal, journal_path, name, monkeypatch):
+    from console.bulk.journal import JournalWriteError
+
+    action, before, _ = CASES[name]
+    fake = make_fake(["a"], before)
+
+    def refuse(*args, **kwargs):
+        raise JournalWriteError("disk full")
+
+    monkeypatch.setattr(journal, "record_intent", refuse)
+    _, report = await run_over_http(fake, journal, action, ["a"])
+    assert report.results[0].status is R.FAILED_NOT_SENT and report.stop_reason is StopReason.JOURNAL
+    assert fake.posts() == []

@@ -88,7 +88,7 @@ HOLDER = textwrap.dedent(
     from console.bulk.journal import Journal
     j = Journal(sys.argv[1]).open()
     print("ready", flush=True)
-    time.sleep(60)
+    time.sleep(60)  # holds the journal until the test kills it
     """
 )
 

@@ -83,3 +83,26 @@ def test_unknown_kinds_and_methods_are_refused():
     assert parse_kinds("new-red, late") == ("new-red", "late")
     with pytest.raises(ValueError, match="not purple"):
         parse_kinds("purple")
+
+
+@pytest.mark.parametrize("env, methods", [
+    ({"TERM_PROGRAM": "iTerm.app"}, ("bell", "osc9")),
+    ({"WT_SESSION": "x"}, ("bell", "osc777")),
+    ({"TERM": "xterm-kitty"}, ("bell", "osc9")),
+    ({"TERM_PROGRAM": "WezTerm"}, ("bell", "osc777")),
+    ({"TERM": "foot"}, ("bell", "osc777")),
+    ({"VTE_VERSION": "7600"}, ("bell", "osc777")),
+    ({"TERM": "xterm-256color"}, ("bell", "osc9", "osc777")),
+])
+def test_methods_follow_the_terminal_so_none_shows_two(env, methods):
+    from console.notify import methods_for
+
+    assert methods_for(env) == methods
+
+
+def test_parse_methods():
+    from console.notify import parse_methods
+
+    assert parse_methods("bell, OSC9") == ("bell", "osc9")
+    with pytest.raises(ValueError, match="not fax"):
+        parse_methods("fax")

@@ -117,7 +117,7 @@ def test_the_sandbox_process_exits_when_the_console_is_killed() -> None:
         "from console.sandbox import process\n"
         "proc = process.start(3, 20)\n"
         "print(proc.pid, flush=True)\n"
-        "time.sleep(60)\n"
+        "time.sleep(60)  # a console that lives until the test kills it\n"
     )
     console = subprocess.Popen([sys.executable, "-c", probe], cwd=ROOT, stdout=subprocess.PIPE, text=True,
                                env=PROBE_ENV)
@@ -141,7 +141,9 @@ def test_the_sandbox_process_leaves_the_terminal_alone() -> None:
         "from console.sandbox import process\n"
         "proc = process.start(3, 20)\n"
         "sock = proc.sock\n"
-        "import time; time.sleep(0.5)\n"
+        "import time\n"
+        "while b'serve_socket' not in open(f'/proc/{proc.pid}/cmdline', 'rb').read():  # running the sandbox\n"
+        "    time.sleep(0.01)\n"
         "print(os.getsid(0), os.getsid(proc.pid), flush=True)\n"
         "print(os.readlink(f'/proc/{proc.pid}/fd/1'), os.readlink(f'/proc/{proc.pid}/fd/2'), flush=True)\n"
     )

@@ -7,7 +7,6 @@ for ``base64(account:secret)`` alone and in the ``Basic ...`` header (see tests.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import os
@@ -187,7 +186,7 @@ async def test_a_redirect_to_another_host_sends_it_nothing_and_no_authorization(
             async with OrdersClient(CREDS, base_url=origin.url) as client:
                 with pytest.raises(E.UnexpectedStatus):
                     await client.complete_order("h-1")
-        await asyncio.sleep(0.3)  # give a (wrongly) followed request time to arrive
+        foreign.settle()  # a (wrongly) followed request has been taken in by now
     assert [r.method for r in origin.requests] == ["POST"]
     assert origin.requests[0].headers.get("Authorization", "").startswith("Basic ")
     assert foreign.connections == 0 and bytes(foreign.received) == b""
@@ -205,12 +204,13 @@ async def test_a_hostile_proxy_in_the_environment_is_ignored(monkeypatch):
         async with httpx.AsyncClient(trust_env=True, timeout=1) as trusting:
             with pytest.raises(httpx.HTTPError):
                 await trusting.get(origin.url + "/control")
-        await asyncio.sleep(0.1)
+        proxy.settle()
         assert proxy.connections >= 1
         before = proxy.connections
 
         async with OrdersClient(CREDS, base_url=origin.url) as client:
             order = await client.complete_order("h-1")
+        proxy.settle()  # anything the client sent the proxy has been taken in by now
     assert order.status == "completed"
     assert [r.raw_path for r in origin.requests] == ["/orders/h-1/complete"]
     assert proxy.connections == before  # nothing more reached the proxy

@@ -21,7 +21,6 @@ import pytest
 from console.api import OrdersClient
 from console.api.handles import MAX_HANDLE_LENGTH
 from console.cli import main
-from console.sandbox.server import serve_in_thread
 from tests.support.hostile import BAD_HANDLES, TRICKY_HANDLES, assert_no_raw_controls, find_leaks
 from tests.support.sandbox_fixtures import make_sandbox
 
@@ -30,12 +29,11 @@ DECOYS = ["a", "b", "x", "A", "ab", "a%2Fb-decoy", "orders", "complete", "a%252F
 
 
 @pytest.fixture
-def served():
+def served(serve_sandbox):
     sandbox = make_sandbox(orders=20, seed=3)
     for handle in TRICKY + DECOYS:
         sandbox.add_order(handle, status="assigned")
-    with serve_in_thread(sandbox) as url:
-        yield url, sandbox
+    return serve_sandbox(sandbox), sandbox
 
 
 def states(sandbox) -> dict[tuple, str]:

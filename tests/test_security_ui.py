@@ -145,7 +145,7 @@ async def wait_until(pilot: Any, condition: Callable[[], bool], what: str, timeo
     while not condition():
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.02)
+        await pilot.pause(0.005)
 
 
 def idle(app: DispatchApp) -> bool:

@@ -238,3 +238,59 @@ def test_page_by_page_comparison_gives_the_same_events_as_the_whole_diff(worlds,
         for start in range(0, len(orders), page):
             builder.add(orders[start:start + page])
         assert paged.compare(builder.finish()) == whole.compare(snapshot(orders, now))
+
+
+# ------------------------------------------------------------------------------- list rows
+# The console feeds the list's rows: the same row object while its order's fingerprint is
+# unchanged (console/session/table.py). Those are compared by identity and LATE found from a heap;
+# the events must be exactly those of the summaries' path.
+
+from console.session.table import OrderRow  # noqa: E402
+
+_STATE_TIMED = st.fixed_dictionaries({
+    "status": st.sampled_from(["assigned", "ongoing", "completed"]),
+    "worker": st.sampled_from([None, "w1", "w2"]),
+    "risks": st.dictionaries(st.sampled_from(RISK_KEY_NAMES[:3]), _LEVELS, max_size=3),
+    "scheduled": st.one_of(st.none(), st.integers(-2, 8)),
+    "eta": st.one_of(st.none(), st.integers(0, 40)),
+})
+_WORLD_TIMED = st.dictionaries(st.sampled_from(["a", "b", "c", "d", "e"]), _STATE_TIMED, max_size=5)
+
+
+def _timed_orders(world):
+    return [order(h, s["status"], worker=s["worker"], risks=s["risks"],
+                  scheduled=None if s["scheduled"] is None else T0 + timedelta(minutes=s["scheduled"]),
+                  eta=None if s["eta"] is None else T0 + timedelta(minutes=s["eta"]))
+            for h, s in world.items()]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_WORLD_TIMED, st.integers(0, 150)), min_size=2, max_size=6), st.integers(1, 3))
+def test_list_rows_give_the_same_events_as_summaries(steps, page):
+    by_rows, by_summaries = ChangeDetector(eta_slip_minutes=5), ChangeDetector(eta_slip_minutes=5)
+    kept: dict = {}
+    now = T0
+    for world, seconds in steps:
+        now += timedelta(seconds=seconds)
+        orders = _timed_orders(world)
+        rows = []
+        for o in orders:
+            row = OrderRow(o)
+            prev = kept.get(row.key)
+            if prev is not None and prev.fingerprint == row.fingerprint:
+                row = prev  # what the list's refresh merge does
+            kept[row.key] = row
+            rows.append(row)
+        builder = by_rows.begin(now)
+        for start in range(0, len(rows), page):
+            builder.add(rows[start:start + page])
+        assert by_rows.compare(builder.finish()) == by_summaries.compare(snapshot(orders, now))
+
+
+def test_an_unchanged_row_becomes_late_as_the_clock_passes():
+    row = OrderRow(order("a", scheduled=datetime(2026, 12, 7, 12, 5, tzinfo=timezone.utc)))
+    detector = ChangeDetector()
+    for minute, expected in ((1, []), (5, []), (6, [("a", "late", "on time", "late")]), (7, [])):
+        builder = detector.begin(datetime(2026, 12, 7, 12, minute, 30, tzinfo=timezone.utc))
+        builder.add([row])
+        assert kinds(detector.compare(builder.finish())) == expected

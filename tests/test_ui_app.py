@@ -15,7 +15,7 @@ from console.ui.screens.confirm import ConfirmComplete
 from console.ui.screens.help import HelpScreen
 from tests.support.hostile import screen_text
 from tests.support.sandbox_fixtures import make_sandbox
-from tests.support.ui_support import detail_loaded, list_lines, loaded, make_app, row_line, wait_until
+from tests.support.ui_support import detail_loaded, list_lines, loaded, make_app, row_line, wait_until, workers_done
 
 
 async def open_orders_of(sb) -> list:
@@ -93,17 +93,18 @@ async def test_cursor_keys_move_and_the_detail_follows() -> None:
 
 
 async def test_a_slow_detail_never_overwrites_a_newer_selection() -> None:
-    app, sb, _ = make_app(orders=60)
+    app, sb, seen = make_app(orders=60)
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot, app)
         view = app.order_list.table.view
         slow = view[1].ref.order_handle
         sb.faults.script("GET", slow, ["delay:0.4"])
         await pilot.press("j")  # the slow one
-        await pilot.pause(0.05)
+        await wait_until(pilot, lambda: seen.gets(slow) == 1, what="the slow GET")
         await pilot.press("j")  # then the next one, before the slow answer
         await detail_loaded(pilot, app)
-        await pilot.pause(0.5)  # the slow answer's time has passed
+        await wait_until(pilot, lambda: seen.in_flight == 0, what="the slow answer, or its abandonment")
+        await pilot.pause()
         assert app.detail.order.order_handle == view[2].ref.order_handle
 
 
@@ -190,7 +191,7 @@ async def test_escape_and_n_cancel_the_confirmation() -> None:
         assert not isinstance(app.screen, ConfirmComplete)
         await pilot.press("c", "n")
         assert not isinstance(app.screen, ConfirmComplete)
-        await pilot.pause(0.1)
+        await workers_done(pilot)
         assert seen.posts() == []
 
 
@@ -219,7 +220,7 @@ async def test_read_only_disables_complete_visibly() -> None:
         await pilot.press("c")
         assert not isinstance(app.screen, ConfirmComplete)
         await pilot.press("y")
-        await pilot.pause(0.1)
+        await workers_done(pilot)
         assert seen.posts() == []
 
 
@@ -387,7 +388,7 @@ async def test_theme_change_re_resolves_the_badge_colours() -> None:
         await loaded(pilot, app)
         before = app.order_list.palette.red
         app.theme = "nord"
-        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: app.order_list.palette.red != before, what="the theme's styles")
         list_lines(app)  # renders with the new palette
         after = app.order_list.palette.red
         assert after.bgcolor is not None and after.bgcolor != before.bgcolor

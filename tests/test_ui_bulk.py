@@ -28,7 +28,7 @@ from console.ui.screens.confirm import ConfirmComplete
 from console.session.table import ref_key
 from tests.support.hostile import screen_text
 from tests.support.sandbox_fixtures import make_sandbox
-from tests.support.ui_support import json_error, list_lines, loaded, make_app, on, wait_until
+from tests.support.ui_support import json_error, list_lines, loaded, make_app, on, wait_until, workers_done
 
 FAST_ENGINE = dict(settle_delay=0.0, settle_window=0.0, min_pause=0.0, backoff=Backoff(base=0.0, cap=0.0, max_attempts=2))
 
@@ -286,7 +286,7 @@ async def test_more_than_twenty_needs_the_typed_count(tmp_path) -> None:
         await pilot.press(*str(count - 1), "enter")  # the wrong count does nothing but say so
         assert app.screen is screen
         assert f"That is not {count}" in screen_text(app)
-        await pilot.pause(0.1)
+        await workers_done(pilot)
         assert seen.posts() == [] and not applied(sb)
         await pilot.press(*str(count), "enter")
         await run_finished(pilot, app)
@@ -303,7 +303,7 @@ async def test_escape_cancels_the_review(tmp_path) -> None:
         assert not isinstance(app.screen, BulkReviewScreen)
         await pilot.press("c", "n")
         assert not isinstance(app.screen, BulkReviewScreen)
-        await pilot.pause(0.1)
+        await workers_done(pilot)
         assert seen.posts() == [] and app.bulk.state is None
         assert len(app.bulk.marks) == 2
 
@@ -409,6 +409,8 @@ async def test_a_429_pauses_the_whole_run_with_a_countdown(tmp_path) -> None:
         await wait_until(pilot, lambda: "PAUSED" in screen_text(app), what="the paused screen")
         note = str(app.screen.query_one("#bulk-progress-note").render()).replace("\n", " ")
         assert "(429)" in note and "no request goes out for" in note
+        # Deliberate: a window of real time in which an engine that did not pause would send
+        # (the held clock keeps the 429's pause from ever ending on its own).
         await pilot.pause(0.2)
         assert sb.stats.count("POST") == 1  # nothing else goes out while paused
         clock.release.set()
@@ -492,7 +494,8 @@ async def test_failed_orders_stay_marked_and_R_retries_only_them(tmp_path) -> No
         await pilot.press("escape")
         # The list says what happened to each order still there; the bar offers the retry.
         await wait_until(pilot, lambda: not app.loading, what="the refresh")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: "R retries 2 failed" in screen_text(app), what="the retry offer")
+        await workers_done(pilot)
         text = screen_text(app)
         assert "R retries 2 failed" in text
         for handle in failing:
@@ -510,12 +513,13 @@ async def test_failed_orders_stay_marked_and_R_retries_only_them(tmp_path) -> No
 
 async def test_closing_the_progress_screen_keeps_the_run_going(tmp_path) -> None:
     app, sb, seen = bulk_app(tmp_path, bulk_concurrency=2)
+    gate = Gate(seen.inner)
+    seen.inner = gate  # the run stays in flight while the test looks at the list
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot, app)
         refs = await mark_rows(pilot, app, 6)
-        sb.faults.set_latency(0.6)
         await pilot.press("c", "y")
-        await wait_until(pilot, lambda: len(seen.posts()) >= 1, what="the first POST")
+        await wait_until(pilot, lambda: gate.waiting == 2, what="two POSTs in flight")
         await pilot.press("b")
         assert not isinstance(app.screen, BulkProgressScreen)
         assert app.bulk.active
@@ -524,10 +528,10 @@ async def test_closing_the_progress_screen_keeps_the_run_going(tmp_path) -> None
         assert "bulk: " in screen_text(app) and "/6 done" in screen_text(app)
         labels = [line for line in list_lines(app) if "queued" in line or "completing…" in line]
         assert labels
+        gate.open.set()
         await run_finished(pilot, app)
         assert applied(sb) == {ref_key(ref): 1 for ref in refs}
-        await pilot.pause(0.3)
-        assert "last bulk run: 6/6 done" in screen_text(app)
+        await wait_until(pilot, lambda: "last bulk run: 6/6 done" in screen_text(app), what="the status bar")
         await pilot.press("b")
         assert isinstance(app.screen, BulkProgressScreen)
         assert "done 6/6" in screen_text(app)
@@ -543,8 +547,7 @@ async def test_journal_held_by_another_process_is_named_and_nothing_is_sent(tmp_
             await pilot.press("c", "y")
             await wait_until(pilot, lambda: app.bulk.state is not None and not app.bulk.state.active,
                              what="the refusal")
-            await pilot.pause(0.3)
-            assert "NOT STARTED" in screen_text(app)
+            await wait_until(pilot, lambda: "NOT STARTED" in screen_text(app), what="the refusal on screen")
             note = str(app.screen.query_one("#bulk-progress-note").render())
             assert f"in use by process {os.getpid()}" in note.replace("\n", " ")
             assert seen.posts() == [] and not applied(sb)
@@ -563,7 +566,7 @@ async def test_read_only_marks_work_but_completion_is_disabled(tmp_path) -> None
         assert "2 marked" in text and "read-only: completing is disabled" in text
         assert app.check_action("complete", ()) is None and app.check_action("retry_failed", ()) is None
         await pilot.press("c", "y", "R")
-        await pilot.pause(0.1)
+        await workers_done(pilot)
         assert not isinstance(app.screen, (BulkReviewScreen, ConfirmComplete))
         assert seen.posts() == []
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from console.sandbox.core import IN_PROCESS_BASE_URL
 from console.settings import Settings
-from tests.support.ui_support import json_error, make_app, on
+from tests.support.hostile import screen_text
+from tests.support.ui_support import footer_settled, json_error, make_app, on, wait_until, workers_done
 
 FROZEN_ENGINE = dict(settle_delay=0.0, settle_window=0.0, min_pause=0.0, clock=lambda: 1000.0)
 
@@ -27,11 +28,7 @@ def _app(tmp_path: Path, orders: int):
 
 
 async def _wait(pilot, condition) -> None:
-    for _ in range(1000):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("timed out")
+    await wait_until(pilot, condition, timeout=20.0)
 
 
 def _loaded(app) -> bool:
@@ -45,7 +42,8 @@ def test_bulk_review_typed_80x24(snap_compare, tmp_path) -> None:
         await _wait(pilot, lambda: _loaded(app))
         await pilot.press("asterisk", "c")
         await pilot.press("4", "1", "enter")  # a wrong count: the screen says so
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: "That is not" in screen_text(app), what="the wrong count's note")
+        await footer_settled(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
@@ -63,6 +61,7 @@ def test_bulk_results_80x24(snap_compare, tmp_path) -> None:
         await pilot.press("space", "j", "space", "j", "space", "j", "space")
         await pilot.press("c", "y")
         await _wait(pilot, lambda: app.bulk.state is not None and app.bulk.state.phase == "finished")
-        await pilot.pause(0.5)
+        await workers_done(pilot)
+        await footer_settled(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

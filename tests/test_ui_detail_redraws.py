@@ -62,7 +62,7 @@ async def test_a_slow_answer_shows_the_summary_meanwhile() -> None:
 
 
 async def test_moving_on_during_a_slow_answer_never_draws_it() -> None:
-    app, sb, _ = make_app(orders=60)
+    app, sb, seen = make_app(orders=60)
     app.detail_controller.SUMMARY_AFTER = 5.0
     async with app.run_test(size=(120, 30)) as pilot:
         await loaded(pilot, app)
@@ -72,8 +72,9 @@ async def test_moving_on_during_a_slow_answer_never_draws_it() -> None:
         sb.faults.script("GET", slow, ["delay:0.4"])
         drawn = _record(app)
         await pilot.press("j")
-        await pilot.pause(0.1)
+        await wait_until(pilot, lambda: seen.gets(slow) == 1, what="the slow GET")
         await pilot.press("j")
         await detail_loaded(pilot, app)
-        await pilot.pause(0.5)  # the slow answer's time has passed
+        await wait_until(pilot, lambda: seen.in_flight == 0, what="the slow answer, or its abandonment")
+        await pilot.pause()
         assert drawn == [("full", next_one, False)]

@@ -17,7 +17,7 @@ from console.ui.clipboard import copy_message, copyable_url
 from console.ui.screens.confirm import ConfirmComplete
 from console.ui.screens.help import HelpScreen
 from tests.support.hostile import screen_text
-from tests.support.ui_support import list_lines, loaded, make_app, wait_until
+from tests.support.ui_support import footer_settled, list_lines, loaded, make_app, wait_until
 
 
 def settings(**kw) -> Settings:
@@ -120,18 +120,18 @@ async def test_footer_shows_the_keys_that_apply_now_and_fits_80_columns() -> Non
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot, app)
         await highlight(pilot, app, lambda r: not r.share_url)
-        await pilot.pause(0.2)
+        await footer_settled(pilot)
         keys = footer_keys(app)
         assert {"complete", "filter", "pick_sort", "copy_url", "help", "quit"} <= set(keys)
         assert keys["copy_url"].has_class("-disabled") and not keys["complete"].has_class("-disabled")
         for key in keys.values():  # every shown key is inside the screen
             assert key.region.right <= 80 and key.region.width > 0, key.action
         await highlight(pilot, app, lambda r: bool(r.share_url))
-        await pilot.pause(0.2)
+        await footer_settled(pilot)
         assert not footer_keys(app)["copy_url"].has_class("-disabled")
         # In the filter input, the footer has the input's keys (the list's are typed).
         await pilot.press("slash")
-        await pilot.pause(0.2)
+        await footer_settled(pilot)
         assert "clear_filter" in footer_keys(app)
         assert not {"complete", "filter", "copy_url"} & set(footer_keys(app))  # those keys type
 
@@ -140,7 +140,7 @@ async def test_read_only_header_footer_and_c_explains_itself() -> None:
     app, _, seen = make_app(orders=40, settings=settings(read_only=True, profile="audit"))
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot, app)
-        await pilot.pause(0.2)
+        await footer_settled(pilot)
         assert "READ-ONLY" in screen_text(app).splitlines()[0]
         assert footer_keys(app)["complete"].has_class("-disabled")
         await pilot.press("c")
@@ -228,8 +228,10 @@ async def test_ascii_mode_draws_no_unicode_glyph_anywhere() -> None:
         look("cursor moved")
         await pilot.press("slash", "o", "a", "k")
         look("filter input")
+        shown = len(toasts(app))
         await pilot.press("enter", "2", "y")  # a toast
-        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: len(toasts(app)) > shown, what="the toast")
+        await pilot.pause()
         look("filtered, toast")
         await pilot.press("o")
         look("sort picker")
@@ -242,7 +244,8 @@ async def test_ascii_mode_draws_no_unicode_glyph_anywhere() -> None:
         await pilot.press("z", "c")
         look("confirm")
         await pilot.press("escape", "ctrl+p")
-        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+        await pilot.pause()
         look("palette")
         for stage, text in seen.items():
             assert not _non_ascii(text), (stage, sorted(_non_ascii(text)))
@@ -331,7 +334,7 @@ async def test_a_user_keymap_rebinds_keys_everywhere_it_is_shown() -> None:
         assert app.focused is app.view_controls.bar.input
         await pilot.press("escape", "slash")  # / no longer opens it
         assert app.focused is app.order_list
-        await pilot.pause(0.2)
+        await footer_settled(pilot)
         assert footer_keys(app)["filter"].key == "f"
         await pilot.press("question_mark")
         body = str(app.screen.query_one("#help-body").render())

@@ -138,6 +138,15 @@ def test_only_the_first_load_asks_whether_start_up_is_frozen(thresholds, monkeyp
         gc.unfreeze()
 
 
+async def _until(condition, what: str, timeout: float = 10.0) -> None:
+    """Wait on the event loop until ``condition`` holds (a deadline only turns a hang into a failure)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.005)
+
+
 def _counting_collect(monkeypatch) -> list[int]:
     collected: list[int] = []
     real_collect = gc.collect
@@ -155,7 +164,7 @@ async def test_the_settle_collects_the_young_generations_before_the_thresholds_c
         collected = _counting_collect(monkeypatch)
         policy.load_finished(rows=10)
         assert gc.get_threshold()[2] == HeapPolicy.LOADING_THRESHOLD and collected == []
-        await asyncio.sleep(HeapPolicy.SETTLE_DELAY * 3)
+        await _until(lambda: collected != [], "the settle's collection")
         assert collected == [1]
         assert gc.get_threshold() == thresholds
     finally:
@@ -169,10 +178,11 @@ async def test_a_load_starting_before_the_settle_takes_the_collection_over(thres
         collected = _counting_collect(monkeypatch)
         policy.load_finished(rows=10)
         policy.load_started()  # a refresh right away: the collection waits for its end
+        # Deliberate: the settle delay passing with a load running is what is under test.
         await asyncio.sleep(HeapPolicy.SETTLE_DELAY * 3)
         assert collected == [] and gc.get_threshold()[2] == HeapPolicy.LOADING_THRESHOLD
         policy.load_finished(rows=10)
-        await asyncio.sleep(HeapPolicy.SETTLE_DELAY * 3)
+        await _until(lambda: collected != [], "the settle's collection")
         assert collected == [1] and gc.get_threshold() == thresholds
     finally:
         gc.unfreeze()
@@ -186,6 +196,7 @@ async def test_closing_restores_the_threshold_and_drops_a_pending_settle(thresho
         policy.load_finished(rows=10)
         policy.close()
         assert gc.get_threshold() == thresholds
+        # Deliberate: the settle delay passing after close is what is under test.
         await asyncio.sleep(HeapPolicy.SETTLE_DELAY * 3)
         assert collected == []
     finally:

@@ -89,6 +89,7 @@ class WebConsole:
     def send(self, *messages: dict, at: float | None = None) -> None:
         """Write packets to the driver's stdin; ``at``: that many seconds after the start."""
         if at is not None:
+            # Deliberate: when a packet arrives relative to the start is what these tests vary.
             time.sleep(max(0.0, self.started + at - time.monotonic()))
         self.proc.stdin.write(b"".join(packet(message) for message in messages))
         self.proc.stdin.flush()

@@ -4,6 +4,7 @@ signals, and injected faults."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
@@ -231,3 +232,76 @@ def test_backs_off_on_api_failures_and_resumes_without_inventing_events(served: 
         assert watch.stop() == 143
         watch.close()
     assert not any("Traceback" in line for line in watch.err)
+
+
+def test_ops_group_watches_only_that_group(served: Served) -> None:
+    sb = served.sandbox
+    candidates = [o for o in sb.fleet.ordered if o.status == "assigned" and len(sb.fleet.by_handle[o.handle]) == 1
+                  and "red" not in o.risks.values()]
+    inside = candidates[0]
+    group = inside.area.ops_group_handle
+    outside = next(o for o in candidates if o.area.ops_group_handle != group)
+    watch = Watch(served, "--json", "--interval", "1", "--ops-group", group)
+    try:
+        first = watch.stderr_until(_watching, "the first load")
+        listed = sum(o.is_open and o.area.ops_group_handle == group for o in sb.fleet.ordered)
+        assert f"watching {listed} open order(s) in ops group {group}" in first
+        with sb.lock:
+            script = Script(sb)
+            script.turn_red(outside.handle)
+            script.turn_red(inside.handle)
+        lines = watch.lines_until(lambda ls: any('"worst"' in line for line in ls), "the red inside the group")
+        assert {json.loads(line)["order_handle"] for line in lines} == {inside.handle}
+    finally:
+        assert watch.stop() == 143
+        watch.close()
+
+
+def test_watch_on_the_embedded_sandbox_at_speed_prints_a_red_within_seconds(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYPERTRACK_", "DISPATCH_CONSOLE"))}
+    env.update(DISPATCH_CONSOLE_CONFIG=str(config), PYTHONPATH=str(REPO))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console", "watch", "--sandbox", "--sandbox-speed", "120", "--interval", "1",
+         "--json", "--only", "red"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        line = proc.stdout.readline()  # blocks until the first red (the test's timeout bounds it)
+        event = json.loads(line)
+        assert event["to"] == "red" or event["kind"] == "new"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 143
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+async def test_the_embedded_sandbox_process_runs_its_clock_at_the_speed_asked() -> None:
+    import email.utils
+
+    import httpx
+
+    from console.connection import SANDBOX_BASE_URL
+    from console.sandbox.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_SECRET_KEY
+    from console.sandbox.process import start
+
+    proc = start(7, 60, 3600.0)
+    assert proc is not None
+    async with httpx.AsyncClient(transport=proc.transport(), base_url=SANDBOX_BASE_URL,
+                                 auth=(DEFAULT_ACCOUNT_ID, DEFAULT_SECRET_KEY)) as http:
+        dates = []
+        for _ in range(2):
+            started = time.monotonic()
+            response = await http.get("/orders/", params={"limit": 1})
+            assert response.status_code == 200
+            dates.append((email.utils.parsedate_to_datetime(response.headers["date"]), started))
+            while time.monotonic() - started < 1.0:  # a real second between the two answers
+                await asyncio.sleep(0.05)
+    (first, t1), (second, t2) = dates
+    simulated = (second - first).total_seconds()
+    # An hour of the fleet per real second (at speed 1 this would be about one second); the
+    # Date is taken while each answer is made, so the real interval between them is looser.
+    assert 1000 <= simulated <= 3600 * (t2 - t1) + 3600

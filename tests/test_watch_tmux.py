@@ -40,7 +40,7 @@ def test_notify_sends_one_sanitized_notification_per_refresh_through_tmux(
         # The wrapper shell ignores Ctrl-C (so it lives to print watch's exit status); watch
         # installs its own handler.
         f"trap '' INT; while [ ! -f {go} ]; do sleep 0.05; done; "
-        f".venv/bin/python -m console watch --base-url {served.base_url} --notify --interval 1"
+        f".venv/bin/python -m console watch --base-url {served.base_url} --notify --notify-via bell,osc9,osc777 --interval 1"
     ), {"HYPERTRACK_ACCOUNT_ID": creds.account_id,
         "HYPERTRACK_SECRET_KEY": creds.secret_key.get_secret_value(),
         "DISPATCH_CONSOLE_CONFIG": str(served.config), "TERM": "xterm-256color"})

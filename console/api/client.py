@@ -624,10 +624,16 @@ class OrdersClient:
     # reschedule that state depends on the parameters, and for reschedule of a dispatched order
     # the documented answer is a re-created, unplanned order.
 
-    async def cancel_summary(self, ref: OrderRef) -> OrderSummary:
-        """``POST /orders/{order_handle}/cancel`` with an empty body (``CancelOrderRequest``
-        declares no properties)."""
-        return await self._action_summary(ref, "cancel", {})
+    async def cancel_summary(self, ref: OrderRef, reason: str | None = None) -> OrderSummary:
+        """``POST /orders/{order_handle}/cancel``: an empty body, or with ``reason`` the body
+        HyperTrack's integration guide sends, ``{"metadata": {"cancel_reason": reason}}``.
+        ``CancelOrderRequest`` is ``{type: object, properties: {}}``: it declares no property
+        and forbids none, so that body is valid against it (the sandbox keeps the reason in the
+        order's metadata)."""
+        body: dict[str, Any] = {}
+        if reason is not None:
+            body["metadata"] = {"cancel_reason": _body_text("reason", reason)}
+        return await self._action_summary(ref, "cancel", body)
 
     async def disable_summary(self, ref: OrderRef) -> OrderSummary:
         """``POST /orders/{order_handle}/disable`` (``DisableOrderRequest``: empty object)."""

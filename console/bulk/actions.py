@@ -68,6 +68,8 @@ class Action:
 
     name: ClassVar[str] = ""
     verb: ClassVar[str] = ""
+    #: The verb while it goes on ("cancelling 3/10" in progress lines).
+    doing: ClassVar[str] = ""
     done: ClassVar[str] = ""
     expected_status: ClassVar[str | None] = None
     #: Statuses this action is refused for, beyond the terminal ones, with the reason.
@@ -119,6 +121,7 @@ class Action:
 class Complete(Action):
     name: ClassVar[str] = "complete"
     verb: ClassVar[str] = "complete"
+    doing: ClassVar[str] = "completing"
     done: ClassVar[str] = "completed"
     expected_status: ClassVar[str | None] = "completed"
 
@@ -130,14 +133,15 @@ class Complete(Action):
 
 @dataclass(frozen=True)
 class Cancel(Action):
-    """``POST .../cancel``. ``reason`` is recorded in the journal only, never sent: the
-    reference ``CancelOrderRequest`` declares no properties (the provider's guide shows a
-    ``metadata.cancel_reason`` body, the spec does not), and a server that reads the spec
-    strictly may refuse the whole cancel for a key it does not know."""
+    """``POST .../cancel``. ``reason`` (escaped, at most :data:`MAX_REASON_CHARS`) is sent as
+    ``{"metadata": {"cancel_reason": reason}}``, the body HyperTrack's integration guide shows:
+    the reference ``CancelOrderRequest`` (``{type: object, properties: {}}``) admits it, and the
+    sandbox keeps it in the order's metadata. It is recorded in the journal too."""
 
     reason: str | None = None
     name: ClassVar[str] = "cancel"
     verb: ClassVar[str] = "cancel"
+    doing: ClassVar[str] = "cancelling"
     done: ClassVar[str] = "cancelled"
     expected_status: ClassVar[str | None] = "cancelled"
 
@@ -147,7 +151,7 @@ class Cancel(Action):
             object.__setattr__(self, "reason", reason or None)
 
     async def send(self, client: "OrdersClient", ref: OrderRef) -> Any:
-        return await client.cancel_summary(ref)
+        return await client.cancel_summary(ref, self.reason)
 
     def params(self) -> dict[str, Any]:
         return {"reason": self.reason} if self.reason else {}
@@ -160,6 +164,7 @@ class Cancel(Action):
 class Disable(Action):
     name: ClassVar[str] = "disable"
     verb: ClassVar[str] = "disable"
+    doing: ClassVar[str] = "disabling"
     done: ClassVar[str] = "disabled"
     expected_status: ClassVar[str | None] = "disabled"
     refused_in: ClassVar[dict[str, str]] = {
@@ -177,6 +182,7 @@ class Enable(Action):
 
     name: ClassVar[str] = "enable"
     verb: ClassVar[str] = "enable"
+    doing: ClassVar[str] = "enabling"
     done: ClassVar[str] = "enabled"
 
     async def send(self, client: "OrdersClient", ref: OrderRef) -> Any:
@@ -204,10 +210,11 @@ class Reassign(Action):
     """``POST .../reassign`` to ``worker`` (and ``ops_group``). Applied when the order shows
     that worker (and, when given and shown, that ops group) and is not finished."""
 
-    worker: str = ""
+    worker: str
     ops_group: str | None = None
     name: ClassVar[str] = "reassign"
     verb: ClassVar[str] = "reassign"
+    doing: ClassVar[str] = "reassigning"
     done: ClassVar[str] = "reassigned"
     refused_in: ClassVar[dict[str, str]] = {
         "summarizing": "the order is summarizing (finished): it cannot be reassigned",
@@ -278,10 +285,11 @@ class Reschedule(Action):
     the new times: the answer shows that order, and a read-back of the old leg shows it
     cancelled, so :meth:`read_back` then looks for the re-created attempt of the same leg."""
 
-    at: datetime = datetime.min.replace(tzinfo=timezone.utc)
+    at: datetime
     after: datetime | None = None
     name: ClassVar[str] = "reschedule"
     verb: ClassVar[str] = "reschedule"
+    doing: ClassVar[str] = "rescheduling"
     done: ClassVar[str] = "rescheduled"
     refused_in: ClassVar[dict[str, str]] = {
         "summarizing": "the order is summarizing (finished): it cannot be rescheduled",

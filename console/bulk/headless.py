@@ -100,8 +100,7 @@ class UsageError(Exception):
 ACTION_COMMANDS = ("cancel", "disable", "enable", "reassign", "reschedule")
 _ACTION_DESCRIPTIONS = {
     "cancel": "Cancel orders without the UI (cancelling cannot be undone): validate, look up, confirm, "
-              "cancel, report. --reason is kept in the journal only: the API's cancel request has no field "
-              "for it.",
+              "cancel, report.",
     "disable": "Disable orders without the UI (out of the route's ETA computation, to fulfil later): "
                "validate, look up, confirm, disable, report.",
     "enable": "Enable disabled orders without the UI (back into the route): validate, look up, confirm, "
@@ -149,7 +148,7 @@ def _target_of(client_factory: Any) -> JournalTarget | None:
 # =============================================================================== arguments
 
 
-def add_complete_arguments(parser: argparse.ArgumentParser) -> None:
+def add_complete_arguments(parser: argparse.ArgumentParser, done: str = "completed") -> None:
     parser.description = "Complete orders without the UI: validate, look up, confirm, complete, report."
     parser.epilog = EXIT_CODES_HELP
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -164,7 +163,7 @@ def add_complete_arguments(parser: argparse.ArgumentParser) -> None:
                         help="requests in flight at once, 1-16 (default 4)")
     parser.add_argument("--settle-window", type=float, metavar="SECONDS", default=argparse.SUPPRESS,
                         help="how long a sent request may still be in flight: a read-back inside it that shows "
-                        "the order not completed waits (Ctrl-C leaves it in doubt) (0-3600, default 60)")
+                        f"the order not {done} waits (Ctrl-C leaves it in doubt) (0-3600, default 60)")
     parser.add_argument("--journal", metavar="PATH",
                         help="the journal file (default: $DISPATCH_CONSOLE_JOURNAL or the platform data directory; "
                         "the embedded sandbox's runs go to NAME-sandbox beside it)")
@@ -175,13 +174,12 @@ def add_action_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     plus the action's own parameters."""
     from console.bulk.actions import KINDS
 
-    add_complete_arguments(parser)
+    add_complete_arguments(parser, KINDS[command].done)
     parser.description = _ACTION_DESCRIPTIONS[command]
     parser.epilog = exit_codes_help(KINDS[command].done)
     if command == "cancel":
         parser.add_argument("--reason", metavar="TEXT",
-                            help="why, recorded in the journal next to the outcome (not sent: the cancel "
-                            "request has no field for it)")
+                            help="why: sent as the order's metadata.cancel_reason and recorded in the journal")
     elif command == "reassign":
         parser.add_argument("--worker", metavar="W", required=True, help="the new worker's handle")
         parser.add_argument("--ops-group", metavar="G", dest="action_ops_group",
@@ -383,16 +381,23 @@ def _print_table(output: Output, header: tuple[str, ...], rows: list[tuple[str, 
         output.out("  ".join(cells + [row[-1]]).rstrip())
 
 
-def _print_results(output: Output, results: Sequence[Any], *, as_json: bool, source: str, action: Any = None) -> None:
-    """``action``: the action of the results (None: results of earlier runs, any action)."""
+def _print_results(output: Output, results: Sequence[Any], *, as_json: bool, source: str, action: Any = None,
+                   action_of: Callable[[Any], Any] | None = None) -> None:
+    """``action``: the action of every result; ``action_of(result)``: each one's (results of
+    earlier runs, any action; None when unknown)."""
     if not results:
         return
+    if action_of is None:
+        def action_of(_result: Any) -> Any:
+            return action
     if as_json:
-        extra = {"action": action.name, "params": action.params()} if action is not None else {}
         for r in results:
+            act = action_of(r)
+            extra = {"action": act.name, "params": act.params()} if act is not None else {}
             output.out(json.dumps({**r.to_json(), "source": source, **extra}, ensure_ascii=True))
         return
-    _print_table(output, ("ORDER", "LEG", "RESULT", "SENT", "COMPLETED_AT", "MESSAGE"), _result_rows(results, action))
+    rows = [_result_rows([r], action_of(r))[0] for r in results]
+    _print_table(output, ("ORDER", "LEG", "RESULT", "SENT", "COMPLETED_AT", "MESSAGE"), rows)
 
 
 # =============================================================================== complete
@@ -574,7 +579,7 @@ class _CompleteCommand:
         self.engine: Any = None
         self.signal_received: int | None = None
         self.main_task: asyncio.Task[int] | None = None
-        self.progress = ProgressPrinter(output, tty=_isatty(output.stderr))
+        self.progress = ProgressPrinter(output, tty=_isatty(output.stderr), label=action.doing)
 
     def run(self) -> int:
         try:
@@ -655,7 +660,8 @@ class _CompleteCommand:
         if settled:
             self.output.err(f"{len(settled)} order(s) that earlier runs left unsettled (an interrupted run, "
                             "or one that ended in doubt), settled first:")
-            _print_results(self.output, settled, as_json=as_json, source="earlier_run")
+            _print_results(self.output, settled, as_json=as_json, source="earlier_run",
+                           action_of=self._recorded_action)
         if engine.stop_reason is StopReason.AUTH:
             self.output.err(f"dispatch-console {self.name}: authentication failed at {where}; nothing was sent")
             return EXIT_AUTH
@@ -714,6 +720,18 @@ class _CompleteCommand:
         if all(s.is_success for s in statuses):
             return EXIT_OK
         return EXIT_FAILED
+
+    def _recorded_action(self, result: Any) -> Any:
+        """The action an earlier run recorded for ``result``'s op (None: unknown)."""
+        from console.bulk.actions import from_journal
+
+        op = self.journal.op(result.op_id) if result.op_id else None
+        if op is None:
+            return None
+        try:
+            return from_journal(op.action, op.params)
+        except ValueError:
+            return None
 
     async def _look_up(self, client: Any) -> list[tuple[Any, Any]] | int:
         """(ref, None) for an order to send, or (ref, result) for one settled by its lookup."""

@@ -35,8 +35,10 @@ Guarantees this module gives:
   it, kept, so that the next run starts a new journal.
 - The embedded sandbox has a journal of its own beside the real accounts' one
   (:func:`journal_path_for`); within a file, the engine's queries are keyed by account and server.
-- Stored: account id and base-URL host (never a secret), order identity, states, HTTP status,
-  the API's message (sanitized, truncated), request id, ``completed_at``.
+- Stored: account id and base-URL host (never a secret), order identity, the action and its
+  parameters (worker, time, reason: JSON, escaped), states, HTTP status, the API's message
+  (sanitized, truncated), request id, ``completed_at``. The same ``OpRecord`` states name every
+  action's outcomes: ``completed`` is "the action took effect" (cancelled, disabled, ...).
 
 Thread safety: one connection, guarded by a lock, usable from the engine's writer thread and
 the event loop's thread alike.

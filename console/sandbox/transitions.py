@@ -48,7 +48,7 @@ def start_elsewhere(fleet: "Fleet", *, gap: float = ELSEWHERE_GAP) -> None:
             if rng.random() < 0.7:
                 reassign(fleet, o, t, worker=_other_worker(fleet, o, rng))
             else:
-                fleet._cancel(o, t, by="api")
+                fleet.cancel(o, t)
         fleet.at(t + rng.uniform(0.5, 1.5) * gap / scale, act)
 
     fleet.at(fleet.now + rng.uniform(0.5, 1.5) * gap / scale, act)
@@ -60,36 +60,19 @@ def _other_worker(fleet: "Fleet", o: "SimOrder", rng: random.Random) -> "Worker 
 
 
 def reassign(fleet: "Fleet", o: "SimOrder", t: float, worker: "Worker | None" = None) -> "Worker | None":
-    """Give ``o`` to ``worker`` (default: the next worker of its ops group). A queued order is
-    routed anew (the old worker moves on to their next); an ongoing one changes hands where it
-    is. Returns the new worker (None: nobody else to give it to)."""
+    """Give ``o`` to ``worker`` (default: the next worker of its ops group) as the API's
+    reassign does (:meth:`Fleet.reassign`: a queued order goes to the end of the new worker's
+    route, an ongoing one starts over with them). Returns the new worker (None: nobody else to
+    give it to, or ``o`` is no longer open)."""
     if worker is None:
         workers = fleet.workers_by_area[o.area.ops_group_handle]
         if o.worker in workers and len(workers) > 1:
             worker = workers[(workers.index(o.worker) + 1) % len(workers)]
         elif o.worker not in workers and workers:
             worker = workers[0]
-    if worker is None or worker is o.worker or o.status not in ("assigned", "dispatched", "ongoing", "planned", "unplanned"):
+    if worker is None or worker is o.worker or not o.is_open:
         return None
-    old = o.worker
-    if old is not None and o in old.route:
-        old.route.remove(o)
-    if o.status == "ongoing":
-        if old is not None and old.current is o:
-            old.current = None
-            fleet._kick(old, t)
-        o.worker = worker
-        o.route_handle = worker.route_handle
-        worker.route.append(o)
-        o.forget_search()
-        o.touch()
-        return worker
-    o.version += 1  # a start already on its way belongs to the old worker's queue
-    o.start_pending = False
-    fleet._route(o, worker, t, None, None, random.Random(mix(fleet.seed, o.uid, 94)))
-    o.touch()
-    if old is not None:
-        fleet._kick(old, t)
+    fleet.reassign(o, worker, t)
     return worker
 
 
@@ -139,7 +122,7 @@ class Script:
         self._at(at, handle, leg, step)
 
     def cancel(self, handle: str, *, at: float | datetime | None = None, **leg: Any) -> None:
-        self._at(at, handle, leg, lambda o, t: o.is_open and self.fleet._cancel(o, t, by="api"))
+        self._at(at, handle, leg, lambda o, t: o.is_open and self.fleet.cancel(o, t))
 
     def complete(self, handle: str, *, at: float | datetime | None = None, **leg: Any) -> None:
         self._at(at, handle, leg, lambda o, t: o.is_open and self.fleet.complete(o, t))

@@ -20,6 +20,19 @@ How a refresh flows through it:
 4. :class:`ChangeFeed` keeps the last N events (a deque: bounded memory) across refreshes, the
    unacknowledged new reds (ack by order or all), and which orders changed in the last refreshes.
 
+In the console, after a refresh has merged (``console/session/core.py``: ``RefreshMerged``), the
+table's rows go through a builder in chunks (the event loop runs between them), then::
+
+    builder = detector.begin(load_started)
+    for chunk in chunks(table_rows):       # the same row objects the table keeps
+        builder.add(chunk)
+        await asyncio.sleep(0)
+    events = detector.compare(builder.finish(), acted_on=refs_this_console_completed_or_cancelled)
+    new_reds = feed.record(events)          # counter: feed.new_red_count; jump: feed.next_new_red()
+
+and a failed load calls nothing (or ``builder.abandon()``): the baseline stays the last complete
+refresh.
+
 Invariants: events are frozen; every string in an event is display-safe (sanitized) except
 ``ref.order_handle``, which is kept exact because it addresses the order (use
 ``ref.describe()`` to show it); :meth:`ChangeEvent.as_json` keeps data exact.
@@ -28,6 +41,9 @@ Invariants: events are frozen; every string in an event is display-safe (sanitiz
 from __future__ import annotations
 
 import enum
+import heapq
+import itertools
+import operator
 import sys
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -226,25 +242,63 @@ _OPEN = frozenset(OPEN_STATUSES)
 
 
 class Snapshot:
-    """The open set at one refresh: ``facts`` maps each order's key to a tuple of what the
-    detector compares. Only a complete snapshot is compared (see the module docstring)."""
+    """The open set at one refresh. Only a complete snapshot is compared (see the module
+    docstring).
 
-    __slots__ = ("time", "facts", "complete", "_previous", "_changed", "_new", "_gone")
+    Orders read as summaries: ``facts`` maps each order's key to a tuple of what the detector
+    compares. The list's rows (``rows``): ``facts`` maps ``id(row)`` to the row itself. The list
+    keeps the same row object while its order's fingerprint is unchanged, so an unchanged order
+    is recognised by identity, with integer keys, in C, and nothing is built for it. (Ids are
+    safe: a snapshot holds its rows, so no new row can reuse a listed row's id while the two
+    snapshots are compared.)
+    """
 
-    def __init__(self, time: datetime, facts: dict[RowKey, tuple], complete: bool, *,
+    __slots__ = ("time", "facts", "complete", "rows", "cutoff", "_previous", "_changed", "_new",
+                 "_gone", "_fresh")
+
+    def __init__(self, time: datetime, facts: dict[Any, Any], complete: bool, *, rows: bool = False,
                  previous: "Snapshot | None" = None, changed: dict[RowKey, None] | None = None,
-                 new: dict[RowKey, None] | None = None, gone: dict[RowKey, tuple] | None = None) -> None:
+                 new: dict[RowKey, None] | None = None, gone: dict[RowKey, Any] | None = None,
+                 fresh: list[Any] | None = None) -> None:
         self.time = time
         self.facts = facts
         self.complete = complete
-        # What the builder found against ``previous`` page by page (None: not compared yet).
+        self.rows = rows
+        #: The latest scheduled time that reads LATE at ``time``.
+        self.cutoff = datetime.fromtimestamp(late_cutoff(time), timezone.utc)
+        # What the builder found against ``previous`` page by page (None: not compared yet):
+        # summaries: the keys changed, new and gone; rows: the rows not in ``previous``.
         self._previous = previous
         self._changed = changed
         self._new = new
         self._gone = gone
+        self._fresh = fresh
 
     def __len__(self) -> int:
         return len(self.facts)
+
+    def tuples(self) -> dict[RowKey, tuple]:
+        """Key -> facts tuple, whichever way the orders came."""
+        if not self.rows:
+            return self.facts
+        cutoff = self.cutoff
+        return {row.key: _row_facts(row, cutoff) for row in self.facts.values()}
+
+
+def _row_facts(order: Any, cutoff: datetime) -> tuple:
+    """The facts tuple of one order (a summary or a list row) at a LATE ``cutoff``."""
+    status = order.status
+    levels = getattr(order, "levels", None)
+    if levels is None:
+        levels, worst = risk_levels(order.risks)
+    else:
+        worst = order.worst
+    scheduled = order.scheduled_at
+    return (sys.intern(status) if len(status) < 64 else status, order.worker, levels, worst,
+            scheduled is not None and scheduled <= cutoff, order.eta, order.ops_group)
+
+
+_STATUS_OF = operator.attrgetter("status")
 
 
 class SnapshotBuilder:
@@ -253,37 +307,69 @@ class SnapshotBuilder:
 
     Given the ``previous`` complete snapshot (:meth:`ChangeDetector.begin` passes it), each page
     is also compared with it as it arrives, so the refresh's end only examines the orders that
-    changed: the per-order lookups are spread over the load instead of stalling its last step.
+    changed: the per-order work is spread over the load instead of stalling its last step.
+    Pages of the list's rows (objects with ``key``, ``levels``, ``worst`` and ``fingerprint``)
+    are matched by identity in C; summaries one by one in Python.
     """
 
-    __slots__ = ("_time", "_cutoff", "_facts", "_previous", "_changed", "_new", "_unseen")
+    __slots__ = ("_time", "_cutoff", "_facts", "_previous", "_changed", "_new", "_unseen", "_rows",
+                 "_fresh")
 
     def __init__(self, now: datetime, previous: Snapshot | None = None) -> None:
         self._time = now
         self._cutoff = datetime.fromtimestamp(late_cutoff(now), timezone.utc)
-        self._facts: dict[RowKey, tuple] = {}
+        self._facts: dict[Any, Any] = {}
         self._previous = previous
-        #: Keys whose facts differ from the previous snapshot's, and keys it did not have.
+        #: Summaries: keys whose facts differ from the previous snapshot's, keys it did not
+        #: have, and (``_unseen``) its orders not listed yet: at the end, the ones that left.
         self._changed: dict[RowKey, None] = {}
         self._new: dict[RowKey, None] = {}
-        #: The previous snapshot's orders not listed yet: at the end, the ones that left.
-        self._unseen = dict(previous.facts) if previous is not None else {}
+        self._unseen: dict[RowKey, Any] | None = None
+        #: Rows: the rows that are not objects of the previous snapshot.
+        self._fresh: list[Any] = []
+        #: None until the first page says whether these are list rows.
+        self._rows: bool | None = None
 
     def add(self, orders: Iterable[Any]) -> None:
         """Add a page of orders (summaries or list rows). Orders outside the open statuses are
         not part of the open set and are ignored."""
+        if not isinstance(orders, (list, tuple)):
+            orders = list(orders)
+        if not orders:
+            return
+        if self._rows is None:
+            self._rows = hasattr(orders[0], "fingerprint") and hasattr(orders[0], "key")
+            previous = self._previous
+            if previous is not None and previous.rows != self._rows:
+                self._previous = None  # a baseline of the other kind: diffed in one pass at the end
+            elif previous is not None and not self._rows:
+                self._unseen = dict(previous.facts)
+        if self._rows:
+            self._add_rows(orders)
+        else:
+            self._add_summaries(orders)
+
+    def _add_rows(self, orders: Sequence[Any]) -> None:
+        rows = list(itertools.compress(orders, map(_OPEN.__contains__, map(_STATUS_OF, orders))))
+        ids = list(map(id, rows))
+        self._facts.update(zip(ids, rows))
+        previous = self._previous
+        if previous is not None:
+            known = previous.facts.__contains__
+            self._fresh.extend(itertools.compress(rows, map(operator.not_, map(known, ids))))
+
+    def _add_summaries(self, orders: Sequence[Any]) -> None:
         facts = self._facts
         cutoff = self._cutoff
         intern = sys.intern
         previous = self._previous
         prev_get = previous.facts.get if previous is not None else None
-        unseen_pop = self._unseen.pop
+        unseen_pop = self._unseen.pop if self._unseen is not None else None
         changed, new = self._changed, self._new
         for order in orders:
             status = order.status
             if status not in _OPEN:
                 continue
-            # The list's rows carry their levels and key already; summaries are read here.
             levels = getattr(order, "levels", None)
             if levels is None:
                 levels, worst = risk_levels(order.risks)
@@ -298,7 +384,7 @@ class SnapshotBuilder:
                 order.worker, levels, worst, scheduled is not None and scheduled <= cutoff,
                 order.eta, order.ops_group,
             )
-            if prev_get is not None:
+            if prev_get is not None and unseen_pop is not None:
                 before = unseen_pop(key, None)
                 if before is None:
                     before = prev_get(key)  # listed twice in this refresh: compare again
@@ -312,12 +398,23 @@ class SnapshotBuilder:
 
     def finish(self) -> Snapshot:
         """Every page was read: the complete snapshot."""
-        return Snapshot(self._time, self._facts, complete=True, previous=self._previous,
-                        changed=self._changed, new=self._new, gone=self._unseen)
+        previous = self._previous
+        if self._rows is None:  # no order at all: the kind of the previous snapshot
+            self._rows = previous.rows if previous is not None else False
+            if previous is not None and not self._rows:
+                self._unseen = dict(previous.facts)
+        rows = bool(self._rows)
+        if previous is None:
+            return Snapshot(self._time, self._facts, complete=True, rows=rows)
+        if rows:
+            return Snapshot(self._time, self._facts, complete=True, rows=True, previous=previous,
+                            fresh=self._fresh)
+        return Snapshot(self._time, self._facts, complete=True, previous=previous, changed=self._changed,
+                        new=self._new, gone=self._unseen if self._unseen is not None else dict(previous.facts))
 
     def abandon(self) -> Snapshot:
         """The refresh failed part-way: an incomplete snapshot, which the detector ignores."""
-        return Snapshot(self._time, self._facts, complete=False)
+        return Snapshot(self._time, self._facts, complete=False, rows=bool(self._rows))
 
 
 def snapshot(orders: Iterable[Any], now: datetime) -> Snapshot:
@@ -336,6 +433,10 @@ class ChangeDetector:
     ``eta_slip_minutes``: an ETA moving later by at least this much, counted from the ETA at the
     last slip event (or the earliest seen since), is one ``ETA`` event; so a slow drift of a minute
     a refresh is reported once it adds up, and an ETA moving earlier resets the count.
+
+    For snapshots of list rows, an unchanged row is never visited: the detector keeps a key ->
+    row map of its baseline, updated with the few rows that changed, and the orders that become
+    LATE only because the clock moved are found in a heap of the not-yet-late scheduled times.
     """
 
     def __init__(self, *, eta_slip_minutes: float = DEFAULT_ETA_SLIP_MINUTES) -> None:
@@ -345,6 +446,10 @@ class ChangeDetector:
         self._previous: Snapshot | None = None
         #: ETA baselines of orders whose ETA moved later without reaching the slip yet.
         self._eta_base: dict[RowKey, datetime] = {}
+        #: Rows baselines only: key -> row, and (scheduled time, key) of the open orders not late
+        #: yet; heap entries go stale when an order changes or leaves and are checked when due.
+        self._by_key: dict[RowKey, Any] = {}
+        self._late_heap: list[tuple[datetime, RowKey]] = []
 
     @property
     def has_baseline(self) -> bool:
@@ -363,33 +468,46 @@ class ChangeDetector:
         if not snap.complete:
             return []
         previous, self._previous = self._previous, snap
-        if previous is None:
-            return []
-        old, new = previous.facts, snap.facts
-        if (snap._previous is previous and snap._changed is not None and snap._new is not None
-                and snap._gone is not None):
-            # Compared page by page against this very baseline: nothing left to search.
-            changed_keys = list(snap._changed)
-            new_keys = list(snap._new)
-            gone = snap._gone.keys()
+        # (key, facts before, facts after) of the orders that may have changed; new and gone.
+        pairs: list[tuple[RowKey, tuple, tuple]] = []
+        new_facts: dict[RowKey, tuple] = {}
+        gone_facts: dict[RowKey, tuple] = {}
+        if snap.rows and previous is not None and previous.rows and snap._previous is previous \
+                and snap._fresh is not None:
+            self._compare_rows(previous, snap, pairs, new_facts, gone_facts)
         else:
-            # One C-speed pass: (key, facts) pairs that are not in the previous snapshot as is.
-            pairs = new.items() - old.items()
-            changed_keys = [k for k, _ in pairs if k in old]
-            new_keys = [k for k, _ in pairs if k not in old]
-            gone = old.keys() - new.keys()
-        if not changed_keys and not new_keys and not gone:
+            if snap.rows:
+                self._by_key = {row.key: row for row in snap.facts.values()}
+                self._rebuild_late_heap(snap)
+            if previous is None:
+                return []
+            if snap._previous is previous and snap._changed is not None and snap._new is not None \
+                    and snap._gone is not None:
+                # Summaries compared page by page against this very baseline.
+                old, new = previous.facts, snap.facts
+                pairs = [(k, old[k], new[k]) for k in snap._changed]
+                new_facts = {k: new[k] for k in snap._new}
+                gone_facts = dict(snap._gone)
+            else:
+                # One C-speed pass over tuples: (key, facts) pairs not in the previous snapshot.
+                old, new = previous.tuples(), snap.tuples()
+                diff = new.items() - old.items()
+                pairs = [(k, old[k], f) for k, f in diff if k in old]
+                new_facts = {k: f for k, f in diff if k not in old}
+                gone_facts = {k: old[k] for k in old.keys() - new.keys()}
+        if not pairs and not new_facts and not gone_facts:
             return []
         now = snap.time
         events: list[ChangeEvent] = []
-        for key in sorted(changed_keys, key=_key_sort):
-            self._diff(now, key, old[key], new[key], events)
-        for key in sorted(new_keys, key=_key_sort):
-            events.append(self._new(now, key, new[key]))
-        if gone:
+        for key, before, after in sorted(pairs, key=_first_key):
+            if before != after:
+                self._diff(now, key, before, after, events)
+        for key in sorted(new_facts, key=_key_sort):
+            events.append(self._new(now, key, new_facts[key]))
+        if gone_facts:
             acted = {ref_key(r) for r in acted_on}
-            for key in sorted(gone, key=_key_sort):
-                facts = old[key]
+            for key in sorted(gone_facts, key=_key_sort):
+                facts = gone_facts[key]
                 self._eta_base.pop(key, None)
                 events.append(ChangeEvent(
                     now, OrderRef(*key), ChangeKind.LEFT, _safe(facts[_STATUS]), None,
@@ -397,6 +515,60 @@ class ChangeDetector:
                     ops_group=_safe(facts[_OPS]),
                 ))
         return events
+
+    def _compare_rows(self, previous: Snapshot, snap: Snapshot, pairs: list, new_facts: dict,
+                      gone_facts: dict) -> None:
+        by_key = self._by_key
+        old_cut, new_cut = previous.cutoff, snap.cutoff
+        fresh = {row.key: row for row in snap._fresh or ()}
+        for key, row in fresh.items():
+            before = by_key.get(key)
+            if before is None:
+                new_facts[key] = _row_facts(row, new_cut)
+            elif before is not row:
+                pairs.append((key, _row_facts(before, old_cut), _row_facts(row, new_cut)))
+        old_ids = previous.facts
+        for row_id in old_ids.keys() - snap.facts.keys():  # integer keys: a C-speed difference
+            row = old_ids[row_id]
+            key = row.key
+            if key not in fresh and by_key.get(key) is row:
+                gone_facts[key] = _row_facts(row, old_cut)
+                del by_key[key]
+        by_key.update(fresh)
+        self._push_late(snap, fresh.values())
+        # Unchanged rows whose scheduled time the clock passed: their facts differ only in LATE.
+        for key in self._became_late(previous, snap, fresh.keys()):
+            row = by_key[key]
+            pairs.append((key, _row_facts(row, old_cut), _row_facts(row, new_cut)))
+
+    def _rebuild_late_heap(self, snap: Snapshot) -> None:
+        cutoff = snap.cutoff
+        self._late_heap = [(row.scheduled_at, key) for key, row in self._by_key.items()
+                           if row.scheduled_at is not None and row.scheduled_at > cutoff]
+        heapq.heapify(self._late_heap)
+
+    def _push_late(self, snap: Snapshot, rows: Iterable[Any]) -> None:
+        heap, cutoff = self._late_heap, snap.cutoff
+        for row in rows:
+            scheduled = row.scheduled_at
+            if scheduled is not None and scheduled > cutoff:
+                heapq.heappush(heap, (scheduled, row.key))
+        if len(heap) > 2 * len(self._by_key) + 1000:  # mostly stale entries: start again
+            self._rebuild_late_heap(snap)
+
+    def _became_late(self, previous: Snapshot, snap: Snapshot, skip: Collection[RowKey]) -> list[RowKey]:
+        """Keys of the rows that did not change but whose scheduled time the clock passed since
+        the previous snapshot (``skip``: the changed and new ones, diffed anyway)."""
+        heap, cutoff, by_key = self._late_heap, snap.cutoff, self._by_key
+        due: dict[RowKey, None] = {}
+        while heap and heap[0][0] <= cutoff:
+            scheduled, key = heapq.heappop(heap)
+            row = by_key.get(key)
+            if (row is None or key in skip or row.scheduled_at != scheduled
+                    or scheduled <= previous.cutoff):
+                continue  # gone, diffed anyway, rescheduled since, or late already
+            due[key] = None
+        return list(due)
 
     def _new(self, now: datetime, key: RowKey, facts: tuple) -> ChangeEvent:
         return ChangeEvent(now, OrderRef(*key), ChangeKind.NEW, None, _safe(facts[_STATUS]),
@@ -438,6 +610,10 @@ class ChangeDetector:
 
 def _safe(text: str | None) -> str | None:
     return text if text is None or text.isprintable() else sanitize(text)
+
+
+def _first_key(item: tuple) -> tuple:
+    return _key_sort(item[0])
 
 
 def _key_sort(key: RowKey) -> tuple:

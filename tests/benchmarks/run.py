@@ -188,7 +188,8 @@ def run_changes(runs: int, raw: dict[str, Any]) -> list[Row]:
         out.append(Row(f"50k: change detection per refresh, 1% changed ({label}): loop time, pages + compare",
                        med([v["loop_total"] for v in x]), "ms", 0.02, "<= 20 ms", baseline,
                        "one plain dict diff, 50k",
-                       note=f"end step (finish + compare) {fmt(med([v['compare'] for v in x]), 'ms')}; "
+                       note=f"CPU {fmt(med([v['cpu_total'] for v in x]), 'ms')}; "
+                       f"end step (finish + compare) {fmt(med([v['compare'] for v in x]), 'ms')}; "
                        f"longest page of 1,000 {fmt(med([v['page_max'] for v in x]), 'ms')}"))
     return out
 

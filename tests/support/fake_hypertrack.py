@@ -272,12 +272,19 @@ class FakeHyperTrack:
                 raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
             if fault == "504_after_apply":
                 return reply(504, {"message": "Endpoint request timed out"}, "504")
+            if fault == "truncated_after_apply":
+                # Served over loopback (tests/support/loopback_fake.py), the body is cut short of
+                # its Content-Length and the connection closed; in a MockTransport it is whole.
+                return reply(200, self._body(handle), "200-truncated", {TRUNCATE_HEADER: "1"})
             if fault == "other_handle":
                 other = next(h for h in self.orders if h != handle)
                 return reply(200, self._body(other), "200-other")
             return reply(200, self._body(handle), "200")
         return reply(404, {"message": "no such route"}, "404")
 
+
+#: A response header asking the loopback server to cut the body short (and not sent on).
+TRUNCATE_HEADER = "x-fake-truncate"
 
 #: The POST actions the fake serves.
 ACTIONS = ("complete", "cancel", "disable", "enable", "reassign", "reschedule")

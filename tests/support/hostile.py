@@ -314,6 +314,7 @@ class Listener:
 
         self.received = bytearray()
         self.connections = 0
+        self._probes = 0
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen()
@@ -330,14 +331,37 @@ class Listener:
                 conn, _ = self._sock.accept()
             except (socket.timeout, OSError):
                 continue
-            self.connections += 1
             conn.settimeout(0.5)
             try:
                 data = conn.recv(65536)
-                self.received.extend(data)
             except OSError:
-                pass
+                data = b""
+            if data == self._PROBE:
+                self._probes += 1  # settle()'s own connection: neither counted nor recorded
+            else:
+                self.connections += 1
+                self.received.extend(data)
             conn.close()
+
+    _PROBE = b"\0listener-settle\0"
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Return once every connection made before this call has been taken in and read.
+
+        Connections are accepted in the order they arrive and read one at a time: once a probe
+        connected after them has been seen, they have all been counted.
+        """
+        import socket
+        import time
+
+        seen = self._probes
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as probe:
+            probe.sendall(self._PROBE)
+            deadline = time.monotonic() + timeout
+            while self._probes == seen:
+                if time.monotonic() > deadline:
+                    raise AssertionError("the listener never took its probe in")
+                time.sleep(0.005)
 
     def __enter__(self) -> "Listener":
         self._thread.start()

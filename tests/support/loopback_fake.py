@@ -26,9 +26,9 @@ from pydantic import SecretStr
 from console.api.client import OrdersClient
 from console.api.credentials import Credentials
 from console.api.retry import Backoff
-from tests.support.fake_hypertrack import ACCOUNT, SECRET, FakeHyperTrack
+from tests.support.fake_hypertrack import ACCOUNT, SECRET, TRUNCATE_HEADER, FakeHyperTrack
 
-_SKIP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding"}
+_SKIP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding", TRUNCATE_HEADER}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -47,12 +47,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the answer is lost: nothing is written
             return
         content = response.content
+        truncate = TRUNCATE_HEADER in response.headers
         self.send_response(response.status_code)
         for name, value in response.headers.items():
             if name.lower() not in _SKIP_HEADERS:
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(content)))
         self.end_headers()
+        if truncate:  # half the promised body, then the connection closes (F23)
+            self.wfile.write(content[: len(content) // 2])
+            self.close_connection = True
+            return
         self.wfile.write(content)
 
     do_GET = do_POST = do_PATCH = _answer

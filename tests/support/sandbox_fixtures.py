@@ -6,7 +6,10 @@
 - ``sandbox_client``: an ``OrdersClient`` calling that sandbox in process. Its backoff sleeps
   are recorded in ``sandbox_sleeps`` instead of slept.
 - ``served_sandbox``: the same kind of sandbox served by uvicorn on 127.0.0.1 (a free port, in
-  a thread); yields ``ServedSandbox(base_url, sandbox)``.
+  a thread); yields ``ServedSandbox(base_url, sandbox)``. Each test gets a fresh sandbox; the
+  server (uvicorn, its thread and port) is one per test process, since stopping uvicorn takes
+  ~0.2 s, which was most of each such test's time.
+- ``serve_sandbox``: ``serve_sandbox(sb)`` serves a sandbox the test built itself that way.
 - ``sandbox_http``: a plain ``httpx.AsyncClient`` with the sandbox's credentials, for requests
   the client would refuse to build (``limit=abc``, a raw ``%2F`` path, ...).
 - ``schema_validator``: :class:`~console.sandbox.contract.ContractValidator` over HyperTrack's
@@ -15,7 +18,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timezone
 from typing import NamedTuple
 
@@ -77,11 +80,51 @@ async def sandbox_http(sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+class _ServedSwitch:
+    """What the shared server serves: an ASGI app that hands each request to the sandbox of the
+    test running now (:attr:`sandbox`), so that no test sees another's orders, faults or stats."""
+
+    def __init__(self) -> None:
+        self.sandbox: Sandbox | None = None
+
+    @property
+    def app(self) -> "_ServedSwitch":  # serve_in_thread serves ``.app``, like a Sandbox's
+        return self
+
+    async def __call__(self, scope, receive, send) -> None:
+        sandbox = self.sandbox
+        if sandbox is None:
+            raise RuntimeError("a request reached the shared sandbox server between tests")
+        await sandbox.app(scope, receive, send)
+
+
+@pytest.fixture(scope="session")
+def _sandbox_server() -> Iterator[tuple[str, _ServedSwitch]]:
+    switch = _ServedSwitch()
+    with serve_in_thread(switch) as base_url:  # type: ignore[arg-type] - it only serves .app
+        yield base_url, switch
+
+
 @pytest.fixture
-def served_sandbox() -> Iterator[ServedSandbox]:
+def serve_sandbox(_sandbox_server: tuple[str, _ServedSwitch]) -> Iterator[Callable[[Sandbox], str]]:
+    """``serve_sandbox(sb)`` serves ``sb`` over loopback HTTP until the test ends; returns its
+    base URL (the shared server's)."""
+    base_url, switch = _sandbox_server
+
+    def serve(sb: Sandbox) -> str:
+        switch.sandbox = sb
+        return base_url
+
+    try:
+        yield serve
+    finally:
+        switch.sandbox = None
+
+
+@pytest.fixture
+def served_sandbox(serve_sandbox: Callable[[Sandbox], str]) -> ServedSandbox:
     sb = make_sandbox()
-    with serve_in_thread(sb) as base_url:
-        yield ServedSandbox(base_url, sb)
+    return ServedSandbox(serve_sandbox(sb), sb)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,10 @@
   error status, a dropped connection) and passes every other request to the sandbox.
 - :func:`wait_until` pauses the pilot until a condition holds (never a timing assertion: a
   generous deadline only turns a hang into a failure).
+- :func:`workers_done` waits until every worker has finished (before checking that a key sent
+  nothing, say).
+- :func:`footer_settled` waits until the footer draws the keys that apply now (it re-composes
+  after the next refresh once the bindings change).
 - :func:`list_lines` reads what the order list renders, line by line, through its line API.
 """
 
@@ -33,12 +37,14 @@ class Interceptor(httpx.AsyncBaseTransport):
     """Answers a request with the first rule that returns something; the sandbox answers the rest.
 
     A rule returns an ``httpx.Response``, an exception to raise (the network failed), or None.
-    ``seen`` records every request that reached the "network" (method, raw path).
+    ``seen`` records every request that reached the "network" (method, raw path); ``in_flight``
+    counts the requests the sandbox has not yet answered nor seen abandoned (a cancelled caller).
     """
 
     inner: httpx.AsyncBaseTransport
     rules: list[Rule] = field(default_factory=list)
     seen: list[tuple[str, str]] = field(default_factory=list)
+    in_flight: int = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.seen.append((request.method, request.url.raw_path.decode()))
@@ -48,7 +54,15 @@ class Interceptor(httpx.AsyncBaseTransport):
                 raise answer
             if answer is not None:
                 return answer
-        return await self.inner.handle_async_request(request)
+        self.in_flight += 1
+        try:
+            return await self.inner.handle_async_request(request)
+        finally:
+            self.in_flight -= 1
+
+    def gets(self, handle: str) -> int:
+        """How many GETs of ``handle``'s own path reached the network."""
+        return sum(1 for method, path in self.seen if method == "GET" and f"/{handle}" in path.split("?")[0])
 
     def posts(self, action: str = "complete") -> list[str]:
         return [path for method, path in self.seen if method == "POST" and path.split("?")[0].endswith(f"/{action}")]
@@ -105,7 +119,7 @@ async def wait_until(pilot: Any, condition: Callable[[], bool], timeout: float =
     while not condition():
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what or condition}")
-        await pilot.pause(0.02)
+        await pilot.pause(0.005)
 
 
 async def loaded(pilot: Any, app: DispatchApp) -> None:
@@ -121,6 +135,40 @@ async def detail_loaded(pilot: Any, app: DispatchApp) -> None:
         lambda: not any(w.group == "detail" and not w.is_finished for w in app.workers),
         what="the detail",
     )
+    await pilot.pause()
+
+
+async def workers_done(pilot: Any, what: str = "every worker") -> None:
+    """Wait until no worker of the app is running (whatever a key press started has run its
+    course, a request included), then until the messages it posted are handled."""
+    await wait_until(pilot, lambda: all(w.is_finished for w in pilot.app.workers), what=what)
+    await pilot.pause()
+
+
+def footer_current(app: Any) -> bool:
+    """Whether the current screen's footer draws exactly the shown keys that apply now, each
+    enabled or disabled as its binding is (none while the footer is held: nothing is due yet)."""
+    from textual.widgets import Footer
+
+    from console.ui.textual_compat.footer import FooterKey
+
+    screen = app.screen
+    footers = list(screen.query(Footer))
+    if not footers:
+        return True
+    footer = footers[0]
+    drawn = {(key.action, not key.has_class("-disabled")) for key in footer.query(FooterKey)}
+    bindings = screen.active_bindings
+    due = {(binding.action, enabled) for _node, binding, enabled, _tooltip in bindings.values() if binding.show}
+    palette = bindings.get(app.COMMAND_PALETTE_BINDING)
+    if footer.show_command_palette and app.ENABLE_COMMAND_PALETTE and palette is not None:
+        due.add((palette[1].action, palette[2]))
+    return drawn == due
+
+
+async def footer_settled(pilot: Any, what: str = "the footer's keys") -> None:
+    """Wait until the footer draws the keys that apply now, and that drawing is on screen."""
+    await wait_until(pilot, lambda: footer_current(pilot.app), what=what)
     await pilot.pause()
 
 
@@ -144,19 +192,14 @@ def row_line(app: DispatchApp, handle: str) -> str:
 
 def settled(*keys: str):
     """A snapshot's ``run_before``: the first load done and every worker finished, then each of
-    ``keys`` pressed and its workers finished, then a pause for the footer's re-composition."""
+    ``keys`` pressed and its workers finished, then the footer re-composed for the keys that apply."""
     async def run_before(pilot) -> None:
         app = pilot.app
-        for _ in range(500):
-            if app.session.loads >= 1 and not app.loading and all(w.is_finished for w in app.workers):
-                break
-            await pilot.pause(0.02)
+        await wait_until(pilot, lambda: app.session.loads >= 1 and not app.loading and all(w.is_finished for w in app.workers),
+                         what="the first load and its workers")
         for key in keys:
             await pilot.press(key)
-        for _ in range(500):
-            if all(w.is_finished for w in app.workers):
-                break
-            await pilot.pause(0.02)
-        await pilot.pause(0.3)  # the footer re-composes after a binding change
+        await wait_until(pilot, lambda: all(w.is_finished for w in app.workers), what="the keys' workers")
+        await footer_settled(pilot)  # the footer re-composes after a binding change
 
     return run_before
