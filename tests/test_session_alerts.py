@@ -108,3 +108,14 @@ async def test_the_session_compares_complete_loads_only_over_the_sandbox() -> No
     assert [(e.ref, e.kind.value) for e in found[0].new_reds] == [(row.ref, "worst")]
     assert not [e for e in found[0].events if e.kind.value == "left"]
     assert session.changes.new_red_count == 1
+
+
+def test_the_session_s_notifier_follows_the_settings() -> None:
+    from console.settings import Settings
+    from console.session.core import _notifier
+
+    assert _notifier(Settings()) is None  # off by default
+    notifier = _notifier(Settings(notify=True, notify_kinds=("late",), notify_methods=("bell", "osc777"),
+                                  notify_tmux=True))
+    assert (notifier.kinds, notifier.methods, notifier.tmux, notifier.stream) == (
+        ("late",), ("bell", "osc777"), True, None)

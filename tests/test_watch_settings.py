@@ -10,6 +10,7 @@ import pytest
 
 from console import cli
 from console.config import ConfigError, load_config
+from console.notify import methods_for
 from console.settings import Settings
 from console.watch_command import add_watch_arguments, run_watch
 
@@ -64,9 +65,14 @@ notify = true
 notify_kinds = ["late"]
 """)).profile("day")
     assert cli._change_settings(_console_args(), profile) == {
-        "eta_slip_minutes": 10, "notify": True, "notify_kinds": ("late",), "notify_tmux": False}
+        "eta_slip_minutes": 10, "notify": True, "notify_kinds": ("late",), "notify_tmux": False,
+        "notify_methods": methods_for()}
     monkeypatch.setenv("TMUX", "/tmp/tmux-1000/default,1,0")  # inside tmux: wrapped for passthrough
     assert cli._change_settings(_console_args(), profile)["notify_tmux"] is True
+    assert cli._change_settings(_console_args("--notify-via", "bell,osc777"), profile)["notify_methods"] == (
+        "bell", "osc777")
+    with pytest.raises(cli._UsageProblem, match="--notify-via"):
+        cli._change_settings(_console_args("--notify-via", "smoke"), profile)
     assert cli._change_settings(_console_args("--eta-slip", "5", "--no-notify", "--notify-kinds", "new-red,eta"),
                                 profile) == {"eta_slip_minutes": 5, "notify": False, "notify_kinds": ("new-red", "eta")}
     assert cli._change_settings(_console_args(), None) == {}

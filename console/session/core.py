@@ -333,4 +333,5 @@ def _notifier(settings: Settings) -> Notifier | None:
         return None
     from console.notify import Notifier
 
-    return Notifier(None, kinds=tuple(settings.notify_kinds), tmux=settings.notify_tmux)
+    return Notifier(None, kinds=tuple(settings.notify_kinds), methods=tuple(settings.notify_methods),
+                    tmux=settings.notify_tmux)
