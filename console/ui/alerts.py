@@ -2,8 +2,9 @@
 markers and terminal notifications.
 
 The session compares each complete refresh with the one before (console/session/alerts.py) and
-the App re-posts its :class:`~console.session.alerts.ChangesDetected` as a
-:class:`~console.ui.messages.ChangesFound` message; :class:`AlertsController` shows it:
+:class:`AlertsController` (subscribed to the session) re-posts its
+:class:`~console.session.alerts.ChangesDetected` to the App as a
+:class:`~console.ui.messages.ChangesFound` message, whose handler hands it back; :class:`AlertsController` shows it:
 
 - the top bar's :class:`~console.ui.top_bar.NewRedLabel` counts the new reds not acknowledged;
 - the order list marks the rows that changed in the last refreshes (``!`` an unacknowledged new
@@ -30,11 +31,14 @@ from typing import TYPE_CHECKING
 
 from console.api.vocab import OrderRef
 from console.session.alerts import ChangesDetected, ChangeTracker
+from console.session.core import Session, SessionEvent
+from console.ui.messages import ChangesFound
 from console.ui.textual_compat import terminal
 from console.ui.top_bar import NewRedLabel
 
 if TYPE_CHECKING:
     from console.ui.app import DispatchApp
+    from console.ui.order_list import OrderList
     from console.ui.screens.change_feed import ChangeFeedScreen
 
 
@@ -45,12 +49,19 @@ ALL_RISKS = "risk('all')"
 class AlertsController:
     """The App's side of the session's change tracking (see the module)."""
 
-    def __init__(self, app: "DispatchApp", tracker: ChangeTracker) -> None:
+    def __init__(self, app: "DispatchApp", session: Session) -> None:
         self.app = app
-        self.tracker = tracker
+        self.tracker: ChangeTracker = session.changes
         self.label = NewRedLabel(id="new-red")
         #: Notifications handed to the terminal so far.
         self.notifications_sent = 0
+        session.subscribe(self._session_event)
+
+    def _session_event(self, event: SessionEvent) -> None:
+        """The session's comparison of a refresh, re-posted to the App as a typed message (it is
+        shown once the refresh's rows are)."""
+        if isinstance(event, ChangesDetected):
+            self.app.post_message(ChangesFound(event))
 
     # ------------------------------------------------------------------ a refresh's changes
 
@@ -81,6 +92,12 @@ class AlertsController:
             screen.update_feed()
 
     # ------------------------------------------------------------------ acknowledging
+
+    def highlighted(self, message: "OrderList.Highlighted") -> None:
+        """The list's highlight moved: a visit when the supervisor moved it (a key, ``n``, the
+        feed's ``enter``), not when a refresh or a filter did."""
+        if message.by_user:
+            self.visited(message.ref)
 
     def visited(self, ref: OrderRef | None) -> None:
         """The supervisor highlighted ``ref`` in the list (their cursor move, not the list's)."""

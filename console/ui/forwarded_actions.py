@@ -1,6 +1,7 @@
 """The App's actions that only hand the key to a controller: the bulk ones to
 :class:`~console.ui.bulk_run.BulkController`, the view's to
-:class:`~console.ui.view_controls.ViewControls`.
+:class:`~console.ui.view_controls.ViewControls`, ``c`` on one order to
+:class:`~console.ui.single_completion.SingleCompletion`.
 
 Textual looks actions up on the App (its bindings name them), so they are methods of the App;
 they live here, as a mixin placed before :class:`textual.app.App` in ``DispatchApp``'s bases, so
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from console.ui.alerts import AlertsController
     from console.ui.bulk_run import BulkController
+    from console.ui.single_completion import SingleCompletion
     from console.ui.view_controls import ViewControls
 
 
@@ -21,8 +23,18 @@ class ForwardedActions:
     """Bulk and view actions, forwarded; key explanations and line filters of the view."""
 
     bulk: BulkController
+    single: SingleCompletion
     view_controls: ViewControls
     alerts: AlertsController
+
+    # ------------------------------------------------------------------ one order (console/ui/single_completion.py)
+
+    def action_complete(self) -> None:
+        self.single.complete()
+
+    def action_stop_waiting(self) -> None:
+        self.single.stop_waiting()
+
 
     # ------------------------------------------------------------------ bulk (console/ui/bulk_run.py)
 
@@ -48,6 +60,16 @@ class ForwardedActions:
 
     def action_change_feed(self) -> None:
         self.alerts.open_feed()
+
+    # Handlers by name (a mixin's ``@on`` is not seen by Textual; its name lookup is): the
+    # messages of console/ui/messages.py that only the alerts controller handles.
+
+    def on_changes_found(self, message: Any) -> None:
+        if self.is_running:  # type: ignore[attr-defined]
+            self.alerts.changes_found(message.changes)
+
+    def on_acknowledge_all_new_reds(self, message: Any) -> None:
+        self.alerts.acknowledge_all()
 
     async def action_quit(self) -> None:
         if self.bulk.confirm_quit():  # during a bulk run, the first q only warns
