@@ -241,13 +241,16 @@ class AlertsController:
         }
 
     def help_contexts(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        from console.ui.screens.change_feed import ChangeFeedScreen
+        from console.ui.screens.help import describe_bindings
+
+        # The feed's own bindings, as the keymap left them (the screen is only built, not shown).
+        words = {"red_only(True)": "changes to red only", "red_only(False)": "every change",
+                 "acknowledge_all": "acknowledge every new red", "close": "close"}
         return [("Change feed", [
             ("j, k, g, G", "move"),
             ("enter", "go to the order (highlights it in the list: acknowledged)"),
-            ("1", "changes to red only"),
-            ("0", "every change"),
-            ("a", "acknowledge every new red"),
-            ("escape, q", "close"),
+            *describe_bindings(ChangeFeedScreen(self.tracker.feed), descriptions=words),
         ])]
 
     def help_notes(self) -> list[str]:
