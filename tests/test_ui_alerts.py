@@ -313,3 +313,27 @@ async def test_hostile_handles_and_workers_show_escaped_in_the_feed() -> None:
         assert shown(handle) in text and shown(worker) in text and "[bold]x[/]" in text
         assert_no_raw_controls(text, "screen")
         check_svg(app.export_screenshot())
+
+
+async def test_with_notify_one_sanitized_notification_per_refresh_reaches_the_driver(monkeypatch) -> None:
+    from textual.drivers.headless_driver import HeadlessDriver
+
+    written: list[str] = []
+    monkeypatch.setattr(HeadlessDriver, "write", lambda self, data: written.append(data))
+    settings = Settings(base_url=IN_PROCESS_BASE_URL, notify=True, notify_methods=("bell", "osc9"))
+    app, sb, _ = make_app(orders=60, settings=settings)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        await refresh(pilot, app)  # nothing changed: nothing sent
+        notes = lambda: [w for w in written if "\x1b]9;" in w]  # noqa: E731
+        assert notes() == []
+        reds = calm_rows(app, 2)
+        for row in reds:
+            Script(sb).turn_red(row.ref.order_handle, **leg(row))
+        await refresh(pilot, app)
+        await wait_until(pilot, lambda: len(notes()) == 1, what="the notification")
+        await refresh(pilot, app)  # no new change: still one
+        assert len(notes()) == 1 and app.alerts.notifications_sent == 1
+        note = notes()[0]
+        assert note.startswith("\x07\x1b]9;dispatch-console: 2 orders turned red: ") and note.endswith("\x07")
+        assert note[1:-1].replace("\x1b]9;", "").isprintable()
