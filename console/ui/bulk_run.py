@@ -627,6 +627,7 @@ class BulkController:
         self.marks.mark(unfinished)
         for ref in succeeded:
             self.session.details.discard(ref_key(ref))
+        self.session.changes.acted_on(succeeded)  # their leaving the open set: this console's doing
         self.app.order_list.refresh_marks()
         self.changed()
         self.flush()

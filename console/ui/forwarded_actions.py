@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from console.ui.alerts import AlertsController
     from console.ui.bulk_run import BulkController
     from console.ui.order_actions import OrderActions
     from console.ui.single_completion import SingleCompletion
@@ -26,6 +27,7 @@ class ForwardedActions:
     single: SingleCompletion
     view_controls: ViewControls
     order_actions: OrderActions
+    alerts: AlertsController
 
     # ------------------------------------------------------------------ one order (console/ui/single_completion.py)
 
@@ -69,6 +71,24 @@ class ForwardedActions:
 
     def action_reschedule_order(self) -> None:
         self.order_actions.run("reschedule_order")
+
+    # ------------------------------------------------------------------ what changed (console/ui/alerts.py)
+
+    def action_next_new_red(self) -> None:
+        self.alerts.jump_to_next_new_red()
+
+    def action_change_feed(self) -> None:
+        self.alerts.open_feed()
+
+    # Handlers by name (a mixin's ``@on`` is not seen by Textual; its name lookup is): the
+    # messages of console/ui/messages.py that only the alerts controller handles.
+
+    def on_changes_found(self, message: Any) -> None:
+        if self.is_running:  # type: ignore[attr-defined]
+            self.alerts.changes_found(message.changes)
+
+    def on_acknowledge_all_new_reds(self, message: Any) -> None:
+        self.alerts.acknowledge_all()
 
     async def action_quit(self) -> None:
         if self.bulk.confirm_quit():  # during a bulk run, the first q only warns

@@ -99,6 +99,7 @@ class SingleCompletion:
             done = action.done.capitalize()
         if result.status.is_success:
             self.session.action_ended(ref, None)
+            self.session.changes.acted_on([ref])  # its leaving the open set is this console's doing
             app.notify(f"{done} {name}." if result.status.value == "completed" else f"{name}: {title}.",
                        markup=False)
         else:
