@@ -1,4 +1,5 @@
-"""The App-side controller of bulk completion: marks, the frozen plan, the run, its journal.
+"""The App-side controller of bulk runs (complete, or any other :class:`~console.bulk.actions.Action`
+on the marked orders): marks, the frozen plan, the run, its journal.
 
 Why it lives on the App: a run changes real orders and must outlive the screen that shows it.
 Workers belong to the node that starts them and popping a screen cancels its workers, so the run
