@@ -477,3 +477,47 @@ async def test_more_than_twenty_marked_disables_need_the_typed_count(tmp_path) -
                          what="the run")
         assert sb.stats.applied_count("disable") == len(sendable)
         assert sb.stats.count("POST", action="disable") == len(sendable) == sb.stats.count("POST")
+
+
+async def test_a_dead_cancel_run_is_settled_in_cancel_words_and_x_sends_the_rest(tmp_path) -> None:
+    """A bulk cancel that died mid-flight: at the next start the report says cancelled / not
+    applied per order with its action (not 'c sends them'), and x cancels what is left."""
+    from console.bulk.journal import Journal
+    from console.sandbox.core import IN_PROCESS_BASE_URL
+    from console.ui.screens.bulk_settled import BulkSettledScreen
+    from tests.support.sandbox_fixtures import make_sandbox
+    from tests.support.ui_support import make_app
+
+    sb = make_sandbox(orders=60)
+    async with sb.client() as setup:
+        done, not_done = [o.ref for o in await setup.list_orders(status=["assigned"])][:2]
+    path = tmp_path / "journal.sqlite3"
+    account = sb.credentials.account_id
+    with Journal(path) as journal:
+        run = journal.start_run(account_id=account, base_url=IN_PROCESS_BASE_URL, count=2)
+        ops_ = journal.add_ops(run, [done, not_done], account_id=account, base_url=IN_PROCESS_BASE_URL,
+                               actions=[("cancel", '{"reason":"storm"}')] * 2)
+        for op in ops_:
+            journal.record_intent(op, run)
+    async with sb.client() as other:
+        await other.cancel_summary(done)  # that request had arrived before the console died
+    app, sb, seen = make_app(sb, settings=Settings(base_url=IN_PROCESS_BASE_URL, journal_path=path))
+    app.bulk.engine_options = dict(settle_delay=0.0, settle_window=0.0, min_pause=0.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot, app)
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkSettledScreen), what="the settlement report")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "c sends them" not in text and "not c unless it was a completion" in text
+        lines = app.screen.query_one("#bulk-settled-list").plain_lines
+        assert any(done.order_handle in line and "cancel: cancelled (reconciled)" in line for line in lines), lines
+        assert any(not_done.order_handle in line and "cancel: not applied" in line for line in lines), lines
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not_done in app.bulk.marks, what="the mark")
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkReviewScreen), what="the review")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.bulk.state is not None and app.bulk.state.phase == "finished",
+                         what="the run")
+        assert sb.stats.applied_count("cancel", not_done.order_handle) == 1
+        assert sb.stats.applied_count("complete") == 0

@@ -773,11 +773,37 @@ class BulkController:
         self.changed()
 
     def show_settled(self, results: Sequence[OrderResult]) -> None:
-        """What earlier runs left unsettled and a run just settled (before sending anything)."""
+        """What earlier runs left unsettled and a run just settled (before sending anything),
+        each in the words of the action its run sent (read from the journal's ops)."""
+        if results and self.app.is_running:
+            self.app.run_worker(self._show_settled(list(results)), group="bulk-settled", exit_on_error=False)
+
+    async def _show_settled(self, results: list[OrderResult]) -> None:
         from console.ui.screens.bulk_settled import BulkSettledScreen
 
-        if results and self.app.is_running:
-            self.app.push_screen(BulkSettledScreen(results, ascii=self.app.settings.ascii))
+        try:
+            actions = await asyncio.to_thread(self._actions_of, results)
+        except Exception:  # the words only: the results are shown whatever the journal says
+            log.exception("reading the settled ops' actions failed")
+            actions = {}
+        if self.app.is_running:
+            self.app.push_screen(BulkSettledScreen(results, ascii=self.app.settings.ascii, actions=actions))
+
+    def _actions_of(self, results: Sequence[OrderResult]) -> dict[str, Action]:
+        """(On a thread.) op id -> the action its op was recorded with, for ``results``."""
+        from console.bulk.actions import from_journal
+        from console.bulk.journal import JournalReader
+
+        out: dict[str, Action] = {}
+        with JournalReader(self.journal_path) as reader:
+            for result in results:
+                op = reader.op(result.op_id) if result.op_id else None
+                if op is not None:
+                    try:
+                        out[op.op_id] = from_journal(op.action, op.params)
+                    except ValueError:
+                        continue  # an action this version does not know: complete's words stay
+        return out
 
 
 # ----------------------------------------------------------------------------- journal reading

@@ -82,13 +82,16 @@ MESSAGE_LINES = 3
 
 
 def result_lines(result: OrderResult, *, ascii: bool = False, width: int = HANDLE_WIDTH,
-                 wrap: int = 72, action: "Action | None" = None) -> list[Line]:
+                 wrap: int = 72, action: "Action | None" = None, name_action: bool = False) -> list[Line]:
     """One order's result: ``✓ ORD-1 (drop#0)   completed (reconciled)``, then its message on
     a line of its own (indented), so that a rejection's API message stays readable at 80
     columns. The message is the engine's sanitized text; the line widget sanitizes again and
-    never parses markup. ``action``: the run's, whose words the label takes (complete's by default)."""
+    never parses markup. ``action``: the run's, whose words the label takes (complete's by default);
+    ``name_action``: the label starts with the action's verb (results of several actions)."""
     glyph_u, glyph_a, kind = outcome_class(result.status)
     label = result.status.label if action is None else in_words(result.status.label, action)
+    if name_action:
+        label = f"{action.verb if action is not None else 'complete'}: {label}"
     if result.flagged:
         label += " (look at it)"
     head: list[tuple[str, str | None]] = [
