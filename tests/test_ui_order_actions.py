@@ -40,6 +40,20 @@ def served_app(served: ServedSandbox, tmp_path: Path, **settings) -> DispatchApp
     return app
 
 
+@pytest.fixture
+async def served(served_sandbox, tmp_path):
+    """``served(**settings)``: an app over the served sandbox; its HTTP client closed at teardown."""
+    apps: list[DispatchApp] = []
+
+    def make(**settings) -> DispatchApp:
+        apps.append(served_app(served_sandbox, tmp_path, **settings))
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        await app.client.aclose()
+
+
 def toasts(app) -> list[str]:
     return [str(n.message) for n in app._notifications]
 
@@ -64,8 +78,8 @@ async def single_done(pilot, app) -> None:
     await pilot.pause()
 
 
-async def test_cancel_from_the_keyboard_with_a_reason(served_sandbox, tmp_path) -> None:
-    app = served_app(served_sandbox, tmp_path)
+async def test_cancel_from_the_keyboard_with_a_reason(served, served_sandbox, tmp_path) -> None:
+    app = served()
     sb = served_sandbox.sandbox
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot, app)
@@ -89,8 +103,8 @@ async def test_cancel_from_the_keyboard_with_a_reason(served_sandbox, tmp_path) 
         assert sb.order(handle, r.type, r.type_index, r.fulfillment_attempt).metadata["cancel_reason"] == "gate closed"
 
 
-async def test_escape_on_the_confirmation_sends_nothing(served_sandbox, tmp_path) -> None:
-    app = served_app(served_sandbox, tmp_path)
+async def test_escape_on_the_confirmation_sends_nothing(served, served_sandbox, tmp_path) -> None:
+    app = served()
     sb = served_sandbox.sandbox
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot, app)
@@ -104,8 +118,8 @@ async def test_escape_on_the_confirmation_sends_nothing(served_sandbox, tmp_path
         assert app.order_list.table.get(row.ref).status == row.status
 
 
-async def test_disable_then_enable_and_the_footer_follows_the_status(served_sandbox, tmp_path) -> None:
-    app = served_app(served_sandbox, tmp_path)
+async def test_disable_then_enable_and_the_footer_follows_the_status(served, served_sandbox, tmp_path) -> None:
+    app = served()
     sb = served_sandbox.sandbox
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot, app)
@@ -139,8 +153,8 @@ async def test_disable_then_enable_and_the_footer_follows_the_status(served_sand
         assert [(op.action, op.state) for op in ops(app)] == [("disable", "completed"), ("enable", "completed")]
 
 
-async def test_reassign_picks_a_worker_and_the_row_shows_them(served_sandbox, tmp_path) -> None:
-    app = served_app(served_sandbox, tmp_path)
+async def test_reassign_picks_a_worker_and_the_row_shows_them(served, served_sandbox, tmp_path) -> None:
+    app = served()
     sb = served_sandbox.sandbox
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot, app)
@@ -161,8 +175,8 @@ async def test_reassign_picks_a_worker_and_the_row_shows_them(served_sandbox, tm
 
 
 @pytest.mark.parametrize("status", ["assigned", "dispatched"])
-async def test_reschedule_to_a_typed_time(served_sandbox, tmp_path, status) -> None:
-    app = served_app(served_sandbox, tmp_path)
+async def test_reschedule_to_a_typed_time(served, served_sandbox, tmp_path, status) -> None:
+    app = served()
     sb = served_sandbox.sandbox
     new_time = FIXED_START + timedelta(minutes=90)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -188,8 +202,8 @@ async def test_reschedule_to_a_typed_time(served_sandbox, tmp_path, status) -> N
         assert op.params == '{"at":"2026-11-29T20:00:00Z"}'
 
 
-async def test_lost_answer_of_a_cancel_is_settled_by_reading_back(served_sandbox, tmp_path) -> None:
-    app = served_app(served_sandbox, tmp_path)
+async def test_lost_answer_of_a_cancel_is_settled_by_reading_back(served, served_sandbox, tmp_path) -> None:
+    app = served()
     sb = served_sandbox.sandbox
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot, app)
@@ -208,8 +222,8 @@ async def test_lost_answer_of_a_cancel_is_settled_by_reading_back(served_sandbox
         assert any("cancelled (the answer was lost" in t for t in toasts(app))
 
 
-async def test_a_refused_disable_before_applying_is_sent_again_once(served_sandbox, tmp_path) -> None:
-    app = served_app(served_sandbox, tmp_path)
+async def test_a_refused_disable_before_applying_is_sent_again_once(served, served_sandbox, tmp_path) -> None:
+    app = served()
     sb = served_sandbox.sandbox
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot, app)
@@ -226,8 +240,8 @@ async def test_a_refused_disable_before_applying_is_sent_again_once(served_sandb
         assert op.action == "disable" and op.state == "completed" and op.attempts == 2
 
 
-async def test_read_only_disables_every_action_and_says_why(served_sandbox, tmp_path) -> None:
-    app = served_app(served_sandbox, tmp_path, read_only=True, profile="audit")
+async def test_read_only_disables_every_action_and_says_why(served, served_sandbox, tmp_path) -> None:
+    app = served(read_only=True, profile="audit")
     sb = served_sandbox.sandbox
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot, app)
@@ -245,10 +259,10 @@ async def test_read_only_disables_every_action_and_says_why(served_sandbox, tmp_
         assert sb.stats.count("POST") == 0
 
 
-async def test_the_footer_shows_the_actions_dimmed_from_130_columns(served_sandbox, tmp_path) -> None:
+async def test_the_footer_shows_the_actions_dimmed_from_130_columns(served, served_sandbox, tmp_path) -> None:
     from console.ui.textual_compat.footer import FooterKey
 
-    app = served_app(served_sandbox, tmp_path)
+    app = served()
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot, app)
         highlight(app, "assigned")
@@ -267,8 +281,8 @@ async def test_the_footer_shows_the_actions_dimmed_from_130_columns(served_sandb
         assert "cancel_order" not in {k.action for k in app.footer.query(FooterKey)}
 
 
-async def test_bulk_disable_skips_what_it_does_not_apply_to(served_sandbox, tmp_path) -> None:
-    app = served_app(served_sandbox, tmp_path)
+async def test_bulk_disable_skips_what_it_does_not_apply_to(served, served_sandbox, tmp_path) -> None:
+    app = served()
     sb = served_sandbox.sandbox
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot, app)
@@ -300,8 +314,8 @@ async def test_bulk_disable_skips_what_it_does_not_apply_to(served_sandbox, tmp_
         assert [op.action for op in ops(app)] == ["disable"] * 3
 
 
-async def test_bulk_reassign_sends_one_worker_to_all(served_sandbox, tmp_path) -> None:
-    app = served_app(served_sandbox, tmp_path)
+async def test_bulk_reassign_sends_one_worker_to_all(served, served_sandbox, tmp_path) -> None:
+    app = served()
     sb = served_sandbox.sandbox
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot, app)
@@ -328,13 +342,13 @@ async def test_bulk_reassign_sends_one_worker_to_all(served_sandbox, tmp_path) -
 # ---------------------------------------------------------------------------- palette, keymap, retry
 
 
-async def test_palette_entries_and_keymap_ids(served_sandbox, tmp_path) -> None:
+async def test_palette_entries_and_keymap_ids(served, served_sandbox, tmp_path) -> None:
     from textual.command import CommandPalette
 
     from console.ui.keymap import binding_ids
 
     assert {"order.cancel", "order.disable", "order.enable", "order.reassign", "order.reschedule"} <= binding_ids()
-    app = served_app(served_sandbox, tmp_path, keymap=(("order.cancel", "X"),))
+    app = served(keymap=(("order.cancel", "X"),))
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot, app)
         highlight(app, "assigned")
@@ -400,8 +414,8 @@ async def test_bulk_cancel_failed_orders_stay_marked_and_R_retries_them_as_cance
             assert sb.stats.applied_count("complete", ref.order_handle) == 0
 
 
-async def test_lost_answer_of_a_dispatched_reschedule_is_found_on_the_re_created_attempt(served_sandbox, tmp_path) -> None:
-    app = served_app(served_sandbox, tmp_path)
+async def test_lost_answer_of_a_dispatched_reschedule_is_found_on_the_re_created_attempt(served, served_sandbox, tmp_path) -> None:
+    app = served()
     sb = served_sandbox.sandbox
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot, app)
@@ -427,8 +441,8 @@ async def test_lost_answer_of_a_dispatched_reschedule_is_found_on_the_re_created
             for r in app.order_list.table.rows), what="the re-created attempt in the list")
 
 
-async def test_bulk_reschedule_sends_one_time_to_all(served_sandbox, tmp_path) -> None:
-    app = served_app(served_sandbox, tmp_path)
+async def test_bulk_reschedule_sends_one_time_to_all(served, served_sandbox, tmp_path) -> None:
+    app = served()
     sb = served_sandbox.sandbox
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot, app)
