@@ -309,6 +309,8 @@ async def test_bulk_disable_skips_what_it_does_not_apply_to(served, served_sandb
         state = app.bulk.state
         assert state.action.name == "disable" and len(state.results) == 2
         assert all(r.status.value == "completed" for r in state.results)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: "last bulk disable: 2/2 done" in screen_text(app), what="the status bar")
         for r in rows:
             assert sb.stats.applied_count("disable", r.ref.order_handle) == 1
         assert [op.action for op in ops(app)] == ["disable"] * 3

@@ -75,7 +75,8 @@ class BulkStatusBar(Static):
                 parts.append((f"bulk run not started ({key('bulk_show') or 'ctrl+p'} shows why)", "bold"))
             elif state.phase == FINISHED:
                 retry = len([r for r in state.retryable if r in c.marks])
-                text = "last bulk run: " + short_counts(progress, ascii=ascii)
+                run = "run" if state.action.name == "complete" else state.action.verb
+                text = f"last bulk {run}: " + short_counts(progress, ascii=ascii)
                 if retry and key("retry_failed"):
                     text += f"{dot}{key('retry_failed')} retries {retry:,} failed"
                 if key("bulk_show"):
@@ -90,7 +91,7 @@ class BulkStatusBar(Static):
                     left = max(0.0, state.paused_until - c.clock())
                     head = f"bulk PAUSED by the server, resuming in {format_duration(left)}"
                 else:
-                    head = "bulk"
+                    head = "bulk" if state.action.name == "complete" else f"bulk {state.action.verb}"
                 text = f"{head}: {short_counts(progress, ascii=ascii)}{dot}{rate_text(progress, ascii=ascii)}"
                 if key("bulk_show"):
                     text += f"{dot}{key('bulk_show')} shows it"
