@@ -79,7 +79,8 @@ class StartUpPause:
     collections, 100-230 ms of CPU before the first rows were on screen (measured with
     ``gc.callbacks``). Paused, then ``gc.freeze()`` (the objects move to the permanent generation,
     which later collections skip), the same start-up runs no collection at all. The pause lasts
-    until the first rows are on screen (:meth:`DispatchApp.when_first_rows_shown`): Textual's own
+    until the first rows are on screen (the session's first-rows moment, which
+    :meth:`DispatchApp.when_first_rows_shown` passes on): Textual's own
     start-up (the screen, its widgets and styles, the first frames) ran ~40 young collections
     after the app started, 10-25 ms of CPU before the first rows (measured); what it built is
     frozen too when the collector comes back on, so the first collection after the pause does

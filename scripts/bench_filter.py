@@ -62,7 +62,7 @@ async def bench(n: int) -> dict[str, str]:
 
     out: dict[str, str] = {}
     async with app.run_test(size=(160, 48)) as pilot:
-        while app._loads < 1:
+        while app.session.loads < 1:
             await asyncio.sleep(0.05)
         await pilot.pause(0.5)
         table = app.order_list.table

@@ -137,7 +137,7 @@ async def bench(n: int) -> dict[str, float]:
         out["first rows s"] = time.perf_counter() - t0
         # From here: the rest of the load, while the first rows are on screen.
         stalls = Stalls().start()
-        while app._loads < 1:
+        while app.session.loads < 1:
             await asyncio.sleep(0.01)
         out["loaded s"] = time.perf_counter() - t0
         out["load: longest stall ms"] = stalls.stop() * 1000
@@ -166,7 +166,7 @@ async def bench(n: int) -> dict[str, float]:
 
         # A refresh in which 1% of the orders changed.
         api.version = 2
-        loads = app._loads
+        loads = app.session.loads
         merges = []
         original = order_list.apply_refresh
 
@@ -185,7 +185,7 @@ async def bench(n: int) -> dict[str, float]:
         stalls = Stalls().start()
         t = time.perf_counter()
         app.action_refresh()
-        while app._loads == loads:
+        while app.session.loads == loads:
             await asyncio.sleep(0.01)
         out["refresh 1%: s"] = time.perf_counter() - t
         out["refresh 1%: longest stall ms"] = stalls.stop() * 1000

@@ -48,7 +48,7 @@ async def _settle(pilot, app: DispatchApp) -> None:
     """Wait for the list and the highlighted order's detail, then for the screen to be idle."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 30
-    while (app._loads < 1 or app.loading or any(not w.is_finished for w in app.workers)) and loop.time() < deadline:
+    while (app.session.loads < 1 or app.loading or any(not w.is_finished for w in app.workers)) and loop.time() < deadline:
         await pilot.pause(0.05)
     await pilot.pause(0.1)
 

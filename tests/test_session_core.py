@@ -164,3 +164,16 @@ async def test_one_page_or_many_read_the_same_rows(page_size: int) -> None:
     session, _interceptor, _events, sb = _session(orders=60, page_size=page_size)
     await _load(session)
     assert {row.key for row in session.table.rows} == _open_keys(sb)
+
+
+async def test_marks_of_orders_that_left_the_open_set_can_be_pruned_against_the_table() -> None:
+    from console.session.marks import still_open
+
+    session, *_ = _session()
+    await _load(session)
+    gone, kept = session.table.rows[0], session.table.rows[1]
+    session.marks.mark([gone.ref, kept.ref])
+    await session.client.complete(gone.ref)
+    await _load(session)
+    assert session.marks.prune(still_open(session.table)) == [gone.ref]
+    assert list(session.marks) == [kept.ref]

@@ -375,11 +375,11 @@ async def test_progress_then_count() -> None:
     seen_texts: set[str] = set()
     async with app.run_test(size=(100, 30)) as pilot:
         while app.session.loads < 1:
-            seen_texts.add(str(app.count_label.render()))
+            seen_texts.add(str(app.load_status.count_label.render()))
             await pilot.pause(0.02)
         await pilot.pause()
         assert any(t.startswith("loading ") and t.endswith("orders…") for t in seen_texts), seen_texts
-        assert str(app.count_label.render()).endswith("open orders")
+        assert str(app.load_status.count_label.render()).endswith("open orders")
 
 
 async def test_theme_change_re_resolves_the_badge_colours() -> None:

@@ -33,6 +33,7 @@ from console.api import errors
 from console.api.vocab import OPEN_STATUSES, OrderRef
 from console.gc_policy import HeapPolicy
 from console.session.detail_cache import DetailCache
+from console.session.marks import Marks
 from console.session.table import MergeResult, OrderRow, OrderTable, RowKey, build_rows, ref_key
 
 if TYPE_CHECKING:
@@ -141,6 +142,8 @@ class Session:
         self.settings = settings
         self.now: Clock = now or _utc_now
         self.table = OrderTable()
+        #: The orders the supervisor marked for a bulk action.
+        self.marks = Marks()
         #: The collector's policy during loads (console/gc_policy.py).
         self.heap = heap if heap is not None else HeapPolicy()
         #: Full orders by row key, fetched for the detail pane.

@@ -1,17 +1,10 @@
-"""The dispatch console: open orders with risk badges, the highlighted order's detail, and `c`.
+"""The dispatch console's App: composition, bindings, screens and message routing.
 
-The app is the only place where data meets the network: widgets get models and callbacks, and
-every request runs in a worker that calls the typed :class:`OrdersClient`:
-
-- ``orders`` (exclusive): every page of the open orders. The first load shows each page as it
-  arrives; later refreshes are merged in one go so that rows never flicker away.
-- ``detail`` (exclusive): ``GET /orders/{h}`` for the highlighted order, after a short pause so
-  that holding ``j`` down does not fire a request per row; the answer is applied only if that
-  order is still the highlighted one.
-
-Failures of both arrive in one place, :meth:`DispatchApp.on_worker_state_changed`. Writes (a
-single ``c``, bulk runs) are not the app's workers: they go through the action pipeline, driven
-by :class:`~console.ui.bulk_run.BulkController` and :mod:`console.ui.single_run`.
+The session (console/session/core.py) holds the orders and reads them; the App runs its loads
+as the exclusive ``orders`` worker and shows its events. The detail pane's fetches run as the
+exclusive ``detail`` worker (console/ui/detail_controller.py). Workers' ends arrive in one place,
+:meth:`DispatchApp.on_worker_state_changed`. Writes (``c``, bulk runs) go through the action
+pipeline (console/ui/single_completion.py, console/ui/bulk_run.py).
 
 The app reads no environment variable and no argv: the caller (the CLI, a test) passes the
 client, the :class:`~console.settings.Settings`, whether this is the sandbox, and the clock.
@@ -44,10 +37,11 @@ from console.ui.detail_controller import DetailController
 from console.ui import help_text
 from console.ui.footer import ConsoleFooter
 from console.ui.forwarded_actions import ForwardedActions
-from console.ui.main_screen import MainScreen
+from console.ui.load_status import LoadStatus
+from console.ui.main_screen import main_screen_for
 from console.ui.messages import RefreshRequested
 from console.ui.order_list import OrderList
-from console.ui.outcomes import error_message, error_title, result_message, result_title
+from console.ui.outcomes import error_message, error_title
 from console.session.core import (
     LoadFailed,
     LoadFinished,
@@ -56,13 +50,12 @@ from console.session.core import (
     RefreshMerged,
     Session,
     SessionEvent,
-    ShownError,
 )
-from console.session.table import OrderRow
-from console.ui.timefmt import ago
 from console.ui.stylesheets import css_paths
-from console.ui.top_bar import ScopeLabel, StatusLabel
+from console.ui.single_completion import SingleCompletion
+from console.ui.top_bar import ScopeLabel
 from console.ui.view_controls import ViewControls
+from console.ui.zoom import toggle_zoom
 
 if TYPE_CHECKING:
     from textual.command import Provider
@@ -146,9 +139,14 @@ class DispatchApp(ForwardedActions, App[None]):
         self.bulk = BulkController(self, self.session)
         #: Filter, sort, clipboard, palette, keymap, disabled-key explanations.
         self.view_controls = ViewControls(self)
+        #: The count, the age and the banner: what the screen says about loading.
+        self.load_status = LoadStatus(self.session, self.settings, now=self.now, loading=lambda: self.loading)
         #: The highlighted order's detail: when it is fetched, what the pane shows.
         self.detail_controller = DetailController(self, self.session,
                                                   keys_may_have_changed=self._bindings_may_have_changed)
+        #: `c` on one order: the checks, the confirmation, its result in place.
+        self.single = SingleCompletion(self, self.session, self.settings, bulk=self.bulk,
+                                       detail=self.detail_controller, request_refresh=self._request_refresh)
         self._complete_enabled: bool | None = None
         #: "orders" or "detail" while `z` gives that pane the whole body.
         self.zoomed: str | None = None
@@ -161,24 +159,7 @@ class DispatchApp(ForwardedActions, App[None]):
     # ------------------------------------------------------------------ composition
 
     def get_default_screen(self) -> Screen:
-        """The main screen, born with the breakpoint class of the terminal's width.
-
-        Textual sets that class (``-wide``/``-narrow``) on the screen's first Resize, after every
-        widget has been styled, and a class change on the screen restyles the whole tree: one
-        more full styling pass (~30 ms, the list and the detail pane restyle their component
-        classes too) before the first rows. Given the class now, the Resize finds
-        nothing to change. It stays Textual's to keep right: every later Resize (and this first
-        one, if the size was not known yet) sets it from HORIZONTAL_BREAKPOINTS.
-
-        It is a MainScreen: it ignores a Resize older than the app's size (console/ui/main_screen.py)."""
-        screen = MainScreen(id="_default")
-        width = self.size.width
-        fitting = [(bound, name) for bound, name in self.HORIZONTAL_BREAKPOINTS if width >= bound]
-        if fitting:
-            # The widest that fits, as Textual picks it. No restyle now: the screen is styled
-            # when it is registered, right after this.
-            screen.add_class(max(fitting)[1], update=False)
-        return screen
+        return main_screen_for(self.size.width, self.HORIZONTAL_BREAKPOINTS)
 
     def compose(self) -> ComposeResult:
         settings = self.settings
@@ -188,12 +169,9 @@ class DispatchApp(ForwardedActions, App[None]):
             # The room left: the scope shortens itself to it, in a fixed order (console/ui/top_bar.py).
             yield ScopeLabel(settings.profile, settings.ops_group, ascii=settings.ascii, id="scope")
             yield Static(Text("READ-ONLY" if settings.read_only else "can write"), id="access")
-            self.count_label = StatusLabel(id="count")
-            self.age_label = StatusLabel(id="age")
-            yield self.count_label
-            yield self.age_label
-        self.banner = Static(id="banner")
-        yield self.banner
+            yield self.load_status.count_label
+            yield self.load_status.age_label
+        yield self.load_status.banner
         yield self.view_controls.make_bar()
         with Container(id="body"):
             self.order_list = OrderList(now=self.now, ascii=settings.ascii, table=self.session.table, id="orders")
@@ -209,11 +187,9 @@ class DispatchApp(ForwardedActions, App[None]):
     def on_mount(self) -> None:
         self.query_one("#sandbox-marker").display = self.sandbox
         self.query_one("#access").set_class(self.settings.read_only, "-read-only")
-        self.banner.display = False
+        self.load_status.mounted()
         self.order_list.focus()
         self.detail.show_placeholder("Loading orders…")
-        self.count_label.set_text("loading orders…")
-        self.age_label.set_text("")
         if self._theme_fallback:
             self.notify(f"Unknown theme {self.settings.theme!r}; using {DEFAULT_THEME}.",
                         severity="warning", markup=False)
@@ -233,9 +209,6 @@ class DispatchApp(ForwardedActions, App[None]):
     # query during shutdown finds nothing).
     order_list: OrderList
     detail: DetailPane
-    count_label: StatusLabel
-    age_label: StatusLabel
-    banner: Static
     footer: ConsoleFooter
 
     @property
@@ -249,7 +222,7 @@ class DispatchApp(ForwardedActions, App[None]):
     @work(exclusive=True, group="orders", exit_on_error=False)
     async def load_orders(self) -> LoadSummary:
         """Every page of the open orders, read by the session (its events show them)."""
-        self._update_age()
+        self.load_status.update_age()
         # Between two steps of loading, keys on their way to the screen go first: see
         # OrderList.pace (a bare sleep let one more step run before each of a key's hops).
         return await self.session.load(pace=self.order_list.pace, frame=self._next_frame)
@@ -285,7 +258,7 @@ class DispatchApp(ForwardedActions, App[None]):
         session waits for the frame that shows them)."""
         if isinstance(event, PageShown):
             self.order_list.show_change(event.change)
-            self.count_label.set_text(f"loading {event.loaded:,} orders…")
+            self.load_status.page_shown(event.loaded)
         elif isinstance(event, RefreshMerged):
             self.order_list.show_change(event.change)
         elif isinstance(event, LoadFinished):
@@ -294,11 +267,8 @@ class DispatchApp(ForwardedActions, App[None]):
             self._orders_failed(event)
 
     def _orders_loaded(self, summary: LoadSummary) -> None:
-        total = self.order_list.table.total
-        self.count_label.set_text(f"{total:,} open order{'s' if total != 1 else ''}")
+        self.load_status.loaded()
         self.order_list.set_empty_message("No open orders.")
-        self._hide_banner()
-        self._update_age()
         self.view_controls.update_bar()
         if self.order_list.cursor_row is None:
             self.detail.show_placeholder("No open orders.")
@@ -311,35 +281,11 @@ class DispatchApp(ForwardedActions, App[None]):
             self.load_orders()
 
     def _orders_failed(self, event: LoadFailed) -> None:
-        error = event.error
-        title = error_title(error)
-        message = error_message(error)
-        glyph = "!" if self.settings.ascii else "⚠"
-        banner = Text(no_wrap=False)
-        if not event.stale:
-            banner.append(f"{glyph} OFFLINE ", "bold")
-            banner.append(f"Could not load the orders: {title}: ")
-        else:
-            banner.append(f"{glyph} STALE ", "bold")
-            banner.append("Showing the orders from the last successful load; the refresh failed: ")
-            banner.append(f"{title}: ")
-        banner.append(message)
-        banner.append(f". Retrying every {self.settings.refresh_seconds:g} s; r retries now.")
-        self.banner.update(banner)
-        self.banner.display = True
-        self.age_label.add_class("-stale")
+        self.load_status.failed(event)
         if self.session.last_success is None:
-            self.count_label.set_text("no data")
             self.order_list.set_empty_message("No orders loaded (see the message above).")
             if self.order_list.cursor_row is None:
                 self.detail.show_placeholder("No orders loaded.")
-        else:
-            self.count_label.set_text(f"{self.order_list.table.total:,} open (stale)")
-        self._update_age()
-
-    def _hide_banner(self) -> None:
-        self.banner.display = False
-        self.age_label.remove_class("-stale")
 
     def _refresh_on_timer(self) -> None:
         # Not "_auto_refresh": Textual's DOMNode keeps an attribute of that name (None), which
@@ -364,20 +310,9 @@ class DispatchApp(ForwardedActions, App[None]):
     def _tick(self) -> None:
         if not self.is_running:
             return
-        self._update_age()
+        self.load_status.update_age()
         self.order_list.tick()
         self.view_controls.update_bar()
-
-    def _update_age(self) -> None:
-        session = self.session
-        if self.loading and session.last_success is not None:
-            text = "refreshing…" if not self.settings.ascii else "refreshing..."
-        elif session.last_success is None:
-            text = "" if session.load_error is None else "never updated"
-        else:
-            seconds = (self.now() - session.last_success).total_seconds()
-            text = f"updated {ago(seconds)} ago"
-        self.age_label.set_text(text)
 
     # ------------------------------------------------------------------ the detail pane (console/ui/detail_controller.py)
 
@@ -409,70 +344,8 @@ class DispatchApp(ForwardedActions, App[None]):
             return bool(self.bulk.singles.waiting)
         return self.view_controls.check_action(action, parameters)
 
-    def action_complete(self) -> None:
-        if self.screen is not self.screen_stack[0]:
-            return  # a dialog is open (this binding is the app's, so it reaches here)
-        if self.settings.read_only:
-            self.notify("Read-only: this console cannot complete orders.", severity="warning", markup=False)
-            return
-        if self.bulk.marks:
-            self.bulk.complete_marked()  # the marked set, reviewed and frozen first
-            return
-        row = self.order_list.cursor_row
-        if row is None or row.key in self.bulk.singles.completing:
-            return  # nothing highlighted, or already in flight: a second press does nothing
-        if self.bulk.refuses_single(row.ref):
-            return
-        if row.status in ("completed", "cancelled"):
-            self.notify(f"{row.display_handle} is already {row.status}.", markup=False)
-            return
-
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                self._start_complete(row)
-
-        from console.ui.screens.confirm import ConfirmComplete
-
-        self.push_screen(ConfirmComplete(row, ascii=self.settings.ascii), confirmed)
-
-    def _start_complete(self, row: OrderRow) -> None:
-        """A run of one, through the pipeline (console/ui/single_run.py); its result comes back
-        to :meth:`single_done`."""
-        self.session.action_errors.pop(row.key, None)
-        if self.detail_controller.is_current(row.ref):
-            self.detail.clear_error()
-        self.bulk.singles.start(row.ref)
-
     def single_done(self, ref: OrderRef, result: OrderResult, settled: list[OrderResult]) -> None:
-        """Show a single completion's result in place: the row, the detail pane, a toast."""
-        if not self.is_running:
-            return
-        order_list = self.order_list
-        if result.status.is_success and result.order is not None:
-            order_list.replace_order(ref, result.order)
-        row = order_list.table.get(ref)
-        name = row.display_handle if row is not None else ref.describe()
-        title, message = result_title(result), result_message(result)
-        if result.status.is_success:
-            self.session.action_ended(ref, None)
-            self.notify(f"Completed {name}." if result.status.value == "completed" else f"{name}: {title}.",
-                        markup=False)
-        else:
-            self.session.action_ended(ref, ShownError(title, message, result.field_errors or None, result.request_id))
-            self.notify(f"{name}: {title}. {message}", severity="error", timeout=8, markup=False)
-        if self.detail_controller.is_current(ref):
-            current = order_list.table.get(ref)
-            if current is not None:
-                self.detail_controller.show(current)
-        if settled:
-            self.bulk.show_settled(settled)
-        self._request_refresh()
-
-    def action_stop_waiting(self) -> None:
-        """Esc while a single completion waits out its settle window: leave it in doubt."""
-        if self.bulk.singles.stop_waiting():
-            self.notify("Stopped waiting: the order stays IN DOUBT until it is checked again.",
-                        severity="warning", markup=False)
+        self.single.done(ref, result, settled)
 
     # ------------------------------------------------------------------ workers: one place
 
@@ -483,7 +356,7 @@ class DispatchApp(ForwardedActions, App[None]):
         state = event.state
         if state in (WorkerState.PENDING, WorkerState.RUNNING):
             if worker.group == "orders":
-                self._update_age()
+                self.load_status.update_age()
             return
         group = worker.group
         if state == WorkerState.SUCCESS:
@@ -518,16 +391,5 @@ class DispatchApp(ForwardedActions, App[None]):
         self.push_screen(help_text.help_screen(self))
 
     def action_zoom(self) -> None:
-        """Give the focused pane (list or detail) the whole body, or give both their place back.
-
-        Done with classes rather than Screen.maximize: the detail pane is a scroll container,
-        which Textual does not maximize."""
-        screen = self.screen_stack[0]
-        if self.zoomed is not None:
-            screen.remove_class("-zoom-orders", "-zoom-detail")
-            self.zoomed = None
-            return
-        focused = self.focused
-        self.zoomed = "detail" if focused is not None and self.detail in (focused, *focused.ancestors) else "orders"
-        screen.add_class(f"-zoom-{self.zoomed}")
-        (self.detail if self.zoomed == "detail" else self.order_list).focus()
+        self.zoomed = toggle_zoom(self.screen_stack[0], self.zoomed, self.focused,
+                                  detail=self.detail, order_list=self.order_list)

@@ -116,7 +116,7 @@ class BulkController:
         self.app = app
         #: The orders' state this controller changes (the details its runs make stale).
         self.session = session
-        self.marks = Marks()
+        self.marks: Marks = session.marks
         #: Extra keyword arguments for BulkEngine (tests: fake sleeps, no settle delay).
         self.engine_options: dict[str, Any] = {}
         self.clock = clock
@@ -158,7 +158,7 @@ class BulkController:
         """Parallel requests of a run: the settings', within the engine's limits."""
         from console.bulk.engine import MAX_CONCURRENCY
 
-        return max(1, min(self.app.settings.bulk_concurrency, MAX_CONCURRENCY))
+        return max(1, min(self.session.settings.bulk_concurrency, MAX_CONCURRENCY))
 
     @property
     def journal_path(self) -> Path:
@@ -166,8 +166,7 @@ class BulkController:
         platform data dir, with ``-sandbox`` in the name for the embedded sandbox (as headless)."""
         from console.bulk.journal import journal_path_for
 
-        return journal_path_for(sandbox=bool(getattr(self.app, "sandbox", False)),
-                                explicit=getattr(self.app.settings, "journal_path", None))
+        return journal_path_for(sandbox=self.app.sandbox, explicit=self.session.settings.journal_path)
 
     # ------------------------------------------------------------------ state for the views
 
@@ -272,7 +271,7 @@ class BulkController:
 
     def mark_view(self) -> None:
         """``*``: every open order of the current (filtered) view."""
-        view = self.app.order_list.table.view
+        view = self.session.table.view
         added = self.marks.mark(row.ref for row in view if row.is_open)
         if added:
             self.app.order_list.refresh_marks()
@@ -294,7 +293,7 @@ class BulkController:
 
     def after_load(self) -> None:
         """After every load: drop the marks (and labels) of orders that left the open list."""
-        table = self.app.order_list.table
+        table = self.session.table
         if self._mark_after_load:
             present = [ref for ref in self._mark_after_load if table.get(ref) is not None]
             self._mark_after_load = []
@@ -312,7 +311,7 @@ class BulkController:
 
     def plan(self) -> tuple[list[OrderRef], list[str]]:
         """The frozen list ``c`` would complete, and notes on what was left out and why."""
-        table = self.app.order_list.table
+        table = self.session.table
         refs = self.marks.frozen(table)
         notes: list[str] = []
         completing = self.singles.completing
@@ -346,7 +345,7 @@ class BulkController:
         if state is None or state.report is None:
             self.app.notify("No finished bulk run to retry.", markup=False)
             return
-        table = self.app.order_list.table
+        table = self.session.table
         refs = [ref for ref in state.retryable if ref in self.marks and table.get(ref) is not None]
         if not refs:
             self.app.notify("No failed order of the last run is still marked and open.", markup=False)
@@ -565,7 +564,7 @@ class BulkController:
         state.paused_until = None
         state.stop_reason = report.stop_reason
         state.stop_message = report.stop_message
-        table = self.app.order_list.table
+        table = self.session.table
         succeeded = [r.ref for r in report.results if r.status.is_success]
         # Failed, in doubt or never sent: they stay marked (R retries the retryable ones).
         unfinished = [r.ref for r in report.results if not r.status.is_success and table.get(r.ref) is not None]

@@ -1,6 +1,7 @@
 """The App's actions that only hand the key to a controller: the bulk ones to
 :class:`~console.ui.bulk_run.BulkController`, the view's to
-:class:`~console.ui.view_controls.ViewControls`.
+:class:`~console.ui.view_controls.ViewControls`, ``c`` on one order to
+:class:`~console.ui.single_completion.SingleCompletion`.
 
 Textual looks actions up on the App (its bindings name them), so they are methods of the App;
 they live here, as a mixin placed before :class:`textual.app.App` in ``DispatchApp``'s bases, so
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from console.ui.bulk_run import BulkController
+    from console.ui.single_completion import SingleCompletion
     from console.ui.view_controls import ViewControls
 
 
@@ -20,7 +22,17 @@ class ForwardedActions:
     """Bulk and view actions, forwarded; key explanations and line filters of the view."""
 
     bulk: BulkController
+    single: SingleCompletion
     view_controls: ViewControls
+
+    # ------------------------------------------------------------------ one order (console/ui/single_completion.py)
+
+    def action_complete(self) -> None:
+        self.single.complete()
+
+    def action_stop_waiting(self) -> None:
+        self.single.stop_waiting()
+
 
     # ------------------------------------------------------------------ bulk (console/ui/bulk_run.py)
 
