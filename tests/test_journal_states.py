@@ -238,3 +238,22 @@ async def test_a_later_op_waits_while_an_earlier_op_of_its_order_stays_in_doubt(
         assert journal.op(first).state == "in_doubt" and journal.op(second).state == "pending"
     assert [r.status for r in report.settled] == [R.IN_DOUBT]
     assert fake.posts() == []
+
+
+async def test_an_order_s_next_op_goes_out_only_once_the_previous_one_is_closed(journal_path):
+    """Rejected (closed): the enable queued after it is sent. Never reached the server, its
+    retries spent (not closed: it may be sent again): the enable after it stays pending."""
+    fake = FakeHyperTrack(["a", "b"], status="disabled")
+    fake.post_faults["a"] = ["422"]
+    fake.post_faults["b"] = ["connect"] * 8
+    with Journal(journal_path) as journal:
+        leave_intent(journal, "a", Reassign("w-1"), state="pending")
+        leave_intent(journal, "b", Reassign("w-1"), state="pending")
+        enable_a = leave_intent(journal, "a", Enable(), state="pending")
+        enable_b = leave_intent(journal, "b", Enable(), state="pending")
+        report = await make_engine(fake, journal).resume()
+        assert journal.op(enable_a).state == "applied" and journal.op(enable_b).state == "pending"
+    assert {(r.ref.order_handle, r.status) for r in report.results} == {
+        ("a", R.REJECTED), ("a", R.COMPLETED), ("b", R.FAILED_NOT_SENT)}
+    assert [b[1] for b in fake.bodies if b[0] == "a"] == ["reassign", "enable"]
+    assert {b[1] for b in fake.bodies if b[0] == "b"} == {"reassign"}
