@@ -29,11 +29,12 @@ the state and call back.
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+import logging
 from pathlib import Path
+import time
 from typing import TYPE_CHECKING, Any
 
 from console.api.vocab import OrderRef
@@ -428,7 +429,7 @@ class BulkController:
         self.summary_hidden = False
         for ref in state.refs:
             self._set_label(ref_key(ref), QUEUED)
-        self.app.run_worker(self._drive(state), group="bulk", name="bulk run", exit_on_error=False)
+        self.app.run_worker(partial(self._drive, state), group="bulk", name="bulk run", exit_on_error=False)
         self.changed()
         self.show()
         return state
@@ -631,7 +632,7 @@ class BulkController:
         self.app.call_after_refresh(self._start_settlement)
 
     def _start_settlement(self) -> None:
-        self.app.run_worker(self._startup(), group="bulk-startup", name="bulk start-up", exit_on_error=False)
+        self.app.run_worker(self._startup, group="bulk-startup", name="bulk start-up", exit_on_error=False)
 
     async def _startup(self) -> None:
         try:

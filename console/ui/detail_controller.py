@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from console.session.table import OrderRow, ref_key
@@ -110,7 +111,7 @@ class DetailController:
             self._start(row, quiet=True)
 
     def _start(self, row: OrderRow, *, quiet: bool) -> None:
-        worker = self._app.run_worker(self._load(row, quiet), name="load_detail", group="detail",
+        worker = self._app.run_worker(partial(self._load, row, quiet), name="load_detail", group="detail",
                                       exclusive=True, exit_on_error=False)
         self._worker_refs[worker] = row.ref
         if quiet:

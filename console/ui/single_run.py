@@ -75,7 +75,7 @@ class SingleRuns:
         self._on_label(ref, self._sending_label)
         if not self._draining:
             self._draining = True
-            self._run_worker(self._drain(), group="single", name="single completion", exit_on_error=False)
+            self._run_worker(self._drain, group="single", name="single completion", exit_on_error=False)
         return True
 
     def stop_waiting(self) -> bool:
