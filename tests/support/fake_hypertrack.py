@@ -11,7 +11,7 @@ order, ``unplanned``, as the next attempt); ``completed_by_us`` and ``effective`
 of our actions changed.
 
 The bulk tests import it from here (``from tests.support.fake_hypertrack import ...``); the fake's own
-tests are in tests/test_bulk_fakeserver.py.
+tests are in tests/bulk/test_bulk_fakeserver.py.
 """
 
 from __future__ import annotations
