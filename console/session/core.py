@@ -230,7 +230,7 @@ class Session:
                         rows += build_rows(orders[start:start + step])
                     await pace()
                     self._emit(PageShown(table.extend(rows), count))
-                    if count == len(orders):
+                    if orders and count == len(orders):  # the first page that brings rows
                         # The first rows go on screen before the next page is read: a fast
                         # server (the embedded sandbox answers at once) would otherwise have
                         # the next pages parsed, and a collection run, before the first frame.
