@@ -103,6 +103,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     ui.add_argument("--notify-kinds", metavar="KINDS",
                     help="what notifies, comma-separated: new-red (default), late, eta, worker, status, new, left, "
                     "risk, worst")
+    ui.add_argument("--notify-via", metavar="METHODS",
+                    help="how, comma-separated: bell, osc9, osc777 (default: chosen from the terminal's "
+                    "environment, else all three)")
     ui.add_argument("--settle-window", type=float, metavar="SECONDS",
                     help="how long a sent request may still be in flight before a read-back can say it did not "
                     "take effect (0-3600, default 60)")
@@ -511,6 +514,16 @@ def _change_settings(args: argparse.Namespace, profile) -> dict[str, object]:
     notify = args.notify if args.notify is not None else (profile.notify if profile else None)
     if notify is not None:
         out["notify"] = notify
+    if notify:
+        from console.notify import in_tmux, methods_for, parse_methods
+
+        # The app reads no environment: how this terminal is notified, and whether to wrap the
+        # sequences for tmux, are decided here (as watch decides them).
+        out["notify_tmux"] = in_tmux()
+        try:
+            out["notify_methods"] = parse_methods(args.notify_via) if args.notify_via else methods_for()
+        except ValueError as exc:
+            raise _UsageProblem(f"--notify-via: {exc}") from None
     if args.notify_kinds:
         from console.notify import parse_kinds
 

@@ -51,6 +51,11 @@ class Settings:
     #: Terminal notifications (bell, OSC 9/777: console/notify.py) for changes of these kinds.
     notify: bool = False
     notify_kinds: tuple[str, ...] = ("new-red",)
+    #: Wrap notifications for tmux passthrough (the CLI sets it when $TMUX is set).
+    notify_tmux: bool = False
+    #: How notifications reach the terminal (console.notify.METHODS); the CLI chooses them from
+    #: the terminal's environment or --notify-via.
+    notify_methods: tuple[str, ...] = ("bell", "osc9", "osc777")
 
     def __post_init__(self) -> None:
         if self.refresh_seconds <= 0:

@@ -32,6 +32,10 @@ async def _no_sleep(_seconds: float) -> None:
     return None
 
 
+#: The sandbox of the app build_app made last (a shot that makes changes happen scripts it).
+SANDBOXES: dict[int, Sandbox] = {}
+
+
 def build_app(**settings: object) -> DispatchApp:
     sandbox = Sandbox(seed=SEED, orders=ORDERS, clock=ManualClock(FROZEN))
     app = DispatchApp(
@@ -41,6 +45,7 @@ def build_app(**settings: object) -> DispatchApp:
         now=lambda: FROZEN,
     )
     app.detail_controller.DETAIL_DEBOUNCE = 0.0
+    SANDBOXES[id(app)] = sandbox
     return app
 
 
@@ -97,6 +102,28 @@ async def _palette_view(pilot, app: DispatchApp) -> None:
     await pilot.pause(0.3)
 
 
+async def _change_feed_view(pilot, app: DispatchApp) -> None:
+    """After a refresh in which two orders turned red, one was reassigned and one cancelled
+    elsewhere: the change feed."""
+    from console.sandbox.transitions import Script
+
+    sandbox = SANDBOXES[id(app)]
+    calm = [row for row in app.order_list.table.view
+            if row.worst.name != "RED" and row.status in ("assigned", "dispatched")]
+    script = Script(sandbox)
+    for row in calm[:2]:
+        script.turn_red(row.ref.order_handle, type=row.ref.type, type_index=row.ref.type_index, risk="in_outage")
+    other = next(r.worker for r in calm if r.worker and r.worker != calm[2].worker)
+    script.reassign(calm[2].ref.order_handle, type=calm[2].ref.type, type_index=calm[2].ref.type_index, worker=other)
+    script.cancel(calm[3].ref.order_handle, type=calm[3].ref.type, type_index=calm[3].ref.type_index)
+    loads = app.session.loads
+    await pilot.press("r")
+    while app.session.loads == loads or app.loading:
+        await pilot.pause(0.05)
+    await pilot.press("F")
+    await pilot.pause(0.3)
+
+
 SHOTS: list[Shot] = [
     ("main.svg", (160, 48), {}, _main_view),
     ("main-80x24.svg", (80, 24), {}, _main_view),
@@ -107,6 +134,7 @@ SHOTS: list[Shot] = [
     ("filtered-80x24.svg", (80, 24), {}, _filtered_view),
     ("colorblind.svg", (160, 48), {"palette": "colorblind"}, _main_view),
     ("command-palette.svg", (100, 30), {}, _palette_view),
+    ("change-feed-80x24.svg", (80, 24), {}, _change_feed_view),
 ]
 
 

@@ -161,7 +161,7 @@ async def test_f4_f6_applied_then_the_answer_lost_is_reconciled_without_a_second
     assert len(fake.posts("a")) == 1 and len(fake.gets("a")) == 1
     assert 2.0 in fake.clock.sleeps  # waited before reading back
     kinds = [(e["kind"], e["state"]) for e in journal.op_events(result.op_id)]
-    assert kinds == [("intent", "sending"), ("outcome", "in_doubt"), ("outcome", "completed_reconciled")]
+    assert kinds == [("intent", "sending"), ("outcome", "in_doubt"), ("outcome", "applied_reconciled")]
     check_invariants(fake, journal_path, ["a", "b"], results=report.results)
 
 
@@ -180,7 +180,7 @@ async def test_f5_lost_before_applying_is_sent_exactly_once_more(journal, journa
     assert len(waiting) == 1 and waiting[0].ref == OrderRef("a") and 0 < waiting[0].seconds <= engine.settle_window
     kinds = [(e["kind"], e["state"], e["attempt"]) for e in journal.op_events(result.op_id)]
     assert kinds == [
-        ("intent", "sending", 1), ("outcome", "in_doubt", None), ("intent", "sending", 2), ("outcome", "completed", None),
+        ("intent", "sending", 1), ("outcome", "in_doubt", None), ("intent", "sending", 2), ("outcome", "applied", None),
     ]
     assert journal.op(result.op_id).attempts == 2
     check_invariants(fake, journal_path, ["a"], results=report.results)
@@ -408,7 +408,7 @@ async def test_f24_stop_in_the_middle_finishes_in_flight_and_sends_nothing_new(j
     assert len(fake.posts()) == sent_at_stop[0]  # those in flight finished; no new POST
     assert got[R.COMPLETED] == len(fake.completed())
     for r in report.results:
-        assert journal.op(r.op_id).state == ("completed" if r.status is R.COMPLETED else "stopped")
+        assert journal.op(r.op_id).state == ("applied" if r.status is R.COMPLETED else "stopped")
     check_invariants(fake, journal_path, names, results=report.results)
 
 
@@ -500,7 +500,7 @@ async def test_an_outcome_that_cannot_be_written_stops_the_run_and_is_settled_ne
 
     def failing(op_id, state, **fields):
         # The first order's outcome can never be written (every commit that carries it fails).
-        if state == "completed" and failed in ([], [op_id]):
+        if state == "applied" and failed in ([], [op_id]):
             failed[:] = [op_id]
 
             def broken(conn):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from console.api.models import OrderRef
+from console.bulk.engine import JOURNAL_STATE
 from console.bulk.journal import JournalWriteError
 from console.bulk.results import ResultStatus as R
 from console.bulk.results import StopReason
@@ -33,7 +34,7 @@ async def run_checked(fake, journal, journal_path, names: list[str], problems: l
         if event.kind != "result":
             return
         row = committed(journal_path)[event.result.op_id]
-        if row["state"] != event.result.status.value:
+        if row["state"] != JOURNAL_STATE[event.result.status]:
             problems.append(f"{event.result.ref.order_handle} reported with the journal at {row['state']}")
         if on_result is not None:
             on_result(event.result)
@@ -130,7 +131,7 @@ async def test_outcomes_held_for_the_next_intent_are_committed_and_reported_when
             rows = committed(journal_path)
             for handle in sorted(answered):
                 (row,) = [r for r in rows.values() if r["order_handle"] == handle]
-                if row["state"] != "completed":
+                if row["state"] != "applied":
                     problems.append(f"{handle} answered before the pause, journal at {row['state']}")
                 if handle not in reported:
                     problems.append(f"{handle} answered before the pause, not reported")

@@ -21,7 +21,7 @@ import pytest
 
 from console.api.models import OrderRef
 from console.bulk.engine import BulkEngine
-from console.bulk.journal import Journal
+from console.bulk.journal import SUCCESS_STATES, Journal
 from console.bulk.results import ResultStatus as R
 from console.sandbox import DEFAULT_SECRET_KEY, ManualClock, Sandbox
 from tests.support.fake_hypertrack import FakeClock, journal_bytes, journal_rows
@@ -57,7 +57,7 @@ def check_sandbox_invariants(sb: Sandbox, run_handles: list[str], journal_path: 
             r.ref.order_handle for r in results if not r.earlier_run))
     # I4: the journal claims completed only for orders the server has completed
     for r in rows:
-        if r["state"] in ("completed", "completed_reconciled", "already_completed"):
+        if r["state"] in SUCCESS_STATES:
             assert sb.order(r["order_handle"]).status == "completed", r
     # I5: the secret is nowhere in the journal
     assert DEFAULT_SECRET_KEY.encode() not in journal_bytes(journal_path)
@@ -287,7 +287,7 @@ def test_f25_killed_mid_flight_then_restarted_nothing_completed_is_resent(served
     in_flight = [h for h, r in rows.items() if r["state"] == "sending"]
     assert 1 <= len(in_flight) <= 4  # at most `concurrency` intents without an outcome
     # the journal never claims more than the server did
-    assert {h for h, r in rows.items() if r["state"] == "completed"} <= completed_before
+    assert {h for h, r in rows.items() if r["state"] == "applied"} <= completed_before
 
     sb.faults.set_latency(0)
     code, lines, err = finish(start_runner(url, journal, listing))

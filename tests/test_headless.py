@@ -316,7 +316,7 @@ def test_orders_the_look_up_settles_are_in_the_journal_with_their_reason(journal
         ops = {op.order_handle: op for op in reader.list_ops()}
     assert run.order_count == 4
     assert {h: op.state for h, op in ops.items()} == {
-        "a": "completed", "done": "already_completed", "gone": "conflict", "nope": "not_found"}
+        "a": "applied", "done": "already_applied", "gone": "conflict", "nope": "not_found"}
     assert {op.run_id for op in ops.values()} == {run.run_id}
     assert "already completed" in ops["done"].message and "cancelled" in ops["gone"].message
     assert ops["nope"].http_status == 404 and ops["done"].attempts == 0
@@ -331,7 +331,7 @@ def test_nothing_to_send_still_records_the_run(journal_path) -> None:
     code, con = complete(fake, journal_path, ["done", "--yes"])
     assert code == 0, con.err
     with JournalReader(journal_path) as reader:
-        assert [(op.order_handle, op.state) for op in reader.list_ops()] == [("done", "already_completed")]
+        assert [(op.order_handle, op.state) for op in reader.list_ops()] == [("done", "already_applied")]
     assert fake.posts() == []
 
 
@@ -383,7 +383,7 @@ def test_journal_command_lists_ops_as_table_or_json(journal_path) -> None:
     assert H.run_journal(args, stdout=con.stdout, stderr=con.stderr) == 0
     ops = con.json_lines()
     assert [(o["order_handle"], o["state"], o["account_id"], o["base_host"]) for o in ops] == [
-        ("a", "completed", "acct-test", "api.hypertrack.test"),
+        ("a", "applied", "acct-test", "api.hypertrack.test"),
         ("b", "rejected", "acct-test", "api.hypertrack.test")]
     assert "secret" not in json.dumps(ops).lower()
     con = Console()

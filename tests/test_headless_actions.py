@@ -134,8 +134,8 @@ def test_orders_the_action_does_not_apply_to_are_skipped_with_the_reason(journal
     assert [h for h, _, _ in fake.bodies] == ["open"]
     with JournalReader(journal_path) as reader:
         states = {op.order_handle: (op.state, op.action) for op in reader.list_ops()}
-    assert states == {"open": ("completed", "disable"), "closing": ("conflict", "disable"),
-                      "gone": ("conflict", "disable"), "off": ("already_completed", "disable")}
+    assert states == {"open": ("applied", "disable"), "closing": ("conflict", "disable"),
+                      "gone": ("conflict", "disable"), "off": ("already_applied", "disable")}
 
 
 def test_enable_on_a_working_order_is_already_enabled_and_not_sent(journal_path):
@@ -238,8 +238,8 @@ def test_journal_command_shows_action_and_params(journal_path):
                          stderr=con.stderr) == 0
     header, *rows = con.out.splitlines()
     assert header.split()[:6] == ["UPDATED", "STATE", "ORDER", "LEG", "ACTION", "PARAMS"]
-    assert rows[0].split()[2:7] == ["completed", "a", "a0", "reassign", "worker=w-2"]
-    assert rows[1].split()[2:7] == ["completed", "b", "a0", "disable", "-"]
+    assert rows[0].split()[2:7] == ["reassigned", "a", "a0", "reassign", "worker=w-2"]
+    assert rows[1].split()[2:7] == ["disabled", "b", "a0", "disable", "-"]
     con = Console()
     assert H.run_journal(parser.parse_args(["--json", "--journal", str(journal_path)]), stdout=con.stdout,
                          stderr=con.stderr) == 0
@@ -358,4 +358,4 @@ def test_f25_sighup_mid_cancel_records_in_flight_and_exits_129(tmp_path):
     rows = journal_rows(journal)
     assert "sending" not in {r["state"] for r in rows}
     assert {(r["action"], r["params"]) for r in rows} == {("cancel", '{"reason":"storm"}')}
-    assert {r["order_handle"] for r in rows if r["state"] == "completed"} == cancelled
+    assert {r["order_handle"] for r in rows if r["state"] == "applied"} == cancelled

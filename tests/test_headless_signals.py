@@ -86,5 +86,5 @@ def test_a_signal_mid_run_stops_sending_records_in_flight_and_exits_with_its_cod
     assert sorted(stats["posts"]) == sorted(completed)
     rows = {r["order_handle"]: r["state"] for r in journal_rows(journal)}
     assert "sending" not in rows.values()
-    assert {h for h, s in rows.items() if s == "completed"} == completed
+    assert {h for h, s in rows.items() if s == "applied"} == completed
     assert {h for h, s in rows.items() if s == "stopped"} == set(results) - completed

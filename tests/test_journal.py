@@ -122,7 +122,7 @@ def test_intents_without_outcome_survive_a_reopen(tmp_path: Path) -> None:
                               account_id="acct", base_url=URL)
         for op_id in ops:
             assert journal.record_intent(op_id, run_id) == 1
-        journal.record_outcome(ops[0], J.COMPLETED, run_id=run_id, http_status=200,
+        journal.record_outcome(ops[0], J.APPLIED, run_id=run_id, http_status=200,
                                completed_at=datetime(2026, 1, 2, tzinfo=timezone.utc))
     with Journal(path) as journal:
         pending = journal.pending_intents(account_id="acct", base_url=URL)
@@ -131,7 +131,7 @@ def test_intents_without_outcome_survive_a_reopen(tmp_path: Path) -> None:
         assert journal.pending_intents(account_id="other") == []
         assert journal.pending_intents(base_url="https://other.example") == []
         done = journal.op(ops[0])
-        assert done.state == "completed" and done.completed_at == "2026-01-02T00:00:00.000000Z"
+        assert done.state == "applied" and done.completed_at == "2026-01-02T00:00:00.000000Z"
         assert [e["kind"] for e in journal.op_events(ops[0])] == ["intent", "outcome"]
 
 
@@ -209,7 +209,7 @@ def test_group_commit_keeps_every_concurrent_write_and_isolates_a_failing_one(tm
                     journal.record_intent("no-such-op", run_id)  # fails inside a shared batch
                 except JournalWriteError as exc:
                     errors.append(exc)
-                journal.record_outcome(op_id, J.COMPLETED, run_id=run_id)
+                journal.record_outcome(op_id, J.APPLIED, run_id=run_id)
 
         threads = [threading.Thread(target=writer, args=(ops[i::8],)) for i in range(8)]
         for t in threads:
@@ -219,7 +219,7 @@ def test_group_commit_keeps_every_concurrent_write_and_isolates_a_failing_one(tm
         assert len(errors) == 200
     with JournalReader(path) as reader:
         rows = reader.list_ops()
-        assert len(rows) == 200 and all(r.state == "completed" and r.attempts == 1 for r in rows)
+        assert len(rows) == 200 and all(r.state == "applied" and r.attempts == 1 for r in rows)
 
 
 def test_a_full_disk_is_a_journal_write_error(tmp_path: Path) -> None:
@@ -287,11 +287,11 @@ def test_an_intent_is_fsynced_an_outcome_only_committed_yet_visible_to_a_reader(
         journal.record_intent(op_id, run_id)
         assert spy.kinds(-1) == {"intent"} and spy.commits[-1][0] == 2  # FULL: fsynced on return
         assert journal.unsynced_commits == 0
-        journal.record_outcome(op_id, J.COMPLETED, run_id=run_id, http_status=200)
+        journal.record_outcome(op_id, J.APPLIED, run_id=run_id, http_status=200)
         assert spy.kinds(-1) == {"outcome"} and spy.commits[-1][0] == 1  # NORMAL: no fsync of its own
         assert journal.unsynced_commits == 1
-        assert reader.op(op_id).state == J.COMPLETED  # committed: another connection sees it
-        journal.record_outcome(op_id, J.COMPLETED, run_id=run_id, durable=True)
+        assert reader.op(op_id).state == J.APPLIED  # committed: another connection sees it
+        journal.record_outcome(op_id, J.APPLIED, run_id=run_id, durable=True)
         assert spy.commits[-1][0] == 2 and journal.unsynced_commits == 0
 
 
@@ -302,17 +302,17 @@ def test_the_next_durable_write_syncs_earlier_outcomes_and_close_syncs_what_is_l
     a, b = journal.add_ops(run_id, [OrderRef("a"), OrderRef("b")], account_id="acct", base_url=URL)
     spy = spy_on(journal)
     journal.record_intent(a, run_id)
-    journal.record_outcome(a, J.COMPLETED, run_id=run_id)
+    journal.record_outcome(a, J.APPLIED, run_id=run_id)
     journal.record_intent(b, run_id)  # a's outcome is in the WAL before it: this fsync covers it
     assert [sync for sync, _ in spy.commits] == [2, 1, 2] and journal.unsynced_commits == 0
     journal.sync()  # nothing to do: no commit
     assert len(spy.commits) == 3
-    journal.record_outcome(b, J.COMPLETED, run_id=run_id)
+    journal.record_outcome(b, J.APPLIED, run_id=run_id)
     assert journal.unsynced_commits == 1
     journal.close()
     assert len(spy.commits) == 5 and spy.kinds(-1) == {"sync"} and spy.commits[-1][0] == 2
     with JournalReader(path) as reader:
-        assert {op.state for op in reader.list_ops()} == {J.COMPLETED}
+        assert {op.state for op in reader.list_ops()} == {J.APPLIED}
         assert reader._read("SELECT value FROM meta WHERE key = 'synced_at'")
 
 

@@ -98,15 +98,15 @@ def test_a_version_1_journal_is_migrated_and_its_ops_read_as_completions(journal
     assert {(op.action, op.params) for op in ops.values()} == {("complete", None)}
     assert schema_version(journal_path) == "1"
     with Journal(journal_path) as journal:
-        assert schema_version(journal_path) == str(SCHEMA_VERSION) == "2"
+        assert schema_version(journal_path) == str(SCHEMA_VERSION) == "3"
         migrated = {op.op_id: op for op in journal.list_ops()}
         assert migrated.keys() == {"op-done", "op-old"}
-        assert migrated["op-old"].state == "completed" and migrated["op-old"].action == "complete"
+        assert migrated["op-old"].state == "applied" and migrated["op-old"].action == "complete"
         assert migrated["op-done"].state == "sending" and migrated["op-done"].to_json()["params"] == {}
         assert journal.has_success_for(OrderRef("old"), account_id=ACCOUNT, base_url=BASE_URL, action="complete")
         assert not journal.has_success_for(OrderRef("old"), account_id=ACCOUNT, base_url=BASE_URL, action="cancel")
     with Journal(journal_path):  # opening again changes nothing
-        assert schema_version(journal_path) == "2"
+        assert schema_version(journal_path) == "3"
     assert oct(journal_path.stat().st_mode & 0o777) == "0o600"
 
 
@@ -132,9 +132,9 @@ async def test_every_op_records_its_action_and_parameters_next_to_the_outcome(jo
             assert report.results[0].status is R.COMPLETED
         ops = {op.order_handle: op for op in journal.list_ops()}
     assert {h: (op.action, op.params_dict, op.state) for h, op in ops.items()} == {
-        "a": ("reassign", {"worker": "w-2"}, "completed"),
-        "b": ("reschedule", {"at": "2026-12-08T14:30:00Z"}, "completed"),
-        "c": ("cancel", {"reason": "dup"}, "completed"),
+        "a": ("reassign", {"worker": "w-2"}, "applied"),
+        "b": ("reschedule", {"at": "2026-12-08T14:30:00Z"}, "applied"),
+        "c": ("cancel", {"reason": "dup"}, "applied"),
     }
     assert all(from_journal(op.action, op.params) is not None for op in ops.values())
 

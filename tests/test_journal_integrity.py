@@ -35,7 +35,7 @@ def written_journal(path: Path, handles: list[str], *, sending: bool) -> None:
         for op_id in op_ids:
             journal.record_intent(op_id, run_id)
             if not sending:
-                journal.record_outcome(op_id, "completed", run_id=run_id, http_status=200, message="ok " * 20)
+                journal.record_outcome(op_id, "applied", run_id=run_id, http_status=200, message="ok " * 20)
         if not sending:
             journal.finish_run(run_id)
     assert not Path(str(path) + "-wal").exists()  # closed: everything is in the main file

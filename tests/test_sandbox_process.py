@@ -161,7 +161,14 @@ def test_the_sandbox_process_does_not_inherit_the_account_s_secret(monkeypatch) 
     monkeypatch.setenv("HYPERTRACK_SECRET_KEY", "sk-real-do-not-leak")
     proc = started()
     try:
-        environ = Path(f"/proc/{proc.pid}/environ").read_bytes()
+        # Popen returns once exec has begun; the new image's environment block can read empty
+        # for a moment after that (seen under load), so wait for it to be set up.
+        deadline = time.monotonic() + 10
+        environ = b""
+        while not environ and time.monotonic() < deadline:
+            environ = Path(f"/proc/{proc.pid}/environ").read_bytes()
+            if not environ:
+                time.sleep(0.01)
         assert b"sk-real-do-not-leak" not in environ and b"acct-real" not in environ
         assert b"PYTHONPATH=" in environ  # the environment itself was passed on
     finally:

@@ -10,6 +10,7 @@ from console.api.client import OrdersClient
 from console.api.vocab import OPEN_STATUSES
 from console.sandbox.core import IN_PROCESS_BASE_URL
 from console.session.core import (
+    ChangesDetected,
     FirstRowsShown,
     LoadFailed,
     LoadFinished,
@@ -88,8 +89,10 @@ async def test_a_refresh_is_merged_in_one_go_and_drops_what_left_the_open_set() 
 
     await _load(session)
 
-    assert [type(e) for e in events] == [RefreshMerged, LoadFinished]
+    assert [type(e) for e in events] == [RefreshMerged, ChangesDetected, LoadFinished]
     assert events[0].change.removed >= 1
+    left = [e for e in events[1].events if e.ref == gone.ref]
+    assert [(e.kind.value, e.by_this_console) for e in left] == [("left", False)]
     assert session.table.get(gone.ref) is None
     assert {row.key for row in session.table.rows} == _open_keys(sb)
     assert session.loads == 2

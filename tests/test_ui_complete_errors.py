@@ -75,7 +75,7 @@ async def test_409_reads_the_order_back_and_shows_the_truth() -> None:
         assert app.order_list.table.get(row.ref).status == "completed"
         assert sb.stats.completions_of(row.ref.order_handle) == 1  # only the other console's
         (op,) = journal_ops(app)
-        assert op.state == "already_completed" and op.http_status == 409
+        assert op.state == "already_applied" and op.http_status == 409
 
 
 async def test_500_may_have_applied_so_it_is_read_back_before_sending_again() -> None:
@@ -94,7 +94,7 @@ async def test_500_may_have_applied_so_it_is_read_back_before_sending_again() ->
         assert app.order_list.table.get(row.ref).status == "completed"
         assert sb.stats.completions_of(row.ref.order_handle) == 1
         (op,) = journal_ops(app)
-        assert op.state == "completed" and op.attempts == 2
+        assert op.state == "applied" and op.attempts == 2
 
 
 async def test_lost_answer_after_applying_is_settled_as_completed() -> None:
@@ -108,7 +108,7 @@ async def test_lost_answer_after_applying_is_settled_as_completed() -> None:
         assert sb.stats.completions_of(row.ref.order_handle) == 1
         assert len(seen.posts()) == 1
         (op,) = journal_ops(app)
-        assert op.state == "completed_reconciled"
+        assert op.state == "applied_reconciled"
 
 
 async def test_network_down_says_nothing_was_sent() -> None:
@@ -141,7 +141,7 @@ async def test_single_completions_are_in_the_journal_with_their_leg() -> None:
             await pilot.press("j")
         ops = journal_ops(app)
         assert sorted((op.ref for op in ops), key=repr) == sorted(done, key=repr)
-        assert all(op.state == "completed" for op in ops)
+        assert all(op.state == "applied" for op in ops)
         assert len({op.run_id for op in ops}) == 3  # each a run of one
         for ref in done:
             assert sb.stats.completions_of(ref.order_handle) >= 1

@@ -121,3 +121,22 @@ def test_the_footer_key_class_is_the_one_textuals_footer_composes() -> None:
 
     assert FooterKey.__module__.startswith("textual.widgets")
     assert "FooterKey" in Footer.compose.__code__.co_names or "FooterKey" in Footer.compose.__globals__
+
+
+async def test_our_terminal_bytes_go_to_the_driver_textuals_clipboard_writes_to(monkeypatch) -> None:
+    from textual.drivers.headless_driver import HeadlessDriver
+
+    from console.ui.textual_compat.terminal import write
+
+    written: list[str] = []
+    monkeypatch.setattr(HeadlessDriver, "write", lambda self, data: written.append(data))
+    app = KeyedApp()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        written.clear()
+        app.copy_to_clipboard("hello")
+        assert write(app, "\x1b]9;dispatch-console: note\x07")
+        # Both in the same driver's output, in the order they were sent.
+        assert written == ["\x1b]52;c;aGVsbG8=\x07", "\x1b]9;dispatch-console: note\x07"]
+        assert not write(app, "")
+    assert not write(App(), "\x07")  # no driver: nothing sent, no error

@@ -10,6 +10,7 @@ import pytest
 
 from console import cli
 from console.config import ConfigError, load_config
+from console.notify import methods_for
 from console.settings import Settings
 from console.watch_command import add_watch_arguments, run_watch
 
@@ -55,7 +56,8 @@ def _console_args(*argv: str) -> argparse.Namespace:
     return cli.build_parser().parse_args(list(argv))
 
 
-def test_command_line_wins_over_the_profile(tmp_path):
+def test_command_line_wins_over_the_profile(tmp_path, monkeypatch):
+    monkeypatch.delenv("TMUX", raising=False)
     profile = load_config(write(tmp_path, """
 [profiles.day]
 eta_slip_minutes = 10
@@ -63,7 +65,14 @@ notify = true
 notify_kinds = ["late"]
 """)).profile("day")
     assert cli._change_settings(_console_args(), profile) == {
-        "eta_slip_minutes": 10, "notify": True, "notify_kinds": ("late",)}
+        "eta_slip_minutes": 10, "notify": True, "notify_kinds": ("late",), "notify_tmux": False,
+        "notify_methods": methods_for()}
+    monkeypatch.setenv("TMUX", "/tmp/tmux-1000/default,1,0")  # inside tmux: wrapped for passthrough
+    assert cli._change_settings(_console_args(), profile)["notify_tmux"] is True
+    assert cli._change_settings(_console_args("--notify-via", "bell,osc777"), profile)["notify_methods"] == (
+        "bell", "osc777")
+    with pytest.raises(cli._UsageProblem, match="--notify-via"):
+        cli._change_settings(_console_args("--notify-via", "smoke"), profile)
     assert cli._change_settings(_console_args("--eta-slip", "5", "--no-notify", "--notify-kinds", "new-red,eta"),
                                 profile) == {"eta_slip_minutes": 5, "notify": False, "notify_kinds": ("new-red", "eta")}
     assert cli._change_settings(_console_args(), None) == {}

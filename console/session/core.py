@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Union
 from console.api import errors
 from console.api.vocab import OPEN_STATUSES, OrderRef
 from console.gc_policy import HeapPolicy
+from console.session.alerts import ChangesDetected, ChangeTracker
 from console.session.detail_cache import DetailCache
 from console.session.marks import Marks
 from console.session.startup import StartUp
@@ -41,6 +42,7 @@ from console.session.table import MergeResult, OrderRow, OrderTable, RowKey, bui
 if TYPE_CHECKING:
     from console.api.client import OrdersClient
     from console.api.models import Order
+    from console.notify import Notifier
     from console.settings import Settings
 
 Clock = Callable[[], datetime]
@@ -110,7 +112,7 @@ class LoadFailed:
     stale: bool
 
 
-SessionEvent = Union[PageShown, RefreshMerged, FirstRowsShown, LoadFinished, LoadFailed]
+SessionEvent = Union[PageShown, RefreshMerged, FirstRowsShown, LoadFinished, LoadFailed, ChangesDetected]
 Listener = Callable[[SessionEvent], None]
 
 
@@ -159,6 +161,9 @@ class Session:
         self.load_error: BaseException | None = None
         #: Loads that succeeded.
         self.loads = 0
+        #: What changed from one complete load to the next (console/session/alerts.py): every
+        #: load's pages go to it, and a complete one is compared (:class:`ChangesDetected`).
+        self.changes = ChangeTracker(eta_slip_minutes=settings.eta_slip_minutes, notifier=_notifier(settings))
         self._refresh_again = False
         self._listeners: list[Listener] = []
         #: The first-rows moment (console/session/startup.py); the heap policy waits on it.
@@ -212,6 +217,9 @@ class Session:
         started = self.now()
         table = self.table
         merge = None if table.total == 0 else table.begin_refresh()
+        # The load's orders as the change tracker sees them: compared only once every page was
+        # read (a load that fails is dropped with this builder: nothing looks gone).
+        watch = self.changes.begin(started)
         count = skipped = 0
         heap = self.heap
         heap.load_started()  # no full GC per page: see HeapPolicy.load_started
@@ -228,6 +236,7 @@ class Session:
                     for start in range(0, len(orders), step):
                         await pace()
                         rows += build_rows(orders[start:start + step])
+                        watch.add(orders[start:start + step])
                     await pace()
                     self._emit(PageShown(table.extend(rows), count))
                     if orders and count == len(orders):  # the first page that brings rows
@@ -242,10 +251,17 @@ class Session:
                     for start in range(0, len(orders), step):
                         await asyncio.sleep(self.LOAD_PAUSE)
                         merge.add_page(orders[start:start + step])
+                        watch.add(orders[start:start + step])
             if merge is not None:
                 for _ in merge.steps():
                     await asyncio.sleep(0)
                 self._emit(RefreshMerged(merge.finish()))
+            # Compared with the last complete load once the table shows this one (the first load
+            # only sets the baseline).
+            changed = self.changes.compare(watch)
+            if changed is not None:
+                await asyncio.sleep(0)  # keys and a frame between the diff and the feed's work
+                self._emit(self.changes.record(changed))
         except BaseException:
             heap.load_failed()
             self.start_up.load_ended()  # a cancel too: no rows are coming from this load
@@ -309,3 +325,14 @@ class Session:
             self.action_errors.pop(key, None)
         else:
             self.action_errors[key] = error
+
+
+def _notifier(settings: Settings) -> Notifier | None:
+    """The terminal notifications the settings ask for (None: off). Without a stream: the UI
+    writes the bytes it composes."""
+    if not settings.notify:
+        return None
+    from console.notify import Notifier
+
+    return Notifier(None, kinds=tuple(settings.notify_kinds), methods=tuple(settings.notify_methods),
+                    tmux=settings.notify_tmux)

@@ -37,6 +37,7 @@ from console.ui.detail_controller import DetailController
 from console.ui import help_text
 from console.ui.footer import ConsoleFooter
 from console.ui.forwarded_actions import ForwardedActions
+from console.ui.alerts import AlertsController
 from console.ui.load_status import LoadStatus
 from console.ui.main_screen import main_screen_for
 from console.ui.messages import RefreshRequested
@@ -115,6 +116,8 @@ class DispatchApp(ForwardedActions, App[None]):
         Binding("R", "retry_failed", "Retry failed", show=False, id="bulk.retry"),
         Binding("b", "bulk_show", "Bulk run", show=False, id="bulk.show"),
         Binding("escape", "stop_waiting", "Stop waiting", show=False, id="order.stop_waiting"),
+        Binding("n", "next_new_red", "Next new red", show=False, id="alerts.next_new_red"),
+        Binding("F", "change_feed", "Change feed", show=False, id="alerts.feed"),
     ]
 
     PENDING_LABEL = "completing…"
@@ -147,6 +150,8 @@ class DispatchApp(ForwardedActions, App[None]):
         #: `c` on one order: the checks, the confirmation, its result in place.
         self.single = SingleCompletion(self, self.session, self.settings, bulk=self.bulk,
                                        detail=self.detail_controller, request_refresh=self._request_refresh)
+        #: What changed at each refresh: the new-red counter, the feed, row marks, notifications.
+        self.alerts = AlertsController(self, self.session)
         self._complete_enabled: bool | None = None
         #: "orders" or "detail" while `z` gives that pane the whole body.
         self.zoomed: str | None = None
@@ -169,6 +174,7 @@ class DispatchApp(ForwardedActions, App[None]):
             # The room left: the scope shortens itself to it, in a fixed order (console/ui/top_bar.py).
             yield ScopeLabel(settings.profile, settings.ops_group, ascii=settings.ascii, id="scope")
             yield Static(Text("READ-ONLY" if settings.read_only else "can write"), id="access")
+            yield self.alerts.label
             yield self.load_status.count_label
             yield self.load_status.age_label
         yield self.load_status.banner
@@ -308,6 +314,7 @@ class DispatchApp(ForwardedActions, App[None]):
     def on_order_list_highlighted(self, message: OrderList.Highlighted) -> None:
         if self.is_running:  # shutting down: the pane's children are going away
             self.detail_controller.highlighted(message.row)
+            self.alerts.highlighted(message)
 
     def _bindings_may_have_changed(self) -> None:
         """Refresh the footer only when `c` becomes enabled or disabled: a refresh re-composes the

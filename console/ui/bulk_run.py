@@ -572,6 +572,7 @@ class BulkController:
         self.marks.mark(unfinished)
         for ref in succeeded:
             self.session.details.discard(ref_key(ref))
+        self.session.changes.acted_on(succeeded)  # their leaving the open set: this console's doing
         self.app.order_list.refresh_marks()
         self.changed()
         self.flush()
@@ -736,16 +737,27 @@ def _unfinished_runs(journal: JournalReader | Journal, account: str | None, base
 
 
 def _never_sent(journal: Journal, account: str | None, base_url: str) -> list[OrderResult]:
-    """(On a thread, with the lock held.) Orders of interrupted runs that were never sent."""
+    """(On a thread, with the lock held.) Orders of interrupted runs that were never sent, each
+    described by the action its op was recorded with (what to send again is that action, not
+    necessarily complete)."""
+    from console.bulk.actions import from_journal
     from console.bulk.journal import PENDING as J_PENDING
     from console.bulk.results import NEVER_SENT, OrderResult, ResultStatus
+
+    def said(op: Any) -> str:
+        try:
+            action = from_journal(op.action, op.params)
+        except ValueError as exc:
+            return f"an earlier run was interrupted before sending this ({exc}); nothing was sent for it"
+        return (f"an earlier run was interrupted before sending this {action.describe()}; "
+                f"the order was not {action.done} by it")
 
     runs = {run.run_id for run in _unfinished_runs(journal, account, base_url)}
     if not runs:
         return []
     return [
         OrderResult(op.ref, ResultStatus.NOT_SENT, op.op_id, attempts=op.attempts, earlier=NEVER_SENT,
-                    message="an earlier run was interrupted before sending this; the order was not completed by it")
+                    message=said(op))
         for op in journal.open_ops(account, base_url, states=(J_PENDING,))
         if (op.last_run_id or op.run_id) in runs
     ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from console.ui.alerts import AlertsController
     from console.ui.bulk_run import BulkController
     from console.ui.single_completion import SingleCompletion
     from console.ui.view_controls import ViewControls
@@ -24,6 +25,7 @@ class ForwardedActions:
     bulk: BulkController
     single: SingleCompletion
     view_controls: ViewControls
+    alerts: AlertsController
 
     # ------------------------------------------------------------------ one order (console/ui/single_completion.py)
 
@@ -50,6 +52,24 @@ class ForwardedActions:
 
     def action_bulk_show(self) -> None:
         self.bulk.show()
+
+    # ------------------------------------------------------------------ what changed (console/ui/alerts.py)
+
+    def action_next_new_red(self) -> None:
+        self.alerts.jump_to_next_new_red()
+
+    def action_change_feed(self) -> None:
+        self.alerts.open_feed()
+
+    # Handlers by name (a mixin's ``@on`` is not seen by Textual; its name lookup is): the
+    # messages of console/ui/messages.py that only the alerts controller handles.
+
+    def on_changes_found(self, message: Any) -> None:
+        if self.is_running:  # type: ignore[attr-defined]
+            self.alerts.changes_found(message.changes)
+
+    def on_acknowledge_all_new_reds(self, message: Any) -> None:
+        self.alerts.acknowledge_all()
 
     async def action_quit(self) -> None:
         if self.bulk.confirm_quit():  # during a bulk run, the first q only warns

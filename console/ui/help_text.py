@@ -30,6 +30,7 @@ def action_descriptions(app: DispatchApp) -> dict[str, str]:
     }
     descriptions.update(bulk_view.help_descriptions(read_only=settings.read_only))
     descriptions.update(app.view_controls.help_descriptions())
+    descriptions.update(app.alerts.help_descriptions())
     return descriptions
 
 
@@ -49,11 +50,13 @@ def help_screen(app: DispatchApp) -> HelpScreen:
           *describe_bindings(app.detail, descriptions=app.detail.KEY_WORDS)]),
         *bulk_view.help_contexts(typed_above=TYPED_CONFIRM_ABOVE),
         *app.view_controls.help_contexts(),
+        *app.alerts.help_contexts(),
     ]
     notes = [
         "The list: worst risk first, then scheduled time. 'LATE 12m': an open order 12 minutes "
         "past its scheduled time. '" + app.PENDING_LABEL + "': a complete is in flight.",
         bulk_view.help_note(app.settings.ascii),
         *app.view_controls.help_notes(),
+        *app.alerts.help_notes(),
     ]
     return HelpScreen(contexts, app.order_list.palette, notes=notes)

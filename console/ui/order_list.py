@@ -104,6 +104,8 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         "order-list--muted",
         "order-list--empty",
         "order-list--marked",
+        "order-list--new-red",
+        "order-list--changed",
     }
 
     DEFAULT_CSS = """
@@ -120,10 +122,13 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         link loads one detail, not one per row passed.
         """
 
-        def __init__(self, order_list: "OrderList", row: OrderRow | None) -> None:
+        def __init__(self, order_list: "OrderList", row: OrderRow | None, by_user: bool = False) -> None:
             super().__init__()
             self.order_list = order_list
             self.row = row
+            #: The supervisor moved the cursor here (a key, a jump); False when the list moved
+            #: it by itself (a refresh re-sorted, the first rows arrived, a filter hid its row).
+            self.by_user = by_user
 
         @property
         def control(self) -> "OrderList":
@@ -175,6 +180,11 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         self._palette: BadgePalette | None = None
         self._styles: dict[str, Style] = {}
         self._minute = self._minute_now()
+        #: Rows that changed in the last refreshes, and the new reds not acknowledged (row keys):
+        #: drawn in the cell before the handle (see set_change_marks).
+        self._changed: frozenset[tuple] = frozenset()
+        self._new_red: frozenset[tuple] = frozenset()
+        self._user_move = False
 
     # ------------------------------------------------------------------ public: data
 
@@ -251,6 +261,25 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
             self._refresh_row(index)
         else:
             self.refresh()
+
+    #: The change marks, in the cell between the badges and the handle: ASCII in every mode
+    #: (neither is a badge letter, a risk marker or the bulk mark), so they read without colour.
+    NEW_RED_MARK, CHANGED_MARK = "!", "~"
+
+    def set_change_marks(self, changed: frozenset[tuple], new_red: frozenset[tuple]) -> None:
+        """Mark the rows (by key) that changed in the last refreshes (``~``), and the new reds
+        the supervisor has not looked at (``!``, which wins). Redraws only if they differ."""
+        if changed == self._changed and new_red == self._new_red:
+            return
+        self._changed, self._new_red = changed, new_red
+        self.refresh()
+
+    def change_mark(self, key: tuple) -> str | None:
+        if key in self._new_red:
+            return self.NEW_RED_MARK
+        if key in self._changed:
+            return self.CHANGED_MARK
+        return None
 
     @property
     def mark_glyph(self) -> str:
@@ -346,6 +375,7 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         if not count:
             return
         self.cursor_moved = True
+        self._user_move = True
         index = max(0, min(index, count - 1))
         old = self._cursor
         self._cursor = index
@@ -533,10 +563,12 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
             focused = self.has_focus
         pending = self._pending.get(row.key) if self._pending else None
         marked = self.is_marked is not None and self.is_marked(row.key)
-        key = (row.version, pending, width, self._minute, is_cursor, is_cursor and focused, self.ascii, marked)
+        change = (self.change_mark(row.key) if self._changed or self._new_red else None)
+        key = (row.version, pending, width, self._minute, is_cursor, is_cursor and focused, self.ascii, marked,
+               change)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._row_strip(row, width, pending, is_cursor, focused, marked)
+            strip = self._row_strip(row, width, pending, is_cursor, focused, marked, change)
             self._strips[key] = strip
         return strip
 
@@ -594,7 +626,7 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _row_strip(
         self, row: OrderRow, width: int, pending: str | None, is_cursor: bool, focused: bool,
-        marked: bool = False,
+        marked: bool = False, change: str | None = None,
     ) -> Strip:
         base = self.rich_style
         if is_cursor:
@@ -622,6 +654,10 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
                 for cell in palette.badges(row.levels):
                     add(Segment(cell.text, base + cell.style))
             elif name == "handle":
+                if change is not None:
+                    # The gap before the handle holds the change mark.
+                    segments[-1] = Segment(change, base + self._style("new-red" if change == self.NEW_RED_MARK
+                                                                      else "changed"))
                 add(Segment(fit(row.display_handle, w, ellipsis), base))
             elif name == "status":
                 if pending is not None:
@@ -764,10 +800,11 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
     def _announce(self) -> None:
         """Post :class:`Highlighted` when the highlighted row is not the one last announced."""
         row = self._cursor_row
+        by_user, self._user_move = self._user_move, False
         if row is self._highlighted_sent:
             return
         self._highlighted_sent = row
-        self.post_message(self.Highlighted(self, row))
+        self.post_message(self.Highlighted(self, row, by_user))
 
 
 def _thumb_eighths(bar: ScrollBar) -> tuple[int, ...]:

@@ -83,6 +83,7 @@ class SingleCompletion:
         title, message = result_title(result), result_message(result)
         if result.status.is_success:
             self.session.action_ended(ref, None)
+            self.session.changes.acted_on([ref])  # its leaving the open set is this console's doing
             app.notify(f"Completed {name}." if result.status.value == "completed" else f"{name}: {title}.",
                        markup=False)
         else:

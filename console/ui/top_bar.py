@@ -85,3 +85,44 @@ class StatusLabel(Static):
         if content != getattr(self, "_last", None):
             self._last = content
             self.update(Text(content) if isinstance(content, str) else content, layout=False)
+
+
+class NewRedLabel(Widget):
+    """"3 new red": the orders that newly turned red and that the supervisor has not looked at.
+
+    Words, so it reads without colour and in ``--ascii``. Hidden at 0. Shown, it sits before the
+    order count and takes its room from the scope (which shortens, as it does for the other
+    labels): a waiting new red matters more than the scope's wording. Its width follows its text
+    (a layout only when the count changes: at most once a refresh, or on an acknowledgement).
+    """
+
+    DEFAULT_CSS = """
+    NewRedLabel {
+        width: auto;
+        height: 1;
+        margin-right: 1;
+        display: none;
+        color: $text-error;
+        text-style: bold;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.count = 0
+
+    @property
+    def text(self) -> str:
+        # No key hint: at 80 columns with SANDBOX and READ-ONLY, "(n)" would cut a short
+        # profile name ("audit") from the scope. The help and the palette name the key.
+        return f"{self.count:,} new red" if self.count else ""
+
+    def show_count(self, count: int) -> None:
+        if count == self.count:
+            return
+        self.count = count
+        self.display = count > 0
+        self.refresh(layout=True)
+
+    def render(self) -> Text:
+        return Text(self.text, no_wrap=True, overflow="crop")

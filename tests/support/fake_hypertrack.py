@@ -34,6 +34,7 @@ from pydantic import SecretStr
 from console.api.client import OrdersClient
 from console.api.credentials import Credentials
 from console.api.retry import Backoff
+from console.bulk.journal import SUCCESS_STATES
 
 SECRET = "fake-secret-8c1f2d9e77"
 ACCOUNT = "acct-test"
@@ -373,7 +374,7 @@ def check_invariants(fake: FakeHyperTrack, journal_path: Path, run_handles: Iter
     # that worker, ...) unless the server shows it, judged by the op's own recorded action.
     row_by_op = {row["op_id"]: row for row in rows}
     for row in rows:
-        if row["state"] in ("completed", "completed_reconciled", "already_completed"):
+        if row["state"] in SUCCESS_STATES:
             assert _applied(fake, row), row
     for r in results:
         if r.status.is_success:

@@ -15,6 +15,8 @@ Items:
 - :mod:`.scrollbars`: a scrolling widget's row count given to its scrollbar without a layout of
   the whole screen (switch: ``virtual_size_without_layout``).
 - :mod:`.footer`: the footer's key widget class, which Textual does not export (an import only).
+- :mod:`.terminal`: bytes of our own (a notification's BEL / OSC 9 / OSC 777) written through
+  the driver that draws the screen (``App._driver.write``, as ``App.copy_to_clipboard`` does).
 
 An item with a switch (``scrollbars``: ``virtual_size_without_layout``; ``resize``:
 ``ignore_stale_resize``) is turned off by naming it in the environment variable
