@@ -336,7 +336,7 @@ async def test_first_rows_callbacks_run_when_the_first_load_fails_or_is_slow() -
         assert calls == [False]  # called as the failure was handled, before the banner showed
 
     app, sb, _ = make_app(orders=60)
-    app.FIRST_ROWS_GRACE = 0.2
+    app.session.start_up.GRACE = 0.2
     never = asyncio.Event()
 
     async def no_answer(**_filters):

@@ -120,7 +120,7 @@ async def test_the_console_builds_its_footer_keys_after_its_first_rows() -> None
     from tests.support.ui_support import loaded, make_app
 
     app, _, _ = make_app()
-    app.FOOTER_HOLD = 30.0  # only the first rows release it here
+    app.session.start_up.GRACE = 30.0  # only the first rows bring the moment here
     keys_when_rows_shown: list[int] = []
     app.when_first_rows_shown(lambda: keys_when_rows_shown.append(len(app.screen.query(FOOTER_KEY))))
     async with app.run_test(size=(120, 40)) as pilot:
