@@ -79,8 +79,8 @@ class StartUpPause:
     collections, 100-230 ms of CPU before the first rows were on screen (measured with
     ``gc.callbacks``). Paused, then ``gc.freeze()`` (the objects move to the permanent generation,
     which later collections skip), the same start-up runs no collection at all. The pause lasts
-    until the first rows are on screen (the session's first-rows moment, which
-    :meth:`DispatchApp.when_first_rows_shown` passes on): Textual's own
+    until the first rows are on screen (the session's first-rows moment,
+    console/session/startup.py): Textual's own
     start-up (the screen, its widgets and styles, the first frames) ran ~40 young collections
     after the app started, 10-25 ms of CPU before the first rows (measured); what it built is
     frozen too when the collector comes back on, so the first collection after the pause does
@@ -134,7 +134,8 @@ class HeapPolicy:
     freeze after a refresh kept ~800 more objects for good, which over a shift of refreshes every
     30 s would add up to tens of MB. So freezes happen while the table grows, not per refresh:
 
-    - after every page of the first load but the first (its rows paint first), after a full
+    - after every page of the first load loaded once the first rows are on screen (the
+      start-up moment, console/session/startup.py: before it, the rows paint first), after a full
       collection that then walks only what is new since the previous freeze: that page's rows and
       whatever the screen made meanwhile, a few milliseconds. (Freezing once every 25 pages
       instead walked 25,000 rows at a time: 100-300 ms stalls mid-load, measured.) The list client drops each page's
@@ -170,7 +171,8 @@ class HeapPolicy:
         self.enabled = ENABLED if enabled is None else enabled
         self.freezes = 0
         self._collected = False
-        self._pages = 0
+        #: Whether the start-up moment has passed (the session tells: :meth:`first_rows_shown`).
+        self._first_rows_shown = False
         self._rows_at_freeze = 0
         self._thresholds: tuple[int, int, int] | None = None
         self._start_up_checked = False
@@ -231,15 +233,16 @@ class HeapPolicy:
             gc.set_threshold(*self._thresholds)
             self._thresholds = None
 
+    def first_rows_shown(self) -> None:
+        """The start-up moment (console/session/startup.py): pages loaded from now on are frozen."""
+        self._first_rows_shown = True
+
     def page_loaded(self, rows: int) -> None:
         """After each page of the first load, with the table's row count."""
-        if not self.enabled:
-            return
-        self._pages += 1
-        if self._pages == 1:
-            # Not on the first page: the first collection walks everything Textual built at
-            # start-up (~100 ms), and the first rows are not on screen yet. They paint while
-            # the second page is fetched.
+        if not self.enabled or not self._first_rows_shown:
+            # Nothing before the first rows are on screen: the first collection walks what
+            # Textual built at start-up and not frozen yet (~100 ms), which the first frame
+            # of rows must not wait behind.
             return
         self._freeze(rows)
 

@@ -46,13 +46,13 @@ def build(path: Path, ops: int) -> None:
     now = format_time(utc_now())
     with conn:
         for op_id in op_ids:
-            conn.execute("UPDATE ops SET state='completed', attempts=1, intent_at=?, outcome_at=?, updated_at=?, "
+            conn.execute("UPDATE ops SET state='applied', attempts=1, intent_at=?, outcome_at=?, updated_at=?, "
                          "http_status=200, message='completed', request_id=?, completed_at=? WHERE op_id=?",
                          (now, now, now, uuid.uuid4().hex, now, op_id))
             conn.execute("INSERT INTO op_events(op_id, run_id, at, kind, state, attempt) "
                          "VALUES (?, ?, ?, 'intent', 'sending', 1)", (op_id, run_id, now))
             conn.execute("INSERT INTO op_events(op_id, run_id, at, kind, state, http_status, message, request_id) "
-                         "VALUES (?, ?, ?, 'outcome', 'completed', 200, 'completed', ?)",
+                         "VALUES (?, ?, ?, 'outcome', 'applied', 200, 'completed', ?)",
                          (op_id, run_id, now, uuid.uuid4().hex))
     conn.close()
 

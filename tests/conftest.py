@@ -16,7 +16,7 @@ def _journal_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 def _no_gc_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     """The console's collector policy (console/gc_policy.py) is off in the test process: every
     Pilot test would otherwise freeze the process's heap and raise its thresholds for the tests
-    after it. The policy's own tests switch it back on (tests/test_ui_heap.py)."""
+    after it. The policy's own tests switch it back on (tests/ui/test_ui_heap.py)."""
     from console import gc_policy
 
     monkeypatch.setattr(gc_policy, "ENABLED", False)

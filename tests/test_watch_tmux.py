@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from console.sandbox.transitions import Script
-from tests.test_pty_terminal import Tmux, launch_script, tmux  # noqa: F401 - tmux: the fixture
+from tests.ui.test_pty_terminal import Tmux, launch_script, tmux  # noqa: F401 - tmux: the fixture
 from tests.test_watch_command import Served, _queued, served  # noqa: F401 - served: the fixture
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")

@@ -246,7 +246,7 @@ def _is_plain_item(item: dict[str, Any]) -> bool:
     One ``isprintable()`` scan (C) of all of them joined, instead of a regular-expression search
     per string (~25 per order with the risk labels). Sound because every character
     :func:`~console.api.sanitize.sanitize` escapes (Unicode Cc, Cf, Cs, Zl, Zp) is one that
-    ``str.isprintable()`` rejects (tests/test_summaries.py checks every code point); a string
+    ``str.isprintable()`` rejects (tests/api/test_summaries.py checks every code point); a string
     it rejects for another reason (a no-break space) merely takes the slow, exact path.
     """
     parts = [text for text in map(item.__getitem__, _TEXT_KEYS) if text is not None]

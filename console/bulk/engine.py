@@ -121,10 +121,11 @@ EventCallback = Callable[[BulkEvent], None]
 Sleep = Callable[[float], Awaitable[None]]
 T = TypeVar("T")
 
-_JOURNAL_STATE = {
-    ResultStatus.COMPLETED: journaling.COMPLETED,
-    ResultStatus.COMPLETED_RECONCILED: journaling.COMPLETED_RECONCILED,
-    ResultStatus.ALREADY_COMPLETED: journaling.ALREADY_COMPLETED,
+#: The journal's state of each result (the journal's names are the same for every action).
+JOURNAL_STATE = {
+    ResultStatus.COMPLETED: journaling.APPLIED,
+    ResultStatus.COMPLETED_RECONCILED: journaling.APPLIED_RECONCILED,
+    ResultStatus.ALREADY_COMPLETED: journaling.ALREADY_APPLIED,
     ResultStatus.NOT_FOUND: journaling.NOT_FOUND,
     ResultStatus.REJECTED: journaling.REJECTED,
     ResultStatus.CONFLICT: journaling.CONFLICT,
@@ -140,6 +141,31 @@ _JOURNAL_STATE = {
 def _same_action(op: journaling.OpRecord, action: Action) -> bool:
     """True when ``op`` was recorded for exactly ``action`` (name and parameters)."""
     return op.action == action.name and op.params == action.params_json()
+
+
+def _rounds(ops: Sequence[journaling.OpRecord], held: set[OrderRef],
+            ) -> list[dict[OrderRef, tuple[Action, str]]]:
+    """``ops`` (oldest first) as rounds: round k holds each order's k-th op, with its action
+    rebuilt from the journal and its op id. An op whose action this version cannot rebuild is
+    not sent, and neither is any later op of its order; nor is any op of a ``held`` order."""
+    rounds: list[dict[OrderRef, tuple[Action, str]]] = []
+    depth: dict[OrderRef, int] = {}
+    blocked = set(held)
+    for op in ops:
+        if op.ref in blocked:
+            continue
+        try:
+            action = actions_module.from_journal(op.action, op.params)
+        except ValueError as exc:
+            log.warning("not resuming op %s: %s", op.op_id, exc)
+            blocked.add(op.ref)
+            continue
+        k = depth.get(op.ref, 0)
+        depth[op.ref] = k + 1
+        if k == len(rounds):
+            rounds.append({})
+        rounds[k][op.ref] = (action, op.op_id)
+    return rounds
 
 
 def dedupe(refs: Sequence[OrderRef]) -> tuple[list[OrderRef], list[OrderRef]]:
@@ -379,7 +405,15 @@ class BulkEngine:
 
     async def resume(self, *, on_event: EventCallback | None = None) -> RunReport:
         """Carry on with what earlier runs left: settle their unsettled intents, then send the
-        orders they never sent (or that a read-back showed were not applied), reusing their op ids."""
+        orders they never sent (or that a read-back showed were not applied), reusing their op ids.
+
+        Every such op is sent, each with the action and parameters it was recorded with, never
+        the engine's. An order with several (disabled by one run, enabled by a later one) has
+        them sent oldest first, one run per round: an order's next op goes out only once its
+        previous one is closed (:data:`~console.bulk.journal.CLOSED_STATES`). An order whose
+        earlier op is in doubt or still open keeps its later ops pending, untouched, for a later
+        start: sending them would act on a state nobody knows. The report has the results of
+        every round (each round is a run of its own in the journal and in the events)."""
         if self._running:
             raise RuntimeError("this engine is already running")
         self._running = True
@@ -390,15 +424,23 @@ class BulkEngine:
                     return await self._run([], settled)
                 ops = await self._journal_call(self.journal.open_ops, self.account_id, self.base_url,
                                     (journaling.PENDING, journaling.NOT_SENT, journaling.NOT_APPLIED))
-                # Each op is sent again with the action and parameters it was recorded with,
-                # never the engine's; an op whose action this version cannot rebuild is not sent.
-                actions: dict[OrderRef, Action] = {}
-                for op in ops:
-                    try:
-                        actions.setdefault(op.ref, actions_module.from_journal(op.action, op.params))
-                    except ValueError as exc:
-                        log.warning("not resuming op %s: %s", op.op_id, exc)
-                return await self._run(list(actions), settled, actions=actions)
+                held = {r.ref for r in settled if JOURNAL_STATE[r.status] in journaling.UNSETTLED_STATES}
+                rounds = _rounds(ops, held)
+                reports = [await self._run(list(rounds[0]) if rounds else [], settled,
+                                           actions={ref: a for ref, (a, _) in rounds[0].items()} if rounds else None,
+                                           reuse_ops={ref: o for ref, (_, o) in rounds[0].items()} if rounds else None)]
+                for later in rounds[1:]:
+                    closed = {r.ref for r in reports[-1].results if JOURNAL_STATE[r.status] in journaling.CLOSED_STATES}
+                    later = {ref: v for ref, v in later.items() if ref in closed}
+                    if self._stopping or self._stop_reason is not None or not later:
+                        break
+                    reports.append(await self._run(list(later), [], actions={ref: a for ref, (a, _) in later.items()},
+                                                   reuse_ops={ref: o for ref, (_, o) in later.items()}))
+                last = reports[-1]
+                return dataclasses.replace(
+                    last, results=[r for report in reports for r in report.results], settled=settled,
+                    elapsed=sum(report.elapsed for report in reports),
+                )
         finally:
             self._running = False
 
@@ -611,7 +653,7 @@ class BulkEngine:
             order=order,
         )
         await self._record(
-            item, _JOURNAL_STATE[status], final=True, http_status=http_status, message=result.message,
+            item, JOURNAL_STATE[status], final=True, http_status=http_status, message=result.message,
             request_id=request_id, completed_at=result.completed_at,
         )
         return result
@@ -754,8 +796,11 @@ class BulkEngine:
     # ------------------------------------------------------------------ the run
 
     async def _run(self, refs: Sequence[OrderRef], settled: list[OrderResult],
-                   decided: Sequence[OrderResult] = (), actions: dict[OrderRef, Action] | None = None) -> RunReport:
-        """``actions``: the action of each ref that is not the engine's (what an earlier run left)."""
+                   decided: Sequence[OrderResult] = (), actions: dict[OrderRef, Action] | None = None,
+                   reuse_ops: dict[OrderRef, str] | None = None) -> RunReport:
+        """``actions``: the action of each ref that is not the engine's (what an earlier run left).
+        ``reuse_ops``: the earlier op each of those refs carries on (recorded with that action),
+        whichever op of the order is the latest."""
         unique, repeats = dedupe(refs)
         chosen = actions or {}
 
@@ -781,6 +826,8 @@ class BulkEngine:
             # are about exactly what this run sends.
             if op is not None and op.state in journaling.REUSABLE_STATES and _same_action(op, action_of(ref)):
                 reuse[ref] = op.op_id
+            if reuse_ops and ref in reuse_ops:
+                reuse[ref] = reuse_ops[ref]
             if ref in settled_not_done or (op is not None and op.state in journaling.UNSETTLED_STATES):
                 pre_results.setdefault(index, (
                     ResultStatus.IN_DOUBT,

@@ -937,7 +937,7 @@ def run_journal(
                 leg = f"{op.type}#{op.type_index if op.type_index is not None else 0}"
             if op.fulfillment_attempt is not None:
                 leg = f"{leg} a{op.fulfillment_attempt}".strip()
-            rows.append((op.updated_at[:19].replace("T", " "), op.state, sanitize(op.order_handle), leg or "-",
+            rows.append((op.updated_at[:19].replace("T", " "), op.state_text, sanitize(op.order_handle), leg or "-",
                          sanitize(op.action), _params_text(op.params_dict), str(op.attempts), str(op.http_status or "-"), sanitize(op.account_id or "-"),
                          sanitize(op.base_host), sanitize(op.message or "")))
         _print_table(output, header, rows)

@@ -37,8 +37,9 @@ Guarantees this module gives:
   (:func:`journal_path_for`); within a file, the engine's queries are keyed by account and server.
 - Stored: account id and base-URL host (never a secret), order identity, the action and its
   parameters (worker, time, reason: JSON, escaped), states, HTTP status, the API's message
-  (sanitized, truncated), request id, ``completed_at``. The same ``OpRecord`` states name every
-  action's outcomes: ``completed`` is "the action took effect" (cancelled, disabled, ...).
+  (sanitized, truncated), request id, ``completed_at``. The states name no action (``applied``:
+  the action took effect, whichever it was); :func:`state_text` says them in the op's action's
+  words ("cancelled", "already disabled") wherever they are shown.
 
 Thread safety: one connection, guarded by a lock, usable from the engine's writer thread and
 the event loop's thread alike.
@@ -69,7 +70,8 @@ JOURNAL_ENV = "DISPATCH_CONSOLE_JOURNAL"
 APP_NAME = "dispatch-console"
 JOURNAL_FILENAME = "journal.sqlite3"
 #: 2: every op records its action (``action``) and the action's parameters (``params``, JSON).
-SCHEMA_VERSION = 2
+#: 3: the states of an action that took effect name no action (``applied`` ...), see :data:`RENAMED_STATES`.
+SCHEMA_VERSION = 3
 #: The action of ops a version-1 journal recorded: complete was the only one then.
 V1_ACTION = "complete"
 MAX_MESSAGE_CHARS = 500
@@ -81,9 +83,12 @@ PENDING = "pending"
 #: The intent is committed and the POST may be on the wire. Seen at start-up: the process died.
 SENDING = "sending"
 IN_DOUBT = "in_doubt"
-COMPLETED = "completed"
-COMPLETED_RECONCILED = "completed_reconciled"
-ALREADY_COMPLETED = "already_completed"
+#: The action took effect: its answer showed the action's end state.
+APPLIED = "applied"
+#: The answer was lost (or never recorded); reading the order back showed the end state.
+APPLIED_RECONCILED = "applied_reconciled"
+#: The order was already in the action's end state before the request (look-up, 409, read-back).
+ALREADY_APPLIED = "already_applied"
 NOT_FOUND = "not_found"
 REJECTED = "rejected"
 CONFLICT = "conflict"
@@ -95,7 +100,7 @@ NOT_SENT = "not_sent"
 #: Read back after its settle window: the request did not take effect; safe to send again.
 NOT_APPLIED = "not_applied"
 
-SUCCESS_STATES = frozenset({COMPLETED, COMPLETED_RECONCILED, ALREADY_COMPLETED})
+SUCCESS_STATES = frozenset({APPLIED, APPLIED_RECONCILED, ALREADY_APPLIED})
 #: Settled for good: a new run for the same order makes a new op.
 CLOSED_STATES = SUCCESS_STATES | {NOT_FOUND, REJECTED, CONFLICT}
 #: Must be settled by GET before anything is sent for the order again.
@@ -103,6 +108,27 @@ UNSETTLED_STATES = frozenset({SENDING, IN_DOUBT})
 #: An op a later run takes over (same op id, attempts keep counting).
 REUSABLE_STATES = frozenset({PENDING, STOPPED, NOT_SENT, NOT_APPLIED, FAILED_NOT_SENT, AUTH_FAILED}) | UNSETTLED_STATES
 ALL_STATES = CLOSED_STATES | REUSABLE_STATES
+#: What schema versions 1 and 2 stored for the success states (the complete action's words, for
+#: every action): renamed by the migration to version 3, and read as renamed from an older file.
+RENAMED_STATES = {"completed": APPLIED, "completed_reconciled": APPLIED_RECONCILED,
+                  "already_completed": ALREADY_APPLIED}
+
+
+def state_text(state: str, action: str | None) -> str:
+    """``state`` in the words of the op's ``action``, for people: ``applied`` of a cancel is
+    "cancelled", ``already_applied`` of a disable "already disabled", ``applied_reconciled``
+    "cancelled (reconciled)". Other states name no action and are shown as stored."""
+    from console.bulk.actions import KINDS
+
+    kind = KINDS.get(action or V1_ACTION)
+    done = kind.done if kind is not None else f"applied ({sanitize(str(action))})"
+    if state == APPLIED:
+        return done
+    if state == APPLIED_RECONCILED:
+        return f"{done} (reconciled)"
+    if state == ALREADY_APPLIED:
+        return f"already {done}"
+    return state
 
 
 class JournalError(Exception):
@@ -190,10 +216,16 @@ class OpRecord:
             return {}
         return value if isinstance(value, dict) else {}
 
+    @property
+    def state_text(self) -> str:
+        """The state in this op's action's words (:func:`state_text`)."""
+        return state_text(self.state, self.action)
+
     def to_json(self) -> dict[str, Any]:
         # order_handle stays byte-exact: json.dumps escapes control characters itself.
         data = asdict(self)
         data["params"] = self.params_dict
+        data["state_text"] = self.state_text
         return data
 
 
@@ -341,21 +373,45 @@ _OP_COLUMNS = (
     "fulfillment_attempt, state, attempts, created_at, updated_at, intent_at, outcome_at, "
     "http_status, message, request_id, completed_at, action, params"
 )
-#: The same columns read from a version-1 file (no action, no parameters: complete).
-_OP_COLUMNS_V1 = _OP_COLUMNS.replace("action, params", f"'{V1_ACTION}' AS action, NULL AS params")
+#: A version-1 or 2 file's state read under its current name (:data:`RENAMED_STATES`).
+_OLD_STATE = ("CASE state " + " ".join(f"WHEN '{old}' THEN '{new}'" for old, new in RENAMED_STATES.items())
+              + " ELSE state END")
+#: The same columns read from a version-2 file (the states under their current names).
+_OP_COLUMNS_V2 = _OP_COLUMNS.replace(", state,", f", {_OLD_STATE} AS state,")
+#: ... and from a version-1 file (no action, no parameters: complete).
+_OP_COLUMNS_V1 = _OP_COLUMNS_V2.replace("action, params", f"'{V1_ACTION}' AS action, NULL AS params")
+
+
+def _stored_version(conn: sqlite3.Connection) -> int:
+    """The schema version a file's ``meta`` names (1 when it names none or nothing readable)."""
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 1
+    except (sqlite3.Error, ValueError, TypeError):
+        return 1
+
+
+def _rename_states(conn: sqlite3.Connection) -> None:
+    """Version 2 -> 3: the success states, of ops and of their events, under their current names."""
+    for old, new in RENAMED_STATES.items():
+        conn.execute("UPDATE ops SET state = ? WHERE state = ?", (new, old))
+        conn.execute("UPDATE op_events SET state = ? WHERE state = ?", (new, old))
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
     """Bring an older journal to :data:`SCHEMA_VERSION`, in one transaction (all or nothing).
 
-    Version 1 -> 2: ``ops`` gains ``action`` (every existing op was a complete) and ``params``."""
+    Version 1 -> 2: ``ops`` gains ``action`` (every existing op was a complete) and ``params``.
+    Version 2 -> 3: :func:`_rename_states`."""
     columns = {row[1] for row in conn.execute("PRAGMA table_info(ops)")}
-    if "action" in columns:
+    if "action" in columns and _stored_version(conn) >= SCHEMA_VERSION:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute(f"ALTER TABLE ops ADD COLUMN action TEXT NOT NULL DEFAULT '{V1_ACTION}'")
-        conn.execute("ALTER TABLE ops ADD COLUMN params TEXT")
+        if "action" not in columns:
+            conn.execute(f"ALTER TABLE ops ADD COLUMN action TEXT NOT NULL DEFAULT '{V1_ACTION}'")
+            conn.execute("ALTER TABLE ops ADD COLUMN params TEXT")
+        _rename_states(conn)
         conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         conn.execute("COMMIT")
     except BaseException:
@@ -494,8 +550,10 @@ class Journal:
     Use as a context manager, or call :meth:`open` and :meth:`close`.
     """
 
-    #: The op columns as this file holds them (a reader of a version-1 file: the V1 list).
+    #: The op columns as this file holds them (a reader of an older file: the V1 or V2 list).
     _op_columns = _OP_COLUMNS
+    #: The expression of an op's (or an event's) state under its current name.
+    _state_expr = "state"
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, now: Callable[[], datetime] = utc_now) -> None:
         self.path = Path(path) if path is not None else default_journal_path()
@@ -920,7 +978,7 @@ class Journal:
         return self._ops_in_states(tuple(states), account_id, base_url)
 
     def _ops_in_states(self, states: tuple[str, ...], account_id: str | None, base_url: str | None) -> list[OpRecord]:
-        sql = f"SELECT {self._op_columns} FROM ops WHERE state IN ({','.join('?' * len(states))})"
+        sql = f"SELECT {self._op_columns} FROM ops WHERE {self._state_expr} IN ({','.join('?' * len(states))})"
         params: list[Any] = list(states)
         if account_id is not None:
             sql += " AND account_id = ?"
@@ -949,8 +1007,8 @@ class Journal:
         rows = self._read(
             "SELECT 1 FROM ops WHERE account_id = ? AND base_host = ? AND order_handle = ? "
             f"AND type IS ? AND type_index IS ? AND fulfillment_attempt IS ? "
-            f"AND state IN ({','.join('?' * len(SUCCESS_STATES))})"
-            + (" AND " + ("action" if self._op_columns is _OP_COLUMNS else f"'{V1_ACTION}'") + " = ?"
+            f"AND {self._state_expr} IN ({','.join('?' * len(SUCCESS_STATES))})"
+            + (" AND " + ("action" if self._op_columns is not _OP_COLUMNS_V1 else f"'{V1_ACTION}'") + " = ?"
                if action is not None else "") + " LIMIT 1",
             (account_id or "", base_host(base_url), ref.order_handle, ref.type, ref.type_index,
              ref.fulfillment_attempt, *sorted(SUCCESS_STATES), *((action,) if action is not None else ())),
@@ -992,7 +1050,7 @@ class Journal:
 
     def op_events(self, op_id: str) -> list[dict[str, Any]]:
         rows = self._read(
-            "SELECT seq, op_id, run_id, at, kind, state, attempt, http_status, message, request_id "
+            f"SELECT seq, op_id, run_id, at, kind, {self._state_expr}, attempt, http_status, message, request_id "
             "FROM op_events WHERE op_id = ? ORDER BY seq", (op_id,),
         )
         keys = ("seq", "op_id", "run_id", "at", "kind", "state", "attempt", "http_status", "message", "request_id")
@@ -1027,10 +1085,12 @@ class JournalReader(Journal):
             )
             check_integrity(self._conn, self.path)
             self._conn.execute("SELECT 1 FROM ops LIMIT 1").fetchall()
-            # Read-only: an older file is read as it is (migrated by the next writer).
+            # Read-only: an older file is read as if migrated (the next writer migrates it).
             columns = {row[1] for row in self._conn.execute("PRAGMA table_info(ops)")}
             if "action" not in columns:
-                self._op_columns = _OP_COLUMNS_V1
+                self._op_columns, self._state_expr = _OP_COLUMNS_V1, _OLD_STATE
+            elif _stored_version(self._conn) < SCHEMA_VERSION:
+                self._op_columns, self._state_expr = _OP_COLUMNS_V2, _OLD_STATE
         except (sqlite3.Error, JournalDamaged) as exc:
             if self._conn is not None:
                 self._conn.close()

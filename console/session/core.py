@@ -14,9 +14,10 @@ it only yields to the event loop.
 Invariants:
 
 - ``first rows shown`` happens once per session: after the first page's ``frame``, or when the
-  first load ends without rows (no orders, an error), or when the UI's grace timer calls
-  :meth:`Session.first_rows_shown`, whichever comes first. The footer's keys, the garbage
-  collector's start-up pause (console/cli.py) and the detail pane wait on it.
+  first load ends without rows (no orders, an error, a cancel), or :attr:`StartUp.GRACE` s
+  after the first load started, whichever comes first. The sequence and who waits on it (the
+  heap policy, the detail pane, the footer's keys, the command line's collector pause) are
+  written down in one place: console/session/startup.py.
 - ``last_success`` is the start time of the last load that succeeded: a load that failed after
   one succeeded leaves the rows shown, which are then stale.
 """
@@ -35,6 +36,7 @@ from console.gc_policy import HeapPolicy
 from console.session.alerts import ChangesDetected, ChangeTracker
 from console.session.detail_cache import DetailCache
 from console.session.marks import Marks
+from console.session.startup import StartUp
 from console.session.table import MergeResult, OrderRow, OrderTable, RowKey, build_rows, ref_key
 
 if TYPE_CHECKING:
@@ -164,8 +166,10 @@ class Session:
         self.changes = ChangeTracker(eta_slip_minutes=settings.eta_slip_minutes, notifier=_notifier(settings))
         self._refresh_again = False
         self._listeners: list[Listener] = []
-        self._first_rows_callbacks: list[Callable[[], None]] = []
-        self._first_rows_done = False
+        #: The first-rows moment (console/session/startup.py); the heap policy waits on it.
+        self.start_up = StartUp()
+        self.start_up.on_moment = lambda: self._emit(FirstRowsShown())
+        self.start_up.when_first_rows_shown(self.heap.first_rows_shown)
 
     # ------------------------------------------------------------------ events
 
@@ -181,24 +185,15 @@ class Session:
 
     @property
     def first_rows_done(self) -> bool:
-        return self._first_rows_done
+        return self.start_up.done
 
     def when_first_rows_shown(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once, at the first-rows moment (at once if it has passed)."""
-        if self._first_rows_done:
-            callback()
-        else:
-            self._first_rows_callbacks.append(callback)
+        self.start_up.when_first_rows_shown(callback)
 
     def first_rows_shown(self) -> None:
         """The first-rows moment; a no-op after the first call."""
-        if self._first_rows_done:
-            return
-        self._first_rows_done = True
-        callbacks, self._first_rows_callbacks = self._first_rows_callbacks, []
-        for callback in callbacks:
-            callback()
-        self._emit(FirstRowsShown())
+        self.start_up.first_rows_shown()
 
     # ------------------------------------------------------------------ loading
 
@@ -228,6 +223,7 @@ class Session:
         count = skipped = 0
         heap = self.heap
         heap.load_started()  # no full GC per page: see HeapPolicy.load_started
+        self.start_up.load_started()  # the moment's grace runs from the first load's start
         try:
             async for page in self.client.iter_summary_pages(**self.list_filters(), pause=pace):
                 count += len(page.orders)
@@ -243,7 +239,7 @@ class Session:
                         watch.add(orders[start:start + step])
                     await pace()
                     self._emit(PageShown(table.extend(rows), count))
-                    if count == len(orders):
+                    if orders and count == len(orders):  # the first page that brings rows
                         # The first rows go on screen before the next page is read: a fast
                         # server (the embedded sandbox answers at once) would otherwise have
                         # the next pages parsed, and a collection run, before the first frame.
@@ -268,20 +264,21 @@ class Session:
                 self._emit(self.changes.record(changed))
         except BaseException:
             heap.load_failed()
+            self.start_up.load_ended()  # a cancel too: no rows are coming from this load
             raise
         await asyncio.sleep(0)  # the merged rows paint (and keys run) before the collection
         heap.load_finished(table.total)
         return LoadSummary(count, skipped, started)
 
     def load_succeeded(self, summary: LoadSummary) -> None:
-        self.first_rows_shown()  # a no-op once called (after the first page's frame)
+        self.start_up.load_ended()  # a no-op once the first page's frame brought the moment
         self.loads += 1
         self.last_success = summary.started
         self.load_error = None
         self._emit(LoadFinished(summary))
 
     def load_failed(self, error: BaseException) -> None:
-        self.first_rows_shown()  # no rows are coming from this load
+        self.start_up.load_ended()  # no rows are coming from this load
         self.load_error = error
         self._refresh_again = False
         self._emit(LoadFailed(error, stale=self.last_success is not None or bool(self.table.total)))
@@ -298,6 +295,7 @@ class Session:
     def close(self) -> None:
         # The collector's thresholds as they were, should the last load's settle not have run.
         self.heap.close()
+        self.start_up.cancel()
 
     # ------------------------------------------------------------------ the detail
 

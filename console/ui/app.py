@@ -207,11 +207,8 @@ class DispatchApp(ForwardedActions, App[None]):
                         severity="warning", markup=False)
         self.set_interval(self.settings.refresh_seconds, self._refresh_on_timer, name="auto-refresh")
         self.set_interval(1.0, self._tick, name="tick")
-        # The footer's keys are built once the first rows are on screen, or FOOTER_HOLD s
-        # after mounting if they take longer (a slow server): keys are never long missing.
+        # The footer's keys are built at the first-rows moment (console/session/startup.py).
         self.when_first_rows_shown(self.footer.release)
-        self.set_timer(self.FOOTER_HOLD, self.footer.release, name="footer-hold")
-        self.set_timer(self.FIRST_ROWS_GRACE, self.session.first_rows_shown, name="first-rows-grace")
         self.order_list.is_marked = self.bulk.marks.is_marked
         self.bulk.startup()  # settles an interrupted bulk run before anything is sent
         self.view_controls.mount()
@@ -249,17 +246,9 @@ class DispatchApp(ForwardedActions, App[None]):
         except asyncio.TimeoutError:
             pass
 
-    #: Seconds after which the first-rows callbacks run even if no rows came yet (a slow or
-    #: unreachable server): what they resume must not wait on the network.
-    FIRST_ROWS_GRACE = 2.0
-    #: Seconds at most the footer's keys wait for the first rows.
-    FOOTER_HOLD = 0.3
-
     def when_first_rows_shown(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` once, when the first page's rows are on screen; or when the first
-        load ends without them (no orders, an error), or FIRST_ROWS_GRACE s after mounting,
-        whichever comes first (the session's first-rows moment). The command line resumes the
-        garbage collector with it (console/cli.py)."""
+        """Call ``callback`` once, at the session's first-rows moment (console/session/startup.py).
+        The command line resumes the garbage collector with it (console/cli.py)."""
         self.session.when_first_rows_shown(callback)
 
     def on_unmount(self) -> None:

@@ -30,11 +30,12 @@ the state and call back.
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+import logging
 from pathlib import Path
+import time
 from typing import TYPE_CHECKING, Any
 
 from console.api.vocab import OrderRef
@@ -480,7 +481,7 @@ class BulkController:
         self.summary_hidden = False
         for ref in state.refs:
             self._set_label(ref_key(ref), QUEUED)
-        self.app.run_worker(self._drive(state), group="bulk", name="bulk run", exit_on_error=False)
+        self.app.run_worker(partial(self._drive, state), group="bulk", name="bulk run", exit_on_error=False)
         self.changed()
         self.show()
         return state
@@ -688,7 +689,7 @@ class BulkController:
         self.app.call_after_refresh(self._start_settlement)
 
     def _start_settlement(self) -> None:
-        self.app.run_worker(self._startup(), group="bulk-startup", name="bulk start-up", exit_on_error=False)
+        self.app.run_worker(self._startup, group="bulk-startup", name="bulk start-up", exit_on_error=False)
 
     async def _startup(self) -> None:
         try:
@@ -776,7 +777,8 @@ class BulkController:
         """What earlier runs left unsettled and a run just settled (before sending anything),
         each in the words of the action its run sent (read from the journal's ops)."""
         if results and self.app.is_running:
-            self.app.run_worker(self._show_settled(list(results)), group="bulk-settled", exit_on_error=False)
+            self.app.run_worker(partial(self._show_settled, list(results)), group="bulk-settled",
+                                exit_on_error=False)
 
     async def _show_settled(self, results: list[OrderResult]) -> None:
         from console.ui.screens.bulk_settled import BulkSettledScreen
@@ -820,16 +822,27 @@ def _unfinished_runs(journal: JournalReader | Journal, account: str | None, base
 
 
 def _never_sent(journal: Journal, account: str | None, base_url: str) -> list[OrderResult]:
-    """(On a thread, with the lock held.) Orders of interrupted runs that were never sent."""
+    """(On a thread, with the lock held.) Orders of interrupted runs that were never sent, each
+    described by the action its op was recorded with (what to send again is that action, not
+    necessarily complete)."""
+    from console.bulk.actions import from_journal
     from console.bulk.journal import PENDING as J_PENDING
     from console.bulk.results import NEVER_SENT, OrderResult, ResultStatus
+
+    def said(op: Any) -> str:
+        try:
+            action = from_journal(op.action, op.params)
+        except ValueError as exc:
+            return f"an earlier run was interrupted before sending this ({exc}); nothing was sent for it"
+        return (f"an earlier run was interrupted before sending this {action.describe()}; "
+                f"the order was not {action.done} by it")
 
     runs = {run.run_id for run in _unfinished_runs(journal, account, base_url)}
     if not runs:
         return []
     return [
         OrderResult(op.ref, ResultStatus.NOT_SENT, op.op_id, attempts=op.attempts, earlier=NEVER_SENT,
-                    message="an earlier run was interrupted before sending this; the order was not completed by it")
+                    message=said(op))
         for op in journal.open_ops(account, base_url, states=(J_PENDING,))
         if (op.last_run_id or op.run_id) in runs
     ]

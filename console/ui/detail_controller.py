@@ -5,12 +5,18 @@ The fetches and their cache are the session's (console/session/core.py); this mo
 when, and draws the answers into the :class:`~console.ui.detail.DetailPane`. Its fetches run as
 workers of the App in the exclusive group ``detail`` (a newer highlight cancels the older fetch);
 the App routes their ends here (:meth:`DetailController.worker_ended`).
+
+Start-up: nothing is fetched or drawn for a highlighted order before the session's first-rows
+moment (console/session/startup.py); at the moment the cursor's order is shown. Then, until the
+first load is over, the pane keeps that order while pages arrive, unless the supervisor moves
+the cursor (:meth:`DetailController.highlighted`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from console.session.table import OrderRow, ref_key
@@ -50,6 +56,7 @@ class DetailController:
         #: Re-fetches whose failure is not worth replacing the pane for (the list's banner
         #: reports a connection problem; the pane keeps what it shows).
         self._quiet_workers: set[Worker] = set()
+        session.when_first_rows_shown(self.first_rows_shown)
 
     def attach(self, pane: DetailPane, order_list: OrderList) -> None:
         self.pane = pane
@@ -62,8 +69,21 @@ class DetailController:
 
     # ------------------------------------------------------------------ when to fetch
 
+    def first_rows_shown(self) -> None:
+        """The start-up moment: show the cursor's order, if the first rows brought one (else the
+        pane keeps its placeholder until a row is highlighted or the load's end says why not)."""
+        if not self._app.is_running:
+            return  # the moment came from a load cancelled at shutdown: the pane is going away
+        row = self.order_list.cursor_row
+        if row is not None:
+            self.show(row)
+
     def highlighted(self, row: OrderRow | None) -> None:
         """The list's cursor moved to ``row``."""
+        if not self.session.first_rows_done:
+            # Before the first rows are on screen: a fetch (and later a pane layout) would
+            # compete with their frame. The moment shows the cursor's order (first_rows_shown).
+            return
         if self.session.loads == 0 and self.row is not None and not self.order_list.cursor_moved:
             # The first load, and nobody has moved the cursor: the top row changes with nearly
             # every page (worse orders keep arriving). The pane keeps the first order it showed
@@ -110,7 +130,7 @@ class DetailController:
             self._start(row, quiet=True)
 
     def _start(self, row: OrderRow, *, quiet: bool) -> None:
-        worker = self._app.run_worker(self._load(row, quiet), name="load_detail", group="detail",
+        worker = self._app.run_worker(partial(self._load, row, quiet), name="load_detail", group="detail",
                                       exclusive=True, exit_on_error=False)
         self._worker_refs[worker] = row.ref
         if quiet:

@@ -88,7 +88,7 @@ class SingleRuns:
         self._on_label(ref, self._sending_label(action))
         if not self._draining:
             self._draining = True
-            self._run_worker(self._drain(), group="single", name="single run", exit_on_error=False)
+            self._run_worker(self._drain, group="single", name="single run", exit_on_error=False)
         return True
 
     def stop_waiting(self) -> bool:

@@ -11,7 +11,7 @@ order, ``unplanned``, as the next attempt); ``completed_by_us`` and ``effective`
 of our actions changed.
 
 The bulk tests import it from here (``from tests.support.fake_hypertrack import ...``); the fake's own
-tests are in tests/test_bulk_fakeserver.py.
+tests are in tests/bulk/test_bulk_fakeserver.py.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from pydantic import SecretStr
 from console.api.client import OrdersClient
 from console.api.credentials import Credentials
 from console.api.retry import Backoff
+from console.bulk.journal import SUCCESS_STATES
 
 SECRET = "fake-secret-8c1f2d9e77"
 ACCOUNT = "acct-test"
@@ -373,7 +374,7 @@ def check_invariants(fake: FakeHyperTrack, journal_path: Path, run_handles: Iter
     # that worker, ...) unless the server shows it, judged by the op's own recorded action.
     row_by_op = {row["op_id"]: row for row in rows}
     for row in rows:
-        if row["state"] in ("completed", "completed_reconciled", "already_completed"):
+        if row["state"] in SUCCESS_STATES:
             assert _applied(fake, row), row
     for r in results:
         if r.status.is_success:

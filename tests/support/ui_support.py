@@ -1,4 +1,4 @@
-"""Helpers for the console's Pilot tests (tests/test_ui_*.py).
+"""Helpers for the console's Pilot tests (tests/ui/).
 
 - :func:`make_app` builds a :class:`DispatchApp` over the in-process sandbox (seed 7, frozen
   clock), optionally behind an :class:`Interceptor` that answers chosen requests itself (an

@@ -10,7 +10,7 @@ active on the focused chain (``Screen.active_bindings``): with the help screen o
 open, that is neither the app's nor the list's; and which actions a keymap left without a key
 is not shown anywhere.
 
-Gain: the feature (there is no public way); not switchable. tests/test_ui_textual_compat.py
+Gain: the feature (there is no public way); not switchable. tests/ui/test_ui_textual_compat.py
 checks that these bindings are the ones Textual's footer shows.
 """
 

@@ -13,7 +13,7 @@ Textual 8.2.8's web driver (textual-serve, a browser) gets there when the window
 before the first frame: the resize packet reaches the app before the driver's own initial size,
 the app hands the first to the screen at once, and the screen's first layout (at the second
 size) posts the other. A ten-line Textual app with an Input and a Footer hangs the same way
-(tests/test_ui_web_driver.py reproduces it with the console).
+(tests/ui/test_ui_web_driver.py reproduces it with the console).
 
 A Resize whose size is not the app's current size is stale: the app has had a newer size since,
 and has given or will give it to the screen. Dropping it ends the exchange after one layout at
@@ -21,7 +21,7 @@ the app's size. Inline apps size their screen apart from the app and are left al
 
 Gain: correctness (the hang), not time. Textual 7.0.0 does not hang without it (tried); 8.2.8
 does. Switch: ``DISPATCH_CONSOLE_COMPAT_OFF=ignore_stale_resize`` turns it off, to check after
-a Textual upgrade whether it is still needed (tests/test_ui_web_driver.py passes without it).
+a Textual upgrade whether it is still needed (tests/ui/test_ui_web_driver.py passes without it).
 """
 
 from __future__ import annotations

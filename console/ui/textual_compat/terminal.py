@@ -11,7 +11,7 @@ bytes (``copy_to_clipboard`` only sends OSC 52). With no driver (not running, a 
 driver) or a driver that cannot write now (suspended), nothing is sent and False is returned:
 a notification is never worth an error.
 
-Gain: the feature (there is no public way); not switchable. tests/test_ui_textual_compat.py
+Gain: the feature (there is no public way); not switchable. tests/ui/test_ui_textual_compat.py
 checks that the driver ``copy_to_clipboard`` writes to is the one this writes to, in order.
 """
 
