@@ -97,7 +97,7 @@ async def test_cancel_from_the_keyboard_with_a_reason(served, served_sandbox, tm
         assert sb.stats.applied_count("cancel", handle) == 1
         assert sb.stats.count("POST", handle=handle, action="cancel") == 1
         (op,) = ops(app)
-        assert op.action == "cancel" and op.state == "completed" and '"reason":"gate closed"' in op.params
+        assert op.action == "cancel" and op.state == "applied" and '"reason":"gate closed"' in op.params
         # The reason reached the server: the sandbox keeps a cancel's metadata on the order.
         r = row.ref
         assert sb.order(handle, r.type, r.type_index, r.fulfillment_attempt).metadata["cancel_reason"] == "gate closed"
@@ -150,7 +150,7 @@ async def test_disable_then_enable_and_the_footer_follows_the_status(served, ser
         status = app.order_list.table.get(row.ref).status
         assert status in ("unplanned", "planned", "assigned", "dispatched", "ongoing")
         assert sb.stats.applied_count("disable", handle) == 1 and sb.stats.applied_count("enable", handle) == 1
-        assert [(op.action, op.state) for op in ops(app)] == [("disable", "completed"), ("enable", "completed")]
+        assert [(op.action, op.state) for op in ops(app)] == [("disable", "applied"), ("enable", "applied")]
 
 
 async def test_reassign_picks_a_worker_and_the_row_shows_them(served, served_sandbox, tmp_path) -> None:
@@ -171,7 +171,7 @@ async def test_reassign_picks_a_worker_and_the_row_shows_them(served, served_san
         assert app.order_list.table.get(row.ref).worker == other
         assert sb.stats.applied_count("reassign", row.ref.order_handle) == 1
         (op,) = ops(app)
-        assert op.action == "reassign" and op.state == "completed" and op.params == f'{{"worker":"{other}"}}'
+        assert op.action == "reassign" and op.state == "applied" and op.params == f'{{"worker":"{other}"}}'
 
 
 @pytest.mark.parametrize("status", ["assigned", "dispatched"])
@@ -198,7 +198,7 @@ async def test_reschedule_to_a_typed_time(served, served_sandbox, tmp_path, stat
             assert shown.status == "unplanned"
         assert sb.stats.applied_count("reschedule", row.ref.order_handle) == 1
         (op,) = ops(app)
-        assert op.action == "reschedule" and op.state == "completed"
+        assert op.action == "reschedule" and op.state == "applied"
         assert op.params == '{"at":"2026-11-29T20:00:00Z"}'
 
 
@@ -218,7 +218,7 @@ async def test_lost_answer_of_a_cancel_is_settled_by_reading_back(served, served
         assert sb.stats.count("POST", handle=handle, action="cancel") == 1  # never sent twice
         assert sb.stats.applied_count("cancel", handle) == 1
         (op,) = ops(app)
-        assert op.action == "cancel" and op.state == "completed_reconciled"
+        assert op.action == "cancel" and op.state == "applied_reconciled"
         assert any("cancelled (the answer was lost" in t for t in toasts(app))
 
 
@@ -237,7 +237,7 @@ async def test_a_refused_disable_before_applying_is_sent_again_once(served, serv
         assert app.order_list.table.get(row.ref).status == "disabled"
         assert sb.stats.applied_count("disable", handle) == 1
         (op,) = ops(app)
-        assert op.action == "disable" and op.state == "completed" and op.attempts == 2
+        assert op.action == "disable" and op.state == "applied" and op.attempts == 2
 
 
 async def test_read_only_disables_every_action_and_says_why(served, served_sandbox, tmp_path) -> None:
@@ -435,7 +435,7 @@ async def test_lost_answer_of_a_dispatched_reschedule_is_found_on_the_re_created
         assert sb.stats.count("POST", handle=handle, action="reschedule") == 1  # never sent twice
         assert sb.stats.applied_count("reschedule", handle) == 1
         (op,) = ops(app)
-        assert op.action == "reschedule" and op.state == "completed_reconciled"
+        assert op.action == "reschedule" and op.state == "applied_reconciled"
         assert any("rescheduled (the answer was lost" in t for t in toasts(app))
         # After the refresh the list shows the re-created attempt, unplanned, at the new time.
         await wait_until(pilot, lambda: any(
