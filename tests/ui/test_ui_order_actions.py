@@ -537,3 +537,20 @@ async def test_a_dead_cancel_run_is_settled_in_cancel_words_and_x_sends_the_rest
                          what="the run")
         assert sb.stats.applied_count("cancel", not_done.order_handle) == 1
         assert sb.stats.applied_count("complete") == 0
+
+
+async def test_a_typed_worker_handle_is_shown_literally_never_as_markup(served, served_sandbox, tmp_path) -> None:
+    app = served()
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        row = highlight(app, "assigned")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, WorkerPickerScreen), what="the worker picker")
+        await pilot.press(*"[bold]w-evil[/]")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirmScreen), what="the confirmation")
+        assert "[bold]w-evil[/]" in screen_text(app)  # as typed: not parsed, not dropped
+        await pilot.press("escape")
+        await pilot.pause()
+        assert sb.stats.count("POST", handle=row.ref.order_handle) == 0
