@@ -18,7 +18,7 @@ The tools, and the only places that use them:
   the sandbox process's fleet, console/sandbox/serve_socket.py).
 - :class:`StartUpPause`: the console process's start-up (console/cli.py).
 - :class:`HeapPolicy`: the console's thresholds and freezes while its order list loads and
-  refreshes (console/ui/app.py).
+  refreshes (console/session/core.py, which loads them).
 
 The switch :data:`ENABLED` governs what outlives a call (freezes and thresholds: the engine's
 freeze at a run's start and :class:`HeapPolicy`); the test suite turns it off (tests/conftest.py),
