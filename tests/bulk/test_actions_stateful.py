@@ -51,7 +51,7 @@ from console.bulk.actions import COMPLETE, Action, Cancel, Disable, Enable, Reas
 from console.bulk.engine import BulkEngine
 from console.bulk.journal import SUCCESS_STATES, UNSETTLED_STATES, Journal
 from tests.support.fake_hypertrack import (
-    ACCOUNT, NEVER_CONNECTED, SECRET, FakeHyperTrack, journal_bytes, journal_rows, order_view,
+    ACCOUNT, REFUSED_BEFORE_WORK, SECRET, FakeHyperTrack, journal_bytes, journal_rows, order_view,
 )
 
 NAMES = [f"o{i}" for i in range(8)]
@@ -263,7 +263,7 @@ class ActionsMachine(RuleBasedStateMachine):
             req = fake.log[index]
             earlier = [r for r in fake.log[:index] if r.handle == req.handle]
             last_post = max((j for j, r in enumerate(earlier)
-                             if r.method == "POST" and r.outcome not in NEVER_CONNECTED), default=-1)
+                             if r.method == "POST" and r.outcome not in REFUSED_BEFORE_WORK), default=-1)
             assert any(r.method == "GET" for r in earlier[last_post + 1:]), (
                 f"{req.action} POSTed to {req.handle}, which our own {req.action} had already changed, "
                 "without a reconciling GET first")

@@ -178,6 +178,21 @@ class BulkMachine(RuleBasedStateMachine):
         assert {r["order_handle"] for r in rows} <= self.ever_in_run
 
 
+def test_a_429_is_retried_without_a_read_and_that_is_no_second_send() -> None:
+    """Found by the machine: an order completed by an earlier run, its read-back failing (500s),
+    is sent again (a 409 would say it is done); that POST is throttled (429) and retried at once.
+    The checklist allows a retry after a 429 with no read (refused before any work), so I2 holds."""
+    machine = BulkMachine()
+    try:
+        machine.operator_stop(stop_after=0, subset=["o0"])
+        machine.invariants_hold()
+        machine.run(concurrency=1, faults=["429:2", "get_fails"], subset=["o0", "o0"])
+        machine.invariants_hold()
+        assert [r.outcome for r in machine.fake.posts("o0")] == ["200", "429", "409"]
+    finally:
+        machine.teardown()
+
+
 TestBulkMachine = pytest.mark.slow(BulkMachine.TestCase)
 # A deeper search: BULK_J1_EXAMPLES=300 .venv/bin/pytest tests/bulk/test_bulk_stateful.py
 TestBulkMachine.settings = settings(

@@ -334,6 +334,9 @@ def journal_bytes(path: Path) -> bytes:
 #: Outcomes of requests the fake refused before any byte reached the server (a client sees
 #: ConnectError / ConnectTimeout: provably not sent).
 NEVER_CONNECTED = ("connect", "connect_timeout", "cert")
+#: Outcomes after which the checklist lets a POST be sent again with no read first: never
+#: connected, or refused before any work (429: throttled; the checklist's fault rule 2).
+REFUSED_BEFORE_WORK = NEVER_CONNECTED + ("429",)
 
 
 def check_invariants(fake: FakeHyperTrack, journal_path: Path, run_handles: Iterable[str], *,
@@ -349,13 +352,14 @@ def check_invariants(fake: FakeHyperTrack, journal_path: Path, run_handles: Iter
     assert touched <= run_handles, f"orders outside the run were POSTed: {touched - run_handles}"
     # I2: no POST to an order our requests already completed, unless a reconciling GET came
     # after the previous POST for it (the residual race the checklist accepts, flagged). A
-    # previous POST that never connected reached nothing: the retry the checklist allows for it
-    # needs no GET of its own (the GET before that attempt still counts).
+    # previous POST that never connected, or was refused before any work (429), did nothing: the
+    # retry the checklist allows for it needs no GET of its own (the GET before that attempt
+    # still counts).
     for i, req in enumerate(fake.log):
         if req.method == "POST" and req.completed_before:
             earlier = [r for r in fake.log[:i] if r.handle == req.handle]
             last_post = max((j for j, r in enumerate(earlier)
-                             if r.method == "POST" and r.outcome not in NEVER_CONNECTED), default=-1)
+                             if r.method == "POST" and r.outcome not in REFUSED_BEFORE_WORK), default=-1)
             assert any(r.method == "GET" for r in earlier[last_post + 1:]), (
                 f"POST to completed order {req.handle} without a reconciling GET first"
             )
