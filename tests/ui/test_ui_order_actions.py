@@ -554,3 +554,28 @@ async def test_a_typed_worker_handle_is_shown_literally_never_as_markup(served, 
         await pilot.press("escape")
         await pilot.pause()
         assert sb.stats.count("POST", handle=row.ref.order_handle) == 0
+
+
+# ---------------------------------------------------------------------------- the marks' hint
+
+
+async def test_the_marks_hint_names_the_actions_that_apply_to_them_within_80_columns(served, served_sandbox, tmp_path) -> None:
+    app = served()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        view = app.order_list.table.view
+        for r in [r for r in view if r.status == "assigned"][:2]:
+            app.order_list.move_cursor(view.index(r))
+            await pilot.press("space")
+        await wait_until(pilot, lambda: "U clears" in screen_text(app), what="the marks' hint")
+        bar = str(app.query_one("#bulk-status").render())
+        # Enable applies only to disabled orders: none is marked, so the hint leaves it out.
+        assert bar == "✓ 2 marked · c complete x cancel d disable a reassign t reschedule · U clears", bar
+        disabled = next(r for r in view if r.status == "disabled")
+        app.order_list.move_cursor(view.index(disabled))
+        await pilot.press("space")
+        await wait_until(pilot, lambda: "3 marked" in screen_text(app), what="the third mark")
+        bar = str(app.query_one("#bulk-status").render())
+        # Every key now applies to some marked order: too long for the line, the keys alone.
+        assert bar == "✓ 3 marked · c x d E a t act on them · U clears", bar
+        assert any("c x d E a t act on them · U clears" in line for line in screen_text(app).splitlines())
