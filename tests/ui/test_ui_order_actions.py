@@ -579,3 +579,71 @@ async def test_the_marks_hint_names_the_actions_that_apply_to_them_within_80_col
         # Every key now applies to some marked order: too long for the line, the keys alone.
         assert bar == "✓ 3 marked · c x d E a t act on them · U clears", bar
         assert any("c x d E a t act on them · U clears" in line for line in screen_text(app).splitlines())
+
+
+# ---------------------------------------------------------------------------- the bulk cancel's reason
+
+
+def _metadata(sb, ref) -> dict:
+    return sb.order(ref.order_handle, ref.type, ref.type_index, ref.fulfillment_attempt).metadata or {}
+
+
+async def test_bulk_cancel_sends_the_reason_typed_in_the_review_with_every_cancel(served, served_sandbox, tmp_path) -> None:
+    app = served()
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        view = app.order_list.table.view
+        targets = [r for r in view if r.status == "assigned"][:2]
+        for r in targets:
+            app.order_list.move_cursor(view.index(r))
+            await pilot.press("space")
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkReviewScreen), what="the review")
+        assert "sent with every cancel" in screen_text(app) and "Tab reason" in screen_text(app)
+        await pilot.press("tab", *"storm [b]", "enter")
+        await wait_until(pilot, lambda: app.bulk.state is not None and app.bulk.state.phase == "finished",
+                         what="the run")
+        for r in targets:
+            assert sb.stats.applied_count("cancel", r.ref.order_handle) == 1
+            assert _metadata(sb, r.ref)["cancel_reason"] == "storm [b]"
+        assert [op.params for op in ops(app)] == ['{"reason":"storm [b]"}'] * 2
+        assert app.bulk.state.action.reason == "storm [b]"
+
+
+async def test_bulk_cancel_without_a_reason_sends_none_and_y_still_confirms(served, served_sandbox, tmp_path) -> None:
+    app = served()
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        view = app.order_list.table.view
+        target = next(r for r in view if r.status == "assigned")
+        app.order_list.move_cursor(view.index(target))
+        await pilot.press("space", "x")
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkReviewScreen), what="the review")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.bulk.state is not None and app.bulk.state.phase == "finished",
+                         what="the run")
+        assert sb.stats.applied_count("cancel", target.ref.order_handle) == 1
+        assert "cancel_reason" not in _metadata(sb, target.ref)
+        assert [op.params for op in ops(app)] == [None]
+
+
+async def test_bulk_cancel_refuses_a_reason_with_control_characters(served, served_sandbox, tmp_path) -> None:
+    app = served()
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        view = app.order_list.table.view
+        target = next(r for r in view if r.status == "assigned")
+        app.order_list.move_cursor(view.index(target))
+        await pilot.press("space", "x")
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkReviewScreen), what="the review")
+        await pilot.press("tab")
+        app.screen.query_one("#bulk-review-reason").value = "gate\u202eclosed"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "control or invisible" in screen_text(app), what="the refusal")
+        assert isinstance(app.screen, BulkReviewScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert sb.stats.count("POST", handle=target.ref.order_handle) == 0
