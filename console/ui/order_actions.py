@@ -171,7 +171,8 @@ class OrderActions:
             return
         kind = probe.name
         if kind == "reassign":
-            self._pick_worker(row, lambda worker: self._confirm(row, _reassign(worker)))
+            self._pick_worker(row, lambda worker, groups: self._confirm(
+                row, _reassign(worker, groups, [row.ops_group])))
         elif kind == "reschedule":
             self._pick_time(row, None, lambda when: self._confirm(row, _reschedule(when)))
         else:
@@ -182,7 +183,8 @@ class OrderActions:
         if bulk.refuses_marked(probe):
             return
         if probe.name == "reassign":
-            self._pick_worker(None, lambda worker: bulk.act_on_marked(_reassign(worker)))
+            self._pick_worker(None, lambda worker, groups: bulk.act_on_marked(
+                _reassign(worker, groups, self._marked_groups())))
         elif probe.name == "reschedule":
             count = len(bulk.marks)
             self._pick_time(None, count, lambda when: bulk.act_on_marked(_reschedule(when)))
@@ -194,7 +196,15 @@ class OrderActions:
     def zone(self) -> tzinfo:
         return self.local_zone or datetime.now().astimezone().tzinfo  # type: ignore[return-value]
 
+    def _marked_groups(self) -> list[str | None]:
+        """The ops groups of the marked orders as the list shows them."""
+        table = self.app.order_list.table
+        rows = (table.get(ref) for ref in self.app.bulk.marks)
+        return [row.ops_group for row in rows if row is not None]
+
     def _pick_worker(self, row: OrderRow | None, then: Any) -> None:
+        """The picker, then ``then(handle, ops_groups)``: the worker's ops groups as the loaded
+        rows show them (none for a typed handle no loaded order names)."""
         from console.session.workers import worker_choices
         from console.ui.screens.worker_picker import WorkerPickerScreen
 
@@ -203,7 +213,8 @@ class OrderActions:
 
         def picked(worker: str | None) -> None:
             if worker:
-                then(worker)
+                groups = next((c.ops_groups for c in choices if c.handle == worker), ())
+                then(worker, groups)
 
         app.push_screen(WorkerPickerScreen(
             choices, order_handle=row.ref.order_handle if row is not None else None,
@@ -243,6 +254,7 @@ class OrderActions:
         changes: dict[str, Any] = {"zone": self.zone()}
         if kind is OrderAction.REASSIGN:
             changes["to_worker"] = action.worker  # type: ignore[attr-defined]
+            changes["to_ops_group"] = action.ops_group  # type: ignore[attr-defined]
         elif kind is OrderAction.RESCHEDULE:
             changes["new_time"] = action.at  # type: ignore[attr-defined]
         description = ActionDescription.for_row(kind, row, **changes)
@@ -273,10 +285,12 @@ class OrderActions:
         app.single.start(current, action)
 
 
-def _reassign(worker: str) -> Action:
+def _reassign(worker: str, worker_groups: Any, order_groups: Any) -> Action:
     from console.bulk.actions import Reassign
+    from console.session.workers import ops_group_to_send
 
-    return Reassign(worker=worker)
+    # The API needs the group when the worker is not (only) in the order's; see ops_group_to_send.
+    return Reassign(worker=worker, ops_group=ops_group_to_send(worker_groups, order_groups))
 
 
 def _reschedule(when: datetime) -> Action:

@@ -159,7 +159,9 @@ async def test_reassign_picks_a_worker_and_the_row_shows_them(served, served_san
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot, app)
         row = highlight(app, "assigned")
-        other = next(r.worker for r in app.order_list.table.rows if r.worker and r.worker != row.worker)
+        # A worker of the order's own ops group: no ops group is needed, none is sent.
+        other = next(r.worker for r in app.order_list.table.rows
+                     if r.worker and r.worker != row.worker and r.ops_group == row.ops_group)
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, WorkerPickerScreen), what="the worker picker")
         await pilot.press(*other)
@@ -323,7 +325,11 @@ async def test_bulk_reassign_sends_one_worker_to_all(served, served_sandbox, tmp
         await loaded(pilot, app)
         view = app.order_list.table.view
         worker = view[0].worker or next(r.worker for r in view if r.worker)
-        targets = [r for r in view if r.worker != worker and r.status in ("assigned", "planned", "unplanned")][:2]
+        group = next(r.ops_group for r in view if r.worker == worker)
+        # Orders of the worker's own ops group: no ops group is needed, none is sent.
+        targets = [r for r in view if r.worker != worker and r.ops_group == group
+                   and r.status in ("assigned", "planned", "unplanned")][:2]
+        assert len(targets) == 2
         for r in targets:
             app.order_list.move_cursor(view.index(r))
             await pilot.press("space")
@@ -647,3 +653,93 @@ async def test_bulk_cancel_refuses_a_reason_with_control_characters(served, serv
         await pilot.press("escape")
         await pilot.pause()
         assert sb.stats.count("POST", handle=target.ref.order_handle) == 0
+
+
+# ---------------------------------------------------------------------------- reassign's ops group
+
+
+async def test_reassign_to_a_worker_of_another_ops_group_sends_their_group(tmp_path) -> None:
+    import json
+
+    from console.sandbox.core import IN_PROCESS_BASE_URL
+    from console.session.workers import worker_choices
+    from tests.support.ui_support import make_app
+
+    app, sb, seen = make_app(orders=60, settings=Settings(base_url=IN_PROCESS_BASE_URL,
+                                                          journal_path=tmp_path / "journal.sqlite3"))
+    app.order_actions.local_zone = timezone.utc
+    bodies: list[dict] = []
+
+    def record(request):
+        if request.method == "POST" and request.url.path.endswith("/reassign"):
+            bodies.append(json.loads(request.content))
+        return None  # the sandbox answers
+
+    seen.rules.append(record)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        rows = app.order_list.table.rows
+        row = highlight(app, "assigned")
+        choices = worker_choices(rows)
+        worker = next(c for c in choices if len(c.ops_groups) == 1 and c.ops_groups[0] != row.ops_group)
+        (group,) = worker.ops_groups
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, WorkerPickerScreen), what="the worker picker")
+        await pilot.press(*worker.handle, "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirmScreen), what="the confirmation")
+        facts = str(app.screen.query_one("#action-facts").render())
+        assert f"Ops group: {row.ops_group} → {group}" in facts, facts
+        await pilot.press("enter")
+        await single_done(pilot, app)
+        assert bodies == [{"worker_handle": worker.handle, "ops_group_handle": group}]
+        assert sb.stats.applied_count("reassign", row.ref.order_handle) == 1
+        assert app.order_list.table.get(row.ref).worker == worker.handle
+        (op,) = ops(app)
+        assert op.state == "applied" and json.loads(op.params) == {"worker": worker.handle, "ops_group": group}
+
+
+async def test_bulk_reassign_sends_the_worker_s_group_when_a_marked_order_is_elsewhere(tmp_path) -> None:
+    import json
+
+    from console.sandbox.core import IN_PROCESS_BASE_URL
+    from console.session.workers import worker_choices
+    from tests.support.ui_support import make_app
+
+    app, sb, seen = make_app(orders=60, settings=Settings(base_url=IN_PROCESS_BASE_URL,
+                                                          journal_path=tmp_path / "journal.sqlite3"))
+    bodies: list[dict] = []
+
+    def record(request):
+        if request.method == "POST" and request.url.path.endswith("/reassign"):
+            bodies.append(json.loads(request.content))
+        return None
+
+    seen.rules.append(record)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        view = app.order_list.table.view
+        open_ = ("assigned", "planned", "unplanned")
+
+        def pair(choice):
+            """An order of the worker's group and one of another, neither the worker's."""
+            same = [r for r in view if r.status in open_ and r.worker != choice.handle and r.ops_group == choice.ops_groups[0]]
+            other = [r for r in view if r.status in open_ and r.worker != choice.handle and r.ops_group != choice.ops_groups[0]]
+            return [same[0], other[0]] if same and other else None
+
+        worker, targets = next((c, pair(c)) for c in worker_choices(app.order_list.table.rows)
+                               if len(c.ops_groups) == 1 and pair(c))
+        (group,) = worker.ops_groups
+        for r in targets:
+            app.order_list.move_cursor(view.index(r))
+            await pilot.press("space")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, WorkerPickerScreen), what="the worker picker")
+        await pilot.press(*worker.handle, "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkReviewScreen), what="the review")
+        assert f"(ops group {group})" in str(app.screen.query_one("#bulk-review-warning").render())
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.bulk.state is not None and app.bulk.state.phase == "finished",
+                         what="the run")
+        assert bodies == [{"worker_handle": worker.handle, "ops_group_handle": group}] * 2
+        for r in targets:
+            assert sb.stats.applied_count("reassign", r.ref.order_handle) == 1
