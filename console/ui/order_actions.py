@@ -174,7 +174,7 @@ class OrderActions:
             self._pick_worker(row, lambda worker, groups: self._confirm(
                 row, _reassign(worker, groups, [row.ops_group])))
         elif kind == "reschedule":
-            self._pick_time(row, None, lambda when: self._confirm(row, _reschedule(when)))
+            self._pick_time(row, None, lambda when, after: self._confirm(row, _reschedule(when, after)))
         else:
             self._confirm(row, probe)
 
@@ -187,7 +187,7 @@ class OrderActions:
                 _reassign(worker, groups, self._marked_groups())))
         elif probe.name == "reschedule":
             count = len(bulk.marks)
-            self._pick_time(None, count, lambda when: bulk.act_on_marked(_reschedule(when)))
+            self._pick_time(None, count, lambda when, after: bulk.act_on_marked(_reschedule(when, after)))
         else:
             bulk.act_on_marked(probe)
 
@@ -221,18 +221,20 @@ class OrderActions:
             current=row.worker if row is not None else None, ascii=app.settings.ascii), picked)
 
     def _pick_time(self, row: OrderRow | None, count: int | None, then: Any) -> None:
+        """The time input, then ``then(new_time, not_before)`` (``not_before`` may be None)."""
         from console.ui.screens.reschedule import RescheduleScreen
 
         app = self.app
+        screen = RescheduleScreen(
+            row.ref.order_handle if row is not None else "", orders=count,
+            scheduled_at=row.scheduled_at if row is not None else None, now=app.now,
+            local_zone=self.zone(), order_zone_name=self._order_zone_name(row), ascii=app.settings.ascii)
 
         def picked(when: datetime | None) -> None:
             if when is not None:
-                then(when)
+                then(when, screen.not_before)
 
-        app.push_screen(RescheduleScreen(
-            row.ref.order_handle if row is not None else "", orders=count,
-            scheduled_at=row.scheduled_at if row is not None else None, now=app.now,
-            local_zone=self.zone(), order_zone_name=self._order_zone_name(row), ascii=app.settings.ascii), picked)
+        app.push_screen(screen, picked)
 
     def _order_zone_name(self, row: OrderRow | None) -> str | None:
         """The order's ``timezone`` when the detail pane holds the full order (the list's rows
@@ -257,6 +259,7 @@ class OrderActions:
             changes["to_ops_group"] = action.ops_group  # type: ignore[attr-defined]
         elif kind is OrderAction.RESCHEDULE:
             changes["new_time"] = action.at  # type: ignore[attr-defined]
+            changes["not_before"] = action.after  # type: ignore[attr-defined]
         description = ActionDescription.for_row(kind, row, **changes)
 
         def confirmed(answer: ActionConfirmed | None) -> None:
@@ -293,8 +296,10 @@ def _reassign(worker: str, worker_groups: Any, order_groups: Any) -> Action:
     return Reassign(worker=worker, ops_group=ops_group_to_send(worker_groups, order_groups))
 
 
-def _reschedule(when: datetime) -> Action:
+def _reschedule(when: datetime, after: datetime | None = None) -> Action:
     from console.bulk.actions import Reschedule
 
-    # The time input refuses past times; whole seconds (the pipeline keeps the second in UTC).
-    return Reschedule(at=when - timedelta(microseconds=when.microsecond))
+    # The time input refuses past times, and a "not before" that is not before the new time;
+    # whole seconds (the pipeline keeps the second in UTC).
+    return Reschedule(at=when - timedelta(microseconds=when.microsecond),
+                      after=after - timedelta(microseconds=after.microsecond) if after is not None else None)

@@ -743,3 +743,47 @@ async def test_bulk_reassign_sends_the_worker_s_group_when_a_marked_order_is_els
         assert bodies == [{"worker_handle": worker.handle, "ops_group_handle": group}] * 2
         for r in targets:
             assert sb.stats.applied_count("reassign", r.ref.order_handle) == 1
+
+
+# ---------------------------------------------------------------------------- reschedule's "not before"
+
+
+async def test_reschedule_with_not_before_sends_scheduled_after(served, served_sandbox, tmp_path) -> None:
+    app = served()
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        row = highlight(app, "assigned")
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, RescheduleScreen), what="the time input")
+        await pilot.press(*"+90m", "tab", *"+60m", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirmScreen), what="the confirmation")
+        facts = str(app.screen.query_one("#action-facts").render())
+        assert "2026-11-29 20:00 UTC" in facts and "Not before: Sun 2026-11-29 19:30 UTC" in facts, facts
+        await pilot.press("enter")
+        await single_done(pilot, app)
+        shown = app.order_list.table.get(row.ref)
+        assert shown.scheduled_at == FIXED_START + timedelta(minutes=90)
+        assert shown.scheduled_after == FIXED_START + timedelta(minutes=60)  # the server's answer
+        assert sb.stats.applied_count("reschedule", row.ref.order_handle) == 1
+        (op,) = ops(app)
+        assert op.state == "applied"
+        assert op.params == '{"after":"2026-11-29T19:30:00Z","at":"2026-11-29T20:00:00Z"}'
+
+
+async def test_not_before_that_is_not_before_the_new_time_is_refused(served, served_sandbox, tmp_path) -> None:
+    app = served()
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        row = highlight(app, "assigned")
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, RescheduleScreen), what="the time input")
+        await pilot.press(*"+90m", "tab", *"+2h", "enter")
+        await wait_until(pilot, lambda: "must be before the new time" in screen_text(app), what="the refusal")
+        await pilot.press(*["backspace"] * 3, *"nonsense", "enter")
+        await wait_until(pilot, lambda: "Not before:" in screen_text(app), what="the parser's refusal")
+        assert isinstance(app.screen, RescheduleScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert sb.stats.count("POST", handle=row.ref.order_handle) == 0

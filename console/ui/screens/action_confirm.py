@@ -60,6 +60,8 @@ class ActionDescription:
     to_worker: str | None = None
     new_time: datetime | None = None
     zone: tzinfo | None = None
+    #: A reschedule's earliest start (``scheduled_after``; None: none is sent).
+    not_before: datetime | None = None
     #: The order's ops group, and the one a reassign sends (None: none is sent).
     ops_group: str | None = None
     to_ops_group: str | None = None
@@ -179,6 +181,9 @@ class ActionConfirmScreen(ModalScreen["ActionConfirmed | None"]):
             facts.append(format_when(d.scheduled_at, d.zone))
             facts.append(f"\n{'->' if self.ascii else '→'}  ")
             facts.append(format_when(d.new_time, d.zone), "bold")
+            if d.not_before is not None:
+                facts.append("\nNot before: ")
+                facts.append(format_when(d.not_before, d.zone), "bold")
         else:
             facts.append(f"Worker: {safe(d.worker) or '-'}")
         with Vertical(id="action-dialog"):
