@@ -237,9 +237,11 @@ class OrderActions:
         app.push_screen(screen, picked)
 
     def _order_zone_name(self, row: OrderRow | None) -> str | None:
-        """The order's ``timezone`` when the detail pane holds the full order (the list's rows
-        do not carry it)."""
+        """The order's ``timezone``: the list's row carries it; else the full order, when the
+        detail pane holds it."""
         app = self.app
+        if row is not None and row.timezone:
+            return row.timezone
         if row is None or not app.detail_controller.is_current(row.ref):
             return None
         order = app.detail.order

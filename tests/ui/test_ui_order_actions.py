@@ -787,3 +787,52 @@ async def test_not_before_that_is_not_before_the_new_time_is_refused(served, ser
         await pilot.press("escape")
         await pilot.pause()
         assert sb.stats.count("POST", handle=row.ref.order_handle) == 0
+
+
+# ---------------------------------------------------------------------------- the order's zone from the list
+
+
+async def test_the_reschedule_input_shows_the_order_s_zone_from_the_list_row(served_sandbox, tmp_path) -> None:
+    """The list endpoint carries ``timezone``: the row has it, so the dialog shows the order's
+    zone without the detail pane holding the full order. (The sandbox gives no zone: a proxy
+    over real HTTP adds one to every listed order, as HyperTrack's list would carry it.)"""
+    import json
+
+    import httpx
+
+    class AddsZone(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx.AsyncHTTPTransport()
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await self.inner.handle_async_request(request)
+            if request.method != "GET" or request.url.path.rstrip("/") != "/orders":
+                return response
+            body = json.loads(await response.aread())
+            for item in body.get("orders") or []:
+                item["timezone"] = "America/Los_Angeles"
+            return httpx.Response(response.status_code, json=body)
+
+        async def aclose(self) -> None:
+            await self.inner.aclose()
+
+    sb = served_sandbox.sandbox
+    client = OrdersClient(sb.credentials, base_url=served_sandbox.base_url, sleep=_no_sleep, transport=AddsZone())
+    app = DispatchApp(client, Settings(base_url=served_sandbox.base_url, journal_path=tmp_path / "journal.sqlite3"),
+                      sandbox=True, now=lambda: FIXED_START)
+    app.detail_controller.DETAIL_DEBOUNCE = 3600.0  # the detail pane never holds the full order here
+    app.order_actions.local_zone = timezone.utc
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await loaded(pilot, app)
+            row = highlight(app, "assigned")
+            assert row.timezone == "America/Los_Angeles"
+            await pilot.press("t")
+            await wait_until(pilot, lambda: isinstance(app.screen, RescheduleScreen), what="the time input")
+            assert "Order's zone: America/Los_Angeles." in screen_text(app)
+            await pilot.press(*"+90m")
+            await wait_until(pilot, lambda: "Order zone: Sun 2026-11-29 12:00 PST" in screen_text(app),
+                             what="the preview in the order's zone")
+            await pilot.press("escape")
+    finally:
+        await client.aclose()
