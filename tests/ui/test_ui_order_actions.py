@@ -836,3 +836,28 @@ async def test_the_reschedule_input_shows_the_order_s_zone_from_the_list_row(ser
             await pilot.press("escape")
     finally:
         await client.aclose()
+
+
+async def test_bulk_reschedule_sends_the_not_before_with_every_order(served, served_sandbox, tmp_path) -> None:
+    app = served()
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        view = app.order_list.table.view
+        targets = [r for r in view if r.status in ("assigned", "planned")][:2]
+        for r in targets:
+            app.order_list.move_cursor(view.index(r))
+            await pilot.press("space")
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, RescheduleScreen), what="the time input")
+        await pilot.press(*"+2h", "tab", *"+1h", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkReviewScreen), what="the review")
+        assert "not before 2026-11-29T19:30:00Z" in str(app.screen.query_one("#bulk-review-warning").render())
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.bulk.state is not None and app.bulk.state.phase == "finished",
+                         what="the run")
+        for r in targets:
+            o = sb.order(r.ref.order_handle, r.ref.type, r.ref.type_index, r.ref.fulfillment_attempt)
+            assert o.scheduled_at == (FIXED_START + timedelta(hours=2)).timestamp()
+            assert o.scheduled_after == (FIXED_START + timedelta(hours=1)).timestamp()
+        assert {op.params for op in ops(app)} == {'{"after":"2026-11-29T19:30:00Z","at":"2026-11-29T20:30:00Z"}'}
