@@ -60,7 +60,7 @@ class OrderSummary:
 
     __slots__ = (
         "ref", "status", "worker", "worker_name", "ops_group", "scheduled_after", "scheduled_at",
-        "address", "eta", "completed_at", "share_url", "metadata", "risks",
+        "address", "eta", "completed_at", "share_url", "metadata", "risks", "timezone",
     )
 
     def __init__(
@@ -78,6 +78,7 @@ class OrderSummary:
         share_url: str | None = None,
         metadata: dict[str, Any] | None = None,
         risks: dict[str, Any] | None = None,
+        timezone: str | None = None,
     ) -> None:
         self.ref = ref
         self.status = status
@@ -98,6 +99,8 @@ class OrderSummary:
         self.metadata = metadata
         #: The raw (sanitized) risk labels, unknown keys included; None when there are none.
         self.risks = risks
+        #: The order's ``timezone`` as given (the list carries it; its format is undocumented).
+        self.timezone = timezone
 
     @classmethod
     def of_order(cls, order: "Order") -> "OrderSummary":
@@ -111,6 +114,7 @@ class OrderSummary:
             destination.address if destination is not None else None,
             estimate.arrive_at if estimate is not None else None,
             order.completed_at, order.share_url, order.metadata or None, order.risks or None,
+            order.timezone,
         )
 
     def __repr__(self) -> str:
@@ -156,6 +160,7 @@ _ITEM_SCHEMA = cs.typed_dict_schema(
         "driver_name": _optional(_TEXT),
         "ops_group_handle": _optional(_TEXT),
         "share_url": _optional(_TEXT),
+        "timezone": _optional(_TEXT),
         "scheduled_after": _optional(_ANY),
         "scheduled_at": _optional(_ANY),
         "completed_at": _optional(_ANY),
@@ -237,7 +242,7 @@ def _safe(text: str | None) -> str | None:
 
 
 _TEXT_KEYS = ("status", "type", "worker_handle", "driver_handle", "worker_name", "driver_name",
-              "ops_group_handle", "share_url")
+              "ops_group_handle", "share_url", "timezone")
 
 
 def _is_plain_item(item: dict[str, Any]) -> bool:
@@ -290,6 +295,7 @@ def summarize(item: dict[str, Any], plain: bool) -> OrderSummary:
         text(item["share_url"]),
         _clean_object(metadata, plain) or None if metadata else None,
         _clean_object(risks, plain) or None if type(risks) is dict and risks else None,
+        text(item["timezone"]),
     )
 
 

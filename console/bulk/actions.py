@@ -208,7 +208,12 @@ class Enable(Action):
 @dataclass(frozen=True)
 class Reassign(Action):
     """``POST .../reassign`` to ``worker`` (and ``ops_group``). Applied when the order shows
-    that worker (and, when given and shown, that ops group) and is not finished."""
+    that worker and is not finished.
+
+    The ops group is not part of the verdict: ``ops_group_handle`` says which of the worker's
+    ops groups is meant (the API needs it when the worker belongs to more than one), and nothing
+    says the order then shows that group (the sandbox keeps the order's own). Requiring it
+    would judge a reassign that took as not applied, and send it again."""
 
     worker: str
     ops_group: str | None = None
@@ -238,10 +243,7 @@ class Reassign(Action):
         return f"reassign to {sanitize(self.worker)}{group}"
 
     def _shows_target(self, order: Any) -> bool:
-        if getattr(order, "worker", None) != self.worker:
-            return False
-        shown_group = getattr(order, "ops_group", None) or getattr(order, "ops_group_handle", None)
-        return self.ops_group is None or shown_group is None or shown_group == self.ops_group
+        return getattr(order, "worker", None) == self.worker
 
     def judge(self, order: Any) -> Verdict:
         status = order.status

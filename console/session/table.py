@@ -191,7 +191,7 @@ class OrderRow:
     __slots__ = (
         "ref", "key", "status", "worker", "worker_name", "ops_group", "scheduled_after",
         "scheduled_at", "address", "eta", "completed_at", "share_url", "metadata", "levels",
-        "worst", "fingerprint", "sort_key", "version", "stamp", "_search",
+        "worst", "fingerprint", "sort_key", "version", "stamp", "_search", "timezone",
     )
 
     def __init__(self, order: "OrderSummary | Order", ref: OrderRef | None = None) -> None:
@@ -210,6 +210,8 @@ class OrderRow:
         self.completed_at = order.completed_at
         self.share_url = order.share_url
         self.metadata = order.metadata
+        #: The order's own ``timezone`` (the reschedule input shows times in it).
+        self.timezone = _shared(order.timezone)
         self.levels, self.worst = _risk_levels(order.risks)
         self.fingerprint = _fingerprint(order, self.levels, self.worst)
         self.sort_key = default_sort_key(self)
@@ -260,7 +262,7 @@ class OrderRow:
             worker_handle=self.worker, worker_name=self.worker_name, ops_group_handle=self.ops_group,
             scheduled_after=self.scheduled_after, scheduled_at=self.scheduled_at,
             completed_at=self.completed_at, share_url=self.share_url, metadata=self.metadata,
-            risks=risks or None,
+            risks=risks or None, timezone=self.timezone,
         )
         # Imported here: only the detail pane asks for this, one row at a time.
         from console.api.models import Destination, Estimate, Order

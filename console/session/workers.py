@@ -12,6 +12,8 @@ choices are the workers named on the loaded orders, each with:
   is online; ``yellow`` or ``red`` on any of them is offline (a supervisor choosing a worker is
   better told of a stale device once too often than never). No label on any open order (or no
   open order at all) is :attr:`Presence.UNKNOWN`: nothing is guessed from anything else.
+- ``ops_groups``: the ops groups of the loaded orders assigned to them (sorted): what the
+  console knows of where they work, for :func:`ops_group_to_send`.
 
 Rows are read duck-typed (``worker``, ``worker_name``, ``status``, and either ``levels``, the
 badge levels of :class:`console.session.table.OrderRow`, or ``risks``, the raw labels of
@@ -49,6 +51,7 @@ class WorkerChoice:
     name: str | None
     open_orders: int
     presence: Presence
+    ops_groups: tuple[str, ...] = ()
 
     def matches(self, needle: str) -> bool:
         """True when ``needle`` (any case) is part of the handle or the name; "" matches all."""
@@ -71,10 +74,14 @@ def worker_choices(rows: Iterable[Any]) -> list[WorkerChoice]:
     names: dict[str, str | None] = {}
     counts: dict[str, int] = {}
     worst: dict[str, RiskLevel] = {}
+    groups: dict[str, set[str]] = {}
     for row in rows:
         handle = row.worker
         if not handle:
             continue
+        group = getattr(row, "ops_group", None)
+        if group:
+            groups.setdefault(handle, set()).add(group)
         if names.get(handle) is None:
             names[handle] = row.worker_name or None
         if row.status not in _OPEN:
@@ -93,8 +100,24 @@ def worker_choices(rows: Iterable[Any]) -> list[WorkerChoice]:
             presence = Presence.ONLINE
         else:
             presence = Presence.OFFLINE
-        choices.append(WorkerChoice(handle, names[handle], counts[handle], presence))
+        choices.append(WorkerChoice(handle, names[handle], counts[handle], presence,
+                                    tuple(sorted(groups.get(handle, ())))))
     return choices
+
+
+def ops_group_to_send(worker_groups: Sequence[str], order_groups: Iterable[str | None]) -> str | None:
+    """The ``ops_group_handle`` a reassign to a worker seen in ``worker_groups`` sends for
+    orders in ``order_groups`` (one order's group, or every marked order's), or None.
+
+    Sent only when it is known and needed: the worker is seen in exactly one ops group and some
+    order is in another (or in none shown). A worker seen in no group (no loaded order of theirs
+    says) sends nothing: nothing is guessed. A worker seen in several groups sends nothing either:
+    which one the supervisor means cannot be known from the list (the server's answer says when
+    it needs one, and that answer is shown)."""
+    if len(worker_groups) != 1:
+        return None
+    (group,) = worker_groups
+    return group if any(order_group != group for order_group in order_groups) else None
 
 
 def search_workers(choices: Sequence[WorkerChoice], needle: str) -> list[WorkerChoice]:

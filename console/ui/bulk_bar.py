@@ -97,10 +97,10 @@ class BulkStatusBar(Static):
                     text += f"{dot}{key('bulk_show')} shows it"
                 parts.append((text, "bold"))
         elif marks and not c.app.settings.read_only:
-            hints = [f"{key('complete')} completes them" if key("complete") else "",
-                     f"{key('clear_marks')} clears" if key("clear_marks") else ""]
-            if any(hints):
-                parts.append((dot.join(h for h in hints if h), ""))
+            head = sum(len(text) for text, _ in parts) + len(dot) * len(parts)
+            hint = self._marks_hint(key, dot, self.size.width - head if self.size.width else 80 - head)
+            if hint:
+                parts.append((hint, ""))
         if not parts:
             return None
         out = Text(no_wrap=True, overflow="ellipsis")
@@ -109,3 +109,25 @@ class BulkStatusBar(Static):
                 out.append(dot)
             out.append(text, style)
         return out
+
+    def _marks_hint(self, key, dot: str, room: int) -> str:
+        """``c complete x cancel d disable a reassign t reschedule · U clears``: the keys that act
+        on the marked orders (those that apply to at least one of them), then the one that
+        clears them. When that does not fit ``room`` cells, the keys alone (``c x d a t act on
+        them``): every key stays named rather than the line being cut."""
+        app = self.controller.app
+        names = [name for name in app.order_actions.applying_to_marked() if key(name)]
+        clears = f"{key('clear_marks')} clears" if key("clear_marks") else ""
+        for acts in (" ".join(f"{key(name)} {_WORD[name]}" for name in names),
+                     f"{' '.join(key(name) for name in names)} act on them" if names else ""):
+            hint = dot.join(h for h in (acts, clears) if h)
+            if len(hint) <= room:
+                break
+        return hint
+
+
+#: The hint's word for each action key (the verb, as the footer has it).
+_WORD = {
+    "complete": "complete", "cancel_order": "cancel", "disable_order": "disable",
+    "enable_order": "enable", "reassign_order": "reassign", "reschedule_order": "reschedule",
+}

@@ -458,15 +458,19 @@ class BulkController:
         frozen = list(refs)  # the screen and the run share this copy; nothing re-reads the list
         action = action if action is not None else _complete()
 
+        review = BulkReviewScreen(frozen, verb=verb, notes=notes, typed=len(frozen) > TYPED_CONFIRM_ABOVE,
+                                  ascii=self.app.settings.ascii, action=action, skipped=skipped)
+
         def confirmed(ok: bool | None) -> None:
             if ok:
-                self.start(frozen, action)
+                chosen = action
+                if review.asks_reason and review.reason != getattr(action, "reason", None):
+                    from console.bulk.actions import Cancel
 
-        self.app.push_screen(
-            BulkReviewScreen(frozen, verb=verb, notes=notes, typed=len(frozen) > TYPED_CONFIRM_ABOVE,
-                             ascii=self.app.settings.ascii, action=action, skipped=skipped),
-            confirmed,
-        )
+                    chosen = Cancel(reason=review.reason)  # every cancel of the run sends it
+                self.start(frozen, chosen)
+
+        self.app.push_screen(review, confirmed)
 
     def start(self, refs: Sequence[OrderRef], action: Action | None = None) -> RunState | None:
         """Run ``action`` (complete by default) on ``refs`` (exactly these) on the App and show

@@ -100,6 +100,25 @@ class OrderActions:
         """Every action's :meth:`check_action`, to tell when the footer needs redrawing."""
         return tuple(self.check_action(name) for name in KEY_ACTIONS)
 
+    def applying_to_marked(self) -> list[str]:
+        """The App's action names (``complete`` first, then the keys' order) that apply to at
+        least one marked order as the list shows it now, for the bulk bar's hint.
+
+        One pass over the marks collects their statuses; each action is then asked once per
+        distinct status, so thousands of marks cost one dict walk, not six."""
+        from console.bulk.actions import ACTIONS
+
+        app = self.app
+        table = app.order_list.table
+        statuses = set()
+        for ref in app.bulk.marks:
+            row = table.get(ref)
+            if row is not None:
+                statuses.add(row.status)
+        probes = {"complete": ACTIONS["complete"], **{name: self.probe(name) for name in KEY_ACTIONS}}
+        return [name for name, action in probes.items()
+                if any(action.refusal(status) is None for status in statuses)]
+
     def keys_may_have_changed(self) -> None:
         """Redraw the footer's keys when one of these actions became enabled or disabled."""
         states = self.states()
@@ -152,9 +171,10 @@ class OrderActions:
             return
         kind = probe.name
         if kind == "reassign":
-            self._pick_worker(row, lambda worker: self._confirm(row, _reassign(worker)))
+            self._pick_worker(row, lambda worker, groups: self._confirm(
+                row, _reassign(worker, groups, [row.ops_group])))
         elif kind == "reschedule":
-            self._pick_time(row, None, lambda when: self._confirm(row, _reschedule(when)))
+            self._pick_time(row, None, lambda when, after: self._confirm(row, _reschedule(when, after)))
         else:
             self._confirm(row, probe)
 
@@ -163,10 +183,11 @@ class OrderActions:
         if bulk.refuses_marked(probe):
             return
         if probe.name == "reassign":
-            self._pick_worker(None, lambda worker: bulk.act_on_marked(_reassign(worker)))
+            self._pick_worker(None, lambda worker, groups: bulk.act_on_marked(
+                _reassign(worker, groups, self._marked_groups())))
         elif probe.name == "reschedule":
             count = len(bulk.marks)
-            self._pick_time(None, count, lambda when: bulk.act_on_marked(_reschedule(when)))
+            self._pick_time(None, count, lambda when, after: bulk.act_on_marked(_reschedule(when, after)))
         else:
             bulk.act_on_marked(probe)
 
@@ -175,7 +196,15 @@ class OrderActions:
     def zone(self) -> tzinfo:
         return self.local_zone or datetime.now().astimezone().tzinfo  # type: ignore[return-value]
 
+    def _marked_groups(self) -> list[str | None]:
+        """The ops groups of the marked orders as the list shows them."""
+        table = self.app.order_list.table
+        rows = (table.get(ref) for ref in self.app.bulk.marks)
+        return [row.ops_group for row in rows if row is not None]
+
     def _pick_worker(self, row: OrderRow | None, then: Any) -> None:
+        """The picker, then ``then(handle, ops_groups)``: the worker's ops groups as the loaded
+        rows show them (none for a typed handle no loaded order names)."""
         from console.session.workers import worker_choices
         from console.ui.screens.worker_picker import WorkerPickerScreen
 
@@ -184,30 +213,35 @@ class OrderActions:
 
         def picked(worker: str | None) -> None:
             if worker:
-                then(worker)
+                groups = next((c.ops_groups for c in choices if c.handle == worker), ())
+                then(worker, groups)
 
         app.push_screen(WorkerPickerScreen(
             choices, order_handle=row.ref.order_handle if row is not None else None,
             current=row.worker if row is not None else None, ascii=app.settings.ascii), picked)
 
     def _pick_time(self, row: OrderRow | None, count: int | None, then: Any) -> None:
+        """The time input, then ``then(new_time, not_before)`` (``not_before`` may be None)."""
         from console.ui.screens.reschedule import RescheduleScreen
 
         app = self.app
+        screen = RescheduleScreen(
+            row.ref.order_handle if row is not None else "", orders=count,
+            scheduled_at=row.scheduled_at if row is not None else None, now=app.now,
+            local_zone=self.zone(), order_zone_name=self._order_zone_name(row), ascii=app.settings.ascii)
 
         def picked(when: datetime | None) -> None:
             if when is not None:
-                then(when)
+                then(when, screen.not_before)
 
-        app.push_screen(RescheduleScreen(
-            row.ref.order_handle if row is not None else "", orders=count,
-            scheduled_at=row.scheduled_at if row is not None else None, now=app.now,
-            local_zone=self.zone(), order_zone_name=self._order_zone_name(row), ascii=app.settings.ascii), picked)
+        app.push_screen(screen, picked)
 
     def _order_zone_name(self, row: OrderRow | None) -> str | None:
-        """The order's ``timezone`` when the detail pane holds the full order (the list's rows
-        do not carry it)."""
+        """The order's ``timezone``: the list's row carries it; else the full order, when the
+        detail pane holds it."""
         app = self.app
+        if row is not None and row.timezone:
+            return row.timezone
         if row is None or not app.detail_controller.is_current(row.ref):
             return None
         order = app.detail.order
@@ -224,8 +258,10 @@ class OrderActions:
         changes: dict[str, Any] = {"zone": self.zone()}
         if kind is OrderAction.REASSIGN:
             changes["to_worker"] = action.worker  # type: ignore[attr-defined]
+            changes["to_ops_group"] = action.ops_group  # type: ignore[attr-defined]
         elif kind is OrderAction.RESCHEDULE:
             changes["new_time"] = action.at  # type: ignore[attr-defined]
+            changes["not_before"] = action.after  # type: ignore[attr-defined]
         description = ActionDescription.for_row(kind, row, **changes)
 
         def confirmed(answer: ActionConfirmed | None) -> None:
@@ -254,14 +290,18 @@ class OrderActions:
         app.single.start(current, action)
 
 
-def _reassign(worker: str) -> Action:
+def _reassign(worker: str, worker_groups: Any, order_groups: Any) -> Action:
     from console.bulk.actions import Reassign
+    from console.session.workers import ops_group_to_send
 
-    return Reassign(worker=worker)
+    # The API needs the group when the worker is not (only) in the order's; see ops_group_to_send.
+    return Reassign(worker=worker, ops_group=ops_group_to_send(worker_groups, order_groups))
 
 
-def _reschedule(when: datetime) -> Action:
+def _reschedule(when: datetime, after: datetime | None = None) -> Action:
     from console.bulk.actions import Reschedule
 
-    # The time input refuses past times; whole seconds (the pipeline keeps the second in UTC).
-    return Reschedule(at=when - timedelta(microseconds=when.microsecond))
+    # The time input refuses past times, and a "not before" that is not before the new time;
+    # whole seconds (the pipeline keeps the second in UTC).
+    return Reschedule(at=when - timedelta(microseconds=when.microsecond),
+                      after=after - timedelta(microseconds=after.microsecond) if after is not None else None)

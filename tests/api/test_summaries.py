@@ -139,6 +139,16 @@ def test_a_row_from_a_summary_is_the_row_from_the_order() -> None:
     assert summary.orders[1].risks is None
 
 
+def test_the_order_s_time_zone_is_read_from_the_list_and_escaped() -> None:
+    full, summary = both([full_item(timezone="America/Los_Angeles"), full_item("ORD-2"),
+                          full_item("ORD-3", timezone="Europe/Paris" + PAYLOAD)])
+    assert [s.timezone for s in summary.orders[:2]] == ["America/Los_Angeles", None]
+    assert not has_unsafe_characters(summary.orders[2].timezone)
+    assert [s.timezone for s in summary.orders] == [o.timezone for o in full.orders]
+    assert OrderRow(summary.orders[0]).timezone == "America/Los_Angeles"
+    assert OrderRow(summary.orders[0]).summary_order().timezone == "America/Los_Angeles"
+
+
 def test_unknown_risk_keys_are_kept_and_count_for_the_worst() -> None:
     [s] = parse_summary_page(json.dumps({"orders": [full_item(risks={"brand_new": "red"})]})).orders
     assert s.risks == {"brand_new": "red"}

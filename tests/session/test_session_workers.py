@@ -8,14 +8,17 @@ from console.api.models import Order
 from console.api.summaries import OrderSummary
 from console.api.vocab import OrderRef
 from console.session.workers import (
-    Presence, WorkerChoice, describe_worker, search_workers, validate_worker_handle, worker_choices,
+    Presence, WorkerChoice, describe_worker, ops_group_to_send, search_workers, validate_worker_handle,
+    worker_choices,
 )
 from console.session.table import OrderRow
 
 
 def row(handle: str, worker: str | None, *, status: str = "assigned", offline: str | None = None,
-        name: str | None = None) -> OrderRow:
+        name: str | None = None, group: str | None = None) -> OrderRow:
     data = {"order_handle": handle, "status": status}
+    if group is not None:
+        data["ops_group_handle"] = group
     if worker is not None:
         data["worker_handle"] = worker
     if name is not None:
@@ -105,3 +108,23 @@ def test_description_is_control_free() -> None:
     text = describe_worker(WorkerChoice("w\x1b[31m", "N\nx", 1, Presence.ONLINE))
     assert text.isprintable()
     assert "1 open order," in text and text.endswith("online")
+
+
+def test_a_worker_s_ops_groups_are_those_of_their_loaded_orders() -> None:
+    rows = [row("a", "w1", group="north"), row("b", "w1", group="south", status="completed"),
+            row("c", "w1", group="north"), row("d", "w2"), row("e", None, group="east")]
+    choices = by_handle(worker_choices(rows))
+    assert choices["w1"].ops_groups == ("north", "south")  # closed orders say where they work too
+    assert choices["w2"].ops_groups == ()
+
+
+@pytest.mark.parametrize("worker_groups, order_groups, sent", [
+    (("south",), ["north"], "south"),       # known elsewhere: the worker's group is sent
+    (("north",), ["north"], None),          # the order's own group: not needed
+    (("north",), ["north", "south"], "north"),  # marked orders, one of them elsewhere
+    (("north",), [None], "north"),          # the order shows no group: the worker's is known
+    ((), ["north"], None),                  # nothing known of the worker: nothing guessed
+    (("north", "south"), ["east"], None),   # several: which one cannot be known
+])
+def test_ops_group_to_send(worker_groups, order_groups, sent) -> None:
+    assert ops_group_to_send(worker_groups, order_groups) == sent

@@ -577,7 +577,7 @@ async def test_ascii_mode_marks_and_results_read_without_unicode(tmp_path) -> No
         await loaded(pilot, app)
         refs = await mark_rows(pilot, app, 2)
         assert len(marked_lines(app, "*")) == 2 and marked_lines(app) == []
-        assert "* 2 marked | c completes them | U clears" in screen_text(app)
+        assert "* 2 marked | c complete x cancel d disable a reassign t reschedule | U clears" in screen_text(app)
         await pilot.press("c", "y")
         await run_finished(pilot, app)
         lines = app.screen.query_one("#bulk-progress-results").plain_lines

@@ -152,7 +152,7 @@ async def test_remapped_keys_show_in_the_view_bar_and_keep_their_place_in_the_fo
         await pilot.press("space")
         await wait_until(pilot, lambda: app.query_one("#bulk-status").display, what="the bulk bar")
         hint = str(app.query_one("#bulk-status").render())
-        assert "C completes them" in hint and "X clears" in hint, hint
+        assert "C complete" in hint and "X clears" in hint, hint
         await pilot.press("question_mark")
         body = str(app.screen.query_one("#help-body").render())
         assert "Filter input (f)" in body and "Filter input (/)" not in body

@@ -159,7 +159,9 @@ async def test_reassign_picks_a_worker_and_the_row_shows_them(served, served_san
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot, app)
         row = highlight(app, "assigned")
-        other = next(r.worker for r in app.order_list.table.rows if r.worker and r.worker != row.worker)
+        # A worker of the order's own ops group: no ops group is needed, none is sent.
+        other = next(r.worker for r in app.order_list.table.rows
+                     if r.worker and r.worker != row.worker and r.ops_group == row.ops_group)
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, WorkerPickerScreen), what="the worker picker")
         await pilot.press(*other)
@@ -323,7 +325,11 @@ async def test_bulk_reassign_sends_one_worker_to_all(served, served_sandbox, tmp
         await loaded(pilot, app)
         view = app.order_list.table.view
         worker = view[0].worker or next(r.worker for r in view if r.worker)
-        targets = [r for r in view if r.worker != worker and r.status in ("assigned", "planned", "unplanned")][:2]
+        group = next(r.ops_group for r in view if r.worker == worker)
+        # Orders of the worker's own ops group: no ops group is needed, none is sent.
+        targets = [r for r in view if r.worker != worker and r.ops_group == group
+                   and r.status in ("assigned", "planned", "unplanned")][:2]
+        assert len(targets) == 2
         for r in targets:
             app.order_list.move_cursor(view.index(r))
             await pilot.press("space")
@@ -554,3 +560,304 @@ async def test_a_typed_worker_handle_is_shown_literally_never_as_markup(served, 
         await pilot.press("escape")
         await pilot.pause()
         assert sb.stats.count("POST", handle=row.ref.order_handle) == 0
+
+
+# ---------------------------------------------------------------------------- the marks' hint
+
+
+async def test_the_marks_hint_names_the_actions_that_apply_to_them_within_80_columns(served, served_sandbox, tmp_path) -> None:
+    app = served()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        view = app.order_list.table.view
+        for r in [r for r in view if r.status == "assigned"][:2]:
+            app.order_list.move_cursor(view.index(r))
+            await pilot.press("space")
+        await wait_until(pilot, lambda: "U clears" in screen_text(app), what="the marks' hint")
+        bar = str(app.query_one("#bulk-status").render())
+        # Enable applies only to disabled orders: none is marked, so the hint leaves it out.
+        assert bar == "✓ 2 marked · c complete x cancel d disable a reassign t reschedule · U clears", bar
+        disabled = next(r for r in view if r.status == "disabled")
+        app.order_list.move_cursor(view.index(disabled))
+        await pilot.press("space")
+        await wait_until(pilot, lambda: "3 marked" in screen_text(app), what="the third mark")
+        bar = str(app.query_one("#bulk-status").render())
+        # Every key now applies to some marked order: too long for the line, the keys alone.
+        assert bar == "✓ 3 marked · c x d E a t act on them · U clears", bar
+        assert any("c x d E a t act on them · U clears" in line for line in screen_text(app).splitlines())
+
+
+# ---------------------------------------------------------------------------- the bulk cancel's reason
+
+
+def _metadata(sb, ref) -> dict:
+    return sb.order(ref.order_handle, ref.type, ref.type_index, ref.fulfillment_attempt).metadata or {}
+
+
+async def test_bulk_cancel_sends_the_reason_typed_in_the_review_with_every_cancel(served, served_sandbox, tmp_path) -> None:
+    app = served()
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        view = app.order_list.table.view
+        targets = [r for r in view if r.status == "assigned"][:2]
+        for r in targets:
+            app.order_list.move_cursor(view.index(r))
+            await pilot.press("space")
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkReviewScreen), what="the review")
+        assert "sent with every cancel" in screen_text(app) and "Tab reason" in screen_text(app)
+        await pilot.press("tab", *"storm [b]", "enter")
+        await wait_until(pilot, lambda: app.bulk.state is not None and app.bulk.state.phase == "finished",
+                         what="the run")
+        for r in targets:
+            assert sb.stats.applied_count("cancel", r.ref.order_handle) == 1
+            assert _metadata(sb, r.ref)["cancel_reason"] == "storm [b]"
+        assert [op.params for op in ops(app)] == ['{"reason":"storm [b]"}'] * 2
+        assert app.bulk.state.action.reason == "storm [b]"
+
+
+async def test_bulk_cancel_without_a_reason_sends_none_and_y_still_confirms(served, served_sandbox, tmp_path) -> None:
+    app = served()
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        view = app.order_list.table.view
+        target = next(r for r in view if r.status == "assigned")
+        app.order_list.move_cursor(view.index(target))
+        await pilot.press("space", "x")
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkReviewScreen), what="the review")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.bulk.state is not None and app.bulk.state.phase == "finished",
+                         what="the run")
+        assert sb.stats.applied_count("cancel", target.ref.order_handle) == 1
+        assert "cancel_reason" not in _metadata(sb, target.ref)
+        assert [op.params for op in ops(app)] == [None]
+
+
+async def test_bulk_cancel_refuses_a_reason_with_control_characters(served, served_sandbox, tmp_path) -> None:
+    app = served()
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        view = app.order_list.table.view
+        target = next(r for r in view if r.status == "assigned")
+        app.order_list.move_cursor(view.index(target))
+        await pilot.press("space", "x")
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkReviewScreen), what="the review")
+        await pilot.press("tab")
+        app.screen.query_one("#bulk-review-reason").value = "gate\u202eclosed"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "control or invisible" in screen_text(app), what="the refusal")
+        assert isinstance(app.screen, BulkReviewScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert sb.stats.count("POST", handle=target.ref.order_handle) == 0
+
+
+# ---------------------------------------------------------------------------- reassign's ops group
+
+
+async def test_reassign_to_a_worker_of_another_ops_group_sends_their_group(tmp_path) -> None:
+    import json
+
+    from console.sandbox.core import IN_PROCESS_BASE_URL
+    from console.session.workers import worker_choices
+    from tests.support.ui_support import make_app
+
+    app, sb, seen = make_app(orders=60, settings=Settings(base_url=IN_PROCESS_BASE_URL,
+                                                          journal_path=tmp_path / "journal.sqlite3"))
+    app.order_actions.local_zone = timezone.utc
+    bodies: list[dict] = []
+
+    def record(request):
+        if request.method == "POST" and request.url.path.endswith("/reassign"):
+            bodies.append(json.loads(request.content))
+        return None  # the sandbox answers
+
+    seen.rules.append(record)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        rows = app.order_list.table.rows
+        row = highlight(app, "assigned")
+        choices = worker_choices(rows)
+        worker = next(c for c in choices if len(c.ops_groups) == 1 and c.ops_groups[0] != row.ops_group)
+        (group,) = worker.ops_groups
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, WorkerPickerScreen), what="the worker picker")
+        await pilot.press(*worker.handle, "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirmScreen), what="the confirmation")
+        facts = str(app.screen.query_one("#action-facts").render())
+        assert f"Ops group: {row.ops_group} → {group}" in facts, facts
+        await pilot.press("enter")
+        await single_done(pilot, app)
+        assert bodies == [{"worker_handle": worker.handle, "ops_group_handle": group}]
+        assert sb.stats.applied_count("reassign", row.ref.order_handle) == 1
+        assert app.order_list.table.get(row.ref).worker == worker.handle
+        (op,) = ops(app)
+        assert op.state == "applied" and json.loads(op.params) == {"worker": worker.handle, "ops_group": group}
+
+
+async def test_bulk_reassign_sends_the_worker_s_group_when_a_marked_order_is_elsewhere(tmp_path) -> None:
+    import json
+
+    from console.sandbox.core import IN_PROCESS_BASE_URL
+    from console.session.workers import worker_choices
+    from tests.support.ui_support import make_app
+
+    app, sb, seen = make_app(orders=60, settings=Settings(base_url=IN_PROCESS_BASE_URL,
+                                                          journal_path=tmp_path / "journal.sqlite3"))
+    bodies: list[dict] = []
+
+    def record(request):
+        if request.method == "POST" and request.url.path.endswith("/reassign"):
+            bodies.append(json.loads(request.content))
+        return None
+
+    seen.rules.append(record)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        view = app.order_list.table.view
+        open_ = ("assigned", "planned", "unplanned")
+
+        def pair(choice):
+            """An order of the worker's group and one of another, neither the worker's."""
+            same = [r for r in view if r.status in open_ and r.worker != choice.handle and r.ops_group == choice.ops_groups[0]]
+            other = [r for r in view if r.status in open_ and r.worker != choice.handle and r.ops_group != choice.ops_groups[0]]
+            return [same[0], other[0]] if same and other else None
+
+        worker, targets = next((c, pair(c)) for c in worker_choices(app.order_list.table.rows)
+                               if len(c.ops_groups) == 1 and pair(c))
+        (group,) = worker.ops_groups
+        for r in targets:
+            app.order_list.move_cursor(view.index(r))
+            await pilot.press("space")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, WorkerPickerScreen), what="the worker picker")
+        await pilot.press(*worker.handle, "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkReviewScreen), what="the review")
+        assert f"(ops group {group})" in str(app.screen.query_one("#bulk-review-warning").render())
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.bulk.state is not None and app.bulk.state.phase == "finished",
+                         what="the run")
+        assert bodies == [{"worker_handle": worker.handle, "ops_group_handle": group}] * 2
+        for r in targets:
+            assert sb.stats.applied_count("reassign", r.ref.order_handle) == 1
+
+
+# ---------------------------------------------------------------------------- reschedule's "not before"
+
+
+async def test_reschedule_with_not_before_sends_scheduled_after(served, served_sandbox, tmp_path) -> None:
+    app = served()
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        row = highlight(app, "assigned")
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, RescheduleScreen), what="the time input")
+        await pilot.press(*"+90m", "tab", *"+60m", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirmScreen), what="the confirmation")
+        facts = str(app.screen.query_one("#action-facts").render())
+        assert "2026-11-29 20:00 UTC" in facts and "Not before: Sun 2026-11-29 19:30 UTC" in facts, facts
+        await pilot.press("enter")
+        await single_done(pilot, app)
+        shown = app.order_list.table.get(row.ref)
+        assert shown.scheduled_at == FIXED_START + timedelta(minutes=90)
+        assert shown.scheduled_after == FIXED_START + timedelta(minutes=60)  # the server's answer
+        assert sb.stats.applied_count("reschedule", row.ref.order_handle) == 1
+        (op,) = ops(app)
+        assert op.state == "applied"
+        assert op.params == '{"after":"2026-11-29T19:30:00Z","at":"2026-11-29T20:00:00Z"}'
+
+
+async def test_not_before_that_is_not_before_the_new_time_is_refused(served, served_sandbox, tmp_path) -> None:
+    app = served()
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        row = highlight(app, "assigned")
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, RescheduleScreen), what="the time input")
+        await pilot.press(*"+90m", "tab", *"+2h", "enter")
+        await wait_until(pilot, lambda: "must be before the new time" in screen_text(app), what="the refusal")
+        await pilot.press(*["backspace"] * 3, *"nonsense", "enter")
+        await wait_until(pilot, lambda: "Not before:" in screen_text(app), what="the parser's refusal")
+        assert isinstance(app.screen, RescheduleScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert sb.stats.count("POST", handle=row.ref.order_handle) == 0
+
+
+# ---------------------------------------------------------------------------- the order's zone from the list
+
+
+async def test_the_reschedule_input_shows_the_order_s_zone_from_the_list_row(served_sandbox, tmp_path) -> None:
+    """The list endpoint carries ``timezone``: the row has it, so the dialog shows the order's
+    zone without the detail pane holding the full order. (The sandbox gives no zone: a proxy
+    over real HTTP adds one to every listed order, as HyperTrack's list would carry it.)"""
+    import json
+
+    import httpx
+
+    class AddsZone(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx.AsyncHTTPTransport()
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await self.inner.handle_async_request(request)
+            if request.method != "GET" or request.url.path.rstrip("/") != "/orders":
+                return response
+            body = json.loads(await response.aread())
+            for item in body.get("orders") or []:
+                item["timezone"] = "America/Los_Angeles"
+            return httpx.Response(response.status_code, json=body)
+
+        async def aclose(self) -> None:
+            await self.inner.aclose()
+
+    sb = served_sandbox.sandbox
+    client = OrdersClient(sb.credentials, base_url=served_sandbox.base_url, sleep=_no_sleep, transport=AddsZone())
+    app = DispatchApp(client, Settings(base_url=served_sandbox.base_url, journal_path=tmp_path / "journal.sqlite3"),
+                      sandbox=True, now=lambda: FIXED_START)
+    app.detail_controller.DETAIL_DEBOUNCE = 3600.0  # the detail pane never holds the full order here
+    app.order_actions.local_zone = timezone.utc
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await loaded(pilot, app)
+            row = highlight(app, "assigned")
+            assert row.timezone == "America/Los_Angeles"
+            await pilot.press("t")
+            await wait_until(pilot, lambda: isinstance(app.screen, RescheduleScreen), what="the time input")
+            assert "Order's zone: America/Los_Angeles." in screen_text(app)
+            await pilot.press(*"+90m")
+            await wait_until(pilot, lambda: "Order zone: Sun 2026-11-29 12:00 PST" in screen_text(app),
+                             what="the preview in the order's zone")
+            await pilot.press("escape")
+    finally:
+        await client.aclose()
+
+
+async def test_bulk_reschedule_sends_the_not_before_with_every_order(served, served_sandbox, tmp_path) -> None:
+    app = served()
+    sb = served_sandbox.sandbox
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        view = app.order_list.table.view
+        targets = [r for r in view if r.status in ("assigned", "planned")][:2]
+        for r in targets:
+            app.order_list.move_cursor(view.index(r))
+            await pilot.press("space")
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, RescheduleScreen), what="the time input")
+        await pilot.press(*"+2h", "tab", *"+1h", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkReviewScreen), what="the review")
+        assert "not before 2026-11-29T19:30:00Z" in str(app.screen.query_one("#bulk-review-warning").render())
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.bulk.state is not None and app.bulk.state.phase == "finished",
+                         what="the run")
+        for r in targets:
+            o = sb.order(r.ref.order_handle, r.ref.type, r.ref.type_index, r.ref.fulfillment_attempt)
+            assert o.scheduled_at == (FIXED_START + timedelta(hours=2)).timestamp()
+            assert o.scheduled_after == (FIXED_START + timedelta(hours=1)).timestamp()
+        assert {op.params for op in ops(app)} == {'{"after":"2026-11-29T19:30:00Z","at":"2026-11-29T20:30:00Z"}'}

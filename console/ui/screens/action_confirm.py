@@ -60,6 +60,11 @@ class ActionDescription:
     to_worker: str | None = None
     new_time: datetime | None = None
     zone: tzinfo | None = None
+    #: A reschedule's earliest start (``scheduled_after``; None: none is sent).
+    not_before: datetime | None = None
+    #: The order's ops group, and the one a reassign sends (None: none is sent).
+    ops_group: str | None = None
+    to_ops_group: str | None = None
 
     def __post_init__(self) -> None:
         if self.action is OrderAction.REASSIGN and not self.to_worker:
@@ -72,7 +77,7 @@ class ActionDescription:
         """The description of ``action`` on the list's ``row`` (``to_worker``, ``new_time``,
         ``zone`` as keywords)."""
         return cls(action, row.ref, status=row.status, worker=row.worker,
-                   scheduled_at=row.scheduled_at, **changes)
+                   scheduled_at=row.scheduled_at, ops_group=row.ops_group, **changes)
 
 
 @dataclass(frozen=True)
@@ -165,11 +170,20 @@ class ActionConfirmScreen(ModalScreen["ActionConfirmed | None"]):
             facts.append(safe(d.worker) or "none")
             facts.append(arrow)
             facts.append(safe(d.to_worker), "bold")
+            if d.to_ops_group:
+                facts.append("\nOps group: ")
+                facts.append(safe(d.ops_group) or "-")
+                facts.append(arrow)
+                facts.append(safe(d.to_ops_group), "bold")
+                facts.append(" (the worker's, sent with the reassign)")
         elif d.action is OrderAction.RESCHEDULE:
             facts.append("Scheduled: ")
             facts.append(format_when(d.scheduled_at, d.zone))
             facts.append(f"\n{'->' if self.ascii else '→'}  ")
             facts.append(format_when(d.new_time, d.zone), "bold")
+            if d.not_before is not None:
+                facts.append("\nNot before: ")
+                facts.append(format_when(d.not_before, d.zone), "bold")
         else:
             facts.append(f"Worker: {safe(d.worker) or '-'}")
         with Vertical(id="action-dialog"):

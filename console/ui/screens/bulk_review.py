@@ -8,6 +8,12 @@ the line list's sanitizer as literal segments, never markup.
 
 Up to the threshold: ``y``/Enter runs it, ``n``/Esc leaves it. Above it, the supervisor types
 the number of orders to send and presses Enter; any other number does nothing but say so.
+
+A bulk cancel also takes an optional reason (the single cancel's input, same bound and the
+same refusal of control characters): :attr:`BulkReviewScreen.reason` after a True dismissal is
+what every cancel of the run sends. The list keeps the focus, so ``y`` still confirms and is
+never typed into the reason by habit; Tab reaches the reason, and Enter there confirms (above
+the threshold it moves on to the count, which alone confirms).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from console.api.sanitize import has_unsafe_characters
 from console.api.vocab import OrderRef
 from console.ui.bulk_view import ref_line
 from console.ui.screens.bulk_lines import Line, LineList
@@ -59,6 +66,12 @@ class BulkReviewScreen(ModalScreen[bool]):
         self.ascii = ascii
         self.action = action
         self.skipped = tuple(skipped)
+        #: The cancel reason typed (trimmed; None when empty), read by the caller on True.
+        self.reason: str | None = getattr(action, "reason", None)
+
+    @property
+    def asks_reason(self) -> bool:
+        return self.action is not None and self.action.name == "cancel"
 
     @property
     def count(self) -> int:
@@ -80,6 +93,13 @@ class BulkReviewScreen(ModalScreen[bool]):
                      "shows meanwhile."),
                 id="bulk-review-warning",
             )
+            if self.asks_reason:
+                from console.ui.screens.action_confirm import MAX_REASON_LENGTH
+
+                yield Static(Text(f"Reason (optional, up to {MAX_REASON_LENGTH} characters), sent with every cancel:"),
+                             id="bulk-review-reason-label")
+                yield Input(value=self.reason or "", placeholder="why they are cancelled",
+                            max_length=MAX_REASON_LENGTH, id="bulk-review-reason")
             if self.typed:
                 yield Static(Text.assemble("Type ", (f"{n}", "bold"), " (the number of orders) and press ",
                                            ("Enter", "bold"), " to confirm; ", ("Esc", "bold"), self._back(" cancels.", " goes back.")),
@@ -88,12 +108,14 @@ class BulkReviewScreen(ModalScreen[bool]):
                             id="bulk-review-count")
                 yield Static(id="bulk-review-error")
             else:
-                yield Static(
-                    Text.assemble(("y", "bold"), "/", ("Enter", "bold"), f" {self.verb.lower()}    ",
-                                  ("n", "bold"), "/", ("Esc", "bold"), self._back(" cancel    ", " back    "),
-                                  ("up/down/PgUp/PgDn", "bold"), " scroll"),
-                    id="bulk-review-keys",
-                )
+                keys = Text.assemble(("y", "bold"), "/", ("Enter", "bold"), f" {self.verb.lower()}    ",
+                                     ("n", "bold"), "/", ("Esc", "bold"), self._back(" cancel    ", " back    "),
+                                     ("up/down/PgUp/PgDn", "bold"), " scroll")
+                if self.asks_reason:
+                    keys.append_text(Text.assemble("    ", ("Tab", "bold"), " reason"))
+                yield Static(keys, id="bulk-review-keys")
+                if self.asks_reason:
+                    yield Static(id="bulk-review-error")
 
     def _lines(self) -> list[Line]:
         lines: list[Line] = [ref_line(ref) for ref in self.refs]
@@ -118,8 +140,9 @@ class BulkReviewScreen(ModalScreen[bool]):
         return f"Each order is sent the same: {action.describe()}."
 
     def on_mount(self) -> None:
-        if self.typed:
+        if self.typed or self.asks_reason:
             self.query_one("#bulk-review-error").display = False
+        if self.typed:
             self.query_one("#bulk-review-count", Input).focus()
         else:
             self.query_one("#bulk-review-list", LineList).focus()
@@ -131,18 +154,37 @@ class BulkReviewScreen(ModalScreen[bool]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        if event.input.id == "bulk-review-reason":
+            if self.typed:
+                self.query_one("#bulk-review-count", Input).focus()  # only the typed count confirms
+            else:
+                self._dismiss_confirmed()
+            return
         value = event.value.strip()
         if value == str(self.count):
-            self.dismiss(True)
+            self._dismiss_confirmed()
             return
-        error = self.query_one("#bulk-review-error", Static)
-        error.update(Text(f"That is not {self.count}. Type the number of orders exactly, or Esc to cancel."))
-        error.display = True
+        self._error(f"That is not {self.count}. Type the number of orders exactly, or Esc to cancel.")
         event.input.value = ""
 
+    def _error(self, words: str) -> None:
+        error = self.query_one("#bulk-review-error", Static)
+        error.update(Text(words))
+        error.display = True
+
+    def _dismiss_confirmed(self) -> None:
+        if self.asks_reason:
+            reason = self.query_one("#bulk-review-reason", Input).value.strip() or None
+            if reason is not None and has_unsafe_characters(reason):
+                self._error("The reason holds control or invisible characters: type it again.")
+                self.query_one("#bulk-review-reason", Input).focus()
+                return
+            self.reason = reason
+        self.dismiss(True)
+
     def action_confirm(self) -> None:
-        if not self.typed:
-            self.dismiss(True)
+        if not self.typed and not isinstance(self.focused, Input):
+            self._dismiss_confirmed()
 
     def action_cancel(self) -> None:
         self.dismiss(False)

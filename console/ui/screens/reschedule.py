@@ -6,6 +6,11 @@ is refused with the parser's message (the same words ``reschedule --at`` prints)
 time (read again against the clock at that moment, so a dialog left open never sends a time that
 has since passed), Esc goes back.
 
+A second, optional input takes the earliest start ("not before", sent as ``scheduled_after``):
+the same forms and parser, and it must be before the new time. Tab reaches it; Enter in either
+input takes both. After a dismissal with a time, :attr:`RescheduleScreen.not_before` holds it
+(None when left empty).
+
 Dismissed with the new time (an aware datetime) or None. The clock (``now``) and the parser are
 injected: tests and snapshots see a fixed time, and the parser is
 :func:`console.timeparse.parse_when` (the one ``reschedule --at`` uses) unless one is given.
@@ -84,6 +89,8 @@ class RescheduleScreen(ModalScreen["datetime | None"]):
         self.order_zone, self.order_zone_words = order_zone(order_zone_name)
         self.parse = parse or parse_when
         self.ascii = ascii
+        #: The "not before" time taken with the new time (None: none typed).
+        self.not_before: datetime | None = None
 
     def compose(self) -> ComposeResult:
         now = self.now().astimezone(self.local_zone)
@@ -105,6 +112,9 @@ class RescheduleScreen(ModalScreen["datetime | None"]):
                          id="reschedule-label")
             yield Input(placeholder=EXAMPLES, max_length=MAX_INPUT, id="reschedule-input")
             yield Static(self._preview(""), id="reschedule-preview")
+            yield Static(Text("Not before (optional, same forms, before the new time; Tab):"),
+                         id="reschedule-after-label")
+            yield Input(placeholder="empty: no earliest start sent", max_length=MAX_INPUT, id="reschedule-after")
             yield Static(Text(""), id="reschedule-error")
             yield Static(
                 Text.assemble(("Enter", "bold"), " use this time    ", ("Esc", "bold"), " back, nothing sent"),
@@ -148,7 +158,8 @@ class RescheduleScreen(ModalScreen["datetime | None"]):
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
         self.query_one("#reschedule-error", Static).update(Text(""))
-        self._show_preview()
+        if event.input.id == "reschedule-input":
+            self._show_preview()
 
     def _show_preview(self) -> None:
         typed = self.query_one("#reschedule-input", Input).value
@@ -160,12 +171,22 @@ class RescheduleScreen(ModalScreen["datetime | None"]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self._show_preview()  # the clock moved on since the last keystroke: "in 15m" may be past
-        moment, error = self._read(event.value)
+        moment, error = self._read(self.query_one("#reschedule-input", Input).value)
+        say = self.query_one("#reschedule-error", Static).update
         if moment is None:
-            self.query_one("#reschedule-error", Static).update(
-                Text("Not rescheduled: the time above is refused." if error is not None
+            say(Text("Not rescheduled: the time above is refused." if error is not None
                      else f"Type a time first: {EXAMPLES}."))
+            self.query_one("#reschedule-input", Input).focus()
             return
+        typed_after = self.query_one("#reschedule-after", Input).value
+        after, after_error = self._read(typed_after)
+        if after_error is not None:
+            say(Text(f"Not before: {after_error}"))
+            return
+        if after is not None and after >= moment:
+            say(Text(f"Not before must be before the new time ({format_when(moment, self.local_zone)})."))
+            return
+        self.not_before = after
         self.dismiss(moment)
 
     def action_back(self) -> None:
