@@ -271,8 +271,15 @@ class OrderList(ScrollView, can_focus=True, inherit_bindings=False):
         the supervisor has not looked at (``!``, which wins). Redraws only if they differ."""
         if changed == self._changed and new_red == self._new_red:
             return
+        differ = (changed ^ self._changed) | (new_red ^ self._new_red)
         self._changed, self._new_red = changed, new_red
-        self.refresh()
+        # Only the visible rows whose mark differs are redrawn: a whole-list repaint on every
+        # refresh would send the whole screen over SSH for one changed row.
+        top = int(self.scroll_y)
+        view = self.table.view
+        for index in range(top, min(len(view), top + self.scrollable_content_region.height)):
+            if view[index].key in differ:
+                self._refresh_row(index)
 
     def change_mark(self, key: tuple) -> str | None:
         if key in self._new_red:
