@@ -342,7 +342,9 @@ class SnapshotBuilder:
             previous = self._previous
             if previous is not None and previous.rows != self._rows:
                 self._previous = None  # a baseline of the other kind: diffed in one pass at the end
-            elif previous is not None and not self._rows:
+            elif previous is not None:
+                # Summaries: the previous orders not listed yet. Rows: id -> row of the previous
+                # rows not listed again yet (at the end: gone, or replaced by a fresh row).
                 self._unseen = dict(previous.facts)
         if self._rows:
             self._add_rows(orders)
@@ -350,13 +352,18 @@ class SnapshotBuilder:
             self._add_summaries(orders)
 
     def _add_rows(self, orders: Sequence[Any]) -> None:
-        rows = list(itertools.compress(orders, map(_OPEN.__contains__, map(_STATUS_OF, orders))))
-        ids = list(map(id, rows))
-        self._facts.update(zip(ids, rows))
-        previous = self._previous
-        if previous is not None:
-            known = previous.facts.__contains__
-            self._fresh.extend(itertools.compress(rows, map(operator.not_, map(known, ids))))
+        unseen = self._unseen
+        if unseen is None:  # no baseline of rows: every open row goes in the snapshot
+            rows = list(itertools.compress(orders, map(_OPEN.__contains__, map(_STATUS_OF, orders))))
+            self._facts.update(zip(map(id, rows), rows))
+            return
+        # Against the baseline: a row object of the previous snapshot is open (it passed this
+        # filter then, and a row never changes) and is only taken off ``unseen``; the others
+        # (None from the pop) are the fresh rows, filtered by status and kept aside. All in C.
+        fresh = list(itertools.compress(orders, map(operator.not_, map(unseen.pop, map(id, orders),
+                                                                      itertools.repeat(None)))))
+        if fresh:
+            self._fresh.extend(itertools.compress(fresh, map(_OPEN.__contains__, map(_STATUS_OF, fresh))))
 
     def _add_summaries(self, orders: Sequence[Any]) -> None:
         facts = self._facts
@@ -401,14 +408,21 @@ class SnapshotBuilder:
         previous = self._previous
         if self._rows is None:  # no order at all: the kind of the previous snapshot
             self._rows = previous.rows if previous is not None else False
-            if previous is not None and not self._rows:
+            if previous is not None:
                 self._unseen = dict(previous.facts)
         rows = bool(self._rows)
         if previous is None:
             return Snapshot(self._time, self._facts, complete=True, rows=rows)
         if rows:
-            return Snapshot(self._time, self._facts, complete=True, rows=True, previous=previous,
-                            fresh=self._fresh)
+            # The open set: the previous rows still listed, and the fresh ones (a fresh row
+            # listed twice is taken once: the dict keeps one entry per object).
+            unseen = self._unseen if self._unseen is not None else {}
+            facts = dict(previous.facts)
+            for row_id in unseen:
+                del facts[row_id]
+            facts.update(zip(map(id, self._fresh), self._fresh))
+            return Snapshot(self._time, facts, complete=True, rows=True, previous=previous,
+                            fresh=self._fresh, gone=unseen)
         return Snapshot(self._time, self._facts, complete=True, previous=previous, changed=self._changed,
                         new=self._new, gone=self._unseen if self._unseen is not None else dict(previous.facts))
 
@@ -527,9 +541,10 @@ class ChangeDetector:
                 new_facts[key] = _row_facts(row, new_cut)
             elif before is not row:
                 pairs.append((key, _row_facts(before, old_cut), _row_facts(row, new_cut)))
-        old_ids = previous.facts
-        for row_id in old_ids.keys() - snap.facts.keys():  # integer keys: a C-speed difference
-            row = old_ids[row_id]
+        # The previous rows not listed again (the builder took every listed one off in C).
+        unseen = snap._gone if snap._gone is not None else \
+            {i: r for i, r in previous.facts.items() if i not in snap.facts}
+        for row in unseen.values():
             key = row.key
             if key not in fresh and by_key.get(key) is row:
                 gone_facts[key] = _row_facts(row, old_cut)
