@@ -253,10 +253,11 @@ class Snapshot:
     snapshots are compared.)
     """
 
-    __slots__ = ("time", "facts", "complete", "rows", "cutoff", "_previous", "_changed", "_new",
+    __slots__ = ("time", "facts", "complete", "rows", "raw", "cutoff", "_previous", "_changed", "_new",
                  "_gone", "_fresh")
 
     def __init__(self, time: datetime, facts: dict[Any, Any], complete: bool, *, rows: bool = False,
+                 raw: bool = False,
                  previous: "Snapshot | None" = None, changed: dict[RowKey, None] | None = None,
                  new: dict[RowKey, None] | None = None, gone: dict[RowKey, Any] | None = None,
                  fresh: list[Any] | None = None) -> None:
@@ -264,6 +265,9 @@ class Snapshot:
         self.facts = facts
         self.complete = complete
         self.rows = rows
+        #: Summaries read raw: ``facts`` maps each key to the order's raw fields (``_RAW_OF``),
+        #: made into a facts tuple (:meth:`facts_of`) only for the orders that changed.
+        self.raw = raw
         #: The latest scheduled time that reads LATE at ``time``.
         self.cutoff = datetime.fromtimestamp(late_cutoff(time), timezone.utc)
         # What the builder found against ``previous`` page by page (None: not compared yet):
@@ -279,10 +283,33 @@ class Snapshot:
 
     def tuples(self) -> dict[RowKey, tuple]:
         """Key -> facts tuple, whichever way the orders came."""
+        cutoff = self.cutoff
+        if self.raw:
+            return {key: _raw_facts(raw, cutoff) for key, raw in self.facts.items()}
         if not self.rows:
             return self.facts
-        cutoff = self.cutoff
         return {row.key: _row_facts(row, cutoff) for row in self.facts.values()}
+
+
+    def facts_of(self, value: Any) -> tuple:
+        """The facts tuple of a summary snapshot's ``facts`` value."""
+        return _raw_facts(value, self.cutoff) if self.raw else value
+
+
+#: A summary's raw fields: what its facts tuple is made of. Taken in C (one ``attrgetter`` call
+#: per order); equal raw fields give equal facts, except LATE, which moves with the clock.
+_RAW_OF = operator.attrgetter("status", "worker", "risks", "scheduled_at", "eta", "ops_group")
+_REF_OF = operator.attrgetter("ref")
+_REF_KEY = operator.attrgetter("order_handle", "type", "type_index", "fulfillment_attempt")  # ref_key
+_RAW_STATUS = operator.itemgetter(0)
+_RAW_SCHEDULED = operator.itemgetter(3)
+
+
+def _raw_facts(raw: tuple, cutoff: datetime) -> tuple:
+    status, worker, risks, scheduled, eta, ops = raw
+    levels, worst = risk_levels(risks)
+    return (sys.intern(status) if len(status) < 64 else status, worker, levels, worst,
+            scheduled is not None and scheduled <= cutoff, eta, ops)
 
 
 def _row_facts(order: Any, cutoff: datetime) -> tuple:
@@ -312,7 +339,7 @@ class SnapshotBuilder:
     are matched by identity in C; summaries one by one in Python.
     """
 
-    __slots__ = ("_time", "_cutoff", "_facts", "_previous", "_changed", "_new", "_unseen", "_rows",
+    __slots__ = ("_time", "_cutoff", "_facts", "_previous", "_changed", "_new", "_unseen", "_rows", "_raw",
                  "_fresh")
 
     def __init__(self, now: datetime, previous: Snapshot | None = None) -> None:
@@ -329,6 +356,8 @@ class SnapshotBuilder:
         self._fresh: list[Any] = []
         #: None until the first page says whether these are list rows.
         self._rows: bool | None = None
+        #: Summaries without precomputed levels: read raw (see ``_add_raw``).
+        self._raw = False
 
     def add(self, orders: Iterable[Any]) -> None:
         """Add a page of orders (summaries or list rows). Orders outside the open statuses are
@@ -339,8 +368,9 @@ class SnapshotBuilder:
             return
         if self._rows is None:
             self._rows = hasattr(orders[0], "fingerprint") and hasattr(orders[0], "key")
+            self._raw = not self._rows and not hasattr(orders[0], "levels") and hasattr(orders[0], "ref")
             previous = self._previous
-            if previous is not None and previous.rows != self._rows:
+            if previous is not None and (previous.rows != self._rows or previous.raw != self._raw):
                 self._previous = None  # a baseline of the other kind: diffed in one pass at the end
             elif previous is not None:
                 # Summaries: the previous orders not listed yet. Rows: id -> row of the previous
@@ -348,6 +378,8 @@ class SnapshotBuilder:
                 self._unseen = dict(previous.facts)
         if self._rows:
             self._add_rows(orders)
+        elif self._raw:
+            self._add_raw(orders)
         else:
             self._add_summaries(orders)
 
@@ -364,6 +396,45 @@ class SnapshotBuilder:
                                                                       itertools.repeat(None)))))
         if fresh:
             self._fresh.extend(itertools.compress(fresh, map(_OPEN.__contains__, map(_STATUS_OF, fresh))))
+
+    def _add_raw(self, orders: Sequence[Any]) -> None:
+        # Every per-order step runs in C (attrgetter, map, compress, dict operations): the raw
+        # fields are compared whole with the previous snapshot's, and only the orders whose
+        # fields differ, new ones and the few whose scheduled time the clock passed are looked
+        # at in Python, at the end.
+        raws = list(map(_RAW_OF, orders))
+        opens = list(map(_OPEN.__contains__, map(_RAW_STATUS, raws)))
+        if not all(opens):
+            orders = list(itertools.compress(orders, opens))
+            raws = list(itertools.compress(raws, opens))
+            if not raws:
+                return
+        keys = list(map(_REF_KEY, map(_REF_OF, orders)))
+        self._facts.update(zip(keys, raws))
+        previous, unseen = self._previous, self._unseen
+        if previous is None or unseen is None:
+            return
+        befores = list(map(unseen.pop, keys, itertools.repeat(None)))
+        missing = list(itertools.compress(range(len(befores)), map(operator.is_, befores, itertools.repeat(None))))
+        if missing:
+            prev_get, new = previous.facts.get, self._new
+            for i in missing:
+                key = keys[i]
+                before = prev_get(key)  # not None: listed twice in this refresh, compare again
+                if before is None:
+                    new[key] = None
+                    before = raws[i]  # not a change: a new order
+                befores[i] = before
+        # A superset of the changed keys (compare checks the facts): a key listed twice stays.
+        self._changed.update(dict.fromkeys(itertools.compress(keys, map(operator.ne, befores, raws))))
+        # Unchanged fields, but the clock passed the scheduled time since the previous snapshot
+        # (or went back past it): LATE differs. One test per distinct time in the page.
+        low, high = sorted((previous.cutoff, self._cutoff))
+        if low != high:
+            scheduled = list(map(_RAW_SCHEDULED, raws))
+            due = {s for s in set(scheduled) if s is not None and low < s <= high}
+            if due:
+                self._changed.update(dict.fromkeys(itertools.compress(keys, map(due.__contains__, scheduled))))
 
     def _add_summaries(self, orders: Sequence[Any]) -> None:
         facts = self._facts
@@ -408,11 +479,12 @@ class SnapshotBuilder:
         previous = self._previous
         if self._rows is None:  # no order at all: the kind of the previous snapshot
             self._rows = previous.rows if previous is not None else False
+            self._raw = previous.raw if previous is not None else False
             if previous is not None:
                 self._unseen = dict(previous.facts)
         rows = bool(self._rows)
         if previous is None:
-            return Snapshot(self._time, self._facts, complete=True, rows=rows)
+            return Snapshot(self._time, self._facts, complete=True, rows=rows, raw=self._raw)
         if rows:
             # The open set: the previous rows still listed, and the fresh ones (a fresh row
             # listed twice is taken once: the dict keeps one entry per object).
@@ -423,12 +495,13 @@ class SnapshotBuilder:
             facts.update(zip(map(id, self._fresh), self._fresh))
             return Snapshot(self._time, facts, complete=True, rows=True, previous=previous,
                             fresh=self._fresh, gone=unseen)
-        return Snapshot(self._time, self._facts, complete=True, previous=previous, changed=self._changed,
+        return Snapshot(self._time, self._facts, complete=True, raw=self._raw, previous=previous,
+                        changed=self._changed,
                         new=self._new, gone=self._unseen if self._unseen is not None else dict(previous.facts))
 
     def abandon(self) -> Snapshot:
         """The refresh failed part-way: an incomplete snapshot, which the detector ignores."""
-        return Snapshot(self._time, self._facts, complete=False, rows=bool(self._rows))
+        return Snapshot(self._time, self._facts, complete=False, rows=bool(self._rows), raw=self._raw)
 
 
 def snapshot(orders: Iterable[Any], now: datetime) -> Snapshot:
@@ -499,9 +572,10 @@ class ChangeDetector:
                     and snap._gone is not None:
                 # Summaries compared page by page against this very baseline.
                 old, new = previous.facts, snap.facts
-                pairs = [(k, old[k], new[k]) for k in snap._changed]
-                new_facts = {k: new[k] for k in snap._new}
-                gone_facts = dict(snap._gone)
+                was, now_ = previous.facts_of, snap.facts_of
+                pairs = [(k, was(old[k]), now_(new[k])) for k in snap._changed]
+                new_facts = {k: now_(new[k]) for k in snap._new}
+                gone_facts = {k: was(v) for k, v in snap._gone.items()}
             else:
                 # One C-speed pass over tuples: (key, facts) pairs not in the previous snapshot.
                 old, new = previous.tuples(), snap.tuples()
