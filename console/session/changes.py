@@ -665,23 +665,24 @@ class ChangeDetector:
 
     def _diff(self, now: datetime, key: RowKey, a: tuple, b: tuple, events: list[ChangeEvent]) -> None:
         ref, worst, worker, ops = OrderRef(*key), b[_WORST], _safe(b[_WORKER]), _safe(b[_OPS])
-
-        def event(kind: ChangeKind, before: str | None, after: str | None, **extra: Any) -> None:
-            events.append(ChangeEvent(now, ref, kind, before, after, worker=worker, worst=worst,
-                                      ops_group=ops, **extra))
-
+        # Events are built positionally (time, ref, kind, before, after, worker, worst, risk_key,
+        # by_this_console, ops_group): keyword arguments cost more at a few thousand a refresh.
+        add, make, words = events.append, ChangeEvent, _LEVEL_WORD
         if a[_STATUS] != b[_STATUS]:
-            event(ChangeKind.STATUS, _safe(a[_STATUS]), _safe(b[_STATUS]))
+            add(make(now, ref, ChangeKind.STATUS, _safe(a[_STATUS]), _safe(b[_STATUS]), worker, worst,
+                     None, False, ops))
         if a[_WORKER] != b[_WORKER]:
-            event(ChangeKind.WORKER, _safe(a[_WORKER]), worker)
+            add(make(now, ref, ChangeKind.WORKER, _safe(a[_WORKER]), worker, worker, worst, None, False, ops))
         if a[_LEVELS] != b[_LEVELS]:
             for name, x, y in zip(RISK_KEY_NAMES, a[_LEVELS], b[_LEVELS]):
                 if x != y:
-                    event(ChangeKind.RISK, _LEVEL_WORD[x], _LEVEL_WORD[y], risk_key=name)
+                    add(make(now, ref, ChangeKind.RISK, words[x], words[y], worker, worst, name, False, ops))
         if a[_WORST] != worst:
-            event(ChangeKind.WORST, _LEVEL_WORD[a[_WORST]], _LEVEL_WORD[worst])
+            add(make(now, ref, ChangeKind.WORST, words[a[_WORST]], words[worst], worker, worst, None,
+                     False, ops))
         if a[_LATE] != b[_LATE]:
-            event(ChangeKind.LATE, "late" if a[_LATE] else "on time", "late" if b[_LATE] else "on time")
+            add(make(now, ref, ChangeKind.LATE, "late" if a[_LATE] else "on time",
+                     "late" if b[_LATE] else "on time", worker, worst, None, False, ops))
         old_eta, new_eta = a[_ETA], b[_ETA]
         if old_eta != new_eta:
             if old_eta is None or new_eta is None:
@@ -690,7 +691,7 @@ class ChangeDetector:
             base = self._eta_base.get(key, old_eta)
             if new_eta - base >= self.eta_slip:
                 self._eta_base.pop(key, None)
-                event(ChangeKind.ETA, _iso(base), _iso(new_eta))
+                add(make(now, ref, ChangeKind.ETA, _iso(base), _iso(new_eta), worker, worst, None, False, ops))
             elif new_eta < base:
                 self._eta_base.pop(key, None)  # earlier than the baseline: counting starts again
             else:
