@@ -7,9 +7,11 @@ Textual: the console, ``dispatch-console watch`` and tests use the same detector
 How a refresh flows through it:
 
 1. :class:`SnapshotBuilder` (from :meth:`ChangeDetector.begin`) takes the refresh's orders a page
-   at a time (``add``): the per-order work (a small tuple of facts per order, compared with the
-   previous snapshot's) is spread over the load like the list's own per-page work. Orders are :class:`~console.api.summaries.OrderSummary` objects or anything with
-   the same attributes (the list's rows: when they carry ``levels``/``worst`` those are used).
+   at a time (``add``): each page is compared with the previous snapshot as it arrives, with
+   per-order steps that run in C (list rows by identity, summaries by their raw fields compared
+   whole), so the load's pages carry that work and no Python runs per unchanged order. Orders
+   are :class:`~console.api.summaries.OrderSummary` objects or anything with the same
+   attributes (the list's rows: when they carry ``levels``/``worst`` those are used).
 2. ``finish()`` gives a :class:`Snapshot`; only a *complete* snapshot (every page read) is ever
    compared. A refresh that failed half-way is dropped with ``abandon()`` (or never finished):
    the orders it did not reach are not reported as gone.
@@ -20,11 +22,12 @@ How a refresh flows through it:
 4. :class:`ChangeFeed` keeps the last N events (a deque: bounded memory) across refreshes, the
    unacknowledged new reds (ack by order or all), and which orders changed in the last refreshes.
 
-In the console, after a refresh has merged (``console/session/core.py``: ``RefreshMerged``), the
-table's rows go through a builder in chunks (the event loop runs between them), then::
+In the console (``console/session/core.py``), each page's summaries go through the builder in
+steps as the page is merged (the event loop runs between them) and, once the refresh has
+merged, the end step runs (a list of rows, as the table keeps them, may be fed the same way)::
 
     builder = detector.begin(load_started)
-    for chunk in chunks(table_rows):       # the same row objects the table keeps
+    for chunk in chunks(page.orders):      # or the table's rows, the same objects it keeps
         builder.add(chunk)
         await asyncio.sleep(0)
     events = detector.compare(builder.finish(), acted_on=refs_this_console_completed_or_cancelled)
@@ -245,8 +248,9 @@ class Snapshot:
     """The open set at one refresh. Only a complete snapshot is compared (see the module
     docstring).
 
-    Orders read as summaries: ``facts`` maps each order's key to a tuple of what the detector
-    compares. The list's rows (``rows``): ``facts`` maps ``id(row)`` to the row itself. The list
+    Orders read as summaries (``raw``): ``facts`` maps each order's key to its raw fields
+    (``_RAW_OF``), made into a facts tuple (:meth:`facts_of`) only for the orders that changed;
+    objects that carry their own ``levels``: to the facts tuple itself. The list's rows (``rows``): ``facts`` maps ``id(row)`` to the row itself. The list
     keeps the same row object while its order's fingerprint is unchanged, so an unchanged order
     is recognised by identity, with integer keys, in C, and nothing is built for it. (Ids are
     safe: a snapshot holds its rows, so no new row can reuse a listed row's id while the two
@@ -271,7 +275,8 @@ class Snapshot:
         #: The latest scheduled time that reads LATE at ``time``.
         self.cutoff = datetime.fromtimestamp(late_cutoff(time), timezone.utc)
         # What the builder found against ``previous`` page by page (None: not compared yet):
-        # summaries: the keys changed, new and gone; rows: the rows not in ``previous``.
+        # summaries: the keys changed (a superset: compare checks the facts), new and gone;
+        # rows: the rows not in ``previous`` (``fresh``) and id -> row of the gone (``gone``).
         self._previous = previous
         self._changed = changed
         self._new = new
@@ -336,7 +341,8 @@ class SnapshotBuilder:
     is also compared with it as it arrives, so the refresh's end only examines the orders that
     changed: the per-order work is spread over the load instead of stalling its last step.
     Pages of the list's rows (objects with ``key``, ``levels``, ``worst`` and ``fingerprint``)
-    are matched by identity in C; summaries one by one in Python.
+    are matched by identity in C; summaries by their raw fields, compared whole, in C (objects
+    carrying their own ``levels``, one by one in Python).
     """
 
     __slots__ = ("_time", "_cutoff", "_facts", "_previous", "_changed", "_new", "_unseen", "_rows", "_raw",
@@ -349,6 +355,7 @@ class SnapshotBuilder:
         self._previous = previous
         #: Summaries: keys whose facts differ from the previous snapshot's, keys it did not
         #: have, and (``_unseen``) its orders not listed yet: at the end, the ones that left.
+        #: Rows: ``_unseen`` is id -> row of its rows not listed again yet.
         self._changed: dict[RowKey, None] = {}
         self._new: dict[RowKey, None] = {}
         self._unseen: dict[RowKey, Any] | None = None
