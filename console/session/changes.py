@@ -346,6 +346,7 @@ class SnapshotBuilder:
     """
 
     __slots__ = ("_time", "_cutoff", "_facts", "_previous", "_changed", "_new", "_unseen", "_rows", "_raw",
+                 "_due",
                  "_fresh")
 
     def __init__(self, now: datetime, previous: Snapshot | None = None) -> None:
@@ -359,6 +360,10 @@ class SnapshotBuilder:
         self._changed: dict[RowKey, None] = {}
         self._new: dict[RowKey, None] = {}
         self._unseen: dict[RowKey, Any] | None = None
+        #: Raw summaries against a baseline: ``_changed`` and ``_new`` map keys to this refresh's
+        #: raw fields (the snapshot is the baseline's map with those applied, made at the end);
+        #: ``_due``: keys whose scheduled time the clock passed (their LATE may differ).
+        self._due: dict[RowKey, None] = {}
         #: Rows: the rows that are not objects of the previous snapshot.
         self._fresh: list[Any] = []
         #: None until the first page says whether these are list rows.
@@ -417,9 +422,9 @@ class SnapshotBuilder:
             if not raws:
                 return
         keys = list(map(_REF_KEY, map(_REF_OF, orders)))
-        self._facts.update(zip(keys, raws))
         previous, unseen = self._previous, self._unseen
         if previous is None or unseen is None:
+            self._facts.update(zip(keys, raws))
             return
         befores = list(map(unseen.pop, keys, itertools.repeat(None)))
         missing = list(itertools.compress(range(len(befores)), map(operator.is_, befores, itertools.repeat(None))))
@@ -427,13 +432,12 @@ class SnapshotBuilder:
             prev_get, new = previous.facts.get, self._new
             for i in missing:
                 key = keys[i]
-                before = prev_get(key)  # not None: listed twice in this refresh, compare again
-                if before is None:
-                    new[key] = None
-                    before = raws[i]  # not a change: a new order
-                befores[i] = before
-        # A superset of the changed keys (compare checks the facts): a key listed twice stays.
-        self._changed.update(dict.fromkeys(itertools.compress(keys, map(operator.ne, befores, raws))))
+                if prev_get(key) is None:  # new (the last listing's fields are kept)
+                    new[key] = raws[i]
+                    befores[i] = raws[i]  # not a change
+                # else listed twice in this refresh: None stays, so this listing's fields are
+                # taken as changed (the last listing wins; compare checks the facts).
+        self._changed.update(itertools.compress(zip(keys, raws), map(operator.ne, befores, raws)))
         # Unchanged fields, but the clock passed the scheduled time since the previous snapshot
         # (or went back past it): LATE differs. One test per distinct time in the page.
         low, high = sorted((previous.cutoff, self._cutoff))
@@ -441,7 +445,7 @@ class SnapshotBuilder:
             scheduled = list(map(_RAW_SCHEDULED, raws))
             due = {s for s in set(scheduled) if s is not None and low < s <= high}
             if due:
-                self._changed.update(dict.fromkeys(itertools.compress(keys, map(due.__contains__, scheduled))))
+                self._due.update(dict.fromkeys(itertools.compress(keys, map(due.__contains__, scheduled))))
 
     def _add_summaries(self, orders: Sequence[Any]) -> None:
         facts = self._facts
@@ -502,9 +506,23 @@ class SnapshotBuilder:
             facts.update(zip(map(id, self._fresh), self._fresh))
             return Snapshot(self._time, facts, complete=True, rows=True, previous=previous,
                             fresh=self._fresh, gone=unseen)
-        return Snapshot(self._time, self._facts, complete=True, raw=self._raw, previous=previous,
-                        changed=self._changed,
-                        new=self._new, gone=self._unseen if self._unseen is not None else dict(previous.facts))
+        gone = self._unseen if self._unseen is not None else dict(previous.facts)
+        if self._raw:
+            # The baseline's map less the gone, with the changed and new orders' fields: an
+            # unchanged order keeps the baseline's (equal) raw tuple.
+            facts = dict(previous.facts)
+            for key in gone:
+                del facts[key]
+            facts.update(self._changed)
+            facts.update(self._new)
+            changed = dict.fromkeys(self._due)
+            for key in self._new:
+                changed.pop(key, None)
+            changed.update(self._changed)
+            return Snapshot(self._time, facts, complete=True, raw=True, previous=previous,
+                            changed=changed, new=self._new, gone=gone)
+        return Snapshot(self._time, self._facts, complete=True, previous=previous, changed=self._changed,
+                        new=self._new, gone=gone)
 
     def abandon(self) -> Snapshot:
         """The refresh failed part-way: an incomplete snapshot, which the detector ignores."""
