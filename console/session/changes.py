@@ -634,12 +634,16 @@ class ChangeDetector:
         by_key = self._by_key
         old_cut, new_cut = previous.cutoff, snap.cutoff
         fresh = {row.key: row for row in snap._fresh or ()}
+        diffed: dict[RowKey, None] = {}  # new or paired: their LATE is compared anyway
         for key, row in fresh.items():
             before = by_key.get(key)
             if before is None:
                 new_facts[key] = _row_facts(row, new_cut)
+                diffed[key] = None
             elif before is not row:
                 pairs.append((key, _row_facts(before, old_cut), _row_facts(row, new_cut)))
+                diffed[key] = None
+            # else a kept row listed twice: unchanged, so the clock may still make it LATE
         # The previous rows not listed again (the builder took every listed one off in C).
         unseen = snap._gone if snap._gone is not None else \
             {i: r for i, r in previous.facts.items() if i not in snap.facts}
@@ -651,7 +655,7 @@ class ChangeDetector:
         by_key.update(fresh)
         self._push_late(snap, fresh.values())
         # Unchanged rows whose scheduled time the clock passed: their facts differ only in LATE.
-        for key in self._became_late(previous, snap, fresh.keys()):
+        for key in self._became_late(previous, snap, diffed):
             row = by_key[key]
             pairs.append((key, _row_facts(row, old_cut), _row_facts(row, new_cut)))
 
