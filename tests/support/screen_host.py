@@ -17,12 +17,15 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from console.ui.ascii_mode import AsciiFilter
+from console.ui.stylesheets import SCREEN_ONLY
 
 STYLES = Path(__file__).resolve().parents[2] / "styles"
 
 
 def css_paths() -> list[Path]:
-    return [STYLES / "app.tcss", *sorted(p for p in STYLES.glob("*.tcss") if p.name != "app.tcss")]
+    """The App's stylesheets, as the console has them (a screen's own come with the screen)."""
+    return [STYLES / "app.tcss",
+            *sorted(p for p in STYLES.glob("*.tcss") if p.name != "app.tcss" and p.name not in SCREEN_ONLY)]
 
 
 class ScreenHost(App[None]):

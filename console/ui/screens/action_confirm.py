@@ -26,6 +26,7 @@ from textual.widgets import Input, Static
 
 from console.api.sanitize import has_unsafe_characters
 from console.api.vocab import OrderRef
+from console.ui.stylesheets import screen_css
 from console.ui.text import safe
 
 if TYPE_CHECKING:
@@ -144,6 +145,7 @@ def _effect(description: ActionDescription) -> str:
 class ActionConfirmScreen(ModalScreen["ActionConfirmed | None"]):
     """Dismissed with :class:`ActionConfirmed` (Enter) or None (Esc)."""
 
+    CSS_PATH = screen_css("actions.tcss")  # read when first shown (console/ui/stylesheets.py)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "confirm", "Confirm", id="action_confirm.yes"),
         Binding("escape", "back", "Back", id="action_confirm.no"),

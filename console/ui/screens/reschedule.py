@@ -32,6 +32,7 @@ from textual.widgets import Input, Static
 
 from console.timeparse import parse_when
 from console.ui.screens.action_confirm import format_when, zone_label
+from console.ui.stylesheets import screen_css
 from console.ui.text import format_duration, safe
 
 #: ``parse(text, *, now, tz)``: an aware time strictly after ``now``, or ValueError whose message
@@ -62,6 +63,7 @@ def order_zone(name: str | None) -> tuple[tzinfo | None, str]:
 class RescheduleScreen(ModalScreen["datetime | None"]):
     """Dismissed with the new time (aware) or None (Esc)."""
 
+    CSS_PATH = screen_css("actions.tcss")  # read when first shown (console/ui/stylesheets.py)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="reschedule.back"),
     ]

@@ -27,6 +27,7 @@ from textual.widgets.option_list import Option
 from console.session.workers import (
     Presence, WorkerChoice, search_workers, validate_worker_handle,
 )
+from console.ui.stylesheets import screen_css
 from console.ui.text import safe
 
 #: Cells of the handle and name columns of a worker line (the dialog fits 80 columns).
@@ -67,6 +68,7 @@ class WorkerList(OptionList, can_focus=False):
 class WorkerPickerScreen(ModalScreen["str | None"]):
     """Dismissed with the chosen worker handle, or None (Esc)."""
 
+    CSS_PATH = screen_css("actions.tcss")  # read when first shown (console/ui/stylesheets.py)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="worker_picker.back"),
         Binding("down", "move('cursor_down')", "Down", show=False, id="worker_picker.down"),
