@@ -57,6 +57,23 @@ class Gate(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
+class HoldReads(httpx.AsyncBaseTransport):
+    """Holds every GET of one order until ``open`` is set (everything else passes): a
+    settlement still reading, for as long as the test wants, without any timing."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, handle: str) -> None:
+        self.inner = inner
+        self.handle = handle
+        self.open = asyncio.Event()
+        self.waiting = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.path.rstrip("/").endswith("/" + self.handle):
+            self.waiting += 1
+            await self.open.wait()
+        return await self.inner.handle_async_request(request)
+
+
 def applied(sb) -> dict[tuple, int]:
     """Completions the server applied, by order identity."""
     return dict(sb.stats.completions_applied)
@@ -636,14 +653,17 @@ async def test_pending_intents_of_a_dead_run_are_settled_and_shown_before_anythi
     async with sb.client() as other:
         await other.complete(done)
     posts_before = sb.stats.count("POST")
-    sb.faults.script("GET", not_done.order_handle, ["delay:0.6"])  # a slow settlement
     app, sb, seen = bulk_app(tmp_path, sb)
+    held = HoldReads(seen.inner, not_done.order_handle)
+    seen.inner = held  # the settlement's read of not_done waits until the test lets it go
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot, app)
+        await wait_until(pilot, lambda: held.waiting >= 1, what="the settlement reading the order")
         # While the settlement runs, nothing can be sent: not a single completion either.
         assert app.bulk.blocks_sending
         await pilot.press("c")
         assert not isinstance(app.screen, (ConfirmComplete, BulkReviewScreen))
+        held.open.set()
         await wait_until(pilot, lambda: isinstance(app.screen, BulkSettledScreen), what="the settlement report")
         await pilot.pause()
         text = screen_text(app)
