@@ -34,7 +34,8 @@ from datetime import datetime, timezone
 from typing import IO, Any, TextIO
 
 from console.bulk.headless import (
-    EXIT_AUTH, EXIT_CANNOT_RUN, EXIT_SIGNAL, EXIT_USAGE, Output, _make_client,
+    EXIT_AUTH, EXIT_CANNOT_RUN, EXIT_SIGNAL, EXIT_USAGE, Output, _make_client, install_exit_signals,
+    release,
 )
 
 MIN_INTERVAL = 1.0
@@ -139,13 +140,7 @@ def run_watch(
             received.append(sig)
             stop.set()
 
-        installed = []
-        for sig in EXIT_SIGNAL:
-            try:
-                loop.add_signal_handler(sig, on_signal, sig)
-                installed.append(sig)
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass
+        installed = install_exit_signals(loop, on_signal)
         client = _make_client(client_factory, output, "watch")
         if client is None:
             return EXIT_CANNOT_RUN
@@ -196,12 +191,7 @@ def run_watch(
                     notifier.refresh(events)
                 await _wait(stop, interval)
         finally:
-            for sig in installed:
-                loop.remove_signal_handler(sig)
-            try:
-                await client.aclose()
-            except Exception:
-                pass
+            await release(loop, installed, client)
         return EXIT_SIGNAL.get(received[0] if received else signal.SIGINT, 130)
 
     try:

@@ -590,18 +590,6 @@ class _CompleteCommand:
 
     # ------------------------------------------------------------------ signals
 
-    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[int]:
-        installed = []
-        if threading.current_thread() is not threading.main_thread():
-            return installed
-        for sig in EXIT_SIGNAL:
-            try:
-                loop.add_signal_handler(sig, self._on_signal, sig)
-                installed.append(sig)
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass
-        return installed
-
     def _on_signal(self, sig: int) -> None:
         first = self.signal_received is None
         self.signal_received = self.signal_received or sig
@@ -616,7 +604,7 @@ class _CompleteCommand:
     async def _main(self) -> int:
         loop = asyncio.get_running_loop()
         self.main_task = asyncio.current_task()
-        installed = self._install_signals(loop)
+        installed = install_exit_signals(loop, self._on_signal)
         client = _make_client(self.client_factory, self.output, self.name)
         if client is None:
             return EXIT_CANNOT_RUN
@@ -634,12 +622,7 @@ class _CompleteCommand:
                             "(the next run settles them from the journal)")
             return EXIT_SIGNAL.get(self.signal_received or signal.SIGINT, 130)
         finally:
-            for sig in installed:
-                loop.remove_signal_handler(sig)
-            try:
-                await client.aclose()
-            except Exception:
-                pass
+            await release(loop, installed, client)
 
     async def _complete(self, client: Any) -> int:
         from console.bulk.engine import BulkEngine
@@ -819,6 +802,32 @@ class _CompleteCommand:
         if n > TYPED_CONFIRMATION_ABOVE:
             return answer == str(n)
         return answer.lower() in ("y", "yes")
+
+
+def install_exit_signals(loop: asyncio.AbstractEventLoop, on_signal: Callable[[int], None]) -> list[int]:
+    """Route each signal of EXIT_SIGNAL to ``on_signal(sig)`` on ``loop``. Returns the ones
+    installed: none off the main thread, and none the loop cannot take (e.g. on Windows)."""
+    installed: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        return installed
+    for sig in EXIT_SIGNAL:
+        try:
+            loop.add_signal_handler(sig, on_signal, sig)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+    return installed
+
+
+async def release(loop: asyncio.AbstractEventLoop, installed: list[int], client: Any) -> None:
+    """Undo :func:`install_exit_signals` and close ``client``: a close that fails changes no
+    command's outcome (everything it sent is already recorded)."""
+    for sig in installed:
+        loop.remove_signal_handler(sig)
+    try:
+        await client.aclose()
+    except Exception:
+        pass
 
 
 def _make_client(client_factory: Callable[[], Any], output: Output, command: str) -> Any:
