@@ -205,8 +205,21 @@ class Enable(Action):
         return None
 
 
+class _ToTarget:
+    """An action that moves an open order to a target (a worker, a time): applied when the order,
+    not finished, shows the target (``_shows_target``); a finished order ended otherwise."""
+
+    def _shows_target(self, order: Any) -> bool:
+        raise NotImplementedError
+
+    def judge(self, order: Any) -> Verdict:
+        if order.status in TERMINAL_STATUSES:
+            return Verdict.ENDED_OTHERWISE
+        return Verdict.APPLIED if self._shows_target(order) else Verdict.NOT_APPLIED
+
+
 @dataclass(frozen=True)
-class Reassign(Action):
+class Reassign(_ToTarget, Action):
     """``POST .../reassign`` to ``worker`` (and ``ops_group``). Applied when the order shows
     that worker and is not finished.
 
@@ -245,12 +258,6 @@ class Reassign(Action):
     def _shows_target(self, order: Any) -> bool:
         return getattr(order, "worker", None) == self.worker
 
-    def judge(self, order: Any) -> Verdict:
-        status = order.status
-        if status in TERMINAL_STATUSES:
-            return Verdict.ENDED_OTHERWISE
-        return Verdict.APPLIED if self._shows_target(order) else Verdict.NOT_APPLIED
-
     def refusal(self, order_or_status: Any) -> str | None:
         reason = super().refusal(order_or_status)
         if reason is None and not isinstance(order_or_status, str) and self._shows_target(order_or_status):
@@ -279,7 +286,7 @@ def _same_time(a: Any, b: datetime | None) -> bool:
 
 
 @dataclass(frozen=True)
-class Reschedule(Action):
+class Reschedule(_ToTarget, Action):
     """``POST .../reschedule`` to ``at`` (and ``after``), kept to the second in UTC.
 
     Applied when the order shows the new time and is not finished. For an order that had been
@@ -317,15 +324,10 @@ class Reschedule(Action):
         after = f" (not before {_iso(self.after)})" if self.after is not None else ""
         return f"reschedule to {_iso(self.at)}{after}"
 
-    def judge(self, order: Any) -> Verdict:
-        status = order.status
-        if status in TERMINAL_STATUSES:
-            return Verdict.ENDED_OTHERWISE
-        if _same_time(getattr(order, "scheduled_at", None), self.at) and (
+    def _shows_target(self, order: Any) -> bool:
+        return _same_time(getattr(order, "scheduled_at", None), self.at) and (
             self.after is None or _same_time(getattr(order, "scheduled_after", None), self.after)
-        ):
-            return Verdict.APPLIED
-        return Verdict.NOT_APPLIED
+        )
 
     async def read_back(self, client: "OrdersClient", ref: OrderRef) -> Any:
         order = await client.get_leg(ref)
