@@ -215,14 +215,20 @@ def methods_for(environ: "dict[str, str] | os._Environ[str] | None" = None) -> t
     return DEFAULT_METHODS
 
 
+def _parse_choices(text: str, allowed: Sequence[str], what: str) -> tuple[str, ...]:
+    """A comma-separated list of ``allowed`` names (at least one); ValueError naming the
+    unknown ones."""
+    chosen = tuple(c.strip().lower() for c in text.split(",") if c.strip())
+    unknown = [c for c in chosen if c not in allowed]
+    if unknown or not chosen:
+        raise ValueError(f"notification {what} must be among {', '.join(allowed)}"
+                         + (f" (not {', '.join(map(sanitize, unknown))})" if unknown else ""))
+    return chosen
+
+
 def parse_methods(text: str) -> tuple[str, ...]:
     """``bell,osc9`` as methods; ValueError naming an unknown one."""
-    methods = tuple(m.strip().lower() for m in text.split(",") if m.strip())
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        raise ValueError(f"notification methods must be among {', '.join(METHODS)}"
-                         + (f" (not {', '.join(map(sanitize, unknown))})" if unknown else ""))
-    return methods
+    return _parse_choices(text, METHODS, "methods")
 
 
 def in_tmux(environ: dict[str, str] | None = None) -> bool:
@@ -231,9 +237,4 @@ def in_tmux(environ: dict[str, str] | None = None) -> bool:
 
 def parse_kinds(text: str) -> tuple[str, ...]:
     """``new-red,late`` as kinds; ValueError naming an unknown one."""
-    kinds = tuple(k.strip().lower() for k in text.split(",") if k.strip())
-    unknown = [k for k in kinds if k not in NOTIFY_KINDS]
-    if unknown or not kinds:
-        raise ValueError(f"notification kinds must be among {', '.join(NOTIFY_KINDS)}"
-                         + (f" (not {', '.join(map(sanitize, unknown))})" if unknown else ""))
-    return kinds
+    return _parse_choices(text, NOTIFY_KINDS, "kinds")
