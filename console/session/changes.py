@@ -24,10 +24,13 @@ How a refresh flows through it:
 
 In the console (``console/session/core.py``), each page's summaries go through the builder in
 steps as the page is merged (the event loop runs between them) and, once the refresh has
-merged, the end step runs (a list of rows, as the table keeps them, may be fed the same way)::
+merged, the end step runs. Rows may be fed instead only if every changed order comes as a new
+row object: the rows path recognises an unchanged order by identity alone. The console's order
+table updates a changed row in place (``OrderTable._update_row``), so its rows must not be fed
+here (a risk that turned red would give no event); the console feeds summaries::
 
     builder = detector.begin(load_started)
-    for chunk in chunks(page.orders):      # or the table's rows, the same objects it keeps
+    for chunk in chunks(page.orders):
         builder.add(chunk)
         await asyncio.sleep(0)
     events = detector.compare(builder.finish(), acted_on=refs_this_console_completed_or_cancelled)
@@ -250,9 +253,11 @@ class Snapshot:
 
     Orders read as summaries (``raw``): ``facts`` maps each order's key to its raw fields
     (``_RAW_OF``), made into a facts tuple (:meth:`facts_of`) only for the orders that changed;
-    objects that carry their own ``levels``: to the facts tuple itself. The list's rows (``rows``): ``facts`` maps ``id(row)`` to the row itself. The list
-    keeps the same row object while its order's fingerprint is unchanged, so an unchanged order
-    is recognised by identity, with integer keys, in C, and nothing is built for it. (Ids are
+    objects that carry their own ``levels``: to the facts tuple itself. Rows (``rows``): ``facts``
+    maps ``id(row)`` to the row itself, and an unchanged order is recognised by identity, with
+    integer keys, in C, and nothing is built for it. That holds only for a feeder that gives a
+    changed order a new row object; the console's order table does not (it updates rows in
+    place), so it feeds summaries. (Ids are
     safe: a snapshot holds its rows, so no new row can reuse a listed row's id while the two
     snapshots are compared.)
     """
