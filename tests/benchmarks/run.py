@@ -182,7 +182,8 @@ def run_changes(runs: int, raw: dict[str, Any]) -> list[Row]:
     r = changes.measure(runs)
     raw["changes"] = r
     out = []
-    for name, label in (("rows", "rows, a new object per changed order"), ("summaries", "summaries: what the console and watch feed")):
+    for name, label in (("rows", "rows, a new object per changed order"),
+                        ("summaries", "summaries: what the console and watch feed")):
         x = r[name]
         baseline = med([v["baseline"] for v in x])
         out.append(Row(f"50k: change detection per refresh, 1% changed ({label}): loop time, pages + compare",
