@@ -1,10 +1,11 @@
 """The session's change tracking: what changed at each complete refresh, the feed, notifications.
 
-:class:`ChangeTracker` wraps :mod:`console.session.changes` for one session: the session hands it
-each load's pages (:meth:`ChangeTracker.begin` gives the builder, ``add`` takes a page) and, once
-every page was read and merged, :meth:`ChangeTracker.complete` compares the refresh with the one
-before and returns a :class:`ChangesDetected` (None for the first load, which only sets the
-baseline). A load that fails is never completed, so it reports nothing (no order looks gone).
+:class:`ChangeTracker` wraps :mod:`console.session.changes` for one session, which feeds it its
+order table: :meth:`ChangeTracker.begin` gives a load's :class:`~console.session.changes.TableDiff`;
+the session hands it the first load's pages (``add``) or a refresh's merge result (``merged``)
+and, once every page was read and merged, :meth:`ChangeTracker.complete` compares the load with
+the one before and returns a :class:`ChangesDetected` (None for the first load, which only sets
+the baseline). A load that fails is never completed, so it reports nothing (no order looks gone).
 
 It also keeps:
 
@@ -34,7 +35,7 @@ from console.session.changes import (
     ChangeEvent,
     ChangeFeed,
     RowKey,
-    SnapshotBuilder,
+    TableDiff,
     ref_key,
 )
 
@@ -79,27 +80,26 @@ class ChangeTracker:
         #: Compared refreshes (the first load not counted).
         self.compared = 0
 
-    def begin(self, now: datetime) -> SnapshotBuilder:
-        """The builder for a load that started at ``now``: give it every page (``add``)."""
-        return self.detector.begin(now)
+    def begin(self, now: datetime) -> TableDiff:
+        """The diff of a load that started at ``now``: give it the first load's pages (``add``)
+        or the refresh's merge result (``merged``)."""
+        return self.detector.begin_table(now)
 
-    def complete(self, builder: SnapshotBuilder) -> ChangesDetected | None:
-        """Every page of the load was read: compare it with the last complete one. None for the
-        first load (the baseline)."""
-        events = self.compare(builder)
+    def complete(self, diff: TableDiff) -> ChangesDetected | None:
+        """Every page of the load was read and merged: compare it with the last complete one.
+        None for the first load (the baseline)."""
+        events = self.compare(diff)
         return None if events is None else self.record(events)
 
-    def compare(self, builder: SnapshotBuilder) -> list[ChangeEvent] | None:
+    def compare(self, diff: TableDiff) -> list[ChangeEvent] | None:
         """The first half of :meth:`complete` (the detector's diff): a caller on an event loop
-        can yield between the two halves, each a few ms at 50,000 orders. None for the first
-        load (the baseline)."""
-        first = not self.detector.has_baseline
-        snap = builder.finish()
+        can yield between the two halves. None for the first load (the baseline)."""
+        detector = self.detector
+        first = not detector.has_baseline
         acted = [OrderRef(*key) for key in self._acted]
-        events = self.detector.compare(snap, acted_on=acted)
+        events = detector.compare_table(diff, acted_on=acted)
         if self._acted:
-            facts = snap.facts
-            self._acted = {key: None for key in self._acted if key in facts}
+            self._acted = {key: None for key in self._acted if detector.is_open(key)}
         return None if first else events
 
     def record(self, events: list[ChangeEvent]) -> ChangesDetected:

@@ -4,40 +4,40 @@ A console over SSH cannot receive HyperTrack's webhooks, but it reloads the whol
 refresh, so it can tell what changed at no extra request cost. This module does that without
 Textual: the console, ``dispatch-console watch`` and tests use the same detector.
 
-How a refresh flows through it:
+Two ways in, one per feeder; both give the same events (a property test checks it):
+
+**The console** feeds its order table (``console/session/core.py``). The table's refresh merge
+already compares each listed order with its row (a fingerprint of everything the list shows,
+which includes every fact an event is made of) and updates a changed row in place, so the
+detector does not read the open set again: :meth:`ChangeDetector.begin_table` gives a
+:class:`TableDiff`, which takes the first load's rows page by page (``add``: the baseline) or a
+refresh's merge result (``merged``: its added, removed and updated rows, including those a
+completion's answer changed between loads); :meth:`ChangeDetector.compare_table` then looks at
+those orders only, plus the few that the clock made LATE (a heap of scheduled times). Facts are
+kept as values: a row changes in place, so it is never its own "before"::
+
+    diff = detector.begin_table(load_started)
+    diff.merged(merge.finish())             # or diff.add(rows) for each page of the first load
+    events = detector.compare_table(diff, acted_on=refs_this_console_completed_or_cancelled)
+    new_reds = feed.record(events)          # counter: feed.new_red_count; jump: feed.next_new_red()
+
+**``watch``** has no table and feeds summaries, a page at a time:
 
 1. :class:`SnapshotBuilder` (from :meth:`ChangeDetector.begin`) takes the refresh's orders a page
    at a time (``add``): each page is compared with the previous snapshot as it arrives, with
-   per-order steps that run in C (list rows by identity, summaries by their raw fields compared
-   whole), so the load's pages carry that work and no Python runs per unchanged order. Orders
-   are :class:`~console.api.summaries.OrderSummary` objects or anything with the same
-   attributes (the list's rows: when they carry ``levels``/``worst`` those are used).
+   per-order steps that run in C (summaries by their raw fields compared whole), so the load's
+   pages carry that work.
 2. ``finish()`` gives a :class:`Snapshot`; only a *complete* snapshot (every page read) is ever
    compared. A refresh that failed half-way is dropped with ``abandon()`` (or never finished):
    the orders it did not reach are not reported as gone.
 3. :meth:`ChangeDetector.compare` diffs it against the previous complete snapshot: only the
    orders whose facts differ are examined (a snapshot built without the baseline is diffed in
-   one C-speed pass first). The first
-   snapshot only sets the baseline (no events).
-4. :class:`ChangeFeed` keeps the last N events (a deque: bounded memory) across refreshes, the
-   unacknowledged new reds (ack by order or all), and which orders changed in the last refreshes.
+   one C-speed pass first). The first snapshot only sets the baseline (no events).
 
-In the console (``console/session/core.py``), each page's summaries go through the builder in
-steps as the page is merged (the event loop runs between them) and, once the refresh has
-merged, the end step runs. Rows may be fed instead only if every changed order comes as a new
-row object: the rows path recognises an unchanged order by identity alone. The console's order
-table updates a changed row in place (``OrderTable._update_row``), so its rows must not be fed
-here (a risk that turned red would give no event); the console feeds summaries::
-
-    builder = detector.begin(load_started)
-    for chunk in chunks(page.orders):
-        builder.add(chunk)
-        await asyncio.sleep(0)
-    events = detector.compare(builder.finish(), acted_on=refs_this_console_completed_or_cancelled)
-    new_reds = feed.record(events)          # counter: feed.new_red_count; jump: feed.next_new_red()
-
-and a failed load calls nothing (or ``builder.abandon()``): the baseline stays the last complete
-refresh.
+Either way the first load gives no events and a failed load is never compared (nothing looks
+gone). :class:`ChangeFeed` keeps the last N events (a deque: bounded memory) across refreshes,
+the unacknowledged new reds (ack by order or all), and which orders changed in the last
+refreshes.
 
 Invariants: events are frozen; every string in an event is display-safe (sanitized) except
 ``ref.order_handle``, which is kept exact because it addresses the order (use
@@ -253,40 +253,29 @@ class Snapshot:
 
     Orders read as summaries (``raw``): ``facts`` maps each order's key to its raw fields
     (``_RAW_OF``), made into a facts tuple (:meth:`facts_of`) only for the orders that changed;
-    objects that carry their own ``levels``: to the facts tuple itself. Rows (``rows``): ``facts``
-    maps ``id(row)`` to the row itself, and an unchanged order is recognised by identity, with
-    integer keys, in C, and nothing is built for it. That holds only for a feeder that gives a
-    changed order a new row object; the console's order table does not (it updates rows in
-    place), so it feeds summaries. (Ids are
-    safe: a snapshot holds its rows, so no new row can reuse a listed row's id while the two
-    snapshots are compared.)
+    objects that carry their own ``levels`` (the list's rows): to the facts tuple itself, made
+    when the order was added (a row may change in place later: only values are kept).
     """
 
-    __slots__ = ("time", "facts", "complete", "rows", "raw", "cutoff", "_previous", "_changed", "_new",
-                 "_gone", "_fresh")
+    __slots__ = ("time", "facts", "complete", "raw", "cutoff", "_previous", "_changed", "_new", "_gone")
 
-    def __init__(self, time: datetime, facts: dict[Any, Any], complete: bool, *, rows: bool = False,
-                 raw: bool = False,
+    def __init__(self, time: datetime, facts: dict[RowKey, Any], complete: bool, *, raw: bool = False,
                  previous: "Snapshot | None" = None, changed: dict[RowKey, None] | None = None,
-                 new: dict[RowKey, None] | None = None, gone: dict[RowKey, Any] | None = None,
-                 fresh: list[Any] | None = None) -> None:
+                 new: dict[RowKey, None] | None = None, gone: dict[RowKey, Any] | None = None) -> None:
         self.time = time
         self.facts = facts
         self.complete = complete
-        self.rows = rows
         #: Summaries read raw: ``facts`` maps each key to the order's raw fields (``_RAW_OF``),
         #: made into a facts tuple (:meth:`facts_of`) only for the orders that changed.
         self.raw = raw
         #: The latest scheduled time that reads LATE at ``time``.
         self.cutoff = datetime.fromtimestamp(late_cutoff(time), timezone.utc)
         # What the builder found against ``previous`` page by page (None: not compared yet):
-        # summaries: the keys changed (a superset: compare checks the facts), new and gone;
-        # rows: the rows not in ``previous`` (``fresh``) and id -> row of the gone (``gone``).
+        # the keys changed (a superset: compare checks the facts), new and gone.
         self._previous = previous
         self._changed = changed
         self._new = new
         self._gone = gone
-        self._fresh = fresh
 
     def __len__(self) -> int:
         return len(self.facts)
@@ -296,10 +285,7 @@ class Snapshot:
         cutoff = self.cutoff
         if self.raw:
             return {key: _raw_facts(raw, cutoff) for key, raw in self.facts.items()}
-        if not self.rows:
-            return self.facts
-        return {row.key: _row_facts(row, cutoff) for row in self.facts.values()}
-
+        return self.facts
 
     def facts_of(self, value: Any) -> tuple:
         """The facts tuple of a summary snapshot's ``facts`` value."""
@@ -335,9 +321,6 @@ def _row_facts(order: Any, cutoff: datetime) -> tuple:
             scheduled is not None and scheduled <= cutoff, order.eta, order.ops_group)
 
 
-_STATUS_OF = operator.attrgetter("status")
-
-
 class SnapshotBuilder:
     """Collects one refresh's orders a page at a time. ``now``: when the refresh started (the
     LATE rule is evaluated against it).
@@ -345,23 +328,20 @@ class SnapshotBuilder:
     Given the ``previous`` complete snapshot (:meth:`ChangeDetector.begin` passes it), each page
     is also compared with it as it arrives, so the refresh's end only examines the orders that
     changed: the per-order work is spread over the load instead of stalling its last step.
-    Pages of the list's rows (objects with ``key``, ``levels``, ``worst`` and ``fingerprint``)
-    are matched by identity in C; summaries by their raw fields, compared whole, in C (objects
-    carrying their own ``levels``, one by one in Python).
+    Summaries are compared by their raw fields, whole, in C; objects carrying their own
+    ``levels`` (the list's rows), one by one in Python.
     """
 
-    __slots__ = ("_time", "_cutoff", "_facts", "_previous", "_changed", "_new", "_unseen", "_rows", "_raw",
-                 "_due",
-                 "_fresh")
+    __slots__ = ("_time", "_cutoff", "_facts", "_previous", "_changed", "_new", "_unseen", "_kind", "_raw",
+                 "_due")
 
     def __init__(self, now: datetime, previous: Snapshot | None = None) -> None:
         self._time = now
         self._cutoff = datetime.fromtimestamp(late_cutoff(now), timezone.utc)
         self._facts: dict[Any, Any] = {}
         self._previous = previous
-        #: Summaries: keys whose facts differ from the previous snapshot's, keys it did not
-        #: have, and (``_unseen``) its orders not listed yet: at the end, the ones that left.
-        #: Rows: ``_unseen`` is id -> row of its rows not listed again yet.
+        #: Keys whose facts differ from the previous snapshot's, keys it did not have, and
+        #: (``_unseen``) its orders not listed yet: at the end, the ones that left.
         self._changed: dict[RowKey, None] = {}
         self._new: dict[RowKey, None] = {}
         self._unseen: dict[RowKey, Any] | None = None
@@ -369,10 +349,8 @@ class SnapshotBuilder:
         #: raw fields (the snapshot is the baseline's map with those applied, made at the end);
         #: ``_due``: keys whose scheduled time the clock passed (their LATE may differ).
         self._due: dict[RowKey, None] = {}
-        #: Rows: the rows that are not objects of the previous snapshot.
-        self._fresh: list[Any] = []
-        #: None until the first page says whether these are list rows.
-        self._rows: bool | None = None
+        #: False until the first page says how its orders are read.
+        self._kind = False
         #: Summaries without precomputed levels: read raw (see ``_add_raw``).
         self._raw = False
 
@@ -383,36 +361,18 @@ class SnapshotBuilder:
             orders = list(orders)
         if not orders:
             return
-        if self._rows is None:
-            self._rows = hasattr(orders[0], "fingerprint") and hasattr(orders[0], "key")
-            self._raw = not self._rows and not hasattr(orders[0], "levels") and hasattr(orders[0], "ref")
+        if not self._kind:
+            self._kind = True
+            self._raw = not hasattr(orders[0], "levels") and hasattr(orders[0], "ref")
             previous = self._previous
-            if previous is not None and (previous.rows != self._rows or previous.raw != self._raw):
+            if previous is not None and previous.raw != self._raw:
                 self._previous = None  # a baseline of the other kind: diffed in one pass at the end
             elif previous is not None:
-                # Summaries: the previous orders not listed yet. Rows: id -> row of the previous
-                # rows not listed again yet (at the end: gone, or replaced by a fresh row).
-                self._unseen = dict(previous.facts)
-        if self._rows:
-            self._add_rows(orders)
-        elif self._raw:
+                self._unseen = dict(previous.facts)  # the previous orders not listed yet
+        if self._raw:
             self._add_raw(orders)
         else:
             self._add_summaries(orders)
-
-    def _add_rows(self, orders: Sequence[Any]) -> None:
-        unseen = self._unseen
-        if unseen is None:  # no baseline of rows: every open row goes in the snapshot
-            rows = list(itertools.compress(orders, map(_OPEN.__contains__, map(_STATUS_OF, orders))))
-            self._facts.update(zip(map(id, rows), rows))
-            return
-        # Against the baseline: a row object of the previous snapshot is open (it passed this
-        # filter then, and a row never changes) and is only taken off ``unseen``; the others
-        # (None from the pop) are the fresh rows, filtered by status and kept aside. All in C.
-        fresh = list(itertools.compress(orders, map(operator.not_, map(unseen.pop, map(id, orders),
-                                                                      itertools.repeat(None)))))
-        if fresh:
-            self._fresh.extend(itertools.compress(fresh, map(_OPEN.__contains__, map(_STATUS_OF, fresh))))
 
     def _add_raw(self, orders: Sequence[Any]) -> None:
         # Every per-order step runs in C (attrgetter, map, compress, dict operations): the raw
@@ -493,24 +453,12 @@ class SnapshotBuilder:
     def finish(self) -> Snapshot:
         """Every page was read: the complete snapshot."""
         previous = self._previous
-        if self._rows is None:  # no order at all: the kind of the previous snapshot
-            self._rows = previous.rows if previous is not None else False
+        if not self._kind:  # no order at all: the kind of the previous snapshot
             self._raw = previous.raw if previous is not None else False
             if previous is not None:
                 self._unseen = dict(previous.facts)
-        rows = bool(self._rows)
         if previous is None:
-            return Snapshot(self._time, self._facts, complete=True, rows=rows, raw=self._raw)
-        if rows:
-            # The open set: the previous rows still listed, and the fresh ones (a fresh row
-            # listed twice is taken once: the dict keeps one entry per object).
-            unseen = self._unseen if self._unseen is not None else {}
-            facts = dict(previous.facts)
-            for row_id in unseen:
-                del facts[row_id]
-            facts.update(zip(map(id, self._fresh), self._fresh))
-            return Snapshot(self._time, facts, complete=True, rows=True, previous=previous,
-                            fresh=self._fresh, gone=unseen)
+            return Snapshot(self._time, self._facts, complete=True, raw=self._raw)
         gone = self._unseen if self._unseen is not None else dict(previous.facts)
         if self._raw:
             # The baseline's map less the gone, with the changed and new orders' fields: an
@@ -531,7 +479,7 @@ class SnapshotBuilder:
 
     def abandon(self) -> Snapshot:
         """The refresh failed part-way: an incomplete snapshot, which the detector ignores."""
-        return Snapshot(self._time, self._facts, complete=False, rows=bool(self._rows), raw=self._raw)
+        return Snapshot(self._time, self._facts, complete=False, raw=self._raw)
 
 
 def snapshot(orders: Iterable[Any], now: datetime) -> Snapshot:
@@ -541,19 +489,84 @@ def snapshot(orders: Iterable[Any], now: datetime) -> Snapshot:
     return builder.finish()
 
 
+# =============================================================================== the list's table
+
+_KEY_OF = operator.attrgetter("key")
+
+
+def _table_facts(row: Any, cutoff: datetime) -> tuple:
+    """A facts tuple with the scheduled time appended (``_SCHEDULED``): the table path finds
+    the orders the clock makes LATE from its baseline's values alone."""
+    return (*_row_facts(row, cutoff), row.scheduled_at)
+
+
+_SCHEDULED = 7
+
+
+class TableDiff:
+    """One load of the console's order table, as the detector takes it (from
+    :meth:`ChangeDetector.begin_table`). ``now``: when the load started.
+
+    The order table already compares every listed order with its row (a fingerprint of all it
+    shows, which includes every fact a change event is made of) and updates a changed row in
+    place. So the detector does not look at the open set again: it is given
+
+    - for a refresh merged into the table, :meth:`merged` with the merge's result: its added,
+      removed and updated rows (the updated ones include those changed between loads, by a
+      completion's answer); every other row is as at the previous load;
+    - for a load that *lists* rows (the first load, or a table that was empty), :meth:`add`
+      for each page: the complete listing, compared in full (the first one is the baseline).
+
+    Facts are taken when they are given (rows change in place later: only values are kept).
+    A load that fails is never compared: drop its diff, and nothing looks gone.
+    """
+
+    __slots__ = ("time", "cutoff", "listed", "changes")
+
+    def __init__(self, now: datetime) -> None:
+        self.time = now
+        self.cutoff = datetime.fromtimestamp(late_cutoff(now), timezone.utc)
+        #: A listing: key -> facts of every order listed (None: this load was merged).
+        self.listed: dict[RowKey, tuple] | None = None
+        #: A merge: key -> facts now, or None for a row that left the table.
+        self.changes: dict[RowKey, tuple | None] = {}
+
+    def add(self, orders: Iterable[Any]) -> None:
+        """A page of a complete listing: the list's rows or summaries (the last listing of an
+        order wins, as in the table)."""
+        listed = self.listed if self.listed is not None else {}
+        self.listed = listed
+        cutoff = self.cutoff
+        for order in orders:
+            key = order.key if hasattr(order, "key") else ref_key(order.ref)
+            listed[key] = _table_facts(order, cutoff)
+
+    def merged(self, result: Any) -> None:
+        """A refresh merged into the table: ``result`` names its ``added_rows``,
+        ``removed_rows`` and ``updated_rows`` (a :class:`console.session.table.MergeResult`)."""
+        changes, cutoff = self.changes, self.cutoff
+        changes.update(dict.fromkeys(map(_KEY_OF, result.removed_rows)))
+        for row in itertools.chain(result.added_rows, result.updated_rows):
+            changes[row.key] = _table_facts(row, cutoff)
+
+
 # =============================================================================== the detector
 
 
 class ChangeDetector:
-    """Compares each complete snapshot with the previous one.
+    """Compares each complete load with the previous one.
 
     ``eta_slip_minutes``: an ETA moving later by at least this much, counted from the ETA at the
     last slip event (or the earliest seen since), is one ``ETA`` event; so a slow drift of a minute
     a refresh is reported once it adds up, and an ETA moving earlier resets the count.
 
-    For snapshots of list rows, an unchanged row is never visited: the detector keeps a key ->
-    row map of its baseline, updated with the few rows that changed, and the orders that become
-    LATE only because the clock moved are found in a heap of the not-yet-late scheduled times.
+    Two ways in, one detector each (they keep different baselines):
+
+    - snapshots of the open set (:meth:`begin`, :meth:`compare`): ``watch`` and tests;
+    - the console's order table (:meth:`begin_table`, :meth:`compare_table`): the baseline is a
+      key -> facts map of the open orders, updated with the few that changed; an unchanged
+      order is never visited, and the ones that become LATE only because the clock moved are
+      found in a heap of the not-yet-late scheduled times.
     """
 
     def __init__(self, *, eta_slip_minutes: float = DEFAULT_ETA_SLIP_MINUTES) -> None:
@@ -563,19 +576,32 @@ class ChangeDetector:
         self._previous: Snapshot | None = None
         #: ETA baselines of orders whose ETA moved later without reaching the slip yet.
         self._eta_base: dict[RowKey, datetime] = {}
-        #: Rows baselines only: key -> row, and (scheduled time, key) of the open orders not late
-        #: yet; heap entries go stale when an order changes or leaves and are checked when due.
-        self._by_key: dict[RowKey, Any] = {}
+        #: The table path's baseline: key -> facts (with ``_SCHEDULED``) of the open orders at
+        #: the last compared load, its LATE cutoff (None: no baseline yet), and (scheduled time,
+        #: key) of the open orders not late yet. Heap entries go stale when an order changes or
+        #: leaves; they are checked against the baseline when due.
+        self._open: dict[RowKey, tuple] = {}
+        self._table_cutoff: datetime | None = None
         self._late_heap: list[tuple[datetime, RowKey]] = []
 
     @property
     def has_baseline(self) -> bool:
-        return self._previous is not None
+        return self._previous is not None or self._table_cutoff is not None
+
+    def is_open(self, key: RowKey) -> bool:
+        """Whether the order is in the baseline's open set."""
+        if self._table_cutoff is not None:
+            return key in self._open
+        return self._previous is not None and key in self._previous.facts
 
     def begin(self, now: datetime) -> SnapshotBuilder:
         """A builder for the next refresh, comparing each page with the current baseline as it
         arrives (see :class:`SnapshotBuilder`)."""
         return SnapshotBuilder(now, self._previous)
+
+    def begin_table(self, now: datetime) -> TableDiff:
+        """The diff of the table's next load (see :class:`TableDiff`)."""
+        return TableDiff(now)
 
     def compare(self, snap: Snapshot, *, acted_on: Collection[OrderRef] = ()) -> list[ChangeEvent]:
         """The events from the previous complete snapshot to ``snap`` (which becomes the
@@ -585,37 +611,103 @@ class ChangeDetector:
         if not snap.complete:
             return []
         previous, self._previous = self._previous, snap
-        # (key, facts before, facts after) of the orders that may have changed; new and gone.
+        if previous is None:
+            return []
+        if snap._previous is previous and snap._changed is not None and snap._new is not None \
+                and snap._gone is not None:
+            # Summaries compared page by page against this very baseline.
+            old, new = previous.facts, snap.facts
+            was, now_ = previous.facts_of, snap.facts_of
+            pairs = [(k, was(old[k]), now_(new[k])) for k in snap._changed]
+            new_facts = {k: now_(new[k]) for k in snap._new}
+            gone_facts = {k: was(v) for k, v in snap._gone.items()}
+        else:
+            # One C-speed pass over tuples: (key, facts) pairs not in the previous snapshot.
+            old, new = previous.tuples(), snap.tuples()
+            diff = new.items() - old.items()
+            pairs = [(k, old[k], f) for k, f in diff if k in old]
+            new_facts = {k: f for k, f in diff if k not in old}
+            gone_facts = {k: old[k] for k in old.keys() - new.keys()}
+        return self._events(snap.time, pairs, new_facts, gone_facts, acted_on)
+
+    def compare_table(self, diff: TableDiff, *, acted_on: Collection[OrderRef] = ()) -> list[ChangeEvent]:
+        """The events from the previous compared load of the table to ``diff``'s (which becomes
+        the baseline). The first gives none: it must be a listing (:meth:`TableDiff.add`)."""
+        base, new_cut = self._open, diff.cutoff
+        old_cut, self._table_cutoff = self._table_cutoff, new_cut
+        if old_cut is None:
+            self._open = {k: f for k, f in (diff.listed or {}).items() if f[_STATUS] in _OPEN}
+            self._rebuild_late_heap()
+            return []
+        if diff.listed is not None:  # a complete listing: every order of the baseline is in it or gone
+            changes: dict[RowKey, tuple | None] = dict.fromkeys(base.keys() - diff.listed.keys())
+            changes.update(diff.listed)
+        else:
+            changes = diff.changes
         pairs: list[tuple[RowKey, tuple, tuple]] = []
         new_facts: dict[RowKey, tuple] = {}
         gone_facts: dict[RowKey, tuple] = {}
-        if snap.rows and previous is not None and previous.rows and snap._previous is previous \
-                and snap._fresh is not None:
-            self._compare_rows(previous, snap, pairs, new_facts, gone_facts)
-        else:
-            if snap.rows:
-                self._by_key = {row.key: row for row in snap.facts.values()}
-                self._rebuild_late_heap(snap)
-            if previous is None:
-                return []
-            if snap._previous is previous and snap._changed is not None and snap._new is not None \
-                    and snap._gone is not None:
-                # Summaries compared page by page against this very baseline.
-                old, new = previous.facts, snap.facts
-                was, now_ = previous.facts_of, snap.facts_of
-                pairs = [(k, was(old[k]), now_(new[k])) for k in snap._changed]
-                new_facts = {k: now_(new[k]) for k in snap._new}
-                gone_facts = {k: was(v) for k, v in snap._gone.items()}
-            else:
-                # One C-speed pass over tuples: (key, facts) pairs not in the previous snapshot.
-                old, new = previous.tuples(), snap.tuples()
-                diff = new.items() - old.items()
-                pairs = [(k, old[k], f) for k, f in diff if k in old]
-                new_facts = {k: f for k, f in diff if k not in old}
-                gone_facts = {k: old[k] for k in old.keys() - new.keys()}
+        fresh: list[tuple] = []  # facts that entered the baseline: their LATE is due later
+        for key, after in changes.items():
+            before = base.get(key)
+            if after is not None and after[_STATUS] not in _OPEN:
+                after = None  # a row still shown (a completion held on screen) is out of the open set
+            if before is None:
+                if after is not None:
+                    new_facts[key] = base[key] = after
+                    fresh.append((key, after))
+            elif after is None:
+                gone_facts[key] = base.pop(key)
+            elif before != after:
+                pairs.append((key, before, after))
+                base[key] = after
+                fresh.append((key, after))
+        if new_cut != old_cut:
+            self._clock_moved(old_cut, new_cut, changes, pairs)
+        heap = self._late_heap
+        for key, facts in fresh:
+            scheduled = facts[_SCHEDULED]
+            if scheduled is not None and not facts[_LATE]:
+                heapq.heappush(heap, (scheduled, key))
+        if len(heap) > 2 * len(base) + 1000:  # mostly stale entries: start again
+            self._rebuild_late_heap()
+        return self._events(diff.time, pairs, new_facts, gone_facts, acted_on)
+
+    def _clock_moved(self, old_cut: datetime, new_cut: datetime, skip: Collection[RowKey],
+                     pairs: list[tuple[RowKey, tuple, tuple]]) -> None:
+        """Unchanged orders whose scheduled time the clock passed since the previous load (or,
+        with a clock set back, no longer passes): their facts differ only in LATE. ``skip``:
+        the orders compared already."""
+        base = self._open
+        if new_cut > old_cut:
+            heap = self._late_heap
+            while heap and heap[0][0] <= new_cut:
+                scheduled, key = heapq.heappop(heap)
+                facts = base.get(key)
+                if facts is None or key in skip or facts[_LATE] or facts[_SCHEDULED] != scheduled:
+                    continue  # gone, compared anyway, late already, or rescheduled since
+                after = base[key] = (*facts[:_LATE], True, *facts[_LATE + 1:])
+                pairs.append((key, facts, after))
+            return
+        # The clock went back (rare): look at every late order once, then start the heap again.
+        for key, facts in list(base.items()):
+            scheduled = facts[_SCHEDULED]
+            if facts[_LATE] and key not in skip and scheduled is not None and scheduled > new_cut:
+                after = base[key] = (*facts[:_LATE], False, *facts[_LATE + 1:])
+                pairs.append((key, facts, after))
+        self._rebuild_late_heap()
+
+    def _rebuild_late_heap(self) -> None:
+        self._late_heap = [(f[_SCHEDULED], key) for key, f in self._open.items()
+                           if f[_SCHEDULED] is not None and not f[_LATE]]
+        heapq.heapify(self._late_heap)
+
+    def _events(self, now: datetime, pairs: list[tuple[RowKey, tuple, tuple]], new_facts: dict[RowKey, tuple],
+                gone_facts: dict[RowKey, tuple], acted_on: Collection[OrderRef]) -> list[ChangeEvent]:
+        """The events of a compared load: changed orders, then new ones, then gone ones, each by
+        key (so that both ways in give the same list)."""
         if not pairs and not new_facts and not gone_facts:
             return []
-        now = snap.time
         events: list[ChangeEvent] = []
         for key, before, after in sorted(pairs, key=_first_key):
             if before != after:
@@ -633,65 +725,6 @@ class ChangeDetector:
                     ops_group=_safe(facts[_OPS]),
                 ))
         return events
-
-    def _compare_rows(self, previous: Snapshot, snap: Snapshot, pairs: list, new_facts: dict,
-                      gone_facts: dict) -> None:
-        by_key = self._by_key
-        old_cut, new_cut = previous.cutoff, snap.cutoff
-        fresh = {row.key: row for row in snap._fresh or ()}
-        diffed: dict[RowKey, None] = {}  # new or paired: their LATE is compared anyway
-        for key, row in fresh.items():
-            before = by_key.get(key)
-            if before is None:
-                new_facts[key] = _row_facts(row, new_cut)
-                diffed[key] = None
-            elif before is not row:
-                pairs.append((key, _row_facts(before, old_cut), _row_facts(row, new_cut)))
-                diffed[key] = None
-            # else a kept row listed twice: unchanged, so the clock may still make it LATE
-        # The previous rows not listed again (the builder took every listed one off in C).
-        unseen = snap._gone if snap._gone is not None else \
-            {i: r for i, r in previous.facts.items() if i not in snap.facts}
-        for row in unseen.values():
-            key = row.key
-            if key not in fresh and by_key.get(key) is row:
-                gone_facts[key] = _row_facts(row, old_cut)
-                del by_key[key]
-        by_key.update(fresh)
-        self._push_late(snap, fresh.values())
-        # Unchanged rows whose scheduled time the clock passed: their facts differ only in LATE.
-        for key in self._became_late(previous, snap, diffed):
-            row = by_key[key]
-            pairs.append((key, _row_facts(row, old_cut), _row_facts(row, new_cut)))
-
-    def _rebuild_late_heap(self, snap: Snapshot) -> None:
-        cutoff = snap.cutoff
-        self._late_heap = [(row.scheduled_at, key) for key, row in self._by_key.items()
-                           if row.scheduled_at is not None and row.scheduled_at > cutoff]
-        heapq.heapify(self._late_heap)
-
-    def _push_late(self, snap: Snapshot, rows: Iterable[Any]) -> None:
-        heap, cutoff = self._late_heap, snap.cutoff
-        for row in rows:
-            scheduled = row.scheduled_at
-            if scheduled is not None and scheduled > cutoff:
-                heapq.heappush(heap, (scheduled, row.key))
-        if len(heap) > 2 * len(self._by_key) + 1000:  # mostly stale entries: start again
-            self._rebuild_late_heap(snap)
-
-    def _became_late(self, previous: Snapshot, snap: Snapshot, skip: Collection[RowKey]) -> list[RowKey]:
-        """Keys of the rows that did not change but whose scheduled time the clock passed since
-        the previous snapshot (``skip``: the changed and new ones, diffed anyway)."""
-        heap, cutoff, by_key = self._late_heap, snap.cutoff, self._by_key
-        due: dict[RowKey, None] = {}
-        while heap and heap[0][0] <= cutoff:
-            scheduled, key = heapq.heappop(heap)
-            row = by_key.get(key)
-            if (row is None or key in skip or row.scheduled_at != scheduled
-                    or scheduled <= previous.cutoff):
-                continue  # gone, diffed anyway, rescheduled since, or late already
-            due[key] = None
-        return list(due)
 
     def _new(self, now: datetime, key: RowKey, facts: tuple) -> ChangeEvent:
         return ChangeEvent(now, OrderRef(*key), ChangeKind.NEW, None, _safe(facts[_STATUS]),
@@ -833,6 +866,6 @@ class ChangeFeed:
 
 __all__ = [
     "ChangeDetector", "ChangeEvent", "ChangeFeed", "ChangeKind", "DEFAULT_ETA_SLIP_MINUTES",
-    "DEFAULT_FEED_SIZE", "Snapshot", "SnapshotBuilder", "late_cutoff", "ref_key", "risk_levels",
+    "DEFAULT_FEED_SIZE", "Snapshot", "SnapshotBuilder", "TableDiff", "late_cutoff", "ref_key", "risk_levels",
     "snapshot",
 ]

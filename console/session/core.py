@@ -217,8 +217,9 @@ class Session:
         started = self.now()
         table = self.table
         merge = None if table.total == 0 else table.begin_refresh()
-        # The load's orders as the change tracker sees them: compared only once every page was
-        # read (a load that fails is dropped with this builder: nothing looks gone).
+        # The load as the change tracker sees it: the first load's rows, or what the refresh
+        # merge changed in the table (no per-order work of its own). Compared only once every
+        # page was read and merged: a load that fails is dropped with it, and nothing looks gone.
         watch = self.changes.begin(started)
         count = skipped = 0
         heap = self.heap
@@ -235,8 +236,9 @@ class Session:
                     rows: list[OrderRow] = []
                     for start in range(0, len(orders), step):
                         await pace()
-                        rows += build_rows(orders[start:start + step])
-                        watch.add(orders[start:start + step])
+                        built = build_rows(orders[start:start + step])
+                        watch.add(built)
+                        rows += built
                     await pace()
                     self._emit(PageShown(table.extend(rows), count))
                     if orders and count == len(orders):  # the first page that brings rows
@@ -251,11 +253,12 @@ class Session:
                     for start in range(0, len(orders), step):
                         await asyncio.sleep(self.LOAD_PAUSE)
                         merge.add_page(orders[start:start + step])
-                        watch.add(orders[start:start + step])
             if merge is not None:
                 for _ in merge.steps():
                     await asyncio.sleep(0)
-                self._emit(RefreshMerged(merge.finish()))
+                merged = merge.finish()
+                watch.merged(merged)
+                self._emit(RefreshMerged(merged))
             # Compared with the last complete load once the table shows this one (the first load
             # only sets the baseline).
             changed = self.changes.compare(watch)

@@ -288,11 +288,23 @@ def build_rows(orders: "Iterable[OrderSummary | Order]") -> list[OrderRow]:
 
 @dataclass
 class MergeResult:
-    """What a load changed: the list redraws only when ``changed`` is true."""
+    """What a load changed: the list redraws only when ``changed`` is true.
+
+    A refresh (:meth:`RefreshMerge.finish`) also names the rows behind the counts, for whoever
+    watches what changed between two loads (the change detector): ``added_rows``,
+    ``removed_rows``, and ``updated_rows``: every row whose data may differ from the previous
+    load's, as it is now. That includes rows changed *between* loads (:meth:`OrderTable.
+    replace_order`, a completion's answer) even when this load lists them as they are: a row is
+    updated in place, so only the table knows it was touched. Nothing else changed: a row in
+    none of the lists holds the previous load's data (only the clock moved).
+    """
 
     added: int = 0
     removed: int = 0
     updated: int = 0
+    added_rows: list["OrderRow"] = field(default_factory=list, compare=False, repr=False)
+    removed_rows: list["OrderRow"] = field(default_factory=list, compare=False, repr=False)
+    updated_rows: list["OrderRow"] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def changed(self) -> bool:
@@ -341,6 +353,9 @@ class OrderTable:
         self.row_filter: RowFilter | None = None
         self._by_key: dict[RowKey, OrderRow] = {}
         self._overrides: dict[RowKey, _Override] = {}
+        #: Keys of rows changed outside a refresh (``replace_order``) since the last finished
+        #: refresh: the next one names them among its ``updated_rows``.
+        self._touched: dict[RowKey, None] = {}
         #: Bumped by every local change (a completion); a load remembers the value it started at.
         self.generation = 0
         #: Bumped by anything that reorders ``rows`` outside a refresh.
@@ -433,6 +448,7 @@ class OrderTable:
         if row is None:
             return None
         self._overrides[key] = _Override(order, self.generation)
+        self._touched[key] = None
         if self._update_row(row, OrderRow(order, row.ref)):
             self._resort()
         return row
@@ -696,7 +712,10 @@ class RefreshMerge:
                 moving.append(row)
             else:
                 gone.append(row)
-        result = MergeResult(added=len(self._added), removed=len(gone))
+        result = MergeResult(added=len(self._added), removed=len(gone),
+                             added_rows=list(self._added.values()), removed_rows=gone)
+        touched = table._touched
+        updated_rows = result.updated_rows
         for prev, new in self._changed:
             override = overrides.get(prev.key)
             if override is not None and override.newer_than(self.started_generation):
@@ -704,8 +723,16 @@ class RefreshMerge:
             if table._update_row(prev, new):
                 result.updated += 1
             moving.append(prev)
+            updated_rows.append(prev)
+            touched.pop(prev.key, None)
         for row in gone:
             del by_key[row.key]
+            touched.pop(row.key, None)
+        for key in touched:  # changed between loads, listed as they are now (or held on screen)
+            row = by_key.get(key)
+            if row is not None:
+                updated_rows.append(row)
+        touched.clear()
         for key, row in self._added.items():
             by_key[key] = row
         for row in moving:

@@ -1,12 +1,14 @@
 """The console session's change tracking at 50,000 open orders (console/session/alerts.py): the
 loop time its steps take in a refresh.
 
-The same two refreshes as tests/benchmarks/changes.py (50k summaries; the second with 1% changed,
-0.2% gone, 0.2% new), fed as the session feeds them: in steps of ``Session.ROWS_PER_STEP``
-orders, each step one ``SnapshotBuilder.add``; then the two halves of the end, with a yield
-between them in the session: ``ChangeTracker.compare`` (finish + the detector's diff) and
-``ChangeTracker.record`` (the feed, the new reds, the notification composed). The collector is
-frozen and off, as the console's heap policy keeps it during a load (console/gc_policy.py).
+The same two refreshes as tests/benchmarks/changes.py (50k summaries; the second a minute later,
+with 1% changed, 0.2% gone, 0.2% new), fed as the session feeds them (console/session/core.py):
+the first load's rows in steps of ``Session.ROWS_PER_STEP`` (``TableDiff.add``, the baseline);
+the refresh merged into the order table (untimed: the table's own work), its result given to the
+diff; then the two halves of the end, with a yield between them in the session:
+``ChangeTracker.compare`` (the detector's diff) and ``ChangeTracker.record`` (the feed, the new
+reds, the notification composed). The collector is frozen and off, as the console's heap policy
+keeps it during a load (console/gc_policy.py).
 
     .venv/bin/python -m tests.benchmarks.session_changes --runs 7
 """
@@ -18,33 +20,36 @@ import gc
 import json
 import statistics
 import time
-from datetime import timedelta
 
 from console.notify import Notifier
 from console.session.alerts import ChangeTracker
 from console.session.core import Session
-from tests.benchmarks.changes import NOW, fleet
+from console.session.table import OrderTable, build_rows
+from tests.benchmarks.changes import LATER, NOW, fleet
 
 
 def one_run(first: list, second: list) -> dict[str, float]:
     step = Session.ROWS_PER_STEP
     tracker = ChangeTracker(notifier=Notifier(None, min_interval=0))
-    builder = tracker.begin(NOW)
+    table = OrderTable()
+    diff = tracker.begin(NOW)
+    first_steps = []
     for start in range(0, len(first), step):
-        builder.add(first[start:start + step])
-    assert tracker.complete(builder) is None  # the baseline
+        rows = build_rows(first[start:start + step])
+        t = time.perf_counter()
+        diff.add(rows)
+        first_steps.append(time.perf_counter() - t)
+        table.extend(rows)
+    assert tracker.complete(diff) is None  # the baseline
     gc.collect()
     gc.freeze()
     gc.disable()
     try:
-        builder = tracker.begin(NOW + timedelta(seconds=10))
-        steps = []
-        for start in range(0, len(second), step):
-            t = time.perf_counter()
-            builder.add(second[start:start + step])
-            steps.append(time.perf_counter() - t)
+        merged = table.merge(second)
         t = time.perf_counter()
-        events = tracker.compare(builder)
+        diff = tracker.begin(LATER)
+        diff.merged(merged)
+        events = tracker.compare(diff)
         compare = time.perf_counter() - t
         t = time.perf_counter()
         found = tracker.record(events)
@@ -53,8 +58,9 @@ def one_run(first: list, second: list) -> dict[str, float]:
         gc.enable()
         gc.unfreeze()
     assert found.events and found.notification
-    return {"step_max": max(steps), "steps_total": sum(steps), "compare": compare, "record": record,
-            "end_max": max(compare, record), "events": len(found.events)}
+    return {"first_load_step_max": max(first_steps), "first_load_total": sum(first_steps), "compare": compare,
+            "record": record, "end_max": max(compare, record), "refresh_total": compare + record,
+            "events": len(found.events)}
 
 
 def main() -> None:

@@ -34,7 +34,6 @@ def test_a_failed_load_reports_nothing_and_keeps_the_baseline() -> None:
     load(tracker, [order("a"), order("b")], 0)
     builder = tracker.begin(T0 + timedelta(seconds=10))
     builder.add([order("a")])  # the read failed before b's page: never completed
-    builder.abandon()
     after = load(tracker, [order("a"), order("b", risks={"in_outage": "red"})], 20)
     assert [(e.ref.order_handle, e.kind.value) for e in after.events] == [("b", "risk"), ("b", "worst")]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from hypothesis import given, settings, strategies as st
 
 from console.api.summaries import OrderSummary
@@ -240,12 +239,13 @@ def test_page_by_page_comparison_gives_the_same_events_as_the_whole_diff(worlds,
         assert paged.compare(builder.finish()) == whole.compare(snapshot(orders, now))
 
 
-# ------------------------------------------------------------------------------- list rows
-# The console feeds the list's rows: the same row object while its order's fingerprint is
-# unchanged (console/session/table.py). Those are compared by identity and LATE found from a heap;
-# the events must be exactly those of the summaries' path.
+# ------------------------------------------------------------------------------- the order table
+# The console feeds the detector its order table (console/session/table.py): the first load's
+# rows, then what each refresh merge changed. The table updates a changed row in place, so the
+# detector keeps values, never rows; unchanged orders are never visited and LATE from the clock
+# comes from a heap. The events must be exactly those of the summaries' path.
 
-from console.session.table import OrderRow  # noqa: E402
+from console.session.table import OrderTable, build_rows  # noqa: E402
 
 _STATE_TIMED = st.fixed_dictionaries({
     "status": st.sampled_from(["assigned", "ongoing", "completed"]),
@@ -264,33 +264,94 @@ def _timed_orders(world):
             for h, s in world.items()]
 
 
+def table_load(detector: ChangeDetector, table: OrderTable, orders, now, page: int = 2, *, acted_on=()):
+    """One load as the session runs it: listed into an empty table page by page, else merged."""
+    diff = detector.begin_table(now)
+    if table.total == 0:
+        for start in range(0, len(orders), page):
+            rows = build_rows(orders[start:start + page])
+            diff.add(rows)
+            table.extend(rows)
+    else:
+        merge = table.begin_refresh()
+        for start in range(0, len(orders), page):
+            merge.add_page(orders[start:start + page])
+        for _ in merge.steps():
+            pass
+        diff.merged(merge.finish())
+    return detector.compare_table(diff, acted_on=acted_on)
+
+
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(_WORLD_TIMED, st.integers(0, 150)), min_size=2, max_size=6), st.integers(1, 3))
-def test_list_rows_give_the_same_events_as_summaries(steps, page):
-    by_rows, by_summaries = ChangeDetector(eta_slip_minutes=5), ChangeDetector(eta_slip_minutes=5)
-    kept: dict = {}
+@given(st.lists(st.tuples(_WORLD_TIMED, st.integers(-90, 150)), min_size=2, max_size=6), st.integers(1, 3))
+def test_the_order_table_gives_the_same_events_as_summaries(steps, page):
+    by_table, by_summaries = ChangeDetector(eta_slip_minutes=5), ChangeDetector(eta_slip_minutes=5)
+    table = OrderTable()
     now = T0
     for world, seconds in steps:
-        now += timedelta(seconds=seconds)
+        now += timedelta(seconds=seconds)  # the clock may go back too
         orders = _timed_orders(world)
-        rows = []
-        for o in orders:
-            row = OrderRow(o)
-            prev = kept.get(row.key)
-            if prev is not None and prev.fingerprint == row.fingerprint:
-                row = prev  # what the list's refresh merge does
-            kept[row.key] = row
-            rows.append(row)
-        builder = by_rows.begin(now)
-        for start in range(0, len(rows), page):
-            builder.add(rows[start:start + page])
-        assert by_rows.compare(builder.finish()) == by_summaries.compare(snapshot(orders, now))
+        assert table_load(by_table, table, orders, now, page) == by_summaries.compare(snapshot(orders, now))
 
 
-def test_an_unchanged_row_becomes_late_as_the_clock_passes():
-    row = OrderRow(order("a", scheduled=datetime(2026, 12, 7, 12, 5, tzinfo=timezone.utc)))
-    detector = ChangeDetector()
-    for minute, expected in ((1, []), (5, []), (6, [("a", "late", "on time", "late")]), (7, [])):
-        builder = detector.begin(datetime(2026, 12, 7, 12, minute, 30, tzinfo=timezone.utc))
-        builder.add([row])
-        assert kinds(detector.compare(builder.finish())) == expected
+def test_an_order_turning_red_in_place_gives_its_events():
+    # The table keeps the row object of an order and updates it in place: the detector must
+    # compare the values it had, not the (same) row.
+    detector, table = ChangeDetector(), OrderTable()
+    table_load(detector, table, [order("a"), order("b")], T0)
+    row = table.get(OrderRef("a"))
+    events = table_load(detector, table, [order("a", risks={"is_offline": "red"}), order("b")],
+                        T0 + timedelta(seconds=10))
+    assert table.get(OrderRef("a")) is row  # updated in place
+    assert kinds(events) == [("a", "risk", "none", "red"), ("a", "worst", "none", "red")]
+    assert events[1].is_new_red
+
+
+def test_an_unchanged_order_becomes_late_as_the_clock_passes_and_not_late_when_it_goes_back():
+    detector, table = ChangeDetector(), OrderTable()
+    listing = [order("a", scheduled=datetime(2026, 12, 7, 12, 5, tzinfo=timezone.utc))]
+    got = [kinds(table_load(detector, table, listing, datetime(2026, 12, 7, 12, minute, 30, tzinfo=timezone.utc)))
+           for minute in (1, 5, 6, 7, 3, 4, 6)]
+    assert got == [[], [], [("a", "late", "on time", "late")], [], [("a", "late", "late", "on time")], [],
+                   [("a", "late", "on time", "late")]]
+
+
+def _answer(handle: str, status: str, worker: str = "w1"):
+    from console.api.models import Order
+
+    return Order.model_construct(order_handle=handle, status=status, worker_handle=worker, ops_group_handle="g1")
+
+
+def test_a_completion_between_loads_leaves_by_this_console_once():
+    detector, table = ChangeDetector(), OrderTable()
+    table_load(detector, table, [order("a"), order("b")], T0)
+    table.replace_order(OrderRef("a"), _answer("a", "completed"))  # this console's completion
+    # The next load no longer lists it; the table keeps it on screen once, showing "completed".
+    first = table_load(detector, table, [order("b")], T0 + timedelta(seconds=10), acted_on=[OrderRef("a")])
+    assert table.get(OrderRef("a")) is not None
+    assert [(e.ref.order_handle, e.kind.value, e.before, e.by_this_console) for e in first] == [
+        ("a", "left", "ongoing", True)]
+    second = table_load(detector, table, [order("b")], T0 + timedelta(seconds=20))
+    assert table.get(OrderRef("a")) is None and second == []
+
+
+def test_a_change_made_between_loads_is_reported_though_the_listing_matches_the_row():
+    # Reassigned by this console: the row shows w2 at once, and the next listing agrees, so the
+    # merge sees nothing to update; the table still names the row.
+    detector, table = ChangeDetector(), OrderTable()
+    table_load(detector, table, [order("a"), order("b")], T0)
+    table.replace_order(OrderRef("a"), _answer("a", "ongoing", worker="w2"))
+    events = table_load(detector, table, [order("a", worker="w2"), order("b")], T0 + timedelta(seconds=10))
+    assert kinds(events) == [("a", "worker", "w1", "w2")]
+    assert table_load(detector, table, [order("a", worker="w2"), order("b")], T0 + timedelta(seconds=20)) == []
+
+
+def test_a_load_that_fails_is_never_compared_and_the_next_one_sees_everything():
+    detector, table = ChangeDetector(), OrderTable()
+    table_load(detector, table, [order("a"), order("b")], T0)
+    table.replace_order(OrderRef("a"), _answer("a", "ongoing", worker="w2"))
+    merge = table.begin_refresh()  # the read fails after one page: never finished, never compared
+    merge.add_page([order("a", worker="w2")])
+    events = table_load(detector, table, [order("a", worker="w2"), order("b", status="assigned")],
+                        T0 + timedelta(seconds=20))
+    assert kinds(events) == [("a", "worker", "w1", "w2"), ("b", "status", "ongoing", "assigned")]
