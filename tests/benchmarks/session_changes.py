@@ -24,8 +24,8 @@ import time
 from console.notify import Notifier
 from console.session.alerts import ChangeTracker
 from console.session.core import Session
-from console.session.table import OrderTable, build_rows
-from tests.benchmarks.changes import LATER, NOW, fleet
+from console.session.table import OrderTable
+from tests.benchmarks.changes import LATER, NOW, first_load, fleet
 
 
 def one_run(first: list, second: list) -> dict[str, float]:
@@ -33,13 +33,7 @@ def one_run(first: list, second: list) -> dict[str, float]:
     tracker = ChangeTracker(notifier=Notifier(None, min_interval=0))
     table = OrderTable()
     diff = tracker.begin(NOW)
-    first_steps = []
-    for start in range(0, len(first), step):
-        rows = build_rows(first[start:start + step])
-        t = time.perf_counter()
-        diff.add(rows)
-        first_steps.append(time.perf_counter() - t)
-        table.extend(rows)
+    first_steps = first_load(diff, table, first, step)
     assert tracker.complete(diff) is None  # the baseline
     gc.collect()
     gc.freeze()
