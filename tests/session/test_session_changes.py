@@ -355,3 +355,32 @@ def test_a_load_that_fails_is_never_compared_and_the_next_one_sees_everything():
     events = table_load(detector, table, [order("a", worker="w2"), order("b", status="assigned")],
                         T0 + timedelta(seconds=20))
     assert kinds(events) == [("a", "worker", "w1", "w2"), ("b", "status", "ongoing", "assigned")]
+
+
+# What the console reports is what its table shows: whatever mix of loads and of changes made
+# between them (a completion's or reassignment's answer, applied to a row), the events of the
+# table path equal those of a snapshot of the table's rows taken after each load.
+
+_LOCAL = st.tuples(st.sampled_from(["a", "b", "c", "d", "e"]),
+                   st.sampled_from(["completed", "cancelled", "ongoing", "assigned"]),
+                   st.sampled_from(["w1", "w2", "w3"]))
+_STEP = st.one_of(
+    st.tuples(st.just("load"), _WORLD_TIMED, st.integers(-30, 150)),
+    st.tuples(st.just("answer"), _LOCAL, st.just(0)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_STEP, min_size=2, max_size=10), st.integers(1, 3))
+def test_the_table_path_reports_what_the_table_shows_through_changes_made_between_loads(steps, page):
+    by_table, oracle = ChangeDetector(eta_slip_minutes=5), ChangeDetector(eta_slip_minutes=5)
+    table = OrderTable()
+    now = T0
+    for kind, arg, seconds in steps:
+        if kind == "answer":
+            handle, status, worker = arg
+            table.replace_order(OrderRef(handle), _answer(handle, status, worker))  # no-op if not listed
+            continue
+        now += timedelta(seconds=seconds)
+        got = table_load(by_table, table, _timed_orders(arg), now, page)
+        assert got == oracle.compare(snapshot(list(table.rows), now))
