@@ -400,7 +400,7 @@ def _speed(args: argparse.Namespace) -> dict[str, float]:
 def _client_factory(args: argparse.Namespace):
     """A callable that builds the client (and keeps the embedded sandbox alive beside it)."""
     profile = _load_profile(args)
-    target = _target(args, profile)
+    target, world_clock = _world_clock(_target(args, profile))
 
     def factory():
         from console.connection import build_client
@@ -410,6 +410,7 @@ def _client_factory(args: argparse.Namespace):
 
     factory.target = target  # the headless commands record the account id in the journal
     factory.profile = profile
+    factory.now = world_clock  # watch judges LATE on the sandbox's clock when it runs fast (None: the wall clock)
     return factory
 
 
@@ -447,7 +448,20 @@ def _start_sandbox_process(target):
     from console.sandbox.process import start
 
     return start(target.sandbox_seed, target.sandbox_orders, *(
-        (target.sandbox_speed,) if target.sandbox_speed != 1.0 else ()))
+        (target.sandbox_speed, target.sandbox_epoch) if target.sandbox_speed != 1.0 else ()))
+
+
+def _world_clock(target):
+    """With ``--sandbox-speed``, the console's clock and the sandbox's run together from one
+    epoch (console/session/clock.py): the target carries it to the sandbox. None: the wall clock."""
+    if not target.sandbox or target.sandbox_speed == 1.0:
+        return target, None
+    import dataclasses
+
+    from console.session.clock import WorldClock
+
+    clock = WorldClock(target.sandbox_speed)
+    return dataclasses.replace(target, sandbox_epoch=clock.epoch), clock
 
 
 def _run_console(args: argparse.Namespace, start_up: StartUpPause | None = None) -> int:
@@ -468,6 +482,7 @@ def _run_console(args: argparse.Namespace, start_up: StartUpPause | None = None)
 
     # The embedded sandbox starts first, in a process of its own: it builds its fleet on the
     # other core while this one imports the UI (console/sandbox/process.py). None: in process.
+    target, world_clock = _world_clock(target)
     sandbox_process = _start_sandbox_process(target)
 
     from console.connection import build_client
@@ -493,7 +508,8 @@ def _run_console(args: argparse.Namespace, start_up: StartUpPause | None = None)
         keymap=keymap,
         **extra,
     )
-    app = DispatchApp(client=client, settings=settings, sandbox=target.sandbox)
+    app = DispatchApp(client=client, settings=settings, sandbox=target.sandbox,
+                      **({"now": world_clock} if world_clock is not None else {}))
     if start_up is not None:
         start_up.freeze()  # everything above lives as long as the console: frozen, never rescanned
         app.when_first_rows_shown(start_up.done)  # and the collector back on then

@@ -36,8 +36,10 @@ class Target:
     credentials: Credentials | None
     sandbox_seed: int = 7
     sandbox_orders: int = 500
-    #: The embedded sandbox's clock speed (``--sandbox-speed``).
+    #: The embedded sandbox's clock speed (``--sandbox-speed``), and where its clock starts
+    #: (UNIX seconds; None: when it is made): the console's clock runs with it.
     sandbox_speed: float = 1.0
+    sandbox_epoch: float | None = None
 
     @property
     def account_id(self) -> str | None:
@@ -112,7 +114,7 @@ def build_client(target: Target, *, sandbox_process: object | None = None,
         from console.sandbox import Sandbox  # kept off the start-up path of real accounts
 
         sandbox = Sandbox(seed=target.sandbox_seed, orders=target.sandbox_orders, speed=target.sandbox_speed,
-                          elsewhere=True)
+                          epoch=target.sandbox_epoch, elsewhere=True)
         client = OrdersClient(
             sandbox.credentials, base_url=target.base_url, transport=sandbox.transport(), **client_options
         )

@@ -145,10 +145,12 @@ def run_watch(
         if client is None:
             return EXIT_CANNOT_RUN
         detector = ChangeDetector(eta_slip_minutes=slip)
+        # The orders' clock: a fast sandbox's (--sandbox-speed), else the wall clock.
+        now = getattr(client_factory, "now", None) or (lambda: datetime.now(timezone.utc))
         failures = 0
         try:
             while not stop.is_set():
-                builder = detector.begin(datetime.now(timezone.utc))
+                builder = detector.begin(now())
                 try:
                     async for page in client.iter_summary_pages(status=OPEN_STATUSES, **filters):
                         builder.add(page.orders)

@@ -30,14 +30,18 @@ REPO = Path(__file__).resolve().parents[1]
 class Watch:
     """``python -m console watch`` against a served sandbox; stdout and stderr read by threads."""
 
-    def __init__(self, served: Served, *args: str) -> None:
-        creds = served.sandbox.credentials
+    def __init__(self, served: Served | None, *args: str, config: Path | None = None) -> None:
+        """``served``: watch that sandbox over HTTP; None: ``args`` say what to watch (the
+        embedded sandbox) and ``config`` is the config file."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HYPERTRACK_", "DISPATCH_CONSOLE"))}
-        env.update(HYPERTRACK_ACCOUNT_ID=creds.account_id,
-                   HYPERTRACK_SECRET_KEY=creds.secret_key.get_secret_value(),
-                   DISPATCH_CONSOLE_CONFIG=str(served.config), PYTHONPATH=str(REPO))
+        env.update(PYTHONPATH=str(REPO), DISPATCH_CONSOLE_CONFIG=str(served.config if served else config))
+        if served is not None:
+            creds = served.sandbox.credentials
+            env.update(HYPERTRACK_ACCOUNT_ID=creds.account_id,
+                       HYPERTRACK_SECRET_KEY=creds.secret_key.get_secret_value())
+            args = ("--base-url", served.base_url, *args)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "console", "watch", "--base-url", served.base_url, *args],
+            [sys.executable, "-m", "console", "watch", *args],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         )
         self.out: queue.Queue[str] = queue.Queue()
@@ -260,23 +264,32 @@ def test_ops_group_watches_only_that_group(served: Served) -> None:
 def test_watch_on_the_embedded_sandbox_at_speed_prints_a_red_within_seconds(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text("")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYPERTRACK_", "DISPATCH_CONSOLE"))}
-    env.update(DISPATCH_CONSOLE_CONFIG=str(config), PYTHONPATH=str(REPO))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "console", "watch", "--sandbox", "--sandbox-speed", "120", "--interval", "1",
-         "--json", "--only", "red"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )
+    watch = Watch(None, "--sandbox", "--sandbox-speed", "120", "--interval", "1", "--json", "--only", "red",
+                  config=config)
     try:
-        line = proc.stdout.readline()  # blocks until the first red (the test's timeout bounds it)
+        [line] = watch.lines_until(lambda lines: bool(lines), "a first red")
         event = json.loads(line)
         assert event["to"] == "red" or event["kind"] == "new"
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 143
+        assert watch.stop() == 143
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        watch.close()
+
+
+def test_watch_at_sandbox_speed_judges_late_on_the_sandbox_s_clock(tmp_path: Path) -> None:
+    # Ten simulated minutes a real second: orders due within the next hour of the simulated day
+    # turn LATE within seconds. On the wall clock (the bug) they would take real minutes to.
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    watch = Watch(None, "--sandbox", "--sandbox-speed", "600", "--interval", "1", "--json", config=config)
+    try:
+        lines = watch.lines_until(
+            lambda got: any(json.loads(x)["kind"] == "late" and json.loads(x)["to"] == "late" for x in got),
+            "an order turning LATE", timeout=30)
+        late = [json.loads(x) for x in lines if json.loads(x)["kind"] == "late"]
+        assert late and all(e["from"] == "on time" for e in late if e["to"] == "late")
+        assert watch.stop() == 143
+    finally:
+        watch.close()
 
 
 async def test_the_embedded_sandbox_process_runs_its_clock_at_the_speed_asked() -> None:

@@ -18,13 +18,15 @@ Clock = Callable[[], float]
 class WallClock:
     """UNIX seconds that start at the wall clock and then follow the monotonic clock, ``speed``
     times as fast (``--speed 60``: a simulated hour per real minute, so a demo shows changes
-    within seconds)."""
+    within seconds). ``epoch``: the UNIX seconds the simulation starts at (default: now); the
+    console passes the epoch of its own clock (console/session/clock.py), so that the two agree.
+    """
 
-    def __init__(self, speed: float = 1.0) -> None:
+    def __init__(self, speed: float = 1.0, epoch: float | None = None) -> None:
         if not speed > 0:
             raise ValueError("speed must be positive")
-        self._epoch = time.time()
-        self._mono = time.monotonic()
+        self._epoch = time.time() if epoch is None else epoch
+        self._mono = time.monotonic() - (time.time() - self._epoch)  # the monotonic reading at the epoch
         self.speed = speed
 
     def __call__(self) -> float:

@@ -46,11 +46,12 @@ class Sandbox:
         faults: Faults | None = None,
         elsewhere: bool = False,
         speed: float = 1.0,
+        epoch: float | None = None,
     ) -> None:
         if not account_id or not secret_key:
             raise ValueError("the sandbox needs an account id and a secret key")
         self.seed = seed
-        self.clock: Clock = clock if clock is not None else WallClock(speed)
+        self.clock: Clock = clock if clock is not None else WallClock(speed, epoch)
         self._offset = 0.0
         self.lock = threading.RLock()
         self.fleet = Fleet(seed, orders, self.clock())

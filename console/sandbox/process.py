@@ -70,8 +70,9 @@ class SandboxProcess:
         return True
 
 
-def start(seed: int, orders: int, speed: float = 1.0) -> SandboxProcess | None:
-    """Start the sandbox's process; None where that is not possible (see the module)."""
+def start(seed: int, orders: int, speed: float = 1.0, epoch: float | None = None) -> SandboxProcess | None:
+    """Start the sandbox's process; None where that is not possible (see the module).
+    ``speed``/``epoch``: its simulated clock (see console/sandbox/clock.py)."""
     if sys.platform == "win32" or not hasattr(socket, "AF_UNIX"):
         return None
     parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -85,7 +86,7 @@ def start(seed: int, orders: int, speed: float = 1.0) -> SandboxProcess | None:
     try:
         popen = subprocess.Popen(
             [sys.executable, "-m", "console.sandbox.serve_socket", str(child_end.fileno()), str(seed), str(orders),
-             repr(float(speed))],
+             repr(float(speed)), *(() if epoch is None else (repr(float(epoch)),))],
             pass_fds=(child_end.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True, env=env, close_fds=True,
         )

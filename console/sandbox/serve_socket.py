@@ -44,14 +44,15 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[int, Any]:
     return request_id, pickle.loads(await reader.readexactly(length))
 
 
-async def serve(sock: socket.socket, seed: int, orders: int, speed: float = 1.0) -> None:
+async def serve(sock: socket.socket, seed: int, orders: int, speed: float = 1.0,
+                epoch: float | None = None) -> None:
     from console.sandbox.app import SandboxRequest, SandboxResponse
     from console.sandbox.core import Sandbox
 
     # Building the fleet allocates tens of thousands of objects that all live: no collection
     # while it runs, then they are frozen out of the way of later ones.
     with paused():
-        sandbox = Sandbox(seed=seed, orders=orders, speed=speed, elsewhere=True)
+        sandbox = Sandbox(seed=seed, orders=orders, speed=speed, epoch=epoch, elsewhere=True)
     freeze_all()
     reader, writer = await asyncio.open_unix_connection(sock=sock)
     tasks: set[asyncio.Task[None]] = set()
@@ -77,10 +78,11 @@ async def serve(sock: socket.socket, seed: int, orders: int, speed: float = 1.0)
 def main(argv: list[str]) -> int:
     fd, seed, orders = (int(arg) for arg in argv[:3])
     speed = float(argv[3]) if len(argv) > 3 else 1.0  # optional: the simulated clock's speed
+    epoch = float(argv[4]) if len(argv) > 4 else None  # optional: and where it starts (the console's)
     # Its own session already (no Ctrl+C from the terminal); ignore SIGINT all the same, for a
     # parent that shares its process group some other way.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    asyncio.run(serve(socket.socket(fileno=fd), seed, orders, speed))
+    asyncio.run(serve(socket.socket(fileno=fd), seed, orders, speed, epoch))
     return 0
 
 

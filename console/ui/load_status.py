@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import Static
 
+from console.session.clock import real_seconds
 from console.ui.outcomes import error_message, error_title
 from console.ui.timefmt import ago
 from console.ui.top_bar import StatusLabel
@@ -80,6 +81,7 @@ class LoadStatus:
         elif session.last_success is None:
             text = "" if session.load_error is None else "never updated"
         else:
-            seconds = (self.now() - session.last_success).total_seconds()
+            # Real seconds, whatever the world's clock (a sandbox's may run fast).
+            seconds = real_seconds(self.now, (self.now() - session.last_success).total_seconds())
             text = f"updated {ago(seconds)} ago"
         self.age_label.set_text(text)
