@@ -35,6 +35,7 @@ def _session(orders: int = 120, page_size: int = 25) -> tuple[Session, Intercept
     client = OrdersClient(sb.credentials, base_url=IN_PROCESS_BASE_URL, transport=interceptor, sleep=_no_sleep)
     session = Session(client, Settings(base_url=IN_PROCESS_BASE_URL, page_size=page_size), now=lambda: FIXED_START)
     session.NEXT_PAGE_SIZE = 40  # several pages after the first
+    session.start_up.GRACE = 60.0  # the moment comes with the first rows, however loaded the machine
     events: list[SessionEvent] = []
     session.subscribe(events.append)
     return session, interceptor, events, sb

@@ -313,9 +313,6 @@ async def test_first_rows_callbacks_run_once_when_the_first_rows_are_on_screen()
     """when_first_rows_shown (the command line resumes the garbage collector with it, issue
     6): called once, after the first page's frame, before the load is over; not again."""
     app, sb, _ = make_app(orders=250)  # three pages: the first one ends well before the load
-    # The grace (the moment comes anyway 0.3 s into a load without rows) is tested below; here
-    # a loaded machine must not make it come before the first page does.
-    app.session.start_up.GRACE = 60.0
     seen: list[tuple[int, int, bool]] = []
     app.when_first_rows_shown(lambda: seen.append(
         (app.order_list.table.total, app.session.loads, "ORD-" in screen_text(app))))
