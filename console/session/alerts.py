@@ -126,6 +126,11 @@ class ChangeTracker:
         return self.feed.acknowledge_all()
 
     @property
+    def has_baseline(self) -> bool:
+        """A complete load was compared (the first one set the baseline)."""
+        return self.detector.has_baseline
+
+    @property
     def new_red_count(self) -> int:
         return self.feed.new_red_count
 

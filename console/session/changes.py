@@ -528,8 +528,8 @@ class TableDiff:
         self.cutoff = datetime.fromtimestamp(late_cutoff(now), timezone.utc)
         #: A listing: key -> facts of every order listed (None: this load was merged).
         self.listed: dict[RowKey, tuple] | None = None
-        #: A merge: key -> facts now, or None for a row that left the table.
-        self.changes: dict[RowKey, tuple | None] = {}
+        #: A merge: key -> facts now, or None for a row that left the table (None: no merge).
+        self.changes: dict[RowKey, tuple | None] | None = None
 
     def add(self, orders: Iterable[Any]) -> None:
         """A page of a complete listing: the list's rows or summaries (the last listing of an
@@ -544,7 +544,8 @@ class TableDiff:
     def merged(self, result: Any) -> None:
         """A refresh merged into the table: ``result`` names its ``added_rows``,
         ``removed_rows`` and ``updated_rows`` (a :class:`console.session.table.MergeResult`)."""
-        changes, cutoff = self.changes, self.cutoff
+        changes, cutoff = self.changes if self.changes is not None else {}, self.cutoff
+        self.changes = changes
         changes.update(dict.fromkeys(map(_KEY_OF, result.removed_rows)))
         for row in itertools.chain(result.added_rows, result.updated_rows):
             changes[row.key] = _table_facts(row, cutoff)
@@ -636,6 +637,11 @@ class ChangeDetector:
         base, new_cut = self._open, diff.cutoff
         old_cut, self._table_cutoff = self._table_cutoff, new_cut
         if old_cut is None:
+            if diff.changes is not None:
+                # A merge says what changed since a baseline there is not: nothing to build one
+                # from (the session lists the whole table instead: console/session/core.py).
+                self._table_cutoff = None
+                raise ValueError("the first load compared must list the orders (TableDiff.add)")
             self._open = {k: f for k, f in (diff.listed or {}).items() if f[_STATUS] in _OPEN}
             self._rebuild_late_heap()
             return []
@@ -643,7 +649,7 @@ class ChangeDetector:
             changes: dict[RowKey, tuple | None] = dict.fromkeys(base.keys() - diff.listed.keys())
             changes.update(diff.listed)
         else:
-            changes = diff.changes
+            changes = diff.changes or {}
         pairs: list[tuple[RowKey, tuple, tuple]] = []
         new_facts: dict[RowKey, tuple] = {}
         gone_facts: dict[RowKey, tuple] = {}

@@ -257,7 +257,12 @@ class Session:
                 for _ in merge.steps():
                     await asyncio.sleep(0)
                 merged = merge.finish()
-                watch.merged(merged)
+                if self.changes.has_baseline:
+                    watch.merged(merged)
+                else:
+                    # No complete load compared yet (the first one failed part-way, leaving
+                    # rows): the whole table is this load's listing, the baseline.
+                    watch.add(table.rows)
                 self._emit(RefreshMerged(merged))
             # Compared with the last complete load once the table shows this one (the first load
             # only sets the baseline).

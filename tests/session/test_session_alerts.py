@@ -118,3 +118,35 @@ def test_the_session_s_notifier_follows_the_settings() -> None:
                                   notify_tmux=True))
     assert (notifier.kinds, notifier.methods, notifier.tmux, notifier.stream) == (
         ("late",), ("bell", "osc777"), True, None)
+
+
+async def test_after_a_first_load_that_failed_part_way_the_next_complete_load_is_the_baseline() -> None:
+    # The failed first load left some rows in the table, so the next load is merged, not
+    # listed: the baseline must still be the whole table, or later changes to orders that did
+    # not change in that load would read as new orders (and their leaving as nothing).
+    import httpx
+
+    from console.sandbox.transitions import Script
+    from console.session.alerts import ChangesDetected
+    from tests.session.test_session_core import _load, _session
+
+    session, interceptor, events, sb = _session()
+
+    def next_pages_fail(request: httpx.Request):
+        if request.method == "GET" and "pagination_token" in str(request.url):
+            return httpx.Response(503, json={"message": "down"})
+        return None
+
+    interceptor.rules.append(next_pages_fail)
+    await _load(session)
+    assert session.load_error is not None and 0 < session.table.total
+    interceptor.rules.clear()
+    await _load(session)  # complete, merged into the rows the failed load left: the baseline
+    assert session.load_error is None and not any(isinstance(e, ChangesDetected) for e in events)
+    row = next(r for r in session.table.rows if r.worst.name != "RED" and r.status == "ongoing")
+    Script(sb).turn_red(row.ref.order_handle, type=row.ref.type, type_index=row.ref.type_index)
+    events.clear()
+    await _load(session)
+    [found] = [e for e in events if isinstance(e, ChangesDetected)]
+    assert [(e.ref, e.kind.value) for e in found.new_reds] == [(row.ref, "worst")]
+    assert not [e for e in found.events if e.kind.value == "new"]

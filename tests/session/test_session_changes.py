@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from console.api.summaries import OrderSummary
@@ -292,6 +293,25 @@ def test_the_order_table_gives_the_same_events_as_summaries(steps, page):
         now += timedelta(seconds=seconds)  # the clock may go back too
         orders = _timed_orders(world)
         assert table_load(by_table, table, orders, now, page) == by_summaries.compare(snapshot(orders, now))
+
+
+def test_a_first_load_given_as_a_merge_is_refused():
+    # A merge only says what changed: it cannot be a baseline (that would miss every order
+    # that did not change in it).
+    detector, table = ChangeDetector(), OrderTable()
+    table.extend(build_rows([order("a"), order("b")]))
+    diff = detector.begin_table(T0)
+    diff.merged(table.merge([order("a", worker="w2"), order("b")]))
+    with pytest.raises(ValueError, match="must list"):
+        detector.compare_table(diff)
+    assert not detector.has_baseline
+
+
+def test_an_empty_first_load_is_a_baseline_and_the_first_order_is_new():
+    detector, table = ChangeDetector(), OrderTable()
+    assert table_load(detector, table, [], T0) == [] and detector.has_baseline
+    assert kinds(table_load(detector, table, [order("a")], T0 + timedelta(seconds=10))) == [
+        ("a", "new", None, "ongoing")]
 
 
 def test_an_order_turning_red_in_place_gives_its_events():
