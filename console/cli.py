@@ -447,8 +447,7 @@ def _start_sandbox_process(target):
         return None
     from console.sandbox.process import start
 
-    return start(target.sandbox_seed, target.sandbox_orders, *(
-        (target.sandbox_speed, target.sandbox_epoch) if target.sandbox_speed != 1.0 else ()))
+    return start(target.sandbox_seed, target.sandbox_orders, target.sandbox_speed, target.sandbox_epoch)
 
 
 def _world_clock(target):

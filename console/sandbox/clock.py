@@ -8,9 +8,10 @@ clock give byte-identical responses.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 from typing import Callable
+
+from console.session.clock import WorldClock
 
 Clock = Callable[[], float]
 
@@ -19,18 +20,16 @@ class WallClock:
     """UNIX seconds that start at the wall clock and then follow the monotonic clock, ``speed``
     times as fast (``--speed 60``: a simulated hour per real minute, so a demo shows changes
     within seconds). ``epoch``: the UNIX seconds the simulation starts at (default: now); the
-    console passes the epoch of its own clock (console/session/clock.py), so that the two agree.
+    console passes the epoch of its own clock, so that the two agree: this is that very clock
+    (console/session/clock.py's :class:`WorldClock`), read as UNIX seconds.
     """
 
     def __init__(self, speed: float = 1.0, epoch: float | None = None) -> None:
-        if not speed > 0:
-            raise ValueError("speed must be positive")
-        self._epoch = time.time() if epoch is None else epoch
-        self._mono = time.monotonic() - (time.time() - self._epoch)  # the monotonic reading at the epoch
+        self._world = WorldClock(speed, epoch)
         self.speed = speed
 
     def __call__(self) -> float:
-        return self._epoch + (time.monotonic() - self._mono) * self.speed
+        return self._world.timestamp()
 
 
 class ManualClock:

@@ -7,7 +7,8 @@ sandbox's clock runs X times as fast (a simulated hour a real minute); the conso
 then run with it, or a demo's orders would never look late while the simulated day races on.
 :class:`WorldClock` is that clock: it starts at ``epoch`` (UNIX seconds, the same value the
 sandbox is given, so both agree from the start) and follows the monotonic clock ``speed`` times
-as fast, as the sandbox's ``WallClock`` does (console/sandbox/clock.py).
+as fast; the sandbox's ``WallClock`` (console/sandbox/clock.py) is this clock read as UNIX
+seconds.
 
 Durations that are about the supervisor's own time (how long ago the list was updated) are real
 seconds: :func:`real_seconds` turns a span of this clock back into them.
