@@ -308,6 +308,12 @@ def _raw_facts(raw: tuple, cutoff: datetime) -> tuple:
             scheduled is not None and scheduled <= cutoff, eta, ops)
 
 
+def _key_of(order: Any) -> RowKey:
+    """The key of a list row (it carries one) or of a summary (made from its ref)."""
+    key = getattr(order, "key", None)
+    return key if key is not None else ref_key(order.ref)
+
+
 def _row_facts(order: Any, cutoff: datetime) -> tuple:
     """The facts tuple of one order (a summary or a list row) at a LATE ``cutoff``."""
     status = order.status
@@ -415,29 +421,15 @@ class SnapshotBuilder:
     def _add_summaries(self, orders: Sequence[Any]) -> None:
         facts = self._facts
         cutoff = self._cutoff
-        intern = sys.intern
         previous = self._previous
         prev_get = previous.facts.get if previous is not None else None
         unseen_pop = self._unseen.pop if self._unseen is not None else None
         changed, new = self._changed, self._new
         for order in orders:
-            status = order.status
-            if status not in _OPEN:
+            if order.status not in _OPEN:
                 continue
-            levels = getattr(order, "levels", None)
-            if levels is None:
-                levels, worst = risk_levels(order.risks)
-                ref = order.ref
-                key = (ref.order_handle, ref.type, ref.type_index, ref.fulfillment_attempt)
-            else:
-                worst = order.worst
-                key = order.key
-            scheduled = order.scheduled_at
-            item = facts[key] = (
-                intern(status) if len(status) < 64 else status,
-                order.worker, levels, worst, scheduled is not None and scheduled <= cutoff,
-                order.eta, order.ops_group,
-            )
+            key = _key_of(order)
+            item = facts[key] = _row_facts(order, cutoff)
             if prev_get is not None and unseen_pop is not None:
                 before = unseen_pop(key, None)
                 if before is None:
@@ -538,8 +530,7 @@ class TableDiff:
         self.listed = listed
         cutoff = self.cutoff
         for order in orders:
-            key = order.key if hasattr(order, "key") else ref_key(order.ref)
-            listed[key] = _table_facts(order, cutoff)
+            listed[_key_of(order)] = _table_facts(order, cutoff)
 
     def merged(self, result: Any) -> None:
         """A refresh merged into the table: ``result`` names its ``added_rows``,

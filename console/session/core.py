@@ -162,7 +162,8 @@ class Session:
         #: Loads that succeeded.
         self.loads = 0
         #: What changed from one complete load to the next (console/session/alerts.py): every
-        #: load's pages go to it, and a complete one is compared (:class:`ChangesDetected`).
+        #: load's rows (the first) or merge result (a refresh) go to it, and a complete one is
+        #: compared (:class:`ChangesDetected`).
         self.changes = ChangeTracker(eta_slip_minutes=settings.eta_slip_minutes, notifier=_notifier(settings))
         self._refresh_again = False
         self._listeners: list[Listener] = []
