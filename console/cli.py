@@ -518,7 +518,7 @@ def _run_console(args: argparse.Namespace, start_up: StartUpPause | None = None)
 
 def _change_settings(args: argparse.Namespace, profile) -> dict[str, object]:
     """The change-detection and notification settings: the command line, else the profile."""
-    from console.config import MAX_ETA_SLIP_MINUTES
+    from console.session.changes import MAX_ETA_SLIP_MINUTES
 
     out: dict[str, object] = {}
     slip = args.eta_slip if args.eta_slip is not None else (profile.eta_slip_minutes if profile else None)

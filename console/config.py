@@ -47,6 +47,7 @@ from typing import Any
 from console.api.credentials import Secret
 
 from console.api.sanitize import sanitize
+from console.session.changes import MAX_ETA_SLIP_MINUTES
 
 CONFIG_ENV = "DISPATCH_CONSOLE_CONFIG"
 APP_NAME = "dispatch-console"
@@ -147,8 +148,6 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "notify": bool,
     "notify_kinds": list,
 }
-#: The longest ETA slip a profile or the command line may set (a day).
-MAX_ETA_SLIP_MINUTES = 1440
 
 PALETTES = ("default", "colorblind")  # the same as console.settings.PALETTES (no UI import here)
 

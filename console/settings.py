@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from console.api.client import DEFAULT_BASE_URL
+from console.session.changes import MAX_ETA_SLIP_MINUTES
 
 DEFAULT_THEME = "textual-dark"
 PALETTES = ("default", "colorblind")
@@ -69,8 +70,8 @@ class Settings:
             raise ValueError("bulk_concurrency must be between 1 and 16")
         if self.settle_window is not None and not 0 <= self.settle_window <= 3600:
             raise ValueError("settle_window must be between 0 and 3600 seconds")
-        if not 0 < self.eta_slip_minutes <= 1440:
-            raise ValueError("eta_slip_minutes must be more than 0 and at most 1440")
+        if not 0 < self.eta_slip_minutes <= MAX_ETA_SLIP_MINUTES:
+            raise ValueError(f"eta_slip_minutes must be more than 0 and at most {MAX_ETA_SLIP_MINUTES}")
         if self.notify_kinds != ("new-red",):
             from console.notify import NOTIFY_KINDS
 

@@ -83,7 +83,7 @@ def run_watch(
     profile: Any = None,
 ) -> int:
     from console.notify import DEFAULT_KINDS, Notifier, in_tmux, methods_for, parse_kinds, parse_methods
-    from console.session.changes import DEFAULT_ETA_SLIP_MINUTES, ChangeDetector
+    from console.session.changes import DEFAULT_ETA_SLIP_MINUTES, MAX_ETA_SLIP_MINUTES, ChangeDetector
 
     output = Output(stdout, stderr)
     profile = profile if profile is not None else getattr(client_factory, "profile", None)
@@ -99,8 +99,8 @@ def run_watch(
         output.err("dispatch-console watch: --interval must be between 1 and 3600 seconds")
         return EXIT_USAGE
     slip = setting(args.eta_slip, "eta_slip_minutes", DEFAULT_ETA_SLIP_MINUTES)
-    if not 0 < slip <= 24 * 60:
-        output.err("dispatch-console watch: --eta-slip must be more than 0 and at most 1440 minutes")
+    if not 0 < slip <= MAX_ETA_SLIP_MINUTES:
+        output.err(f"dispatch-console watch: --eta-slip must be more than 0 and at most {MAX_ETA_SLIP_MINUTES} minutes")
         return EXIT_USAGE
     notify = setting(args.notify, "notify", False)
     notifier = None

@@ -60,8 +60,10 @@ from typing import Any
 from console.api.sanitize import sanitize
 from console.api.vocab import OPEN_STATUSES, RISK_KEY_NAMES, RISK_KEYS, OrderRef, RiskLevel
 
-#: The default of the ``eta_slip_minutes`` setting.
+#: The default of the ``eta_slip_minutes`` setting, and the longest slip a profile or the
+#: command line may set (a day).
 DEFAULT_ETA_SLIP_MINUTES = 15
+MAX_ETA_SLIP_MINUTES = 24 * 60
 #: The default number of events a feed keeps.
 DEFAULT_FEED_SIZE = 500
 
@@ -863,6 +865,6 @@ class ChangeFeed:
 
 __all__ = [
     "ChangeDetector", "ChangeEvent", "ChangeFeed", "ChangeKind", "DEFAULT_ETA_SLIP_MINUTES",
-    "DEFAULT_FEED_SIZE", "Snapshot", "SnapshotBuilder", "TableDiff", "late_cutoff", "ref_key", "risk_levels",
+    "DEFAULT_FEED_SIZE", "MAX_ETA_SLIP_MINUTES", "Snapshot", "SnapshotBuilder", "TableDiff", "late_cutoff", "ref_key", "risk_levels",
     "snapshot",
 ]
