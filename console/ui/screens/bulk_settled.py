@@ -93,9 +93,10 @@ class BulkSettledScreen(ModalScreen[None]):
         lines = self.query_one(LineList)
         width = handle_width(r.ref for r in self.results)
         wrap = lines.scrollable_content_region.width or 72
+        name_action = bool(self._others())  # once, not once a result (it walks them all)
         lines.set_lines(line for r in problems_first(self.results)
                         for line in result_lines(r, ascii=self.ascii, width=width, wrap=wrap,
-                                                 action=self._action(r), name_action=bool(self._others())))
+                                                 action=self._action(r), name_action=name_action))
 
     def action_close(self) -> None:
         self.dismiss(None)
