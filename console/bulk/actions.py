@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -381,3 +382,23 @@ def from_journal(name: str | None, params_json: str | None) -> Action:
     except (KeyError, TypeError, ValueError, AttributeError):
         raise ValueError(f"unreadable {kind.name} parameters in the journal") from None
     return kind()
+
+
+_WORDS = re.compile(r"\b(completed|completing|complete|Completed|Completing|Complete)\b")
+
+
+def in_words(text: str, action: Action) -> str:
+    """``text`` written for complete, told for ``action``: completed -> its ``done``,
+    completing -> its ``doing``, complete -> its ``verb`` (capitals kept). The engine's result
+    names say ``completed`` for "the action's end state" whatever the action; the screen and
+    the headless commands tell each action in its own words."""
+    if action.name == "complete":
+        return text
+
+    def word(match: re.Match[str]) -> str:
+        found = match.group(1)
+        lower = found.lower()
+        new = action.done if lower == "completed" else action.doing if lower == "completing" else action.verb
+        return new[:1].upper() + new[1:] if found[:1].isupper() else new
+
+    return _WORDS.sub(word, text)

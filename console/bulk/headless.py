@@ -347,10 +347,9 @@ class ProgressPrinter:
 
 def _label(status: Any, action: Any = None) -> str:
     """A result's label in the action's words: "completed" is the action's end state."""
-    label = status.label
-    if action is not None and action.done != "completed":
-        label = label.replace("completed", action.done)
-    return label
+    from console.bulk.actions import in_words
+
+    return status.label if action is None else in_words(status.label, action)
 
 
 def _result_rows(results: Sequence[Any], action: Any = None) -> list[tuple[str, ...]]:

@@ -27,8 +27,6 @@ HANDLE_WIDTH = 24
 
 #: The order list's status column while a run holds the order (11 cells).
 QUEUED = "queued"
-SENDING = "completing…"
-SENDING_ASCII = "completing..."
 
 _ROW_LABELS = {
     ResultStatus.COMPLETED: "completed",
@@ -65,10 +63,6 @@ def outcome_class(status: ResultStatus) -> tuple[str, str, str]:
     if status.is_failure:
         return _FAILURE
     return _NOT_SENT
-
-
-def sending_label(ascii: bool) -> str:
-    return SENDING_ASCII if ascii else SENDING
 
 
 def handle_width(refs: Iterable[OrderRef]) -> int:
