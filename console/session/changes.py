@@ -141,9 +141,19 @@ class ChangeEvent:
     def sentence(self) -> str:
         """The change in words, display-safe: ``Order h1 (drop #0), worker w7: worst risk rose
         from yellow to red.``"""
+        return f"{self.who()}: {self.what()}."
+
+    def who(self) -> str:
+        """The sentence's subject: ``Order h1 (drop #0), worker w7`` (the worker left out of a
+        reassignment, which names both)."""
         who = f"Order {self.ref.describe()}"
         if self.worker and self.kind is not ChangeKind.WORKER:
             who += f", worker {self.worker}"
+        return who
+
+    def what(self) -> str:
+        """What changed, without the subject or the full stop: ``worst risk rose from yellow to
+        red``."""
         kind = self.kind
         if kind is ChangeKind.RISK:
             words = _RISK_WORDS.get(self.risk_key or "", self.risk_key or "?")
@@ -164,7 +174,7 @@ class ChangeEvent:
         else:
             what = ("left the open set: completed or cancelled by this console" if self.by_this_console
                     else "left the open set: completed or cancelled elsewhere")
-        return f"{who}: {what}."
+        return what
 
     def as_json(self) -> dict[str, Any]:
         """The event as ``watch --json`` writes it: the handle and leg exact, times ISO-8601."""

@@ -28,7 +28,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.api.vocab import OrderRef
-from console.session.changes import ChangeEvent, ChangeFeed, ChangeKind
+from console.session.changes import ChangeEvent, ChangeFeed
 from console.ui.messages import AcknowledgeAllNewReds
 from console.ui.screens.help import hanging
 from console.ui.screens.picker import VimOptionList
@@ -41,13 +41,8 @@ RED_MARK = "!"
 
 def what_changed(event: ChangeEvent) -> str:
     """The change in words, without the order and worker the entry's first line names."""
-    sentence = event.sentence()
-    who = f"Order {event.ref.describe()}"
-    if event.worker and event.kind is not ChangeKind.WORKER:
-        who += f", worker {event.worker}"
-    if sentence.startswith(who + ": "):
-        sentence = sentence[len(who) + 2:]
-    return sentence[:1].upper() + sentence[1:]
+    what = event.what()
+    return f"{what[:1].upper()}{what[1:]}."
 
 
 #: Where the second line (what changed) starts, and where its wrapped lines continue.
