@@ -613,9 +613,7 @@ class OrdersClient:
         concurrency 8 was most of what the engine added to the network's own time. Sent exactly
         once; never retried here.
         """
-        body, response = await self._post_action(
-            ref.order_handle, "complete", ref.type, ref.type_index, ref.fulfillment_attempt)
-        return self._answer(ref.order_handle, "complete", "completed", body, response, parse_order_summary)
+        return await self._action_summary(ref, "complete", {}, expected_status="completed")
 
     # The other write actions. Each is sent exactly once and never retried here; the answer is
     # read as the order's list summary (see complete_summary) and checked to be one valid order,
@@ -662,10 +660,11 @@ class OrdersClient:
             body["scheduled_after"] = _body_time("scheduled_after", scheduled_after)
         return await self._action_summary(ref, "reschedule", body)
 
-    async def _action_summary(self, ref: OrderRef, action: str, body: dict[str, Any]) -> OrderSummary:
+    async def _action_summary(self, ref: OrderRef, action: str, body: dict[str, Any], *,
+                              expected_status: str | None = None) -> OrderSummary:
         raw, response = await self._post_action(
             ref.order_handle, action, ref.type, ref.type_index, ref.fulfillment_attempt, body=body)
-        return self._answer(ref.order_handle, action, None, raw, response, parse_order_summary)
+        return self._answer(ref.order_handle, action, expected_status, raw, response, parse_order_summary)
 
     # ------------------------------------------------------------------ plumbing
 
