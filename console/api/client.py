@@ -26,7 +26,7 @@ import ssl
 import sys
 import time
 import zlib
-from datetime import datetime, timezone
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from types import TracebackType
@@ -44,6 +44,7 @@ from console.api.vocab import FILTERABLE_STATUSES, ORDER_STATUSES, ORDER_TYPES, 
 from console.api.free_json import parse_error_body
 from console.api.retry import Backoff, parse_retry_after
 from console.api.sanitize import has_unsafe_characters, sanitize
+from console.api.timestamps import iso_utc
 from console.api.summaries import (  # noqa: F401 - OrderSummary: what the pages hold
     ItemPage,
     OrderSummary,
@@ -1027,7 +1028,7 @@ def _body_time(name: str, value: Any) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise errors.InvalidRequest(f"{name} must be a time with a zone")
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        return iso_utc(value)
     return _body_text(name, value)
 
 

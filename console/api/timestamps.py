@@ -59,6 +59,15 @@ def parse_timestamp(value: object) -> datetime | None:
         return None
 
 
+def iso_utc(dt: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z`` (``2026-12-07T14:30:00Z``; microseconds kept when there are
+    any): what a request body, the journal's parameters and ``watch --json`` write. A naive time
+    is read as UTC."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 def format_timestamp(dt: datetime) -> str:
     """The API's own form: ``YYYY-MM-DDTHH:MM:SS.mmmZ`` in UTC."""
     dt = dt.astimezone(timezone.utc)

@@ -33,6 +33,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from console.api.sanitize import sanitize
+from console.api.timestamps import iso_utc
 from console.api.vocab import TERMINAL_STATUSES, OrderRef
 
 if TYPE_CHECKING:
@@ -316,14 +317,14 @@ class Reschedule(_ToTarget, Action):
         return await client.reschedule_summary(ref, self.at, self.after)
 
     def params(self) -> dict[str, Any]:
-        p: dict[str, Any] = {"at": _iso(self.at)}
+        p: dict[str, Any] = {"at": iso_utc(self.at)}
         if self.after is not None:
-            p["after"] = _iso(self.after)
+            p["after"] = iso_utc(self.after)
         return p
 
     def describe(self) -> str:
-        after = f" (not before {_iso(self.after)})" if self.after is not None else ""
-        return f"reschedule to {_iso(self.at)}{after}"
+        after = f" (not before {iso_utc(self.after)})" if self.after is not None else ""
+        return f"reschedule to {iso_utc(self.at)}{after}"
 
     def _shows_target(self, order: Any) -> bool:
         return _same_time(getattr(order, "scheduled_at", None), self.at) and (
@@ -342,10 +343,6 @@ class Reschedule(_ToTarget, Action):
                     and self.judge(leg) is Verdict.APPLIED):
                 return leg
         return order
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 COMPLETE = Complete()

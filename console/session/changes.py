@@ -58,6 +58,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from console.api.sanitize import sanitize
+from console.api.timestamps import iso_utc
 from console.api.vocab import OPEN_STATUSES, RISK_KEY_NAMES, RISK_KEYS, OrderRef, RiskLevel
 
 #: The default of the ``eta_slip_minutes`` setting, and the longest slip a profile or the
@@ -180,7 +181,7 @@ class ChangeEvent:
         """The event as ``watch --json`` writes it: the handle and leg exact, times ISO-8601."""
         ref = self.ref
         out: dict[str, Any] = {
-            "time": _iso(self.time),
+            "time": iso_utc(self.time),
             "order_handle": ref.order_handle,
             "type": ref.type,
             "type_index": ref.type_index,
@@ -204,12 +205,6 @@ def _direction(before: str | None, after: str | None) -> str:
         return "rose from" if order.index(after or "none") > order.index(before or "none") else "fell from"
     except ValueError:
         return "changed from"
-
-
-def _iso(when: datetime) -> str:
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def _clock(text: str | None) -> str:
@@ -767,7 +762,7 @@ class ChangeDetector:
             base = self._eta_base.get(key, old_eta)
             if new_eta - base >= self.eta_slip:
                 self._eta_base.pop(key, None)
-                add(make(now, ref, ChangeKind.ETA, _iso(base), _iso(new_eta), worker, worst, None, False, ops))
+                add(make(now, ref, ChangeKind.ETA, iso_utc(base), iso_utc(new_eta), worker, worst, None, False, ops))
             elif new_eta < base:
                 self._eta_base.pop(key, None)  # earlier than the baseline: counting starts again
             else:
