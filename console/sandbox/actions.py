@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from console.sandbox.faults import ORDER_ACTIONS
 from console.sandbox.fleet import ConflictState
 from console.sandbox.order import OPEN_STATUSES, TERMINAL_STATUSES, SimOrder
 
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
 
-WRITE_ACTIONS = ("complete", "cancel", "disable", "enable", "reassign", "reschedule")
+WRITE_ACTIONS = ORDER_ACTIONS  # the actions the fault knobs can be aimed at are all of them
 
 APPLIES_TO: dict[str, frozenset[str]] = {
     "complete": OPEN_STATUSES,
@@ -204,7 +205,7 @@ def apply(fleet: "Fleet", order: SimOrder, action: str, params: Params, now: flo
     elif action == "enable":
         fleet.enable(order, now)
     elif action == "reassign":
-        worker = next((w for w in fleet.workers if w.handle == params.worker_handle), None)
+        worker = fleet.worker(params.worker_handle)
         if worker is None:
             raise BadBody({"worker_handle": [f"Unknown worker {params.worker_handle}."]})
         group = params.ops_group_handle

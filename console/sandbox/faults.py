@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 ERROR_STATUSES = (500, 502, 503, 504)
-#: The write actions the apply-time knobs can be aimed at (console.sandbox.actions.WRITE_ACTIONS).
+#: The write actions the apply-time knobs can be aimed at (console.sandbox.actions.WRITE_ACTIONS
+#: is this tuple).
 ORDER_ACTIONS = ("complete", "cancel", "disable", "enable", "reassign", "reschedule")
 
 

@@ -463,11 +463,16 @@ class Fleet:
         rng = random.Random(mix(self.seed, 80, next(self._tie)))
         o = self._pool_order(rng, self._pick_area(rng), created=t)
         o.handle = self._next_handle(o, day_stamp(t))
+        self._arrive(o, t)
+        self._push(t + self._spawn_gap(), "spawn", None)
+
+    def _arrive(self, o: SimOrder, t: float) -> None:
+        """An order that enters the live fleet at ``t`` (spawned, or a re-created attempt):
+        indexed last, its risks assessed and their reassessment scheduled."""
         self._index(o)
         o.seq = len(self.ordered) - 1
         o.risks = assess(o, t)
         self._schedule_risk(o, t, first=True)
-        self._push(t + self._spawn_gap(), "spawn", None)
 
     # ------------------------------------------------------------------ worker progress
 
@@ -639,12 +644,8 @@ class Fleet:
         (planned again later). Dispatched or ongoing: this attempt ends ``cancelled`` and marked rescheduled,
         and the next ``fulfillment_attempt`` is created ``unplanned`` with the new times."""
         if o.status in ("dispatched", "ongoing"):
-            was, w = o.status, o.worker
-            o.status = "cancelled"
-            o.cancelled_at = t
             o.rescheduled_marked_at = t
-            self._stop_tracking(o, t, by="api")
-            self._released(o, was, t, w)
+            self.cancel(o, t)
             o = self._next_attempt(o, t)
         else:
             w = o.worker
@@ -676,10 +677,7 @@ class Fleet:
         n.expected_service, n.track_mode, n.plan_mode = o.expected_service, o.track_mode, o.plan_mode
         n.previous = [*(o.previous or ()), {"order_handle": o.handle, "fulfillment_attempt": o.attempt}]
         o.successor = n
-        self._index(n)
-        n.seq = len(self.ordered) - 1
-        n.risks = assess(n, t)
-        self._schedule_risk(n, t, first=True)
+        self._arrive(n, t)
         self._push(t + 600, "plan", n)
         return n
 
@@ -697,6 +695,10 @@ class Fleet:
             self._kick(w, t)
 
     # ================================================================== reading
+
+    def worker(self, handle: str) -> Worker | None:
+        """The worker with ``handle`` (None: no such worker in the fleet)."""
+        return next((w for w in self.workers if w.handle == handle), None)
 
     def lookup(self, handle: str, type: str | None = None, type_index: int | None = None,
                attempt: int | None = None) -> SimOrder | None:

@@ -115,7 +115,7 @@ class Script:
         def step(o: "SimOrder", t: float) -> None:
             chosen = None
             if worker is not None:
-                chosen = next((w for w in self.fleet.workers if w.handle == worker), None)
+                chosen = self.fleet.worker(worker)
                 if chosen is None:
                     raise ValueError(f"no worker {worker!r} in the fleet")
             reassign(self.fleet, o, t, chosen)
