@@ -416,6 +416,7 @@ class Fleet:
             o.status = "disabled"
             o.disabled_at = t
             o.version += 1
+            o.start_pending = False  # the version made its pending start lapse (as in disable())
             o.touch()
             self._after_leaving_queue(o, t)
 

@@ -90,6 +90,26 @@ async def test_disable_then_enable_gives_the_working_status_back(sandbox, sandbo
     assert sandbox.stats.applied_count("enable", o.handle) == 1
 
 
+async def test_an_order_the_fleet_disabled_while_its_start_was_coming_is_worked_once_enabled() -> None:
+    # The fleet's own disable (a scheduled fate) made the order's pending start lapse but left
+    # it marked as coming: enabled again, its worker reached it and waited for that start for
+    # ever, and the rest of their queue with it.
+    from tests.support.sandbox_fixtures import make_sandbox
+
+    sb = make_sandbox(orders=500)
+    by_fate = [x for x in sb.orders("disabled") if x.resumes is None]  # the API's disable sets resumes
+    assert len(by_fate) >= 5
+    async with raw_http(sb) as http:
+        for o in by_fate:
+            assert (await post(http, o, "enable")).status_code == 200
+    for _ in range(24 * 6):  # a simulated day, ten minutes at a time
+        sb.advance(600)
+        if all(o.status not in ("assigned", "dispatched") for o in by_fate):
+            break
+    # Worked (ongoing, completed, or cancelled at the door), none waiting for a start that lapsed.
+    assert [(o.handle, o.status) for o in by_fate if o.status in ("assigned", "dispatched")] == []
+
+
 async def test_an_ongoing_order_disabled_comes_back_ongoing_and_its_worker_moves_on(sandbox, sandbox_http,
                                                                                   schema_validator):
     o = next(x for x in sandbox.orders("ongoing") if x.worker is not None and x.worker.current is x)
