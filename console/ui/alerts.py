@@ -115,7 +115,7 @@ class AlertsController:
     def jump_to_next_new_red(self) -> None:
         """The next unacknowledged new red below the cursor (wrapping to the top)."""
         app = self.app
-        if app.screen is not app.screen_stack[0]:
+        if not app.on_main_screen:
             return  # a dialog (the feed, the help) is open: the list behind it is not moved
         order_list = app.order_list
         table = order_list.table

@@ -221,6 +221,15 @@ class DispatchApp(ForwardedActions, App[None]):
     footer: ConsoleFooter
 
     @property
+    def on_main_screen(self) -> bool:
+        """The list is the screen on top: no dialog is open over it (False before the first
+        screen is up and while the app shuts down)."""
+        try:
+            return self.is_mounted and self.screen is self.screen_stack[0]
+        except Exception:  # no screen yet, or shutting down
+            return False
+
+    @property
     def loading(self) -> bool:
         """True while the order list is being (re)loaded."""
         return any(w.group == "orders" and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
@@ -336,7 +345,7 @@ class DispatchApp(ForwardedActions, App[None]):
         if action == "complete":
             if self.settings.read_only:
                 return None  # shown disabled: this console cannot write
-            if self.is_mounted and self.screen is self.screen_stack[0]:
+            if self.on_main_screen:
                 row = self.order_list.cursor_row
                 if row is None and not self.bulk.marks:
                     return None

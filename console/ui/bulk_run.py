@@ -246,11 +246,7 @@ class BulkController:
                 log.exception("a bulk view failed to update")
 
     def _base_visible(self) -> bool:
-        app = self.app
-        try:
-            return app.screen is app.screen_stack[0]
-        except Exception:  # no screen yet, or shutting down
-            return False
+        return self.app.on_main_screen
 
     def _ensure_timer(self) -> None:
         if self._timer is None and self.app.is_running:

@@ -81,16 +81,12 @@ class OrderActions:
             self._probes[kind] = _probe(kind)
         return self._probes[kind]
 
-    def _on_main_screen(self) -> bool:
-        app = self.app
-        return app.is_mounted and app.screen is app.screen_stack[0]
-
     def check_action(self, name: str) -> bool | None:
         """For the app's ``check_action``: None shows the key dimmed (it cannot act now)."""
         app = self.app
         if app.settings.read_only:
             return None
-        if self._on_main_screen() and not app.bulk.marks:
+        if self.app.on_main_screen and not app.bulk.marks:
             row = app.order_list.cursor_row
             if row is None or self.probe(name).refusal(row.status) is not None:
                 return None
@@ -151,7 +147,7 @@ class OrderActions:
     def run(self, name: str) -> None:
         """The key of ``name`` was pressed (or its palette entry chosen)."""
         app = self.app
-        if not self._on_main_screen():
+        if not self.app.on_main_screen:
             return  # a dialog is open (the bindings are the app's, so they reach here)
         probe = self.probe(name)
         if app.settings.read_only:

@@ -43,7 +43,7 @@ class SingleCompletion:
     def complete(self) -> None:
         """The ``c`` key on the main screen."""
         app = self._app
-        if app.screen is not app.screen_stack[0]:
+        if not app.on_main_screen:
             return  # a dialog is open (this binding is the app's, so it reaches here)
         if self.settings.read_only:
             app.notify("Read-only: this console cannot complete orders.", severity="warning", markup=False)
