@@ -22,6 +22,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
+from console.ui.order_actions import KEY_ACTIONS
 from console.ui.textual_compat.footer import FooterKey
 
 from console.ui.textual_compat.bindings import declared_bindings
@@ -33,7 +34,7 @@ class ConsoleFooter(Footer):
     #: Columns from which the footer shows the order actions of :data:`WIDE_ONLY`.
     ACTIONS_MIN_WIDTH = 130
     #: Actions shown only from ACTIONS_MIN_WIDTH columns.
-    WIDE_ONLY = frozenset({"cancel_order", "disable_order", "enable_order", "reassign_order", "reschedule_order"})
+    WIDE_ONLY = frozenset(KEY_ACTIONS)  # the order actions' keys (x, d, E, a, t)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
