@@ -113,7 +113,7 @@ class RescheduleScreen(ModalScreen["datetime | None"]):
             yield Static(Text("New time: +30m, 14:30 (today, your zone) or 2026-12-08T14:30"),
                          id="reschedule-label")
             yield Input(placeholder=EXAMPLES, max_length=MAX_INPUT, id="reschedule-input")
-            yield Static(self._preview(""), id="reschedule-preview")
+            yield Static(self._preview(None, None), id="reschedule-preview")
             yield Static(Text("Not before (optional, same forms, before the new time; Tab):"),
                          id="reschedule-after-label")
             yield Input(placeholder="empty: no earliest start sent", max_length=MAX_INPUT, id="reschedule-after")
@@ -139,8 +139,8 @@ class RescheduleScreen(ModalScreen["datetime | None"]):
         except ValueError as exc:
             return None, safe(str(exc))
 
-    def _preview(self, typed: str) -> Text:
-        moment, error = self._read(typed)
+    def _preview(self, moment: datetime | None, error: str | None) -> Text:
+        """What the preview line shows for a reading of the input (:meth:`_read`)."""
         if error is not None:
             return Text(error, "bold")
         if moment is None:
@@ -163,17 +163,19 @@ class RescheduleScreen(ModalScreen["datetime | None"]):
         if event.input.id == "reschedule-input":
             self._show_preview()
 
-    def _show_preview(self) -> None:
-        typed = self.query_one("#reschedule-input", Input).value
-        _, error = self._read(typed)
+    def _show_preview(self) -> tuple[datetime | None, str | None]:
+        """Read the new time once, show it, and return the reading."""
+        moment, error = self._read(self.query_one("#reschedule-input", Input).value)
         preview = self.query_one("#reschedule-preview", Static)
         preview.set_class(error is not None, "-refused")
-        preview.update(self._preview(typed))
+        preview.update(self._preview(moment, error))
+        return moment, error
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self._show_preview()  # the clock moved on since the last keystroke: "in 15m" may be past
-        moment, error = self._read(self.query_one("#reschedule-input", Input).value)
+        # Read again (the clock moved on since the last keystroke: "in 15m" may be past), and
+        # decide on what the preview now shows.
+        moment, error = self._show_preview()
         say = self.query_one("#reschedule-error", Static).update
         if moment is None:
             say(Text("Not rescheduled: the time above is refused." if error is not None
