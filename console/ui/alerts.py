@@ -66,15 +66,11 @@ class AlertsController:
     # ------------------------------------------------------------------ a refresh's changes
 
     def changes_found(self, changes: ChangesDetected) -> None:
-        self._show_counter()
-        self._show_marks()
         if changes.notification:
             # Bytes made by console.notify: sanitized, printable text inside BEL/OSC framing.
             if terminal.write(self.app, changes.notification.decode("utf-8", "replace")):
                 self.notifications_sent += 1
-        screen = self._open_feed()
-        if screen is not None:
-            screen.update_feed()
+        self._show()
 
     def _show_counter(self) -> None:
         self.label.show_count(self.tracker.new_red_count)
@@ -84,7 +80,8 @@ class AlertsController:
         unacked = frozenset(e.key for e in feed.unacknowledged())
         self.app.order_list.set_change_marks(feed.recently_changed(), unacked)
 
-    def _acknowledged(self) -> None:
+    def _show(self) -> None:
+        """The tracker's state on screen: the counter, the row marks, an open feed."""
         self._show_counter()
         self._show_marks()
         screen = self._open_feed()
@@ -102,11 +99,11 @@ class AlertsController:
     def visited(self, ref: OrderRef | None) -> None:
         """The supervisor highlighted ``ref`` in the list (their cursor move, not the list's)."""
         if ref is not None and self.tracker.acknowledge(ref):
-            self._acknowledged()
+            self._show()
 
     def acknowledge_all(self) -> None:
         count = self.tracker.acknowledge_all()
-        self._acknowledged()
+        self._show()
         self.app.notify(f"Acknowledged {count:,} new red." if count else "No new red to acknowledge.",
                         markup=False)
 
