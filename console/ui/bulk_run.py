@@ -447,12 +447,11 @@ class BulkController:
             return True
         return False
 
-    def _review(self, refs: list[OrderRef], notes: list[str], *, verb: str, action: Action | None = None,
+    def _review(self, refs: list[OrderRef], notes: list[str], *, verb: str, action: Action,
                 skipped: Sequence[tuple[OrderRef, str]] = ()) -> None:
         from console.ui.screens.bulk_review import BulkReviewScreen
 
         frozen = list(refs)  # the screen and the run share this copy; nothing re-reads the list
-        action = action if action is not None else _complete()
 
         review = BulkReviewScreen(frozen, verb=verb, notes=notes, typed=len(frozen) > TYPED_CONFIRM_ABOVE,
                                   ascii=self.app.settings.ascii, action=action, skipped=skipped)
@@ -468,10 +467,8 @@ class BulkController:
 
         self.app.push_screen(review, confirmed)
 
-    def start(self, refs: Sequence[OrderRef], action: Action | None = None) -> RunState | None:
-        """Run ``action`` (complete by default) on ``refs`` (exactly these) on the App and show
-        the progress screen."""
-        action = action if action is not None else _complete()
+    def start(self, refs: Sequence[OrderRef], action: Action) -> RunState | None:
+        """Run ``action`` on ``refs`` (exactly these) on the App and show the progress screen."""
         if self._refuse_to_send(action):
             return None
         from console.ui.bulk_view import QUEUED

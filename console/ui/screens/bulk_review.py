@@ -129,7 +129,7 @@ class BulkReviewScreen(ModalScreen[bool]):
 
     def _back(self, words: str, for_cancel: str) -> str:
         """The words of Esc: not "cancel" when the action itself is a cancel."""
-        return for_cancel if self.action is not None and self.action.name == "cancel" else words
+        return for_cancel if self.asks_reason else words
 
     def _effect(self) -> str:
         action = self.action
