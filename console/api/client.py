@@ -631,7 +631,7 @@ class OrdersClient:
         order's metadata)."""
         body: dict[str, Any] = {}
         if reason is not None:
-            body["metadata"] = {"cancel_reason": _body_text("reason", reason)}
+            body["metadata"] = {"cancel_reason": body_text("reason", reason)}
         return await self._action_summary(ref, "cancel", body)
 
     async def disable_summary(self, ref: OrderRef) -> OrderSummary:
@@ -646,9 +646,9 @@ class OrdersClient:
                                ops_group_handle: str | None = None) -> OrderSummary:
         """``POST /orders/{order_handle}/reassign`` with ``worker_handle`` (and
         ``ops_group_handle``, needed when the worker belongs to more than one ops group)."""
-        body: dict[str, Any] = {"worker_handle": _body_text("worker_handle", worker_handle)}
+        body: dict[str, Any] = {"worker_handle": body_text("worker_handle", worker_handle)}
         if ops_group_handle is not None:
-            body["ops_group_handle"] = _body_text("ops_group_handle", ops_group_handle)
+            body["ops_group_handle"] = body_text("ops_group_handle", ops_group_handle)
         return await self._action_summary(ref, "reassign", body)
 
     async def reschedule_summary(self, ref: OrderRef, scheduled_at: datetime | str,
@@ -1014,8 +1014,9 @@ def _action_params(type: str | None, type_index: int | None, fulfillment_attempt
 MAX_BODY_TEXT = 1024
 
 
-def _body_text(name: str, value: Any) -> str:
-    """A handle for a request body: a non-empty string without control characters."""
+def body_text(name: str, value: Any) -> str:
+    """A handle for a request body: a non-empty string without control characters (the
+    headless commands check their options with it too); raises InvalidRequest."""
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_BODY_TEXT:
         raise errors.InvalidRequest(f"{name} must be a non-empty text of at most {MAX_BODY_TEXT} characters")
     if has_unsafe_characters(value) or value != value.strip():
@@ -1029,7 +1030,7 @@ def _body_time(name: str, value: Any) -> str:
         if value.tzinfo is None or value.utcoffset() is None:
             raise errors.InvalidRequest(f"{name} must be a time with a zone")
         return iso_utc(value)
-    return _body_text(name, value)
+    return body_text(name, value)
 
 
 def _request_id(response: httpx.Response) -> str | None:

@@ -194,8 +194,9 @@ def add_action_arguments(parser: argparse.ArgumentParser, command: str) -> None:
 
 def action_from_args(args: argparse.Namespace, *, now: datetime | None = None, tz: Any = None) -> Any:
     """The action a write command asks for, with its parameters; raises UsageError."""
+    from console.api.client import body_text
+    from console.api.errors import InvalidRequest
     from console.api.handles import describe_handle
-    from console.api.sanitize import has_unsafe_characters
     from console.bulk import actions
     from console.timeparse import parse_when
 
@@ -206,10 +207,13 @@ def action_from_args(args: argparse.Namespace, *, now: datetime | None = None, t
         return actions.ACTIONS[command]
     if command == "reassign":
         for option, value in (("--worker", args.worker), ("--ops-group", getattr(args, "action_ops_group", None))):
-            if value is not None and (not value.strip() or value != value.strip() or has_unsafe_characters(value)
-                                      or len(value) > 1024):
+            if value is None:
+                continue
+            try:
+                body_text(option, value)  # what the client would refuse to send
+            except InvalidRequest:
                 raise UsageError(f"{option} {describe_handle(value)} is not a handle (empty, surrounding spaces, "
-                                 "control characters or too long)")
+                                 "control characters or too long)") from None
         return actions.Reassign(worker=args.worker, ops_group=getattr(args, "action_ops_group", None))
     if command == "reschedule":
         now = now or datetime.now(timezone.utc)
