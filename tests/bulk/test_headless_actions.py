@@ -17,26 +17,11 @@ from console.bulk import headless as H
 from console.bulk.journal import JournalReader
 from tests.support.fake_hypertrack import SECRET, FakeHyperTrack, check_invariants
 from tests.support.loopback_fake import loopback_client, served_fake
+from tests.bulk.test_actions_pipeline import make_fake
+from tests.bulk.test_headless import Console
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 12, 7, 9, 15, tzinfo=timezone.utc)  # 10:15 in Berlin
-
-
-class Console:
-    def __init__(self) -> None:
-        self.stdout = io.StringIO()
-        self.stderr = io.StringIO()
-
-    @property
-    def out(self) -> str:
-        return self.stdout.getvalue()
-
-    @property
-    def err(self) -> str:
-        return self.stderr.getvalue()
-
-    def json_lines(self) -> list[dict]:
-        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
 
 
 def parse(command: str, argv: list[str]) -> argparse.Namespace:
@@ -62,15 +47,6 @@ def act(fake: FakeHyperTrack, journal_path: Path, command: str, argv: list[str],
     return code, console
 
 
-def fleet(names: list[str], status: str = "ongoing") -> FakeHyperTrack:
-    fake = FakeHyperTrack(names, status=status)
-    for order in fake.orders.values():
-        order["worker_handle"] = "w-1"
-        if status == "disabled":
-            order["enabled_from"] = "ongoing"
-    return fake
-
-
 @pytest.fixture
 def journal_path(tmp_path: Path) -> Path:
     return tmp_path / "journal.sqlite3"
@@ -90,7 +66,7 @@ def journal_path(tmp_path: Path) -> Path:
     ("reschedule", ["--at", "14:30"], "assigned", {"scheduled_at": "2026-12-07T13:30:00Z"}, "rescheduled"),
 ])
 def test_each_command_sends_its_action_and_reports_it(journal_path, command, argv, before, body, done):
-    fake = fleet(["a", "b", "outsider"], before)
+    fake = make_fake(["a", "b", "outsider"], before)
     code, con = act(fake, journal_path, command, ["a", "b", *argv, "--yes", "--json"])
     assert code == 0, con.err
     lines = con.json_lines()
@@ -110,7 +86,7 @@ def test_each_command_sends_its_action_and_reports_it(journal_path, command, arg
 
 
 def test_the_cancel_reason_is_sent_and_journaled_escaped(journal_path):
-    fake = fleet(["a"])
+    fake = make_fake(["a"], "ongoing")
     code, con = act(fake, journal_path, "cancel", ["a", "--reason", "double\x1b[2J booking", "--yes", "--json"])
     assert code == 0, con.err
     assert fake.bodies == [("a", "cancel", {"metadata": {"cancel_reason": "double\\x1b[2J booking"}})]
@@ -120,7 +96,7 @@ def test_the_cancel_reason_is_sent_and_journaled_escaped(journal_path):
 
 
 def test_orders_the_action_does_not_apply_to_are_skipped_with_the_reason(journal_path):
-    fake = fleet(["open", "closing", "gone", "off"], "ongoing")
+    fake = make_fake(["open", "closing", "gone", "off"], "ongoing")
     fake.orders["closing"]["status"] = "summarizing"
     fake.orders["gone"]["status"] = "cancelled"
     fake.orders["off"]["status"] = "disabled"
@@ -139,7 +115,7 @@ def test_orders_the_action_does_not_apply_to_are_skipped_with_the_reason(journal
 
 
 def test_enable_on_a_working_order_is_already_enabled_and_not_sent(journal_path):
-    fake = fleet(["off", "on"], "disabled")
+    fake = make_fake(["off", "on"], "disabled")
     fake.orders["on"]["status"] = "ongoing"
     code, con = act(fake, journal_path, "enable", ["off", "on", "--yes"])
     assert code == 0, con.err
@@ -150,7 +126,7 @@ def test_enable_on_a_working_order_is_already_enabled_and_not_sent(journal_path)
 
 
 def test_an_order_already_in_the_end_state_is_reported_and_not_sent(journal_path):
-    fake = fleet(["a", "b"], "assigned")
+    fake = make_fake(["a", "b"], "assigned")
     fake.orders["b"]["worker_handle"] = "w-2"
     code, con = act(fake, journal_path, "reassign", ["a", "b", "--worker", "w-2", "--yes"])
     assert code == 0, con.err
@@ -159,7 +135,7 @@ def test_an_order_already_in_the_end_state_is_reported_and_not_sent(journal_path
 
 
 def test_reschedule_reads_relative_times_in_the_local_zone(journal_path):
-    fake = fleet(["a"], "assigned")
+    fake = make_fake(["a"], "assigned")
     code, con = act(fake, journal_path, "reschedule", ["a", "--at", "+1h30m", "--after", "+1h", "--yes"])
     assert code == 0, con.err
     assert fake.bodies == [("a", "reschedule", {"scheduled_at": "2026-12-07T10:45:00Z",
@@ -172,21 +148,21 @@ def test_reschedule_reads_relative_times_in_the_local_zone(journal_path):
     (["--at", "+2h", "--after", "+3h"], "must not be later than the new time"),
 ])
 def test_reschedule_refuses_past_and_unreadable_times_before_any_request(journal_path, argv, message):
-    fake = fleet(["a"], "assigned")
+    fake = make_fake(["a"], "assigned")
     code, con = act(fake, journal_path, "reschedule", ["a", *argv, "--yes"])
     assert code == 2 and message in con.err and con.err.startswith("dispatch-console reschedule: ")
     assert fake.log == [] and not journal_path.exists()
 
 
 def test_reassign_refuses_a_worker_handle_with_control_characters(journal_path):
-    fake = fleet(["a"])
+    fake = make_fake(["a"], "ongoing")
     code, con = act(fake, journal_path, "reassign", ["a", "--worker", "w\x1b]0;x\x07", "--yes"])
     assert code == 2 and "\x1b" not in con.err and "--worker" in con.err
     assert fake.log == []
 
 
 def test_cancel_confirmation_says_it_cannot_be_undone_and_no_sends_nothing(journal_path):
-    fake = fleet(["a", "b"])
+    fake = make_fake(["a", "b"], "ongoing")
     code, con = act(fake, journal_path, "cancel", ["a", "b"], stdin=io.StringIO("n\n"), interactive=True)
     assert code == 1
     assert "About to cancel 2 order(s)" in con.err and "Cancelling cannot be undone." in con.err
@@ -195,7 +171,7 @@ def test_cancel_confirmation_says_it_cannot_be_undone_and_no_sends_nothing(journ
 
 
 def test_reassign_confirmation_names_the_worker(journal_path):
-    fake = fleet(["a"], "assigned")
+    fake = make_fake(["a"], "assigned")
     code, con = act(fake, journal_path, "reassign", ["a", "--worker", "w-7"], stdin=io.StringIO("y\n"),
                     interactive=True)
     assert code == 0, con.err
@@ -203,14 +179,14 @@ def test_reassign_confirmation_names_the_worker(journal_path):
 
 
 def test_no_terminal_and_no_yes_is_a_usage_error(journal_path):
-    fake = fleet(["a"])
+    fake = make_fake(["a"], "ongoing")
     code, con = act(fake, journal_path, "disable", ["a"])
     assert code == 2 and "add --yes to disable without asking" in con.err
     assert fake.log == []
 
 
 def test_f31_an_order_left_in_doubt_exits_75(journal_path):
-    fake = fleet(["a"])
+    fake = make_fake(["a"], "ongoing")
     fake.post_faults["a"] = ["drop_after_apply"]
     original = fake.handler
 
@@ -228,7 +204,7 @@ def test_f31_an_order_left_in_doubt_exits_75(journal_path):
 
 
 def test_journal_command_shows_action_and_params(journal_path):
-    fake = fleet(["a", "b"], "assigned")
+    fake = make_fake(["a", "b"], "assigned")
     act(fake, journal_path, "reassign", ["a", "--worker", "w-2", "--yes"])
     act(fake, journal_path, "disable", ["b", "--yes"])
     con = Console()
@@ -268,7 +244,7 @@ def test_what_an_interrupted_run_of_another_action_left_is_settled_first_as_that
     from console.bulk.actions import Reassign
     from console.bulk.journal import Journal
 
-    fake = fleet(["a", "b"], "assigned")
+    fake = make_fake(["a", "b"], "assigned")
     with served_fake(fake) as base_url:
         with Journal(journal_path) as journal:
             run_id = journal.start_run(account_id="acct-test", base_url=base_url, count=1)

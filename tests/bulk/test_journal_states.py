@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import random
 import sqlite3
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -20,12 +18,13 @@ import pytest
 from console.api.models import OrderRef
 from console.bulk import headless as H
 from console.bulk import journal as J
-from console.bulk.actions import COMPLETE, Cancel, Disable, Enable, Reassign
-from console.bulk.engine import BulkEngine
+from console.bulk.actions import Cancel, Disable, Enable, Reassign
 from console.bulk.journal import Journal, JournalReader
 from console.bulk.results import ResultStatus as R
 from tests.support.fake_hypertrack import ACCOUNT, BASE_URL, FakeHyperTrack, check_invariants, journal_rows
-from tests.bulk.test_journal_actions import V1_SCHEMA, leave_intent, schema_version, write_v1
+from tests.bulk.test_journal_actions import (  # noqa: F401 - journal_path: a fixture
+    V1_SCHEMA, journal_path, leave_intent, make_engine, schema_version, write_v1,
+)
 
 #: A version-2 journal as that version wrote it: ``action`` and ``params`` columns, and the
 #: complete action's names for the states of every action.
@@ -67,19 +66,6 @@ def raw_states(path: Path) -> tuple[dict[str, str], set[str]]:
         return ops, events
     finally:
         conn.close()
-
-
-@pytest.fixture
-def journal_path(tmp_path: Path) -> Path:
-    return tmp_path / "journal.sqlite3"
-
-
-def make_engine(fake: FakeHyperTrack, journal: Journal, action=COMPLETE, **options) -> BulkEngine:
-    options.setdefault("sleep", fake.clock.sleep)
-    options.setdefault("clock", fake.clock)
-    options.setdefault("rng", random.Random(7))
-    options.setdefault("wall_clock", lambda: datetime.now(timezone.utc) + timedelta(hours=2))
-    return BulkEngine(fake.client(), journal, action=action, **options)
 
 
 def show_journal(path: Path, *extra: str) -> tuple[str, str]:
