@@ -46,6 +46,13 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 
+def read_only_reason(settings: Any, verb: str) -> str:
+    """Why a write key does nothing in a read-only console (its toast), for ``verb``."""
+    source = f"profile {settings.profile!r} is read-only" if settings.profile else "started with --read-only"
+    return (f"Read-only ({sanitize(source)}): this console cannot {verb} orders. "
+            f"Start it without --read-only (or with a profile that can write) to {verb}.")
+
+
 def _probe(kind: str) -> Action:
     """An action of ``kind`` for status questions (``refusal`` of a status does not look at the
     worker or the time; those come from the dialogs)."""
@@ -129,9 +136,7 @@ class OrderActions:
         settings = app.settings
         verb = self.probe(name).verb
         if settings.read_only:
-            source = f"profile {settings.profile!r} is read-only" if settings.profile else "started with --read-only"
-            return (f"Read-only ({sanitize(source)}): this console cannot {verb} orders. "
-                    f"Start it without --read-only (or with a profile that can write) to {verb}.")
+            return read_only_reason(settings, verb)
         if app.bulk.marks:
             return None
         row = app.order_list.cursor_row if app.is_mounted else None

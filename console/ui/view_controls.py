@@ -26,7 +26,7 @@ from console.api.sanitize import sanitize
 from console.ui.ascii_mode import AsciiFilter
 from console.ui.clipboard import copy_message, copyable_url
 from console.ui.filter_bar import FilterBar, ViewState
-from console.ui.order_actions import KEY_ACTIONS
+from console.ui.order_actions import KEY_ACTIONS, read_only_reason
 from console.session.filtering import ViewFilter
 from console.session.sorting import SORT_COLUMNS, ViewSort
 from console.ui.textual_compat.bindings import bindings_after_keymap, declared_bindings, key_display
@@ -348,9 +348,7 @@ class ViewControls:
         if order_actions is not None and action in KEY_ACTIONS:
             return order_actions.disabled_reason(action)
         if action in WRITE_ACTIONS and settings.read_only:
-            source = f"profile {settings.profile!r} is read-only" if settings.profile else "started with --read-only"
-            return (f"Read-only ({sanitize(source)}): this console cannot complete orders. "
-                    "Start it without --read-only (or with a profile that can write) to complete.")
+            return read_only_reason(settings, "complete")
         row = app.order_list.cursor_row if app.is_mounted else None
         if action == "complete" and row is None:
             return "No order is highlighted (the list is empty or still loading)."
