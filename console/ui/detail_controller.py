@@ -67,6 +67,14 @@ class DetailController:
         row = self.row
         return row is not None and row.key == ref_key(ref)
 
+    def shown_order(self, ref: OrderRef) -> Any:
+        """The full order the pane shows for ``ref`` (None: the pane is for another order, or
+        has not got it): what the list's row may lack (a share URL, a time zone)."""
+        if not self.is_current(ref):
+            return None
+        order = self.pane.order
+        return order if order is not None and getattr(order, "order_handle", None) == ref.order_handle else None
+
     # ------------------------------------------------------------------ when to fetch
 
     def first_rows_shown(self) -> None:

@@ -240,14 +240,9 @@ class OrderActions:
     def _order_zone_name(self, row: OrderRow | None) -> str | None:
         """The order's ``timezone``: the list's row carries it; else the full order, when the
         detail pane holds it."""
-        app = self.app
         if row is not None and row.timezone:
             return row.timezone
-        if row is None or not app.detail_controller.is_current(row.ref):
-            return None
-        order = app.detail.order
-        if order is None or getattr(order, "order_handle", None) != row.ref.order_handle:
-            return None
+        order = self.app.detail_controller.shown_order(row.ref) if row is not None else None
         zone = getattr(order, "timezone", None)
         return zone if isinstance(zone, str) else None
 

@@ -261,10 +261,8 @@ class ViewControls:
             return None
         if row.share_url:
             return row.share_url
-        shown = app.detail.order if app.detail_controller.is_current(row.ref) else None
-        if shown is not None and shown.order_handle == row.ref.order_handle:
-            return shown.share_url
-        return None
+        shown = app.detail_controller.shown_order(row.ref)
+        return shown.share_url if shown is not None else None
 
     def copy_url(self) -> None:
         row = self.app.order_list.cursor_row
